@@ -1,0 +1,58 @@
+"""Alembic environment: migrates the archive the CLI would open.
+
+URL precedence: the config's ``sqlalchemy.url`` (set by :func:`models.db.upgrade`),
+else ``-x db=URL``, else ``$NIANBAO_DB``, else the per-user default SQLite file.
+"""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+from models.db import make_engine, resolve_url
+from models.tables import Base
+
+config = context.config
+if config.config_file_name and not config.attributes.get("skip_logging"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    return (
+        config.get_main_option("sqlalchemy.url")
+        or context.get_x_argument(as_dictionary=True).get("db")
+        or resolve_url(None)
+    )
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=resolve_url(_url()),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(_url())
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,1 @@
+"""The Scrapy project: settings, the portal spider, middlewares and items."""

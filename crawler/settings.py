@@ -1,0 +1,63 @@
+"""Scrapy settings for nianbao: the only place crawl behaviour is configured.
+
+`nianbao crawl -s NAME=VALUE` and `scrapy crawl portal -s NAME=VALUE` override any of these
+for one run. Defaults are polite: robots.txt obeyed, two requests at a time per site,
+AutoThrottle, a named User-Agent with a contact URL.
+"""
+
+import os
+
+BOT_NAME = "nianbao"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- Politeness -------------------------------------------------------------------------
+USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; archive of 政府信息公开年报)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# A 50 MB "page" or a binary served as text/html is cut off, not read into memory whole.
+DOWNLOAD_MAXSIZE = 30 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
+# 404/410 mark a report withdrawn; 412/521 are anti-bot gateways: the spider must see them.
+HTTPERROR_ALLOWED_CODES = [304, 404, 410, 412, 521]
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+
+# --- Discovery budget (a source in sources.toml may override per portal) -------------------
+NIANBAO_MAX_PAGES = 2000  # requests per source per crawl
+NIANBAO_MAX_DEPTH = 6
+DEPTH_LIMIT = 8
+DEPTH_PRIORITY = 0
+
+# --- Archive ----------------------------------------------------------------------------
+# SQLAlchemy URL or a SQLite path; empty means $NIANBAO_DB, else the per-user default file.
+NIANBAO_DB = os.environ.get("NIANBAO_DB", "")
+
+# --- Pipelines: the data path, in order ---------------------------------------------------
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.normalize.NormalizePipeline": 200,
+    "pipelines.boilerplate.BoilerplatePipeline": 300,
+    "pipelines.relevance.RelevancePipeline": 400,
+    "pipelines.fingerprint.FingerprintPipeline": 500,
+    "pipelines.recognize.RecognizePipeline": 600,
+    "pipelines.store.StorePipeline": 900,
+}
+
+# --- Engine -----------------------------------------------------------------------------
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 30.0

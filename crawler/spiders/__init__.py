@@ -1,0 +1,1 @@
+"""Spiders: one generic portal spider, configured per source."""

@@ -1,0 +1,116 @@
+"""Opening the archive: where it lives, engine settings per backend, migrations.
+
+The default archive is a SQLite file in the per-user data directory
+(``$XDG_DATA_HOME/nianbao/archive.sqlite``, i.e. ``~/.local/share/nianbao/archive.sqlite``),
+overridden by ``$NIANBAO_DB`` or ``--db``. SQLite runs in WAL mode with
+``synchronous=FULL`` (an acknowledged write survives a power cut), a busy timeout so
+concurrent crawls wait for each other instead of failing, and ``BEGIN IMMEDIATE`` for
+writers so two writers never deadlock upgrading read locks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUSY_TIMEOUT_MS = 60_000
+
+
+class ArchiveError(Exception):
+    """A problem with the archive an operator can act on (bad URL, locked, not migrated)."""
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "nianbao" / "archive.sqlite"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """``--db`` value, else ``$NIANBAO_DB``, else the per-user SQLite file.
+
+    A bare path is accepted as a SQLite file.
+    """
+    url = url or os.environ.get("NIANBAO_DB") or str(default_path())
+    if "://" not in url:
+        path = Path(url).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(engine: Engine, read_only: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see `begin` below).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if not read_only:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
+    url = resolve_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _sqlite_pragmas(engine, read_only)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    raise ArchiveError(
+        f"unsupported database URL {parsed.render_as_string()!r}: use sqlite:/// or postgresql://"
+    )
+
+
+def sessionmaker_for(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config(str(REPO_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(REPO_ROOT / "alembic"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str | None = None) -> None:
+    """Apply every migration (a new file gets the whole schema)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(resolve_url(url)), "head")
+
+
+def open_archive(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """Engine for the archive, migrated to head first (cheap when already there)."""
+    url = resolve_url(url)
+    if migrate:
+        try:
+            upgrade(url)
+        except Exception as exc:  # alembic wraps driver errors; say what failed and where
+            raise ArchiveError(
+                f"cannot open or migrate the archive at {safe_url(url)}: {exc}"
+            ) from exc
+    return make_engine(url)
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for logs."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,159 @@
+"""The archive's tables.
+
+sources ─< crawl_runs
+sources ─< reports ─< versions
+                 └─< report_urls            (every address a report was seen at)
+captures (every response handed to the archive) → blobs (raw bodies, once per sha256)
+captures → report, version                   (which version a capture showed)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from models.types import JSONType, UTCDateTime
+
+# Named constraints so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+class Source(Base):
+    """A portal an operator asked us to crawl (one ``[[sources]]`` entry)."""
+
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    organ: Mapped[str | None] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class CrawlRun(Base):
+    """One crawl of one source: when, what it found, how it ended."""
+
+    __tablename__ = "crawl_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running/ok/failed/...
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    errors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Blob(Base):
+    """A raw response body, stored once per SHA-256 of the uncompressed bytes."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    compression: Mapped[str] = mapped_column(String(10))  # "zlib" or "none"
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Report(Base):
+    """One document of one publisher: (source, organ, year), or its URL when those are unknown."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("source_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    key: Mapped[str] = mapped_column(String(500))
+    organ: Mapped[str | None] = mapped_column(String(200))
+    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)  # where the latest version was captured
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="report", order_by="Version.n", cascade="all, delete-orphan"
+    )
+
+
+class ReportUrl(Base):
+    """Every address a report was seen at (reports move)."""
+
+    __tablename__ = "report_urls"
+    __table_args__ = (UniqueConstraint("report_id", "url"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+
+
+class Version(Base):
+    """A distinct normalised text of a report, and when it was current."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("report_id", "n"),
+        Index("ix_versions_sha256", "sha256"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    n: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    organ: Mapped[str | None] = mapped_column(String(200))
+    year: Mapped[int | None] = mapped_column(Integer)
+    published: Mapped[str | None] = mapped_column(String(10))  # ISO date the page states
+    text: Mapped[str] = mapped_column(Text)  # clean text, published script
+    norm_text: Mapped[str] = mapped_column(Text)  # normalised form (hash, search)
+    url: Mapped[str] = mapped_column(Text)  # where it was first captured
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    cleaner_version: Mapped[str] = mapped_column(String(20))
+    meta: Mapped[dict[str, Any]] = mapped_column(
+        default=dict
+    )  # 索引号, 文号, encoding, kind, landing page
+    removed: Mapped[dict[str, Any]] = mapped_column(
+        default=dict
+    )  # {"items": [{stage, rule, text}]}
+    flags: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"items": ["scanned_pdf", ...]}
+    report: Mapped[Report] = relationship(back_populates="versions")
+
+
+class Capture(Base):
+    """One response handed to the archive: the evidence of where and when."""
+
+    __tablename__ = "captures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime]
+    status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    body_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # report / not_modified / gone / blocked / error
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), index=True)
+    landing_url: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,33 @@
+"""The cleaning chain as one pure function of the raw capture.
+
+The Scrapy pipelines run these stages one by one during a crawl; ``nianbao reprocess``
+runs them here on stored raw bodies. Both use :data:`STAGES`, so they cannot drift.
+Bump :data:`CLEANER_VERSION` whenever a stage's output can change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pipelines import boilerplate, extract, fingerprint, normalize, recognize, relevance
+from pipelines.document import Document
+
+CLEANER_VERSION = "1"
+
+STAGES: list[tuple[str, Callable[[Document], Document]]] = [
+    ("extract", extract.run),
+    ("normalize", normalize.run),
+    ("boilerplate", boilerplate.run),
+    ("relevance", relevance.run),
+    ("fingerprint", fingerprint.run),
+    ("recognize", recognize.run),
+]
+
+
+def derive(
+    body: bytes, url: str, content_type: str = "text/html", declared_charset: str | None = None
+) -> Document:
+    doc = Document(url=url, body=body, content_type=content_type, declared_charset=declared_charset)
+    for _name, stage in STAGES:
+        doc = stage(doc)
+    return doc

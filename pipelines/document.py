@@ -1,0 +1,64 @@
+"""The document that flows through the cleaning stages.
+
+A :class:`Document` starts as the raw capture (bytes plus what the server said about
+them) and each stage fills in or refines fields. Everything a stage removes is recorded
+in ``removed`` so an auditor can see why a sentence is not in the archived text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Removal:
+    """One piece of text a stage took out, and why."""
+
+    stage: str  # "boilerplate", "relevance", "script", ...
+    rule: str  # the rule or model that fired, e.g. "footer:icp" or "relevance:model"
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"stage": self.stage, "rule": self.rule, "text": self.text}
+
+
+@dataclass
+class Document:
+    """A capture on its way to becoming a version's text."""
+
+    url: str
+    body: bytes
+    content_type: str = "text/html"
+    declared_charset: str | None = None
+    # Filled by pipelines.extract
+    kind: str = ""  # "html", "pdf", "docx", "doc", "text"
+    encoding: str | None = None
+    html: str | None = None  # decoded markup, HTML only
+    title: str | None = None
+    blocks: list[str] = field(default_factory=list)  # paragraphs / table rows, in order
+    metadata: dict[str, str] = field(default_factory=dict)  # 索引号, 发布机构, PubDate ...
+    # Filled by later stages
+    text: str = ""  # the clean report text, in the script it was published in
+    norm_text: str = ""  # normalised form (simplified, NFKC, whitespace) for hash/search
+    sha256: str = ""  # content hash of norm_text
+    removed: list[Removal] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # "scanned_pdf", "spun_text", ...
+    errors: list[str] = field(default_factory=list)
+
+    def remove(self, stage: str, rule: str, text: str) -> None:
+        self.removed.append(Removal(stage, rule, text))
+
+    def flag(self, name: str) -> None:
+        if name not in self.flags:
+            self.flags.append(name)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "encoding": self.encoding,
+            "title": self.title,
+            "chars": len(self.text),
+            "removed": len(self.removed),
+            "flags": list(self.flags),
+        }

@@ -1,0 +1,225 @@
+"""Raw capture → ordered text blocks, title and page metadata.
+
+HTML goes through BeautifulSoup (lxml parser): scripts, styles and obvious chrome
+elements are dropped, the main content container is located (known CMS containers
+first, then the element with the most Chinese text), and its text is split into blocks:
+one per paragraph/heading/list item, one per table row with cells joined by `` | ``.
+PDF and DOCX attachments go to :mod:`pipelines.attachments`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+from pipelines import attachments
+from pipelines.decode import decode
+from pipelines.document import Document
+from pipelines.stage import StagePipeline
+
+STAGE = "extract"
+
+# Known CMS content containers, most specific first (see DOMAIN.md).
+CONTAINERS = [
+    "div.TRS_Editor",
+    "#zoom",
+    ".bt_content",
+    "#ivs_content",
+    ".article-content",
+    ".xxgk_content",
+    "#UCAP-CONTENT",
+    ".pages_content",
+    ".article_con",
+    "#content",
+    ".content",
+    "article",
+    "main",
+]
+_DROP_TAGS = [
+    "script",
+    "style",
+    "noscript",
+    "iframe",
+    "form",
+    "button",
+    "select",
+    "input",
+    "textarea",
+    "svg",
+    "canvas",
+    "template",
+    "header",
+    "footer",
+    "nav",
+]
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "dd",
+    "dt",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "center",
+    "address",
+    "figcaption",
+    "caption",
+    "ul",
+    "ol",
+    "dl",
+    "main",
+    "aside",
+    "td",
+    "th",
+}
+_META_NAMES = {
+    "ArticleTitle": "title",
+    "PubDate": "published",
+    "ContentSource": "source",
+    "SiteName": "site_name",
+    "SiteIDCode": "site_id",
+    "ColumnName": "column",
+    "Keywords": "keywords",
+    "Description": "description",
+}
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WS = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
+
+
+def cjk_count(text: str) -> int:
+    return len(_CJK.findall(text))
+
+
+def _clean_line(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def _blocks(node: Tag) -> list[str]:
+    """Walk ``node`` in document order and emit text blocks."""
+    out: list[str] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        line = _clean_line("".join(buf))
+        buf.clear()
+        if line:
+            out.append(line)
+
+    def walk(el: Tag) -> None:
+        for child in el.children:
+            if isinstance(child, NavigableString):
+                if type(child) is NavigableString:  # skip comments, CDATA, doctype
+                    buf.append(str(child).replace("\n", " "))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = child.name
+            if name == "br":
+                flush()
+            elif name == "table":
+                flush()
+                out.extend(_table_rows(child))
+            elif name in _BLOCK_TAGS:
+                flush()
+                walk(child)
+                flush()
+            else:
+                walk(child)
+
+    walk(node)
+    flush()
+    return out
+
+
+def _table_rows(table: Tag) -> list[str]:
+    """A table as one block per row, cells joined by `` | ``; layout tables are walked."""
+    rows: list[str] = []
+    for tr in table.find_all("tr"):
+        if tr.find_parent("table") is not table:
+            continue
+        cells = tr.find_all(["td", "th"], recursive=False)
+        # A layout cell holding paragraphs or a nested table is content, not a data cell.
+        if any(c.find(["table", "p", "div"]) for c in cells):
+            for c in cells:
+                rows.extend(_blocks(c))
+            continue
+        texts = [_clean_line(c.get_text(" ")) for c in cells]
+        if any(texts):
+            rows.append(" | ".join(texts))
+    return rows
+
+
+def _metadata(soup: BeautifulSoup) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for tag in soup.find_all("meta"):
+        name = tag.get("name") or tag.get("property")
+        content = tag.get("content")
+        if isinstance(name, str) and isinstance(content, str) and name in _META_NAMES:
+            if content.strip():
+                meta[_META_NAMES[name]] = content.strip()
+    return meta
+
+
+def find_container(soup: BeautifulSoup) -> Tag:
+    """The element holding the article: a known CMS container, else the densest block."""
+    for selector in CONTAINERS:
+        for el in soup.select(selector):
+            if cjk_count(el.get_text()) >= 50:
+                return el
+    body = soup.body or soup
+    best: Tag = body
+    best_score = 0.0
+    for el in body.find_all(["div", "td", "article", "section", "main"]):
+        text = el.get_text()
+        n = cjk_count(text)
+        if n < 50:
+            continue
+        links = sum(cjk_count(a.get_text()) for a in el.find_all("a"))
+        # Dense text, few links; prefer the deepest element that keeps most of the text.
+        score = (n - 2 * links) * (1.0 if n >= 0.6 * cjk_count(body.get_text()) else 0.8)
+        if score >= best_score:
+            best, best_score = el, score
+    return best
+
+
+def extract_html(doc: Document) -> Document:
+    decoded = decode(doc.body, doc.declared_charset)
+    doc.kind, doc.encoding, doc.html = "html", decoded.encoding, decoded.text
+    if decoded.replaced:
+        doc.errors.append(
+            f"decode: {decoded.replaced} undecodable byte sequences in {decoded.encoding}"
+        )
+    soup = BeautifulSoup(decoded.text, "lxml")
+    doc.metadata.update(_metadata(soup))
+    if soup.title and soup.title.string:
+        doc.title = _clean_line(soup.title.string)
+    for el in soup.find_all(_DROP_TAGS):
+        el.decompose()
+    doc.blocks = _blocks(find_container(soup))
+    return doc
+
+
+def run(doc: Document) -> Document:
+    """Dispatch on content type / magic bytes."""
+    kind = attachments.sniff(doc.body, doc.content_type, doc.url)
+    if kind == "html":
+        return extract_html(doc)
+    if kind == "text":
+        decoded = decode(doc.body, doc.declared_charset)
+        doc.kind, doc.encoding = "text", decoded.encoding
+        doc.blocks = [_clean_line(line) for line in decoded.text.splitlines() if line.strip()]
+        return doc
+    return attachments.extract(doc, kind)
+
+
+class ExtractPipeline(StagePipeline):
+    stage = staticmethod(run)

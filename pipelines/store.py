@@ -1,0 +1,175 @@
+"""The last stage: write captures, reports and versions to the archive.
+
+Database work runs on one dedicated writer thread so it never blocks the reactor (Scrapy
+keeps fetching while a version is written) and SQLite sees a single writer per process.
+Each item is one transaction; a failure is logged with the URL and counted, and never
+takes already-archived data with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from scrapy.exceptions import DropItem
+from sqlalchemy.exc import OperationalError
+
+from crawler.items import CaptureItem
+from models import archive
+from models.db import ArchiveError, open_archive, safe_url, sessionmaker_for
+from pipelines.derive import CLEANER_VERSION
+from pipelines.recognize import report_organ, report_year
+
+logger = logging.getLogger(__name__)
+
+
+def published_date(meta: dict[str, str]) -> str | None:
+    """The ISO date the page states (PubDate meta, 发布时间, 生成日期 …), if any."""
+    import re
+
+    for key in ("published", "generated", "issued", "written"):
+        value = meta.get(key)
+        if value:
+            m = re.search(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", value)
+            if m:
+                y, mo, d = (int(g) for g in m.groups())
+                if 1990 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31:
+                    return f"{y:04d}-{mo:02d}-{d:02d}"
+    return None
+
+
+class StorePipeline:
+    def __init__(self, db_url: str, crawler: Any) -> None:
+        self.db_url = db_url
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nianbao-writer")
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StorePipeline:
+        return cls(crawler.settings.get("NIANBAO_DB") or "", crawler)
+
+    def _open(self, spider: Any) -> None:
+        self.engine = open_archive(self.db_url or None)
+        self.Session = sessionmaker_for(self.engine)
+        config = {"start_urls": spider.start_urls, "allowed_domains": spider.allowed_domains}
+        with self.Session.begin() as session:
+            run = archive.start_run(session, spider.source, getattr(spider, "organ", None), config)
+            self.run_id = run.id
+        logger.info("archiving to %s (crawl run %s)", safe_url(str(self.engine.url)), self.run_id)
+
+    def open_spider(self, spider: Any = None) -> None:
+        spider = spider or self.crawler.spider
+        try:
+            self.executor.submit(self._open, spider).result()
+        except ArchiveError as exc:
+            logger.error("%s", exc)
+            raise
+
+    def _finish(self, reason: str) -> None:
+        if self.run_id is None:
+            return
+        stats = self.stats.get_stats()
+        counts = {
+            k.split("/", 1)[1]: v
+            for k, v in stats.items()
+            if k.startswith(("archive/", "portal/")) and isinstance(v, int)
+        }
+        counts["responses"] = stats.get("downloader/response_count", 0)
+        counts["requests"] = stats.get("downloader/request_count", 0)
+        errors = {
+            k: v
+            for k, v in stats.items()
+            if (k.startswith("downloader/exception_type_count/") or k.startswith("archive/error"))
+        }
+        ok_responses = counts["responses"]
+        status = (
+            "ok"
+            if reason == "finished" and ok_responses
+            else ("failed" if not ok_responses else reason)
+        )
+        with self.Session.begin() as session:
+            archive.finish_run(session, self.run_id, status, counts, errors)
+        self.engine.dispose()
+
+    def close_spider(self, spider: Any = None) -> None:
+        reason = self.crawler.stats.get_value("finish_reason") or "finished"
+        try:
+            self.executor.submit(self._finish, reason).result()
+        finally:
+            self.executor.shutdown(wait=True)
+
+    def _store(self, item: CaptureItem) -> archive.Stored | None:
+        cap = archive.CaptureIn(
+            source=item.source,
+            url=item.url,
+            status=item.status,
+            fetched_at=item.fetched_at,
+            headers=item.headers,
+            body=item.body,
+            landing_url=item.landing_url,
+            run_id=self.run_id,
+        )
+        with self.Session.begin() as session:
+            if item.kind == "not_modified":
+                return archive.record_not_modified(session, cap)
+            if item.kind == "gone":
+                return archive.record_gone(session, cap)
+            if item.kind == "blocked":
+                return archive.record_other(session, cap, "blocked", "anti-bot gateway")
+            doc = item.doc
+            assert doc is not None
+            if "report" not in doc.flags:
+                return None
+            organ = report_organ(doc.title, doc.metadata) or getattr(
+                self.crawler.spider, "organ", None
+            )
+            published = published_date(doc.metadata)
+            year = report_year(doc.title, doc.text, published)
+            meta = {k: v for k, v in doc.metadata.items()}
+            meta.update(
+                kind=doc.kind,
+                encoding=doc.encoding,
+                errors=doc.errors,
+                landing_url=item.landing_url,
+            )
+            return archive.record_report(
+                session,
+                cap,
+                doc,
+                organ=organ,
+                year=year,
+                published=published,
+                cleaner_version=CLEANER_VERSION,
+                meta=meta,
+            )
+
+    async def process_item(self, item: CaptureItem, spider: Any = None) -> CaptureItem:
+        loop = asyncio.get_running_loop()
+        try:
+            stored = await loop.run_in_executor(self.executor, self._store, item)
+        except OperationalError as exc:
+            self.stats.inc_value("archive/error")
+            logger.error(
+                "archive write failed for %s (%s); nothing already archived was lost",
+                item.url,
+                exc.orig,
+            )
+            raise DropItem(f"archive write failed: {exc.orig}") from exc
+        if stored is None:
+            self.stats.inc_value("archive/not_report")
+            raise DropItem(f"not an annual report: {item.url}")
+        self.stats.inc_value(f"archive/captures_{item.kind}")
+        if stored.new_report:
+            self.stats.inc_value("archive/new_reports")
+        if stored.new_version:
+            self.stats.inc_value("archive/new_versions")
+            logger.info(
+                "new version %s of report %s: %s", stored.version_n, stored.report_id, item.url
+            )
+        elif stored.report_id:
+            self.stats.inc_value("archive/unchanged")
+        return item
