@@ -28,3 +28,6 @@ class CaptureItem:
     landing_url: str | None = None
     landing_title: str | None = None
     doc: Document | None = None
+
+    def __repr__(self) -> str:  # Scrapy logs items; never dump the body
+        return f"<CaptureItem {self.kind} {self.status} {self.url} ({len(self.body)} bytes)>"

@@ -61,3 +61,7 @@ REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0
+
+# --- Operator output --------------------------------------------------------------------
+EXTENSIONS = {"crawler.progress.Progress": 500}
+NIANBAO_PROGRESS_INTERVAL = 10.0

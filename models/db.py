@@ -88,6 +88,7 @@ def alembic_config(url: str) -> Any:
     cfg = Config(str(REPO_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(REPO_ROOT / "alembic"))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["skip_logging"] = True  # the caller (CLI, Scrapy) owns logging
     return cfg
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipelines.document import Document
-from pipelines.normalize import normal_form
+from pipelines.normalize import normal_form, strip_pinyin
 from pipelines.stage import StagePipeline
 
 _TITLE_GENRE = re.compile(
@@ -147,6 +147,7 @@ def run(doc: Document) -> Document:
     # The page <title> often carries the site name; the first heading is the report's own.
     if _TITLE_GENRE.search(normal_form(heading)) and len(heading) < 80:
         title = heading
+    title, _ = strip_pinyin(title)
     result = recognize(title, doc.text)
     doc.metadata["recognition"] = f"{result.score:.1f}: " + "; ".join(result.reasons)
     if result.is_report:

@@ -161,7 +161,7 @@ class StorePipeline:
             raise DropItem(f"archive write failed: {exc.orig}") from exc
         if stored is None:
             self.stats.inc_value("archive/not_report")
-            raise DropItem(f"not an annual report: {item.url}")
+            raise DropItem(f"not an annual report: {item.url}", log_level="DEBUG")
         self.stats.inc_value(f"archive/captures_{item.kind}")
         if stored.new_report:
             self.stats.inc_value("archive/new_reports")

@@ -1,0 +1,233 @@
+"""The ``nianbao`` command line: crawl portals, then read the archive.
+
+Exit status: 0 success; 1 an error the message explains (bad sources file, unknown
+report, archive unreachable); 2 bad usage; 3 a crawl in which at least one source failed
+entirely (no page could be fetched) — cron can alert on anything non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from models import queries
+from models.db import ArchiveError, open_archive, resolve_url, safe_url, sessionmaker_for
+from nianbao import sources as sources_mod
+
+EXIT_SOURCE_FAILED = 3
+
+db_option = click.option(
+    "--db",
+    "db",
+    envvar="NIANBAO_DB",
+    default=None,
+    metavar="URL",
+    help="Archive: a SQLAlchemy URL or a SQLite path (default: $NIANBAO_DB, else the per-user data file).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable UTF-8 JSON.")
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _session(db: str | None):  # type: ignore[no-untyped-def]
+    """A session on the archive, migrated if it is new."""
+    try:
+        engine = open_archive(db)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return sessionmaker_for(engine)()
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time (e.g. 2024-03-31T12:00:00+08:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nianbao")
+def main() -> None:
+    """nianbao: an archive of government information-disclosure annual reports (年报)."""
+
+
+@main.command()
+@db_option
+@click.option(
+    "--sources", "sources_file", type=click.Path(dir_okay=False), help="TOML sources file."
+)
+@click.option(
+    "--url", "urls", multiple=True, help="Crawl this start URL as an ad-hoc source (repeatable)."
+)
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting for this run, as `scrapy crawl -s`.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log on stderr.")
+def crawl(
+    db: str | None,
+    sources_file: str | None,
+    urls: tuple[str, ...],
+    overrides: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """Crawl portals and archive every annual report found."""
+    from nianbao import crawl as crawl_mod
+
+    if bool(sources_file) == bool(urls):
+        raise click.UsageError("give either --sources FILE or one or more --url URL")
+    try:
+        srcs = (
+            sources_mod.load(sources_file)
+            if sources_file
+            else [sources_mod.from_url(u) for u in urls]
+        )
+    except sources_mod.SourcesError as exc:
+        raise click.ClickException(str(exc)) from exc
+    settings: dict[str, str] = {"LOG_LEVEL": "INFO" if verbose else "WARNING"}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"-s expects NAME=VALUE, got {item!r}")
+        settings[name] = value
+    url = resolve_url(db)
+    click.echo(f"crawling {len(srcs)} source(s) into {safe_url(url)}", err=True)
+    try:
+        results = crawl_mod.run(srcs, url, settings)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    failed = [r for r in results if r.failed]
+    for r in results:
+        click.echo(
+            f"{r.name}: {r.status}; {r.pages} pages fetched, {r.reports} report captures, "
+            f"{r.new_reports} new reports, {r.new_versions} new versions, "
+            f"{r.unchanged} unchanged, {r.not_modified} not modified (304), {r.errors} errors"
+        )
+    total_v = sum(r.new_versions for r in results)
+    click.echo(f"done: {len(results)} source(s), {len(failed)} failed, {total_v} new versions")
+    if failed:
+        click.echo("failed entirely: " + ", ".join(r.name for r in failed), err=True)
+        sys.exit(EXIT_SOURCE_FAILED)
+
+
+@main.command()
+@db_option
+@json_option
+def reports(db: str | None, as_json: bool) -> None:
+    """List archived reports."""
+    with _session(db) as session:
+        rows = queries.list_reports(session)
+    if as_json:
+        _emit(rows)
+        return
+    if not rows:
+        click.echo("the archive holds no reports yet (run `nianbao crawl`)")
+    for r in rows:
+        gone = "  [withdrawn]" if r.get("withdrawn_at") else ""
+        click.echo(
+            f"{r['id']:>5}  {r['year'] or '----'}  {r['organ'] or '?'}  "
+            f"v{r['versions']}  {r['title'] or ''}{gone}\n       {r['url']}"
+        )
+
+
+@main.command()
+@db_option
+@json_option
+@click.argument("report_id", type=int)
+def versions(db: str | None, as_json: bool, report_id: int) -> None:
+    """List the versions of a report, oldest first."""
+    with _session(db) as session:
+        try:
+            rows = queries.list_versions(session, report_id)
+        except queries.NotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+    if as_json:
+        _emit(rows)
+        return
+    for v in rows:
+        click.echo(
+            f"v{v['n']}  {v['sha256'][:16]}  {v['first_seen']} → {v['last_seen']}  {v['url']}"
+        )
+
+
+@main.command()
+@db_option
+@json_option
+@click.argument("report_id", type=int)
+@click.option("--version", "n", type=int, help="Version number (from 1).")
+@click.option("--as-of", "as_of", help="Show the version current at this ISO 8601 time.")
+def show(db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None) -> None:
+    """Print the clean text of one version (default: the latest)."""
+    if n is not None and as_of:
+        raise click.UsageError("give --version or --as-of, not both")
+    moment = _parse_time(as_of) if as_of else None
+    with _session(db) as session:
+        try:
+            version = queries.get_version(session, report_id, n, moment)
+        except queries.NotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+        data = queries.version_dict(version)
+    if as_json:
+        _emit(data)
+        return
+    click.echo(
+        f"# {data['title']}  (report {report_id}, version {data['n']}, sha256 {data['sha256'][:16]})"
+    )
+    click.echo(f"# {data['url']}  first seen {data['first_seen']}, last seen {data['last_seen']}\n")
+    click.echo(data["text"])
+
+
+@main.command()
+@db_option
+@click.argument("report_id", type=int)
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+def diff(db: str | None, report_id: int, a: int, b: int) -> None:
+    """Unified diff of the texts of versions A and B of a report."""
+    with _session(db) as session:
+        try:
+            text = queries.diff_versions(session, report_id, a, b)
+        except queries.NotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(text if text else f"versions {a} and {b} have the same text")
+
+
+@main.group()
+def db() -> None:
+    """Archive maintenance."""
+
+
+@db.command("upgrade")
+@db_option
+def db_upgrade(db: str | None) -> None:
+    """Apply database migrations (Alembic upgrade to head)."""
+    from models.db import upgrade
+
+    url = resolve_url(db)
+    try:
+        upgrade(url)
+    except Exception as exc:
+        raise click.ClickException(f"migration failed for {safe_url(url)}: {exc}") from exc
+    click.echo(f"archive at {safe_url(url)} is at the latest schema")
+
+
+@main.command()
+@db_option
+def demo(db: str | None) -> None:
+    """Serve the bundled offline demo portal on 127.0.0.1 and archive it."""
+    from nianbao import demo as demo_mod
+
+    sys.exit(demo_mod.main(db))

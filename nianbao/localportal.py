@@ -1,0 +1,146 @@
+"""A small HTTP server for portals that live in memory: the demo, the tests, the benchmarks.
+
+It behaves like a real static web server where it matters to a crawler: ``ETag`` and
+``Last-Modified`` on every page and 304 answers to conditional requests, configurable
+status codes and redirects, a request log to count what the crawler fetched. Pages can
+be changed while it runs (the tests edit a report between two crawls). It binds to
+127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Page:
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    mtime: float = 1_700_000_000.0  # fixed, so Last-Modified is stable across runs
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
+
+
+class Portal:
+    """A thread-safe mapping of path → :class:`Page`, plus a request log."""
+
+    def __init__(self, pages: dict[str, Page] | None = None) -> None:
+        self._pages: dict[str, Page] = dict(pages or {})
+        self._lock = threading.Lock()
+        self.log: list[tuple[str, int, int]] = []  # (path, status, bytes sent)
+
+    def set(self, path: str, page: Page) -> None:
+        with self._lock:
+            self._pages[path] = page
+
+    def remove(self, path: str) -> None:
+        with self._lock:
+            self._pages.pop(path, None)
+
+    def get(self, path: str) -> Page | None:
+        with self._lock:
+            return self._pages.get(path)
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            return list(self._pages)
+
+    def record(self, path: str, status: int, size: int) -> None:
+        with self._lock:
+            self.log.append((path, status, size))
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.log.clear()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        portal = self.server.portal
+        path = self.path.split("#", 1)[0]
+        page = portal.get(path)
+        if page is None:
+            body = b"<html><body><h1>404 Not Found</h1></body></html>"
+            self._send(404, body, "text/html; charset=utf-8", {})
+            portal.record(path, 404, len(body))
+            return
+        headers = dict(page.headers)
+        if page.status == 200:
+            headers.setdefault("ETag", page.etag)
+            headers.setdefault("Last-Modified", formatdate(page.mtime, usegmt=True))
+            if self._not_modified(page):
+                self._send(304, b"", None, {"ETag": page.etag})
+                portal.record(path, 304, 0)
+                return
+        self._send(page.status, page.body, page.content_type, headers)
+        portal.record(path, page.status, len(page.body))
+
+    def _not_modified(self, page: Page) -> bool:
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:
+            return page.etag in [t.strip() for t in inm.split(",")]
+        ims = self.headers.get("If-Modified-Since")
+        if ims:
+            try:
+                return parsedate_to_datetime(ims).timestamp() >= int(page.mtime)
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def _send(self, status: int, body: bytes, ctype: str | None, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_HEAD = do_GET
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    portal: Portal
+
+
+class PortalServer:
+    """Serve a :class:`Portal` on 127.0.0.1 in a background thread (use as a context manager)."""
+
+    def __init__(self, portal: Portal, port: int = 0) -> None:
+        self.portal = portal
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.portal = portal
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> PortalServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

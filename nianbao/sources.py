@@ -1,0 +1,100 @@
+"""The sources file: which portals to crawl.
+
+```toml
+[[sources]]
+name = "fangzheng"                      # unique slug
+organ = "方正县人民政府"                   # optional
+start_urls = ["http://www.fangzheng.gov.cn/"]
+allowed_domains = ["fangzheng.gov.cn"]   # optional; default: the hosts of start_urls
+max_pages = 500                          # optional per-source page budget
+```
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class SourcesError(ValueError):
+    """The sources file is missing, malformed or inconsistent; the message says where."""
+
+
+@dataclass
+class SourceConfig:
+    name: str
+    start_urls: list[str]
+    organ: str | None = None
+    allowed_domains: list[str] = field(default_factory=list)
+    max_pages: int | None = None
+
+    def domains(self) -> list[str]:
+        if self.allowed_domains:
+            return self.allowed_domains
+        hosts = [urlsplit(u).hostname or "" for u in self.start_urls]
+        return sorted({h for h in hosts if h})
+
+
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def from_url(url: str) -> SourceConfig:
+    """An ad-hoc source for ``nianbao crawl --url``: named after its host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourcesError(f"not an http(s) URL: {url!r}")
+    name = parts.hostname + (f"-{parts.port}" if parts.port else "")
+    return SourceConfig(name=name, start_urls=[url])
+
+
+def load(path: str | Path) -> list[SourceConfig]:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourcesError(f"{path}: no such sources file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SourcesError(f"{path}: not valid TOML: {exc}") from None
+    entries = data.get("sources")
+    if not isinstance(entries, list) or not entries:
+        raise SourcesError(f"{path}: expected one or more [[sources]] tables")
+    out: list[SourceConfig] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries, 1):
+        where = f"{path}: [[sources]] #{i}"
+        name = entry.get("name")
+        if not isinstance(name, str) or not _SLUG.match(name):
+            raise SourcesError(
+                f"{where}: 'name' must be a slug (letters, digits, - _ .), got {name!r}"
+            )
+        if name in seen:
+            raise SourcesError(f"{where}: duplicate name {name!r}")
+        seen.add(name)
+        urls = entry.get("start_urls")
+        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+            raise SourcesError(f"{where} ({name}): 'start_urls' must be a non-empty list of URLs")
+        for u in urls:
+            if urlsplit(u).scheme not in ("http", "https"):
+                raise SourcesError(f"{where} ({name}): not an http(s) URL: {u!r}")
+        domains = entry.get("allowed_domains", [])
+        if not isinstance(domains, list):
+            raise SourcesError(f"{where} ({name}): 'allowed_domains' must be a list")
+        max_pages = entry.get("max_pages")
+        if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
+            raise SourcesError(f"{where} ({name}): 'max_pages' must be a positive integer")
+        unknown = set(entry) - {"name", "organ", "start_urls", "allowed_domains", "max_pages"}
+        if unknown:
+            raise SourcesError(f"{where} ({name}): unknown keys {sorted(unknown)}")
+        out.append(
+            SourceConfig(
+                name=name,
+                start_urls=urls,
+                organ=entry.get("organ"),
+                allowed_domains=domains,
+                max_pages=max_pages,
+            )
+        )
+    return out
