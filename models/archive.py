@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models import upsert
 from models.tables import Blob, Capture, CrawlRun, Report, ReportUrl, Source, Version
 from models.types import utcnow
 from pipelines.normalize import normal_form
@@ -57,16 +57,10 @@ class Stored:
 def get_or_create_source(
     session: Session, name: str, organ: str | None = None, config: dict[str, Any] | None = None
 ) -> Source:
-    source = session.scalar(select(Source).where(Source.name == name))
-    if source is None:
-        source = Source(name=name, organ=organ, config=config or {}, created_at=utcnow())
-        session.add(source)
-        try:
-            with session.begin_nested():
-                session.flush()
-        except IntegrityError:  # another process created it first
-            source = session.scalars(select(Source).where(Source.name == name)).one()
-    elif config is not None and (source.config != config or source.organ != organ):
+    source = upsert.ensure_source(
+        session, name, {"organ": organ, "config": config or {}, "created_at": utcnow()}
+    )
+    if config is not None and (source.config != config or source.organ != organ):
         source.config, source.organ = config, organ
     return source
 
@@ -74,18 +68,12 @@ def get_or_create_source(
 def put_blob(session: Session, body: bytes) -> str:
     """Store ``body`` once; return its SHA-256."""
     digest = hashlib.sha256(body).hexdigest()
-    if session.get(Blob, digest) is not None:
+    if upsert.has_blob(session, digest):
         return digest
     if len(body) >= COMPRESS_MIN:
-        packed = zlib.compress(body, 6)
-        blob = Blob(sha256=digest, size=len(body), compression="zlib", data=packed)
+        upsert.ensure_blob(session, digest, len(body), "zlib", zlib.compress(body, 6))
     else:
-        blob = Blob(sha256=digest, size=len(body), compression="none", data=body)
-    try:
-        with session.begin_nested():
-            session.add(blob)
-    except IntegrityError:
-        pass  # written concurrently by another process: same bytes, same row
+        upsert.ensure_blob(session, digest, len(body), "none", body)
     return digest
 
 
@@ -112,13 +100,7 @@ def _find_report(session: Session, source_id: int, key: str, url: str) -> Report
 
 
 def _touch_url(session: Session, report: Report, url: str, when: datetime) -> None:
-    row = session.scalar(
-        select(ReportUrl).where(ReportUrl.report_id == report.id, ReportUrl.url == url)
-    )
-    if row is None:
-        session.add(ReportUrl(report_id=report.id, url=url, first_seen=when, last_seen=when))
-    else:
-        row.last_seen = max(row.last_seen, when)
+    upsert.touch_report_url(session, report.id, url, when)
 
 
 def latest_version(session: Session, report_id: int) -> Version | None:
@@ -144,20 +126,23 @@ def record_report(
     when = cap.fetched_at
     key = report_key(organ, year, cap.url)
     report = _find_report(session, source.id, key, cap.url)
-    new_report = report is None
-    if report is None:
-        report = Report(
-            source_id=source.id,
-            key=key,
-            organ=organ,
-            year=year,
-            title=derived.title,
-            url=cap.url,
-            first_seen=when,
-            last_seen=when,
+    new_report = False
+    if report is None:  # insert-or-get; either way the report row is locked for us
+        report, new_report = upsert.ensure_report(
+            session,
+            source.id,
+            key,
+            dict(
+                organ=organ,
+                year=year,
+                title=derived.title,
+                url=cap.url,
+                first_seen=when,
+                last_seen=when,
+            ),
         )
-        session.add(report)
-        session.flush()
+    else:
+        report = upsert.lock_report(session, report)
     report.last_seen = max(report.last_seen, when)
     report.withdrawn_at = None
     _touch_url(session, report, cap.url, when)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +39,90 @@ def seeds() -> dict[str, tuple[str, list[str]]]:
     return seed_reports(SEEDS)
 
 
+PG_ENV = "NIANBAO_TEST_PG"
+REDIS_ENV = "NIANBAO_TEST_REDIS"
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "backend(name): run this db_url test only on the named archive backend"
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    pg = os.environ.get(PG_ENV)
+    redis = os.environ.get(REDIS_ENV)
+    return [
+        f"archive backends: {', '.join(backends())}"
+        + ("" if pg else f" (set {PG_ENV} to also test PostgreSQL)"),
+        f"redis frontier: {redis if redis else f'not tested (set {REDIS_ENV})'}",
+    ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_url" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backend")
+    if marker is not None:
+        wanted = set(marker.args)
+    elif "serve" in metafunc.fixturenames:  # a crawl: opt in to PostgreSQL with the marker
+        wanted = {"sqlite"}
+    else:
+        wanted = set(backends())
+    chosen = [b for b in backends() if b in wanted]
+    metafunc.parametrize("db_url", chosen, indirect=True)
+
+
+def _pg_admin_url() -> str:
+    """``$NIANBAO_TEST_PG`` as a psycopg connection string (no SQLAlchemy driver suffix)."""
+    return os.environ[PG_ENV].replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The PostgreSQL server to create test databases on; fails the run if unreachable."""
+    import psycopg
+
+    url = _pg_admin_url()
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        pytest.fail(f"{PG_ENV}={url} is set but the server cannot be reached: {exc}", False)
+    return url
+
+
+@contextmanager
+def pg_database(admin_url: str, tag: str = "test") -> Iterator[str]:
+    """A new, empty database on the server of ``admin_url``; dropped on exit."""
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    name = f"nianbao_{tag}_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """A SQLite archive file of this test's own."""
-    return f"sqlite:///{tmp_path / 'archive.sqlite'}"
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty archive of this test's own: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'archive.sqlite'}"
+        return
+    with pg_database(request.getfixturevalue("pg_server")) as url:
+        yield url
 
 
 def cli(

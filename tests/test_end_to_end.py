@@ -7,11 +7,14 @@ import subprocess
 import sys
 from datetime import datetime
 
+import pytest
+
 from nianbao.localportal import Page
 from nianbao.portalgen import Report, trs_page
 from tests.conftest import cli, cli_json, crawl
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_crawl_archives_every_report_once_and_nothing_else(db_url, county, serve):
     server = serve(county)
     out = crawl(db_url, server.url("/"))
@@ -52,6 +55,7 @@ def test_unchanged_recrawl_keeps_one_version(db_url, county, serve):
         assert r["last_seen"] > first[rid]["last_seen"]
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_changed_figure_makes_a_second_version_with_diff_and_as_of(db_url, seeds, county, serve):
     server = serve(county)
     crawl(db_url, server.url("/"))

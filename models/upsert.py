@@ -1,0 +1,125 @@
+"""Idempotent writes: ``INSERT … ON CONFLICT`` on SQLite and PostgreSQL behind one interface.
+
+Many crawler processes write to one archive. A row that several of them may create at the
+same moment (a source, a raw body, a report, an address a report was seen at) is written
+with the database's own conflict handling instead of "look, then insert", so the loser of a
+race neither fails nor creates a duplicate: the unique constraint decides, the statement
+waits for the winner (PostgreSQL) or runs after it (SQLite's single writer), and the row is
+then read back. Both dialects' ``insert()`` constructs come from SQLAlchemy itself
+(``sqlalchemy.dialects.{sqlite,postgresql}.insert``); nothing here is hand-rolled SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models.tables import Blob, Report, ReportUrl, Source
+
+
+def _insert(session: Session, table: Table) -> Any:
+    """The dialect's ``insert()``, which has ``on_conflict_do_nothing/update``."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no idempotent insert for the {name!r} dialect")
+
+
+def _later(session: Session, a: Any, b: Any) -> ColumnElement[Any]:
+    """The later of two timestamps, in SQL (``greatest`` / SQLite's scalar ``max``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.greatest(a, b)
+    return func.max(a, b)
+
+
+def insert_ignore(
+    session: Session, table: Table, values: dict[str, Any], conflict: Sequence[str]
+) -> bool:
+    """Insert ``values`` unless a row with the same ``conflict`` columns exists.
+
+    Returns whether this call inserted the row.
+    """
+    stmt = _insert(session, table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    return bool(session.execute(stmt).rowcount)
+
+
+def ensure_source(session: Session, name: str, values: dict[str, Any]) -> Source:
+    """The source called ``name``, created with ``values`` if no process has created it yet."""
+    query = select(Source).where(Source.name == name)
+    source = session.scalars(query).one_or_none()
+    if source is None:  # look first: an existing row costs no write and no sequence value
+        insert_ignore(session, Source.__table__, {"name": name, **values}, ["name"])
+        source = session.scalars(query.execution_options(populate_existing=True)).one()
+    return source
+
+
+def has_blob(session: Session, sha256: str) -> bool:
+    return session.scalar(select(Blob.sha256).where(Blob.sha256 == sha256)) is not None
+
+
+def ensure_blob(session: Session, sha256: str, size: int, compression: str, data: bytes) -> bool:
+    """Store a raw body once per SHA-256; returns whether this call stored it."""
+    return insert_ignore(
+        session,
+        Blob.__table__,
+        {"sha256": sha256, "size": size, "compression": compression, "data": data},
+        ["sha256"],
+    )
+
+
+def ensure_report(
+    session: Session, source_id: int, key: str, values: dict[str, Any]
+) -> tuple[Report, bool]:
+    """The report ``(source_id, key)``, locked for this transaction; and whether we created it.
+
+    The row lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+    already admits one writer at a time) serialises writers of the same report, so the
+    second of two concurrent captures sees the version the first one wrote and extends it
+    instead of adding a duplicate.
+    """
+    query = (
+        select(Report)
+        .where(Report.source_id == source_id, Report.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    report = session.scalars(query).one_or_none()
+    if report is not None:
+        return report, False
+    created = insert_ignore(
+        session,
+        Report.__table__,
+        {"source_id": source_id, "key": key, **values},
+        ["source_id", "key"],
+    )
+    return session.scalars(query).one(), created
+
+
+def lock_report(session: Session, report: Report) -> Report:
+    """Take the row lock :func:`ensure_report` takes, for a report found another way."""
+    return session.scalars(
+        select(Report)
+        .where(Report.id == report.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def touch_report_url(session: Session, report_id: int, url: str, when: datetime) -> None:
+    """Record that ``report_id`` was seen at ``url`` at ``when`` (first/last seen kept)."""
+    table = ReportUrl.__table__
+    stmt = _insert(session, table).values(
+        report_id=report_id, url=url, first_seen=when, last_seen=when
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["report_id", "url"],
+        set_={"last_seen": _later(session, table.c.last_seen, stmt.excluded.last_seen)},
+    )
+    session.execute(stmt)
