@@ -44,6 +44,15 @@ DEPTH_PRIORITY = 0
 # SQLAlchemy URL or a SQLite path; empty means $NIANBAO_DB, else the per-user default file.
 NIANBAO_DB = os.environ.get("NIANBAO_DB", "")
 
+# --- Shared frontier (Redis) -------------------------------------------------------------
+# A Redis URL (or $NIANBAO_REDIS; `nianbao crawl --redis URL`) makes every crawler process
+# pointed at it share one request queue and duplicate filter per source (scrapy-redis, see
+# crawler/frontier.py and the README's "Scaling out"). Empty: Scrapy's in-process scheduler.
+NIANBAO_REDIS_URL = os.environ.get("NIANBAO_REDIS", "")
+NIANBAO_REDIS_PREFIX = "nianbao"  # keys: <prefix>:<source>:requests|dupefilter|budget|workers
+NIANBAO_REDIS_WORKER_TIMEOUT = 600  # s without taking a request before a worker counts as dead
+ADDONS = {"crawler.frontier.RedisFrontier": 100}
+
 # --- Pipelines: the data path, in order ---------------------------------------------------
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,

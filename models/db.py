@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -92,11 +92,34 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
+MIGRATION_LOCK = 0x6E69616E62616F  # "nianbao": the advisory lock migrations run under
+
+
 def upgrade(url: str | None = None) -> None:
-    """Apply every migration (a new file gets the whole schema)."""
+    """Apply every migration (a new file gets the whole schema).
+
+    N workers started at once against one new PostgreSQL archive would otherwise race to
+    create the same tables; they take turns under a server-wide advisory lock, and all but
+    the first find the schema at head. (SQLite's ``BEGIN IMMEDIATE`` already serialises
+    them: Alembic runs its migrations in one transaction.)
+    """
     from alembic import command
 
-    command.upgrade(alembic_config(resolve_url(url)), "head")
+    url = resolve_url(url)
+    if make_url(url).get_backend_name() != "postgresql":
+        command.upgrade(alembic_config(url), "head")
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+            try:
+                command.upgrade(alembic_config(url), "head")
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def open_archive(url: str | None = None, *, migrate: bool = True) -> Engine:

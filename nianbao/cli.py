@@ -76,15 +76,24 @@ def main() -> None:
     metavar="NAME=VALUE",
     help="Override a Scrapy setting for this run, as `scrapy crawl -s`.",
 )
+@click.option(
+    "--redis",
+    "redis_url",
+    envvar="NIANBAO_REDIS",
+    metavar="URL",
+    help="Share the request queue and duplicate filter with every worker using this Redis.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log on stderr.")
 def crawl(
     db: str | None,
     sources_file: str | None,
     urls: tuple[str, ...],
     overrides: tuple[str, ...],
+    redis_url: str | None,
     verbose: bool,
 ) -> None:
     """Crawl portals and archive every annual report found."""
+    from crawler.frontier import FrontierError
     from nianbao import crawl as crawl_mod
 
     if bool(sources_file) == bool(urls):
@@ -103,11 +112,13 @@ def crawl(
         if not sep or not name:
             raise click.UsageError(f"-s expects NAME=VALUE, got {item!r}")
         settings[name] = value
+    if redis_url:
+        settings["NIANBAO_REDIS_URL"] = redis_url
     url = resolve_url(db)
     click.echo(f"crawling {len(srcs)} source(s) into {safe_url(url)}", err=True)
     try:
         results = crawl_mod.run(srcs, url, settings)
-    except ArchiveError as exc:
+    except (ArchiveError, FrontierError) as exc:
         raise click.ClickException(str(exc)) from exc
     failed = [r for r in results if r.failed]
     for r in results:

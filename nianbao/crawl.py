@@ -14,6 +14,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy import select
 
+from crawler import frontier
 from models.db import open_archive, sessionmaker_for
 from models.tables import Report, ReportUrl, Source
 from nianbao.sources import SourceConfig
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class SourceResult:
     name: str
-    status: str  # ok / failed / <finish reason>
+    status: str  # ok / failed / idle (shared frontier: peers did it all) / <finish reason>
     pages: int = 0
     reports: int = 0
     new_reports: int = 0
@@ -73,6 +74,8 @@ def _result(name: str, stats: dict[str, Any]) -> SourceResult:
     responses = int(stats.get("downloader/response_count", 0))
     reason = str(stats.get("finish_reason", "finished"))
     status = "failed" if responses == 0 else ("ok" if reason == "finished" else reason)
+    if responses == 0 and stats.get("frontier/dequeued") == 0 and reason == "finished":
+        status = "idle"  # a shared-frontier worker whose peers fetched everything
     errors = sum(
         v
         for k, v in stats.items()
@@ -102,6 +105,8 @@ def run(
 ) -> list[SourceResult]:
     """Crawl every source concurrently into the archive at ``db_url``; block until done."""
     settings = crawl_settings(db_url, overrides)
+    if settings.get("NIANBAO_REDIS_URL"):  # say now, not from inside Scrapy, if it is down
+        frontier.check(settings["NIANBAO_REDIS_URL"])
     open_archive(db_url).dispose()  # migrate once, before many writers start
     process = CrawlerProcess(settings)
     crawlers = []

@@ -1,0 +1,245 @@
+"""The shared frontier: one Redis-held request queue and duplicate filter for many workers.
+
+When ``NIANBAO_REDIS_URL`` (or ``$NIANBAO_REDIS``) is set, the :class:`RedisFrontier`
+add-on switches the crawl to scrapy-redis's scheduler and duplicate filter, so any number
+of crawler processes on any number of machines work through one queue per source and
+never fetch a URL another worker has already queued. Without it, Scrapy's in-process
+scheduler is used and nothing here runs.
+
+:class:`SharedScheduler` is scrapy-redis's ``Scheduler`` (0.9.1, checked against Scrapy
+2.13–2.19) with four changes a batch crawl of many sources needs:
+
+* keys are per source, ``<NIANBAO_REDIS_PREFIX>:<source>:requests|dupefilter|budget|…``
+  (scrapy-redis keys by spider name, and every source runs the same ``portal`` spider);
+* the source's page budget is counted in Redis, once per URL the shared duplicate filter
+  admits, so N workers together fetch at most ``max_pages`` pages of a source (the
+  spider's own per-process budget is lifted while the shared one is in force);
+* a worker whose queue runs dry stays open while another worker is still busy (its pages
+  may add more requests) and leaves when all are idle; the last worker out deletes the
+  source's keys, so the next crawl starts afresh. Workers announce themselves in two
+  sorted sets (``workers``: present; ``busy``: not idle) scored by when they were last
+  heard from; one silent for
+  ``NIANBAO_REDIS_WORKER_TIMEOUT`` seconds is presumed dead, so a crashed worker can
+  neither keep the others waiting forever nor make the next crawl inherit a stale
+  duplicate filter (a worker that finds no live worker starts the source afresh);
+* a worker takes from the shared queue only as many requests as it may fetch at once
+  (``CONCURRENT_REQUESTS_PER_DOMAIN``), so work spreads over the workers instead of
+  being prefetched into one of them;
+* an idle worker waiting for its peers polls the shared queue every
+  ``NIANBAO_REDIS_IDLE_POLL`` seconds and claims what they queued (Scrapy's own idle
+  re-check runs only every 5 s);
+* stats are written without the ``spider`` argument Scrapy 2.14+ deprecates.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections import deque
+from typing import Any
+
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet.task import LoopingCall
+
+try:  # an optional extra: pip install -e '.[redis]'
+    from scrapy_redis.dupefilter import RFPDupeFilter
+    from scrapy_redis.scheduler import Scheduler
+except ImportError:  # pragma: no cover - exercised only without the extra
+    Scheduler = object  # type: ignore[assignment,misc]
+    RFPDupeFilter = None  # type: ignore[assignment,misc]
+
+logger = logging.getLogger(__name__)
+CLAIMED = "nianbao_frontier_claimed"  # meta flag: popped by an idle worker's poll
+
+
+class FrontierError(Exception):
+    """The shared frontier was asked for but cannot be used (extra missing, Redis down)."""
+
+
+def check(url: str) -> None:
+    """Fail early, with the URL, if scrapy-redis is missing or Redis does not answer."""
+    if RFPDupeFilter is None:
+        raise FrontierError(
+            "a Redis frontier was requested but scrapy-redis is not installed: "
+            "pip install -e '.[redis]'"
+        )
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5).ping()
+    except (redis.exceptions.RedisError, ValueError) as exc:
+        raise FrontierError(f"cannot reach the Redis frontier at {url}: {exc}") from exc
+
+
+class RedisFrontier:
+    """Scrapy add-on: use the shared frontier when ``NIANBAO_REDIS_URL`` is set."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RedisFrontier:
+        return cls()
+
+    def update_settings(self, settings: Any) -> None:
+        url = settings.get("NIANBAO_REDIS_URL")
+        if not url:
+            raise NotConfigured  # no Redis: Scrapy's in-process scheduler
+        check(url)
+        settings.set("SCHEDULER", "crawler.frontier.SharedScheduler", "addon")
+        settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
+        settings.set("REDIS_URL", url, "addon")
+
+
+def _key_part(value: str) -> str:
+    # scrapy-redis %-formats its keys with the spider name; a stray % must not reach it.
+    return value.replace("%", "_")
+
+
+class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
+    """scrapy-redis's scheduler with per-source keys, a shared budget and a shared finish."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SharedScheduler:
+        instance = cls.from_settings(crawler.settings)
+        instance.stats = crawler.stats
+        instance.crawler = crawler
+        instance.prefix = crawler.settings.get("NIANBAO_REDIS_PREFIX") or "nianbao"
+        instance.worker = f"{os.uname().nodename}:{os.getpid()}:{id(instance)}"
+        instance.worker_timeout = crawler.settings.getfloat("NIANBAO_REDIS_WORKER_TIMEOUT", 600)
+        instance.prefetch = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+        instance.idle_poll = crawler.settings.getfloat("NIANBAO_REDIS_IDLE_POLL", 0.5)
+        instance.claimed = deque()
+        instance.poll = None
+        crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
+        return instance
+
+    def open(self, spider: Any) -> None:
+        base = f"{_key_part(self.prefix)}:{_key_part(getattr(spider, 'source', spider.name))}"
+        self.keys = {
+            name: f"{base}:{name}"
+            for name in ("requests", "dupefilter", "budget", "workers", "busy")
+        }
+        self.queue_key = self.keys["requests"]
+        self.df = RFPDupeFilter(
+            self.server,
+            key=self.keys["dupefilter"],
+            debug=self.crawler.settings.getbool("DUPEFILTER_DEBUG"),
+        )
+        # The shared budget replaces the spider's per-process one, which would count URLs
+        # another worker had already queued and stop discovery early.
+        self.max_pages = int(getattr(spider, "max_pages", 0) or 0)
+        if self.max_pages:
+            spider.max_pages = sys.maxsize
+        if not self._count("workers"):
+            # Nobody is crawling this source: whatever is left is from a finished or
+            # crashed crawl, and inheriting its duplicate filter would fetch nothing.
+            self.server.delete(*self.keys.values())
+        self._announce()
+        workers = self._count("workers")
+        super().open(spider)
+        self.stats.set_value("frontier/dequeued", 0)  # 0 at the end: peers did all the work
+        seen = self.server.scard(self.keys["dupefilter"])
+        logger.info(
+            "shared frontier %s: worker %s of %s, %s URL(s) seen, %s queued",
+            base,
+            self.worker,
+            workers,
+            seen,
+            len(self.queue),
+        )
+
+    def _announce(self, busy: bool = True) -> None:
+        """Say we are here (``workers``) and, unless idle, working (``busy``)."""
+        now = time.time()
+        self.server.zadd(self.keys["workers"], {self.worker: now})
+        if busy:
+            self.server.zadd(self.keys["busy"], {self.worker: now})
+
+    def _idle(self) -> None:
+        self.server.zrem(self.keys["busy"], self.worker)
+
+    def _count(self, name: str) -> int:
+        """Workers in ``workers``/``busy`` heard from within the timeout (forgets the rest)."""
+        key = self.keys[name]
+        self.server.zremrangebyscore(key, "-inf", time.time() - self.worker_timeout)
+        return int(self.server.zcard(key))
+
+    def __len__(self) -> int:
+        return len(self.queue) + len(self.claimed)
+
+    def enqueue_request(self, request: Any) -> bool:
+        if request.meta.pop(CLAIMED, False):  # already taken off the shared queue by _claim
+            self.claimed.append(request)
+            return True
+        if not request.dont_filter:
+            if self.df.request_seen(request):
+                self.df.log(request, self.spider)
+                self.stats.inc_value("frontier/filtered")
+                return False
+            if self.max_pages and self.server.incr(self.keys["budget"]) > self.max_pages:
+                self.stats.inc_value("frontier/budget_exhausted")
+                return False
+        self.queue.push(request)
+        self.stats.inc_value("frontier/enqueued")
+        return True
+
+    def next_request(self) -> Any:
+        if self.claimed:
+            return self.claimed.popleft()
+        # Take only what this worker can start fetching now: Scrapy would otherwise pull up
+        # to CONCURRENT_REQUESTS into its per-site queue, hoarding work an idle peer could do.
+        if len(self.crawler.engine.downloader.active) >= self.prefetch:
+            return None
+        # Announce before popping: between the pop and the fetch, a peer must not take us
+        # for idle and tear the frontier down.
+        self._announce()
+        request = self.queue.pop(self.idle_before_close)
+        if request is not None:
+            self.stats.inc_value("frontier/dequeued")
+        return request
+
+    def spider_idle(self, spider: Any = None) -> None:
+        """Stay open while another worker is busy: its pages may queue more work."""
+        if len(self.queue):
+            raise DontCloseSpider
+        self._idle()
+        if self._count("busy"):
+            self._watch()
+            raise DontCloseSpider
+
+    def _watch(self) -> None:
+        """Poll the shared queue while idle (Scrapy itself re-checks only every 5 s)."""
+        if self.poll is None or not self.poll.running:
+            self.poll = LoopingCall(self._claim)
+            self.poll.start(self.idle_poll, now=False).addErrback(
+                lambda f: logger.error("shared frontier poll failed: %s", f.value)
+            )
+
+    def _claim(self) -> None:
+        """Take a request a busy peer queued and hand it to our engine; or finish with them."""
+        if not len(self.queue):
+            self._announce(busy=False)  # still here, still idle
+            if not self._count("busy"):  # every peer is idle too: the crawl is over
+                self.poll.stop()
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
+            return
+        self._announce()
+        request = self.queue.pop()
+        if request is None:  # a peer was quicker
+            self._idle()
+            return
+        self.poll.stop()
+        self.stats.inc_value("frontier/dequeued")
+        request.meta[CLAIMED] = True
+        self.crawler.engine.crawl(request)
+
+    def close(self, reason: str) -> None:
+        if self.poll is not None and self.poll.running:
+            self.poll.stop()
+        self._idle()
+        self.server.zrem(self.keys["workers"], self.worker)
+        if not self._count("workers"):
+            self.server.delete(*self.keys.values())
+            logger.info("last worker out: deleted the shared frontier's keys")

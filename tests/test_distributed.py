@@ -1,0 +1,161 @@
+"""Two crawler processes, one Redis frontier, one archive: every page fetched once.
+
+The workers are real ``nianbao crawl`` processes pointed at the Redis in
+``$NIANBAO_TEST_REDIS`` under a key prefix of this test's own (deleted afterwards). The
+portal holds every response until both workers have joined the frontier, so neither can
+finish the crawl alone before the other starts; what each then fetches is up to them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from models.db import open_archive, sessionmaker_for
+from models.tables import Capture, Report, Version
+from nianbao.localportal import Portal
+from nianbao.portalgen import Report as PortalReport
+from nianbao.portalgen import county_portal
+from tests.conftest import FAST, NIANBAO, REDIS_ENV
+
+TOWNS = ["苏家店", "王家山", "宝兴", "德善", "会发", "伊汉通", "天门", "松南", "永建", "宝兴东"]
+
+
+@pytest.fixture
+def redis_frontier() -> Iterator[tuple[str, str]]:
+    """(Redis URL, a key prefix of this test's own); fails if the set URL is unreachable."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"{REDIS_ENV} is not set: no Redis to share a frontier through")
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        pytest.fail(f"{REDIS_ENV}={url} is set but Redis cannot be reached: {exc}", False)
+    prefix = f"nianbao_test_{os.getpid()}_{secrets.token_hex(4)}"
+    yield url, prefix
+    stale = list(client.scan_iter(f"{prefix}:*"))
+    if stale:
+        client.delete(*stale)
+    client.close()
+
+
+def _portal(seeds: dict[str, tuple[str, list[str]]]) -> Portal:
+    _title, lines = seeds["002"]
+    reports = [
+        PortalReport(
+            f"{2001 + i}",
+            f"{town}镇{2014 + i % 8}年政府信息公开工作年度报告",
+            [line.replace("2014", str(2014 + i % 8)) for line in lines],
+            f"{2015 + i % 8}-01-{10 + i:02d}",
+        )
+        for i, town in enumerate(TOWNS)
+    ]
+    return county_portal(reports, "方正县", per_page=4)
+
+
+def _hold_until(portal: Portal, gate: threading.Event) -> None:
+    """Make every request wait for ``gate`` (the server answers from its own threads)."""
+    get = portal.get
+
+    def gated(path: str):  # type: ignore[no-untyped-def]
+        gate.wait(timeout=120)
+        return get(path)
+
+    portal.get = gated  # type: ignore[method-assign]
+
+
+def _wait_for_workers(url: str, prefix: str, n: int, procs: list[subprocess.Popen]) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            joined = sum(client.zcard(k) for k in client.scan_iter(f"{prefix}:*:workers"))
+            if joined >= n:
+                return
+            dead = [p for p in procs if p.poll() is not None]
+            if dead:
+                out, err = dead[0].communicate()
+                raise AssertionError(f"a worker exited before the crawl began:\n{out}\n{err}")
+            time.sleep(0.05)  # polling a condition, not waiting out a race
+        raise AssertionError(f"{n} workers did not join the frontier {prefix} in time")
+    finally:
+        client.close()
+
+
+@pytest.mark.backend("sqlite", "postgresql")
+def test_two_workers_share_one_frontier(db_url, seeds, serve, redis_frontier):
+    redis_url, prefix = redis_frontier
+    portal = _portal(seeds)
+    pages = [p for p in portal.paths() if p != "/robots.txt"]
+    gate = threading.Event()
+    _hold_until(portal, gate)
+    server = serve(portal)
+
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env.pop("NIANBAO_DB", None)
+    command = [
+        *NIANBAO,
+        "crawl",
+        "--url",
+        server.url("/"),
+        *FAST,
+        "--redis",
+        redis_url,
+        "-s",
+        f"NIANBAO_REDIS_PREFIX={prefix}",
+        "--db",
+        db_url,
+    ]
+    procs = [
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(2)
+    ]
+    try:
+        _wait_for_workers(redis_url, prefix, 2, procs)
+        gate.set()
+        outputs = [p.communicate(timeout=300) for p in procs]
+    finally:
+        gate.set()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    for p, (out, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, f"stdout:\n{out}\nstderr:\n{err}"
+
+    fetched = Counter(path for path, _status, _size in portal.log)
+    assert fetched.pop("/robots.txt") in (1, 2)  # each worker that fetches obeys robots.txt
+    twice = {path: n for path, n in fetched.items() if n > 1}
+    assert twice == {}, f"fetched more than once: {twice}"
+    assert set(pages) <= set(fetched), f"never fetched: {sorted(set(pages) - set(fetched))}"
+
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Report)) == len(TOWNS)
+        assert session.scalar(select(func.count()).select_from(Version)) == len(TOWNS)
+        per_url = session.execute(
+            select(Capture.url, func.count()).where(Capture.kind == "report").group_by(Capture.url)
+        ).all()
+        assert len(per_url) == len(TOWNS) and all(n == 1 for _url, n in per_url)
+    engine.dispose()
+
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    assert list(client.scan_iter(f"{prefix}:*")) == []  # the last worker out cleaned up
+    client.close()
