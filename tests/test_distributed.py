@@ -95,23 +95,26 @@ def _wait_for_workers(url: str, prefix: str, n: int, procs: list[subprocess.Pope
         client.close()
 
 
-@pytest.mark.backend("sqlite", "postgresql")
-def test_two_workers_share_one_frontier(db_url, seeds, serve, redis_frontier):
-    redis_url, prefix = redis_frontier
-    portal = _portal(seeds)
-    pages = [p for p in portal.paths() if p != "/robots.txt"]
+def _two_workers(  # type: ignore[no-untyped-def]
+    db_url: str,
+    portal: Portal,
+    serve,
+    redis_url: str,
+    prefix: str,
+    *extra: str,
+    starts: tuple[str, str] = ("/", "/"),
+) -> list[str]:
+    """Crawl ``portal`` with two ``nianbao crawl`` workers sharing a frontier; their stdout.
+
+    Both are one source (an ad-hoc source is named after the host), whatever their start.
+    """
     gate = threading.Event()
     _hold_until(portal, gate)
     server = serve(portal)
-
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     env.pop("NIANBAO_DB", None)
-    command = [
-        *NIANBAO,
-        "crawl",
-        "--url",
-        server.url("/"),
-        *FAST,
+    commands = [[*NIANBAO, "crawl", "--url", server.url(start), *FAST, *extra] for start in starts]
+    common = [
         "--redis",
         redis_url,
         "-s",
@@ -121,9 +124,9 @@ def test_two_workers_share_one_frontier(db_url, seeds, serve, redis_frontier):
     ]
     procs = [
         subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+            [*command, *common], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
-        for _ in range(2)
+        for command in commands
     ]
     try:
         _wait_for_workers(redis_url, prefix, 2, procs)
@@ -137,6 +140,15 @@ def test_two_workers_share_one_frontier(db_url, seeds, serve, redis_frontier):
                 p.communicate()
     for p, (out, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, f"stdout:\n{out}\nstderr:\n{err}"
+    return [out for out, _err in outputs]
+
+
+@pytest.mark.backend("sqlite", "postgresql")
+def test_two_workers_share_one_frontier(db_url, seeds, serve, redis_frontier):
+    redis_url, prefix = redis_frontier
+    portal = _portal(seeds)
+    pages = [p for p in portal.paths() if p != "/robots.txt"]
+    _two_workers(db_url, portal, serve, redis_url, prefix)
 
     fetched = Counter(path for path, _status, _size in portal.log)
     assert fetched.pop("/robots.txt") in (1, 2)  # each worker that fetches obeys robots.txt
@@ -159,3 +171,17 @@ def test_two_workers_share_one_frontier(db_url, seeds, serve, redis_frontier):
     client = redis.Redis.from_url(redis_url)
     assert list(client.scan_iter(f"{prefix}:*")) == []  # the last worker out cleaned up
     client.close()
+
+
+@pytest.mark.backend("sqlite")
+def test_the_page_budget_is_shared_not_per_worker(db_url, seeds, serve, redis_frontier):
+    redis_url, prefix = redis_frontier
+    portal = _portal(seeds)
+    # Different start pages: each worker's own start request is admitted and counted, so
+    # per-worker budgets of 6 would add up to at least 7 pages.
+    starts = ("/", "/zwgk/ndbg/index.html")
+    budget = ("-s", "NIANBAO_MAX_PAGES=6")
+    _two_workers(db_url, portal, serve, redis_url, prefix, *budget, starts=starts)
+    fetched = Counter(path for path, _status, _size in portal.log if path != "/robots.txt")
+    assert sum(fetched.values()) == 6, fetched
+    assert max(fetched.values()) == 1
