@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import resource
 import secrets
 import shutil
 import subprocess
@@ -51,6 +52,7 @@ def say(line: str = "") -> None:
 
 
 def crawl(db: str, url: str, mode: str) -> dict[str, Any]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.crawlrun", db, url, mode],
         capture_output=True,
@@ -60,7 +62,12 @@ def crawl(db: str, url: str, mode: str) -> dict[str, Any]:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark crawl ({mode}) failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    # CPU seconds of the crawl process: less moved by other load than wall time (but
+    # blind to the database server's own work, which the wall-clock figure includes).
+    result["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result
 
 
 def served_bytes(portal: Portal) -> tuple[int, int]:
@@ -201,15 +208,24 @@ def run(work: Path) -> None:
                     results["postgresql"]["new_reports"],
                 )
         bare = _rate(results["bare"])
-        say(f"  bare Scrapy           {bare:7.1f} pages/s  ({results['bare']['responses']} pages)")
+        bare_cpu = results["bare"]["cpu"] / results["bare"]["responses"] * 1000
+        say(
+            f"  bare Scrapy           {bare:7.1f} pages/s  ({results['bare']['responses']} pages; "
+            f"{bare_cpu:.2f} CPU-ms/page)"
+        )
         for name in ("sqlite", "postgresql"):
             if name in results:
                 r = results[name]
                 rate = _rate(r)
                 verdict = "ok" if rate / bare >= 0.6 else "BELOW TARGET"
+                cpu = r["cpu"] / r["responses"] * 1000
                 say(
                     f"  full crawl → {name:10s}{rate:7.1f} pages/s  ratio {rate / bare:.2f} "
                     f"(target ≥ 0.60: {verdict}); {r['new_reports']} reports archived"
+                )
+                say(
+                    f"    {cpu:.2f} CPU-ms/page in the crawler: bare/full CPU ratio "
+                    f"{bare_cpu / cpu:.2f}"
                 )
 
         say("\n2. cleaning")

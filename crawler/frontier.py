@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 from collections import deque
@@ -106,7 +107,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         instance.stats = crawler.stats
         instance.crawler = crawler
         instance.prefix = crawler.settings.get("NIANBAO_REDIS_PREFIX") or "nianbao"
-        instance.worker = f"{os.uname().nodename}:{os.getpid()}:{id(instance)}"
+        instance.worker = f"{socket.gethostname()}:{os.getpid()}:{id(instance)}"
         instance.worker_timeout = crawler.settings.getfloat("NIANBAO_REDIS_WORKER_TIMEOUT", 600)
         instance.prefetch = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
         instance.idle_poll = crawler.settings.getfloat("NIANBAO_REDIS_IDLE_POLL", 0.5)
@@ -202,7 +203,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
 
     def spider_idle(self, spider: Any = None) -> None:
         """Stay open while another worker is busy: its pages may queue more work."""
-        if len(self.queue):
+        if len(self.queue):  # queued after our engine last asked: claim it now
+            self._watch()
             raise DontCloseSpider
         self._idle()
         if self._count("busy"):
