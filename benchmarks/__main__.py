@@ -135,9 +135,7 @@ def sqlite_size(path: Path) -> int:
 
 def cleaning_section(portal: Portal) -> None:
     if importlib.util.find_spec("benchmarks.clean") is not None:
-        from benchmarks import clean
-
-        clean.main()
+        importlib.import_module("benchmarks.clean").main()
         return
     say("  (benchmarks.clean not present: timing only, on the portal's reports and realpages)")
     import trafilatura
@@ -258,10 +256,10 @@ def run(work: Path) -> None:
     if pg_admin:
         backends.append(("postgresql", pg_admin))
     for name, admin in backends:
-        with _audit_db(name, admin, work) as db:
+        with _audit_db(name, admin, work) as audit_db:
             from models.db import open_archive
 
-            engine = open_archive(db)
+            engine = open_archive(audit_db)
             t = time.perf_counter()
             n_versions = auditor.populate(engine, AUDIT_REPORTS)
             load = time.perf_counter() - t

@@ -101,6 +101,8 @@ def _key_part(value: str) -> str:
 class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
     """scrapy-redis's scheduler with per-source keys, a shared budget and a shared finish."""
 
+    poll: LoopingCall | None = None  # runs while idle and waiting for peers
+
     @classmethod
     def from_crawler(cls, crawler: Any) -> SharedScheduler:
         instance = cls.from_settings(crawler.settings)
@@ -112,7 +114,6 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         instance.prefetch = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
         instance.idle_poll = crawler.settings.getfloat("NIANBAO_REDIS_IDLE_POLL", 0.5)
         instance.claimed = deque()
-        instance.poll = None
         crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
         return instance
 
@@ -224,7 +225,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         if not len(self.queue):
             self._announce(busy=False)  # still here, still idle
             if not self._count("busy"):  # every peer is idle too: the crawl is over
-                self.poll.stop()
+                if self.poll is not None:
+                    self.poll.stop()
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
             return
         self._announce()
@@ -232,7 +234,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         if request is None:  # a peer was quicker
             self._idle()
             return
-        self.poll.stop()
+        if self.poll is not None:
+            self.poll.stop()
         self.stats.inc_value("frontier/dequeued")
         request.meta[CLAIMED] = True
         self.crawler.engine.crawl(request)

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, CursorResult, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.tables import Blob, Report, ReportUrl, Source
 
 
-def _insert(session: Session, table: Table) -> Any:
+def _insert(session: Session, table: Any) -> Any:
     """The dialect's ``insert()``, which has ``on_conflict_do_nothing/update``."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
@@ -40,14 +40,16 @@ def _later(session: Session, a: Any, b: Any) -> ColumnElement[Any]:
 
 
 def insert_ignore(
-    session: Session, table: Table, values: dict[str, Any], conflict: Sequence[str]
+    session: Session, table: Any, values: dict[str, Any], conflict: Sequence[str]
 ) -> bool:
     """Insert ``values`` unless a row with the same ``conflict`` columns exists.
 
     Returns whether this call inserted the row.
     """
     stmt = _insert(session, table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return bool(session.execute(stmt).rowcount)
+    result = session.execute(stmt)
+    assert isinstance(result, CursorResult)
+    return bool(result.rowcount)
 
 
 def ensure_source(session: Session, name: str, values: dict[str, Any]) -> Source:
