@@ -51,6 +51,7 @@ NIANBAO_DB = os.environ.get("NIANBAO_DB", "")
 NIANBAO_REDIS_URL = os.environ.get("NIANBAO_REDIS", "")
 NIANBAO_REDIS_PREFIX = "nianbao"  # keys: <prefix>:<source>:requests|dupefilter|budget|workers
 NIANBAO_REDIS_WORKER_TIMEOUT = 600  # s without taking a request before a worker counts as dead
+NIANBAO_REDIS_IDLE_POLL = 0.5  # s between an idle worker's looks at the shared queue
 ADDONS = {"crawler.frontier.RedisFrontier": 100}
 
 # --- Pipelines: the data path, in order ---------------------------------------------------
