@@ -25,12 +25,17 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
         "breadcrumb",
         re.compile(r"^(当前位置|當前位置|您现在的位置|您的位置|所在位置|现在位置|首页\s*[>»>])"),
     ),
-    ("font-widget", re.compile(r"[【\[]?\s*字[体号][：:]?\s*[【\[]?\s*大\s*[\]】]?\s*[【\[]?\s*中")),
+    (
+        "font-widget",
+        re.compile(r"[【\[]?\s*字[体号][：:]?\s*[【\[]?\s*大\s*[\]】]?\s*[【\[]?\s*中"),
+    ),
     ("font-widget", re.compile(r"^[【\[]?\s*字[体号][：:]")),
     ("share", re.compile(r"^(分享到|分享至|分享)[：:]?")),
     (
         "counter",
-        re.compile(r"(浏览次数|访问次数|阅读次数|点击数|瀏覽次數|阅读量|浏览量|访问量|热度|点击量)[：:]\s*\d"),
+        re.compile(
+            r"(浏览次数|访问次数|阅读次数|点击数|瀏覽次數|阅读量|浏览量|访问量|热度|点击量)[：:]\s*\d"
+        ),
     ),
     ("prev-next", re.compile(r"^(上一篇|下一篇|上一条|下一条|上一页|下一页)[：:]")),
     (
@@ -40,11 +45,22 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
             r"相关范文推荐|相关范文|更多范文|推荐范文|相关推荐|猜你喜欢|热门推荐)[：:]?$"
         ),
     ),
-    ("copyright", re.compile(r"(版权所有|版權所有|Copyright|©|版权声明|版權聲明|All Rights Reserved)", re.I)),
-    ("icp", re.compile(r"ICP\s*备?\s*\d|ICP证|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]ICP备")),
+    (
+        "copyright",
+        re.compile(r"(版权所有|版權所有|Copyright|©|版权声明|版權聲明|All Rights Reserved)", re.I),
+    ),
+    (
+        "icp",
+        re.compile(
+            r"ICP\s*备?\s*\d|ICP证|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]ICP备"
+        ),
+    ),
     ("police-record", re.compile(r"公网安备|公安备案|公網安備")),
     ("site-id", re.compile(r"网站标识码|網站標識碼")),
-    ("sponsor", re.compile(r"^(主办单位|承办单位|主办|承办|技术支持|维护单位|主辦單位|承辦單位)[：:]")),
+    (
+        "sponsor",
+        re.compile(r"^(主办单位|承办单位|主办|承办|技术支持|维护单位|主辦單位|承辦單位)[：:]"),
+    ),
     (
         "contact",
         re.compile(
@@ -68,10 +84,18 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
     ("farm-address", re.compile(r"^(本文地址|原文地址|本文链接|原文链接)[：:]|^转载请注明")),
     (
         "farm-download",
-        re.compile(r"(下载本文|全文下载|VIP|会员下载|立即下载|免费下载|文档下载|复制全文|下载文档|完整版Word)"),
+        re.compile(
+            r"(下载本文|全文下载|VIP|会员下载|立即下载|免费下载|文档下载|复制全文|下载文档|完整版Word)"
+        ),
     ),
-    ("farm-auto", re.compile(r"(自动收集于网络|若无意中侵犯|请联系我们删除|本站所有文章|仅供参考学习)")),
-    ("editor", re.compile(r"^[【\[]?(责任编辑|编辑|审核|校对|作者|撰稿|来源)[：:]\s*\S{0,12}[\]】]?$")),
+    (
+        "farm-auto",
+        re.compile(r"(自动收集于网络|若无意中侵犯|请联系我们删除|本站所有文章|仅供参考学习)"),
+    ),
+    (
+        "editor",
+        re.compile(r"^[【\[]?(责任编辑|编辑|审核|校对|作者|撰稿|来源)[：:]\s*\S{0,12}[\]】]?$"),
+    ),
 ]
 # Widget strips: nothing but these words, brackets and separators (【我要纠错】【打印】【关闭】).
 _WIDGET_WORDS = re.compile(
@@ -160,7 +184,9 @@ def run(doc: Document) -> Document:
 def _pairs(block: str) -> dict[str, str]:
     """Label/value pairs of a metadata row: "索引号： | xxx | 发布机构： | yyy"."""
     out: dict[str, str] = {}
-    cells = [c.strip() for c in re.split(r"\s*\|\s*|\s{2,}|　+", block) if c.strip()]
+    cells = [
+        c.strip() for c in re.split(r"\s*\|\s*|\s+(?=\S{2,6}[:：])|\s{2,}|　+", block) if c.strip()
+    ]
     i = 0
     while i < len(cells):
         m = re.match(r"^(\S{2,6}?)\s*[:：]\s*(.*)$", cells[i])

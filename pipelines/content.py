@@ -63,7 +63,9 @@ META_KEYS = {
     "信息来源": "source",
 }
 _LABEL = re.compile(
-    r"^(" + "|".join(sorted(map(re.escape, META_KEYS), key=len, reverse=True)) + r")(?:\s*[:：]\s*(.*)|$)"
+    r"^("
+    + "|".join(sorted(map(re.escape, META_KEYS), key=len, reverse=True))
+    + r")(?:\s*[:：]\s*(.*)|$)"
 )
 
 
@@ -89,8 +91,9 @@ def _refine(el: Tag) -> Tag:
     while True:
         total = cjk_count(el.get_text()) - _link_cjk(el)
         best: Tag | None = None
-        for child in el.find_all(["div", "td", "article", "section", "main", "table", "tr"],
-                                 recursive=False):
+        for child in el.find_all(
+            ["div", "td", "article", "section", "main", "table", "tr"], recursive=False
+        ):
             own = cjk_count(child.get_text()) - _link_cjk(child)
             if total > 0 and own >= 0.85 * total:
                 best = child

@@ -229,7 +229,15 @@ def xxgk(seed: Seed, lines: list[str], title: str, slug: str) -> tuple[str, list
 <div class="hot"><h3>热点信息</h3><ul><li><a href="/a">县委常委会召开专题会议</a></li>
 <li><a href="/b">我县举行重点项目集中开工仪式</a></li><li><a href="/c">关于2019年春节放假安排的通知</a></li></ul></div>
 {FOOTER}</body></html>"""
-    markers = ["您现在的位置", "扫一扫", "我要纠错", "阅读次数", "热点信息", "集中开工", "11230124MB1"]
+    markers = [
+        "您现在的位置",
+        "扫一扫",
+        "我要纠错",
+        "阅读次数",
+        "热点信息",
+        "集中开工",
+        "11230124MB1",
+    ]
     return page, markers
 
 
@@ -426,9 +434,10 @@ def score_page(page: GoldPage, text: str) -> PageScore:
     lost = [t for t in page.truth if score_form(t) not in out]
     junk_left = [j for j in page.injected if score_form(j) and score_form(j) in out]
     markers_left = [
-        m for m in page.markers if text.count(m) > truth_text.count(m) or (
-            score_form(m) and out.count(score_form(m)) > truth_form.count(score_form(m))
-        )
+        m
+        for m in page.markers
+        if text.count(m) > truth_text.count(m)
+        or (score_form(m) and out.count(score_form(m)) > truth_form.count(score_form(m)))
     ]
     return PageScore(page.name, f1, lost, junk_left, markers_left)
 
