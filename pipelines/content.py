@@ -140,33 +140,46 @@ def prune_link_lists(container: Tag) -> list[str]:
     return removed
 
 
-def _texts(soup: BeautifulSoup) -> list[str]:
-    out: list[str] = []
+def _texts(soup: BeautifulSoup) -> list[tuple[str, Tag | None]]:
+    """Every text node, whitespace-collapsed, with the table cell it sits in (if any)."""
+    out: list[tuple[str, Tag | None]] = []
     for s in soup.find_all(string=True):
         if type(s) is NavigableString and s.parent is not None:
             if s.parent.name in ("script", "style", "title"):
                 continue
             t = " ".join(s.split())
             if t:
-                out.append(t)
+                out.append((t, s.find_parent(["td", "th"])))
     return out
 
 
+def _next_cell(cell: Tag | None) -> Tag | None:
+    return cell.find_next_sibling(["td", "th"]) if cell is not None else None
+
+
 def disclosure_metadata(soup: BeautifulSoup) -> dict[str, str]:
-    """索引号 / 发布机构 / 生成日期 … from anywhere on the page (label: value or label | value)."""
+    """索引号 / 发布机构 / 生成日期 … from anywhere on the page.
+
+    Either "label：value" in one text, or a label cell followed by its value cell. An empty
+    value cell means no value (文号 is often blank), never the next text on the page.
+    """
     meta: dict[str, str] = {}
     texts = _texts(soup)
-    for i, t in enumerate(texts):
+    for i, (t, cell) in enumerate(texts):
+        if len(t) > 120:
+            continue
         m = _LABEL.match(t.replace("　", "").replace(" ", "") if len(t) < 12 else t)
-        if not m or len(t) > 120:
+        if not m:
             continue
         key, rest = META_KEYS[m.group(1)], (m.group(2) or "").strip()
         if key in meta:
             continue
         # "发布时间：2019-01-15 来源：XX" — cut at the next label on the same line.
         rest = re.split(r"\s+(?=\S{2,6}[:：])", rest)[0].strip() if rest else rest
-        if not rest and i + 1 < len(texts) and not _LABEL.match(texts[i + 1]):
-            rest = texts[i + 1]
+        if not rest and i + 1 < len(texts):
+            following, its_cell = texts[i + 1]
+            if its_cell is not None and its_cell is _next_cell(cell):
+                rest = following if not _LABEL.match(following) else ""
         if rest and len(rest) <= 80:
             meta[key] = rest
     return meta

@@ -35,7 +35,9 @@ _SYLLABLE = (
     r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|üan|ai|an|ao|ei|en|er|ia|ie|in|iu|ou|"
     r"ua|ue|üe|ui|un|uo|a|e|i|o|u|ü|v)"
 )
-_TONELESS = re.compile(rf"(?<=[\u3400-\u9fff])[(（]{_SYLLABLE}[)）]")
+# Neutral-tone syllables converters emit (de, le, men, zi …) have two letters or more;
+# single letters are enumerations: 附件(a).
+_TONELESS = re.compile(rf"(?<=[\u3400-\u9fff])[(（](?=[a-zü]{{2}}){_SYLLABLE}[)）]")
 _SEPARATORS = re.compile(r"[\s|]+")
 
 

@@ -48,7 +48,8 @@ ADMIN_TERMS = (
     "政策 领导 组织 建设 规范 推进 落实 开展 加强 完善 健全 及时 办理 审查 审批 文件 公民 法人 "
     "网站 平台 栏 宣传 培训 考核 责任 情况 措施 问题 要求 原则 程序 事项 信息 公布 发布 目录 "
     "指南 渠道 形式 内容 统计 数据 年度 全年 本年 党 委 会议 依法 法律 权 国家 公共 事业 "
-    "资金 财政 预算 项目 村 社区 干部 职能 窗口 中心 改革 发展 安全 执法 许可 处罚 收费"
+    "资金 财政 预算 项目 村 社区 干部 职能 窗口 中心 改革 发展 安全 执法 许可 处罚 收费 "
+    "人大 政协 代表 建议 提案 议案 意见 办结"
 ).split()
 # Genre cues of prose that content farms paste in. Tuned on the [tuned] genres of
 # tests/fixtures/gold/unrelated.toml only; the [heldout] genres never informed this list.
