@@ -30,6 +30,8 @@ from pipelines.stage import StagePipeline
 
 STAGE = "relevance"
 MIN_CJK = 20
+# Content farms paste a few paragraphs into a report; they never outweigh it.
+MAX_SHARE = 0.5
 # "Nearly no report vocabulary" is judged only on paragraphs long enough for its absence
 # to mean something: short transitions (下一步打算从以下几个方面着手) are kept.
 MIN_CJK_OFF_DOMAIN = 40
@@ -128,6 +130,14 @@ def run(doc: Document) -> Document:
         if verdicts[i] is None and 0 < i < n - 1 and verdicts[i - 1] and verdicts[i + 1]:
             if features(doc.blocks[i]).cjk < MIN_CJK and not _STRUCTURE.search(doc.blocks[i]):
                 verdicts[i] = "between-unrelated"
+    flagged = sum(features(b).cjk for b, why in zip(doc.blocks, verdicts, strict=True) if why)
+    total = sum(features(b).cjk for b in doc.blocks)
+    if flagged > MAX_SHARE * total:
+        # Mostly "unrelated": this is not a report with pasted junk but a page of another
+        # genre (news, a notice). Judging its paragraphs against report prose is baseless;
+        # keep them and let recognition reject the page.
+        doc.flag("mostly_unrelated")
+        return doc
     kept: list[str] = []
     for block, why in zip(doc.blocks, verdicts, strict=True):
         if why is None:

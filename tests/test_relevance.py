@@ -60,22 +60,10 @@ def test_margin_between_report_prose_and_unrelated_prose():
 
 def test_short_heading_between_pasted_paragraphs_goes_with_them():
     a, b = TUNED["recipe"]
-    blocks = [
-        "一、总体情况",
-        "我镇全年主动公开政府信息86条。",
-        "家常菜谱",
-        a,
-        "小贴士",
-        b,
-        "二、存在的问题",
-    ]
+    report = SEEDS["000"].truth[:6]
+    blocks = [*report[:3], "家常菜谱", a, "小贴士", b, *report[3:]]
     doc = relevance.run(Document(url="u", body=b"", blocks=blocks))
-    assert doc.blocks == [
-        "一、总体情况",
-        "我镇全年主动公开政府信息86条。",
-        "家常菜谱",
-        "二、存在的问题",
-    ]
+    assert doc.blocks == [*report[:3], "家常菜谱", *report[3:]]
     assert [r.rule for r in doc.removed] == [
         "relevance:genre",
         "relevance:between-unrelated",
@@ -95,3 +83,11 @@ def test_short_heading_between_pasted_paragraphs_goes_with_them():
 )
 def test_report_paragraphs_that_touch_other_genres_stay(text):
     assert not relevance.is_unrelated(text)
+
+
+def test_a_page_that_is_mostly_another_genre_is_left_whole_and_flagged():
+    """Not a report with pasted junk but, say, a news page: no basis to judge paragraphs."""
+    blocks = [t for _, t in _paragraphs(HELDOUT)] + ["我镇全年主动公开政府信息86条。"]
+    doc = relevance.run(Document(url="u", body=b"", blocks=list(blocks)))
+    assert doc.blocks == blocks and not doc.removed
+    assert "mostly_unrelated" in doc.flags
