@@ -94,7 +94,14 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "editor",
-        re.compile(r"^[【\[]?(责任编辑|编辑|审核|校对|作者|撰稿|来源)[：:]\s*\S{0,12}[\]】]?$"),
+        re.compile(
+            r"^[【\[(（]?\s*((责任编辑|编辑|审核|校对|作者|撰稿|来源|记者|通讯员|摄影)\s*[：:]\s*"
+            r"[^\s:：\]】]{0,14}\s*)+[\]】)）]?$"
+        ),
+    ),
+    (
+        "pagination",
+        re.compile(r"^[|\s]*(<<|«|上一页|首页)?[\s\d]*\d[\s\d]*((>>|»|下一页|尾页)\s*)+[|\s]*$"),
     ),
 ]
 # Widget strips: nothing but these words, brackets and separators (【我要纠错】【打印】【关闭】).
@@ -107,6 +114,12 @@ _META_BLOCK = re.compile(
     r"^(索引号|發布機構|发布机构|生成日期|发文日期|主题分类|有效性|文号|发文字号|发文机关|成文日期|公开方式|公开范围|公开时限)[:：|]"
 )
 _DATELINE = re.compile(r"^(发布时间|發布時間|发布日期|發布日期|時間|时间|日期)[：:]\s*\d{4}")
+# "2022.01.20 16:31 来源：河南日报" — a date with a clock time is a news dateline, never a
+# report's own date (the signature date has no time).
+_STAMP = re.compile(
+    r"^\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?\s*\d{1,2}[:：]\d{2}([:：]\d{2})?"
+    r"(\s*(来源|來源|作者|编辑|浏览|点击)[：:]?.{0,30})?$"
+)
 _DATELINE_MORE = re.compile(r"(来源|來源|作者|浏览|点击|阅读|热度|字体|字号)")
 _SHORT_RULES = {"copyright", "icp", "counter", "farm-download", "scan", "police-record", "site-id"}
 
@@ -126,6 +139,8 @@ def classify(block: str, index: int = 99) -> str | None:
     if _META_BLOCK.match(head):
         return "disclosure-meta"
     if _DATELINE.match(head) and len(block) < 80 and (index < 5 or _DATELINE_MORE.search(block)):
+        return "dateline"
+    if _STAMP.match(block.strip()):
         return "dateline"
     if _is_widget_strip(block):
         return "widgets"
