@@ -103,10 +103,43 @@ def _refine(el: Tag) -> Tag:
         el = best
 
 
+def _selector(selector: str) -> tuple[str | None, str, str]:
+    """ "div.TRS_Editor" → ("div", "class", "TRS_Editor"); "#zoom" → (None, "id", "zoom")."""
+    if "#" in selector:
+        tag, name = selector.split("#", 1)
+        return tag or None, "id", name
+    if "." in selector:
+        tag, name = selector.split(".", 1)
+        return tag or None, "class", name
+    return selector, "tag", selector
+
+
+_SELECTORS = [_selector(s) for s in CONTAINERS]
+
+
+def _known_containers(soup: BeautifulSoup) -> list[list[Tag]]:
+    """Elements matching each CONTAINERS entry, in document order: one pass over the tree
+    (a CSS select per selector costs a full walk each)."""
+    found: list[list[Tag]] = [[] for _ in _SELECTORS]
+    for el in soup.find_all(True):
+        classes = el.get("class") or []
+        el_id = el.get("id")
+        for i, (tag, kind, name) in enumerate(_SELECTORS):
+            if tag is not None and el.name != tag:
+                continue
+            if (
+                (kind == "class" and name in classes)
+                or (kind == "id" and el_id == name)
+                or (kind == "tag")
+            ):
+                found[i].append(el)
+    return found
+
+
 def find_container(soup: BeautifulSoup) -> Tag:
     """The element holding the article: a known CMS container, else the densest block."""
-    for selector in CONTAINERS:
-        for el in soup.select(selector):
+    for selector, elements in zip(CONTAINERS, _known_containers(soup), strict=True):
+        for el in elements:
             n = cjk_count(el.get_text())
             if n < MIN_CJK:
                 continue

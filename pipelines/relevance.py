@@ -106,9 +106,9 @@ def features(block: str) -> Features:
     )
 
 
-def verdict(block: str) -> str | None:
+def verdict(block: str, f: Features | None = None) -> str | None:
     """Why ``block`` is unrelated ("genre" or "off-domain"), or None if it may be report."""
-    f = features(block)
+    f = f or features(block)
     if f.cjk < MIN_CJK or _STRUCTURE.search(block):
         return None
     if f.against > f.support:
@@ -123,15 +123,16 @@ def is_unrelated(block: str) -> bool:
 
 
 def run(doc: Document) -> Document:
-    verdicts = [verdict(b) for b in doc.blocks]
+    feats = [features(b) for b in doc.blocks]
+    verdicts = [verdict(b, f) for b, f in zip(doc.blocks, feats, strict=True)]
     n = len(verdicts)
     # A short line between removed paragraphs (the heading of a pasted piece) goes too.
     for i in range(n):
         if verdicts[i] is None and 0 < i < n - 1 and verdicts[i - 1] and verdicts[i + 1]:
-            if features(doc.blocks[i]).cjk < MIN_CJK and not _STRUCTURE.search(doc.blocks[i]):
+            if feats[i].cjk < MIN_CJK and not _STRUCTURE.search(doc.blocks[i]):
                 verdicts[i] = "between-unrelated"
-    flagged = sum(features(b).cjk for b, why in zip(doc.blocks, verdicts, strict=True) if why)
-    total = sum(features(b).cjk for b in doc.blocks)
+    flagged = sum(f.cjk for f, why in zip(feats, verdicts, strict=True) if why)
+    total = sum(f.cjk for f in feats)
     if flagged > MAX_SHARE * total:
         # Mostly "unrelated": this is not a report with pasted junk but a page of another
         # genre (news, a notice). Judging its paragraphs against report prose is baseless;
