@@ -286,6 +286,30 @@ def generic(seed: Seed, lines: list[str], title: str, slug: str) -> tuple[str, l
     return page, markers
 
 
+def legacy(seed: Seed, lines: list[str], title: str, slug: str) -> tuple[str, list[str]]:
+    """An old hand-made site: declares gb2312 but sends UTF-8, layout tables, lines split by
+    <br> inside <font> in an unknown cell class, the date block right-aligned."""
+    body = "<br>\n".join(
+        f"&nbsp;&nbsp;&nbsp;&nbsp;<font face='仿宋_GB2312' size='3'>{html.escape(x)}</font>"
+        for x in lines
+    )
+    page = f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">
+<title>{html.escape(title)}</title></head><body><form name="form1" method="post" action="">
+<table width="980" align="center"><tr><td><img src="/images/banner.jpg"></td></tr>
+<tr><td class="dh"><a href="/">网站首页</a> | <a href="/zwgk/">政务公开</a> | <a href="/bsfw/">办事服务</a> | <a href="/hdjl/">互动交流</a></td></tr></table>
+<table width="980" align="center"><tr><td width="220" valign="top" class="zuo">
+<table><tr><td><a href="/l1">领导之窗</a></td></tr><tr><td><a href="/l2">机构职能</a></td></tr>
+<tr><td><a href="/l3">规划计划</a></td></tr><tr><td><a href="/l4">财政资金</a></td></tr></table></td>
+<td valign="top" class="you"><table width="100%"><tr><td align="center" class="biaoti"><b>{html.escape(title)}</b></td></tr>
+<tr><td align="center">作者：县政府办　　点击数：<span id="hits">356</span>　　更新时间：2019-1-18</td></tr>
+<tr><td class="wenzi">{body}</td></tr>
+<tr><td align="right">【<a href="javascript:window.print()">打印</a>】【<a href="javascript:window.close()">关闭</a>】</td></tr>
+</table></td></tr></table>
+<table width="980" align="center"><tr><td align="center">{FOOTER}</td></tr></table></form></body></html>"""
+    markers = ["网站首页", "办事服务", "领导之窗", "机构职能", "点击数", "更新时间"]
+    return page, markers
+
+
 # name → (builder, encoding of the bytes, HTTP charset header, injects unrelated prose?)
 TEMPLATES: dict[str, tuple[Callable[..., tuple[str, list[str]]], str, str | None, int]] = {
     "trs": (trs, "utf-8", "utf-8", 0),
@@ -293,6 +317,7 @@ TEMPLATES: dict[str, tuple[Callable[..., tuple[str, list[str]]], str, str | None
     "xxgk": (xxgk, "utf-8", None, 1),
     "farm": (farm, "utf-8", None, 3),
     "generic": (generic, "gb18030", "gbk", 2),
+    "legacy": (legacy, "utf-8", None, 1),
 }
 
 
@@ -347,7 +372,7 @@ def build(traditional_variants: bool = True) -> list[GoldPage]:
         if seed.key == "003":
             script = "hant"
         for tname, (builder, encoding, header, n_junk) in TEMPLATES.items():
-            if script == "hant" and seed.key != "003" and tname not in ("hanweb", "farm"):
+            if script == "hant" and seed.key != "003" and tname not in ("hanweb", "farm", "legacy"):
                 continue
             name = f"{key}-{script}-{tname}"
             rng = random.Random(name)
