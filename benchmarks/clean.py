@@ -127,6 +127,31 @@ def real_pages() -> list[tuple[str, bytes, str]]:
     return out
 
 
+# Chrome that must never reach the archive (DOMAIN.md's list), for pages without ground truth.
+MARKERS = re.compile(
+    r"网站标识码|ICP备|公网安备|无障碍|打印本页|关闭窗口|分享到|字体|字号|上一篇|下一篇|版权所有|"
+    r"主办单位|承办单位|浏览次数|当前位置|扫一扫|责任编辑"
+)
+
+
+def marker_lines(tools: dict[str, Extractor]) -> dict[str, tuple[int, int]]:
+    """(lines with a chrome marker, pages with any) per tool, over every saved real page."""
+    pages = sorted(REALPAGES.glob("GeneralNewsExtractor/**/*.html"))
+    pages += sorted(REALPAGES.glob("Chinese-Web-Content-Extraction-Dataset/original/*.html"))
+    pages += sorted(REALPAGES.glob("trafilatura/tests/eval/*.html"))
+    out = {}
+    for tool, fn in tools.items():
+        lines = with_any = 0
+        for path in pages:
+            text = fn(path.read_bytes(), "http://realpages.invalid/", "text/html", None)
+            hits = [x for x in text.splitlines() if MARKERS.search(x) and len(x) < 200]
+            lines += len(hits)
+            with_any += bool(hits)
+        out[tool] = (lines, with_any)
+    print(f"   ({len(pages)} pages checked for chrome markers)")
+    return out
+
+
 def run_real(tools: dict[str, Extractor]) -> dict[str, Tally]:
     tallies = {name: Tally() for name in tools}
     for name, body, truth in real_pages():
@@ -161,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             print(tally.row(name, gold=False))
         ratio = real["nianbao"].seconds / real["trafilatura"].seconds
         print(f"nianbao time / trafilatura time: {ratio:.2f}")
+        print("== real pages: short lines still carrying page chrome (网站标识码, 打印本页, …)")
+        for name, (lines, pages) in marker_lines(tools).items():
+            print(f"{name:24} {lines:3d} lines on {pages:2d} pages")
     else:
         print(f"(no {REALPAGES}: real-page comparison skipped)")
     return 0

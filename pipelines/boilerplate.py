@@ -106,7 +106,7 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
 ]
 # Widget strips: nothing but these words, brackets and separators (【我要纠错】【打印】【关闭】).
 _WIDGET_WORDS = re.compile(
-    r"我要纠错|纠错|打印本页|打印此页|打印|关闭窗口|關閉窗口|关闭|返回顶部|返回|顶部|收藏本页|加入收藏|"
+    r"我要纠错|纠错|发表评论|打印本稿|打印本页|打印此页|打印|关闭窗口|關閉窗口|关闭|返回顶部|返回|顶部|收藏本页|加入收藏|"
     r"收藏|保存本页|设为首页|字体|字号|默认|分享|大|中|小"
 )
 _WIDGET_REST = re.compile(r"[\s【】\[\]()（）|｜:：/、,，·•>»-]+")

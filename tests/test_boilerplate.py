@@ -18,6 +18,7 @@ from tests import goldset
         ("【字号：大 中 小】 浏览量：12", "font-widget"),
         ("【我要纠错】 【打印】 【关闭】", "widgets"),
         ("【收藏本页】【打印本页】【关闭窗口】【返回顶部】", "widgets"),
+        ("【 发表评论 】【 关闭窗口 】", "widgets"),
         ("分享到：微信 微博 QQ空间", "share"),
         ("阅读次数：867", "counter"),
         ("上一篇：关于开展春季植树活动的通知", "prev-next"),
