@@ -122,7 +122,7 @@ def _known_containers(soup: BeautifulSoup) -> list[list[Tag]]:
     (a CSS select per selector costs a full walk each)."""
     found: list[list[Tag]] = [[] for _ in _SELECTORS]
     for el in soup.find_all(True):
-        classes = el.get("class") or []
+        classes: list[str] = list(el.get("class") or [])
         el_id = el.get("id")
         for i, (tag, kind, name) in enumerate(_SELECTORS):
             if tag is not None and el.name != tag:
@@ -218,6 +218,7 @@ def disclosure_metadata(soup: BeautifulSoup) -> dict[str, str]:
     return meta
 
 
+_REPORT_WORD = re.compile(r"报告|報告|年报|年報")
 _TITLE_SEP = re.compile(r"\s*[_|｜\-–—]\s*")
 
 
@@ -226,19 +227,21 @@ def _nf(text: str) -> str:
 
 
 def find_title(soup: BeautifulSoup, meta_title: str | None) -> str | None:
-    """The report's own title: ArticleTitle, else a heading the <title> starts with, else <title>."""
-    page_title = _nf(soup.title.get_text()) if soup.title else ""
+    """The report's own title: ArticleTitle, else a heading the <title> starts with, else a
+    heading naming a report (portals often title every page with the site name), else the
+    longest part of <title>."""
     if meta_title:
         return meta_title.strip()
+    raw_title = soup.title.get_text().strip() if soup.title else ""
+    page_title = _nf(raw_title)
     candidates = soup.find_all(["h1", "h2", "h3"]) + soup.select(
         ".bt, .title, .wz_title, .article-title, .tit"
     )
-    for el in candidates:
-        text = " ".join(el.get_text(" ").split())
-        if text and cjk_count(text) >= 4 and page_title.startswith(_nf(text)):
-            return text
-    if page_title:
-        parts = [p for p in _TITLE_SEP.split(soup.title.get_text().strip()) if cjk_count(p)]
-        if parts:
-            return max(parts, key=cjk_count).strip()
-    return None
+    texts = [" ".join(el.get_text(" ").split()) for el in candidates]
+    prefixes = [t for t in texts if cjk_count(t) >= 4 and page_title.startswith(_nf(t))]
+    reports = [t for t in texts if cjk_count(t) >= 6 and _REPORT_WORD.search(t) and len(t) < 80]
+    ordered = [t for t in prefixes if t in reports] + reports + prefixes
+    if ordered:
+        return ordered[0]
+    parts = [p for p in _TITLE_SEP.split(raw_title) if cjk_count(p)]
+    return max(parts, key=cjk_count).strip() if parts else None

@@ -112,3 +112,9 @@ def test_gbk_page_without_declaration_decodes_and_cleans():
     body = body.decode("utf-8").replace("<meta charset='utf-8'>", "").encode("gb18030")
     doc = derive(body, "http://a.gov.cn/t.html")
     assert doc.text == "\n".join(REPORT)
+
+
+def test_a_report_heading_beats_a_site_name_page_title():
+    head = "<title>某县人民政府门户网站</title>"
+    page = f"<h1>某县人民政府</h1><h2>某镇2018年政府信息公开工作年度报告</h2><div id='zoom'>{_paras()}</div>"
+    assert _extract(_html(page, head=head)).title == "某镇2018年政府信息公开工作年度报告"
