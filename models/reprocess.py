@@ -26,6 +26,7 @@ later crawl of an unchanged page finds the re-derived hash and adds no version.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,8 +98,14 @@ def derive_capture(session: Session, capture: Capture) -> Document:
     blob = session.get(Blob, capture.body_sha256)
     if blob is None:
         raise LookupError(f"capture {capture.id}: raw body {capture.body_sha256} is missing")
+    try:
+        body = archive.read_blob(blob)
+    except zlib.error as exc:
+        raise LookupError(
+            f"capture {capture.id}: raw body {capture.body_sha256[:16]} is unreadable ({exc})"
+        ) from exc
     ctype = _header(capture.headers, "Content-Type") or "text/html"
-    return derive(archive.read_blob(blob), capture.url, ctype, _charset(ctype))
+    return derive(body, capture.url, ctype, _charset(ctype))
 
 
 def _captures(session: Session, version: Version) -> list[Capture]:
@@ -185,7 +192,8 @@ def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outc
             for version in versions:
                 out.versions += 1
                 try:
-                    reprocess_version(session, version, out)
+                    with session.begin_nested():  # a failure leaves this version untouched
+                        reprocess_version(session, version, out)
                 except LookupError as exc:
                     out.errors.append(f"report {report_id} v{version.n}: {exc}")
                 if previous is not None and previous.sha256 == version.sha256:

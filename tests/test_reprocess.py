@@ -10,7 +10,7 @@ from sqlalchemy import select
 from models import archive
 from models.db import open_archive, sessionmaker_for
 from models.reprocess import reprocess
-from models.tables import Version
+from models.tables import Blob, Version
 from pipelines.derive import CLEANER_VERSION, derive
 from pipelines.normalize import normal_form
 from tests.conftest import cli, cli_json, crawl
@@ -103,4 +103,40 @@ def test_versions_that_now_clean_alike_are_kept_and_reported(db_url, seeds):
         v1, v2 = session.scalars(select(Version).order_by(Version.n))
         assert v1.sha256 == v2.sha256 and v2.meta["same_text_as"] == 1
     assert reprocess(factory).as_dict()["unchanged"] == 2
+    engine.dispose()
+
+
+def test_an_unreadable_raw_body_is_reported_and_touches_nothing(db_url, seeds):
+    engine = open_archive(db_url)
+    factory = sessionmaker_for(engine)
+    with factory.begin() as session:
+        for i, key in enumerate(["000", "002"]):
+            t, ls = seeds[key]
+            body = (
+                f"<html><head><title>{t}</title></head><body><div id='zoom'>"
+                + "".join(f"<p>{x}</p>" for x in ls)
+                + "</div></body></html>"
+            ).encode()
+            cap = archive.CaptureIn(
+                source="a",
+                url=f"http://a.gov.cn/{i}.html",
+                status=200,
+                fetched_at=datetime(2024, 3, 1, tzinfo=UTC),
+                body=body,
+            )
+            doc = derive(body, cap.url)
+            archive.record_report(
+                session, cap, doc, organ=key, year=2014, published=None, cleaner_version="0"
+            )
+    with factory.begin() as session:
+        blob = session.scalars(select(Blob).order_by(Blob.sha256)).first()
+        blob.data = b"not zlib"
+        broken = blob.sha256
+    before = {v.id: v.cleaner_version for v in _versions(db_url)}
+    proc = cli(db_url, "reprocess", check=False)
+    assert proc.returncode == 1
+    assert f"raw body {broken[:16]} is unreadable" in proc.stderr
+    after = {v.id: v.cleaner_version for v in _versions(db_url)}
+    assert sorted(after.values()) == sorted(["0", CLEANER_VERSION]), "the other one is done"
+    assert after.keys() == before.keys()
     engine.dispose()
