@@ -123,6 +123,18 @@ def _blocks(node: Tag) -> list[str]:
     return out
 
 
+def _is_layout_cell(cell: Tag) -> bool:
+    """A cell that holds running text (page layout), not one value of a data table.
+
+    Word-exported statistics tables wrap every cell in ``<p class=MsoNormal>``; that is
+    still one value. Several paragraphs, line breaks, a nested table or a long text are not.
+    """
+    if cell.find("table") is not None or len(cell.find_all("br")) >= 2:
+        return True
+    paragraphs = [b for b in cell.find_all(["p", "div", "li"]) if b.get_text(strip=True)]
+    return len(paragraphs) >= 2 or cjk_count(cell.get_text()) > 150
+
+
 def _table_rows(table: Tag) -> list[str]:
     """A table as one block per row, cells joined by `` | ``; layout tables are walked."""
     rows: list[str] = []
@@ -130,8 +142,7 @@ def _table_rows(table: Tag) -> list[str]:
         if tr.find_parent("table") is not table:
             continue
         cells = tr.find_all(["td", "th"], recursive=False)
-        # A layout cell holding paragraphs or a nested table is content, not a data cell.
-        if any(c.find(["table", "p", "div"]) for c in cells):
+        if any(_is_layout_cell(c) for c in cells):
             for c in cells:
                 rows.extend(_blocks(c))
             continue

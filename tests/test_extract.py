@@ -118,3 +118,14 @@ def test_a_report_heading_beats_a_site_name_page_title():
     head = "<title>某县人民政府门户网站</title>"
     page = f"<h1>某县人民政府</h1><h2>某镇2018年政府信息公开工作年度报告</h2><div id='zoom'>{_paras()}</div>"
     assert _extract(_html(page, head=head)).title == "某镇2018年政府信息公开工作年度报告"
+
+
+def test_word_exported_table_cells_stay_rows_and_layout_tables_are_walked():
+    word = (
+        "<table class='MsoNormalTable'><tr><td><p class='MsoNormal'><span>自然人</span></p></td>"
+        "<td><p class='MsoNormal'>商业<br>企业</p></td><td><p>3</p></td></tr></table>"
+    )
+    layout = f"<table><tr><td class='nav'>栏目</td><td>{_paras()}</td></tr></table>"
+    doc = _extract(_html(f"<div id='zoom'>{word}{layout}</div>"))
+    assert doc.blocks[0] == "自然人 | 商业 企业 | 3"
+    assert doc.blocks[-len(REPORT) :] == REPORT
