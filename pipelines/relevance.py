@@ -17,6 +17,11 @@ against outweigh the cues for, or administrative vocabulary is nearly absent. Ne
 count: a short line sitting between two removed paragraphs (a pasted piece's heading)
 goes with them. A missed junk paragraph costs less than a lost report sentence, so the
 thresholds sit well on the safe side of every seed paragraph (see tests/test_relevance.py).
+
+Known limits, by design: pasted prose written in administrative language (a company's
+annual summary, a school's safety report, a leader's speech, another government
+document) reads like a report and is kept; so is a page that is mostly such prose
+(``mostly_unrelated`` is flagged instead of gutting it).
 """
 
 from __future__ import annotations
