@@ -41,6 +41,9 @@ CONTAINERS = [
 # Generic names that also label page-wide wrappers: accepted only when not link-heavy.
 _GENERIC = {"#content", ".content", "article", "main"}
 MIN_CJK = 50
+# A CMS's own content box is trusted with little text (a short report is still a report);
+# generic names (.content, main) and density candidates need more.
+MIN_CJK_KNOWN = 10
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -141,7 +144,7 @@ def find_container(soup: BeautifulSoup) -> Tag:
     for selector, elements in zip(CONTAINERS, _known_containers(soup), strict=True):
         for el in elements:
             n = cjk_count(el.get_text())
-            if n < MIN_CJK:
+            if n < (MIN_CJK if selector in _GENERIC else MIN_CJK_KNOWN):
                 continue
             if selector in _GENERIC and _link_cjk(el) > 0.3 * n:
                 continue

@@ -129,3 +129,9 @@ def test_word_exported_table_cells_stay_rows_and_layout_tables_are_walked():
     doc = _extract(_html(f"<div id='zoom'>{word}{layout}</div>"))
     assert doc.blocks[0] == "自然人 | 商业 企业 | 3"
     assert doc.blocks[-len(REPORT) :] == REPORT
+
+
+def test_a_short_report_in_a_cms_box_is_still_found():
+    short = ["七、需要说明的其他事项", "我镇没有需要说明的其他事项", "白银市平川区王家山镇人民政府"]
+    doc = _extract(_html(f"{CHROME}<div id='zoom'>{_paras(short)}</div><p>版权所有：某县</p>"))
+    assert doc.blocks == short
