@@ -41,9 +41,9 @@ CONTAINERS = [
 # Generic names that also label page-wide wrappers: accepted only when not link-heavy.
 _GENERIC = {"#content", ".content", "article", "main"}
 MIN_CJK = 50
-# A CMS's own content box is trusted with little text (a short report is still a report);
+# A CMS's own content box is trusted with any text (a short report, a "详见附件" landing);
 # generic names (.content, main) and density candidates need more.
-MIN_CJK_KNOWN = 10
+MIN_CJK_KNOWN = 1
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
