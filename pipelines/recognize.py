@@ -113,16 +113,14 @@ def title_verdict(title: str | None) -> str:
 
 
 def _heading_candidates(blocks: list[str]) -> list[str]:
-    """The first lines, alone and joined: PDF/DOCX titles are often broken over lines."""
-    out: list[str] = []
-    short = blocks[:4]
-    for i in range(min(3, len(short))):
-        if len(short[i]) > 60:
+    """The first lines alone, then joined: PDF/DOCX titles are often broken over lines."""
+    short: list[str] = []
+    for block in blocks[:3]:
+        if len(block) > 60:
             break
-        out.append("".join(short[: i + 1]))
-        if i > 0:
-            out.append(short[i])
-    return out
+        short.append(block)
+    joined = ["".join(short[: i + 1]) for i in range(1, len(short))]
+    return short + joined
 
 
 def _section_evidence(blocks: list[str], body: str) -> tuple[float, list[str]]:

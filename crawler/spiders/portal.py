@@ -158,7 +158,8 @@ class PortalSpider(scrapy.Spider):
             )
             yield self._item(response, "blocked")
             return
-        if not isinstance(response, TextResponse):
+        # An uncompressed (all-ASCII) PDF is typed TextResponse by Scrapy's body sniffing.
+        if not isinstance(response, TextResponse) or response.body[:5] == b"%PDF-":
             # A binary reached by a direct link (an attachment we already knew, or a file
             # served under an HTML-looking URL): let the pipelines decide.
             if response.meta.get("known_report") or is_attachment(response.url):
