@@ -194,3 +194,20 @@ def decode(body: bytes, declared: str | None = None) -> Decoded:
     if len(used) > 1:
         out.encoding = "+".join(sorted(used))
     return out
+
+
+def charset_of(content_type: str | None) -> str | None:
+    """The ``charset=`` parameter of a Content-Type header value, if any."""
+    if content_type and "charset=" in content_type.lower():
+        return content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+    return None
+
+
+def response_encoding(body: bytes, content_type: str | None) -> str:
+    """One codec for a whole response, for Scrapy's ``TextResponse.replace(encoding=...)``.
+
+    Scrapy (w3lib) trusts the declaration, so a GB2312-declared UTF-8 page turns into
+    mojibake before the spider's pre-filter reads it. Mixed pages get their main encoding.
+    """
+    enc = decode(body, charset_of(content_type)).encoding
+    return "utf-8-sig" if enc == "utf-8-bom" else enc.split("+")[0]

@@ -115,3 +115,59 @@ def test_archived_text_keeps_gbk_characters_end_to_end():
     doc = derive(body, "http://x.gov.cn/t.html", "text/html; charset=gb2312", "gb2312")
     assert "镕" in doc.text and "堃" in doc.text and "二〇一八" in doc.text
     assert "\ufffd" not in doc.text and doc.body == body
+
+
+def test_crawl_archives_every_encoding_without_mojibake(db_url, serve):
+    """The real spider and pipelines on four pages whose declarations lie or are missing."""
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
+
+    from models.tables import Version
+    from nianbao.localportal import Page, Portal
+    from tests.conftest import crawl
+    from tests.recognition_set import new_format_lines
+
+    def report(organ: str, meta: str) -> str:
+        paras = "".join(f"<p>{line}</p>" for line in new_format_lines(organ, 2018))
+        title = f"{organ}2018年政府信息公开工作年度报告"
+        return (
+            f"<html><head>{meta}<title>{title}</title></head><body><h1>{title}</h1>"
+            f"<div id='zoom'><p>主任：朱镕基 王堃 二〇一九年一月</p>{paras}</div></body></html>"
+        )
+
+    gb_meta = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+    pages = {
+        # people.com.cn style: GB2312 in header and markup, UTF-8 bytes.
+        "r1.html": ("镕城镇", report("镕城镇", gb_meta).encode(), "text/html; charset=gb2312"),
+        # Nothing declared anywhere, GBK bytes.
+        "r2.html": ("堃山乡", report("堃山乡", "").encode("gbk"), "text/html"),
+        # A UTF-8 BOM, a GB2312 declaration that is wrong.
+        "r3.html": ("〇口镇", codecs.BOM_UTF8 + report("〇口镇", gb_meta).encode(), "text/html"),
+        # GB2312 declared, GB18030 bytes outside GB2312.
+        "r4.html": ("镕堃街道", report("镕堃街道", gb_meta).encode("gb18030"), "text/html"),
+    }
+    portal = Portal()
+    portal.set("/robots.txt", Page(b"User-agent: *\n", "text/plain"))
+    links = "".join(f"<a href='/ndbg/{name}'>年度报告{i}</a>" for i, name in enumerate(pages))
+    portal.set("/", Page(f"<html><body>{links}</body></html>".encode()))
+    for name, (_organ, body, ctype) in pages.items():
+        portal.set(f"/ndbg/{name}", Page(body, ctype))
+    server = serve(portal)
+    crawl(db_url, server.url("/"))
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        got = {v.url.rsplit("/", 1)[-1]: v for v in session.scalars(select(Version))}
+        assert set(got) == set(pages)
+        for name, (organ, _body, _ctype) in pages.items():
+            v = got[name]
+            assert v.organ == organ and v.year == 2018
+            assert "朱镕基 王堃 二〇一九年一月" in v.text and "\ufffd" not in v.text
+    engine.dispose()
+
+
+def test_response_encoding_for_scrapy():
+    from pipelines.decode import response_encoding
+
+    assert response_encoding(page("").encode(), "text/html; charset=GB2312") == "utf-8"
+    assert response_encoding(codecs.BOM_UTF8 + b"<p>x</p>", "text/html") == "utf-8-sig"
+    assert response_encoding(page("").encode("gbk"), "text/html; charset=utf-8") == "gb18030"

@@ -19,6 +19,7 @@ from scrapy.http import Response, TextResponse
 
 from crawler.items import CaptureItem
 from crawler.urls import canonical, is_attachment, is_binary
+from pipelines.decode import response_encoding
 from pipelines.document import Document
 from pipelines.recognize import looks_like_candidate
 
@@ -169,6 +170,8 @@ class PortalSpider(scrapy.Spider):
                     landing_title=response.meta.get("landing_title"),
                 )
             return
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        response = response.replace(encoding=response_encoding(response.body, ctype))
         title = " ".join(response.css("title::text").getall()).strip()
         body_text = " ".join(
             t.strip()
