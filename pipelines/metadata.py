@@ -166,6 +166,18 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
     return found
 
 
+_PUBDATE_META = re.compile(r"""<meta[^>]+name=["']?PubDate["']?[^>]+content=["']([^"']+)""", re.I)
+
+
+def page_fields(html: str) -> dict[str, str]:
+    """A landing page's labelled fields (and PubDate), which the spider hands to the
+    attachments it links: the report in the PDF has no 索引号 or 发布时间 of its own."""
+    fields = labelled_fields(_page_lines(html))
+    if (m := _PUBDATE_META.search(html[:20000])) and (date := parse_date(m.group(1))):
+        fields["published"] = date
+    return fields
+
+
 def run(doc: Document) -> Document:
     """Add the page's labelled fields to ``doc.metadata`` (never overwriting meta tags)."""
     lines = _page_lines(doc.html) if doc.html else []
@@ -174,6 +186,10 @@ def run(doc: Document) -> Document:
         lines = doc.blocks[:15] + doc.blocks[-6:]
     for field, value in labelled_fields(lines).items():
         doc.metadata.setdefault(field, value)
+    # An attachment inherits what its landing page states (``landing_*``, set by the spider).
+    for key in [*LABELS, "published"]:
+        if f"landing_{key}" in doc.metadata:
+            doc.metadata.setdefault(key, doc.metadata[f"landing_{key}"])
     if "published" not in doc.metadata and not doc.html:
         # A report's closing line is its date: "二〇一九年一月十五日".
         for block in reversed(doc.blocks[-4:]):

@@ -239,6 +239,8 @@ def test_crawl_archives_attachments_as_reports_with_flags(db_url, serve):
             v = versions[name]
             assert (v.organ, v.year, v.title) == (title[: title.index("2021")], 2021, title)
             assert v.meta["landing_url"].endswith(f"/ndbg/{name}.html")
+            # The landing page's 发布时间 and 来源 are the attachment's context.
+            assert v.published == "2022-01-20" and v.meta["source"] == "方正县政务公开办"
             cap = session.scalars(select(Capture).where(Capture.version_id == v.id)).one()
             assert session.get(Blob, cap.body_sha256).size == len(body)  # raw bytes kept
         assert "总体情况" in versions["a.pdf"].text and "总体情况" in versions["c.doc"].text
