@@ -36,10 +36,11 @@ _GENRE = re.compile(
 _OTHER_REGIME = re.compile(
     r"(环境|企业|校务|院务|党务|村务|厂务|财务|高校|学校|医院|公司)(?:信息)?$"
 )
-# What may follow the head noun: a bracketed year or edition note, punctuation.
+# What may follow the head noun: a bracketed year or edition note, punctuation, and in a
+# file's own title ("Microsoft Word - …年度报告.doc") the file extension.
 _TAIL_OK = re.compile(
     r"^(?:[(（\[【](?:(?:19|20)\d{2}年?度?|全文|正文|修订版|更正版|修订|摘要|文字版|pdf|PDF|附件)[)）\]】])*"
-    r"[。.!！]*$"
+    r"[。.!！]*(?:\.(?:docx?|wps|pdf))?$"
 )
 _TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|——|--|\s-\s|-\s|\s-)\s*")
 # Other genres a title can name; only consulted when the title does not end in the genre.
@@ -235,7 +236,10 @@ def run(doc: Document) -> Document:
         if chosen:
             # "报告_县人民政府" (a page <title>) keeps only the part that names the genre.
             parts = [p for p in _TITLE_SPLIT.split(chosen) if title_verdict(p) == "report"]
-            doc.title = strip_pinyin(parts[0] if parts else chosen)[0].strip()
+            chosen = parts[0] if parts else chosen
+            doc.title = re.sub(
+                r"\.(?:docx?|wps|pdf)$", "", strip_pinyin(chosen)[0].strip(), flags=re.I
+            )
     return doc
 
 
