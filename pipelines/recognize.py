@@ -79,6 +79,8 @@ _DISCLOSURE = re.compile(r"信息公开|政务公开")
 _TRAILING_DATE = re.compile(
     r"[\s\[(（]*(?:19|20)\d{2}[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?[\])）]*\s*$"
 )
+# Attachments that are a part of or a form for a report, not the report itself.
+_PART = re.compile(r"统计表|附表|报表|申请表|登记表|解读|图解|说明")
 THRESHOLD = 3.0
 
 
@@ -214,6 +216,11 @@ def run(doc: Document) -> Document:
     """Record the verdict and the page's metadata on the document; the store acts on it."""
     doc = metadata.run(doc)
     landing = doc.metadata.get("landing_title")
+    link = doc.metadata.get("landing_link_text")
+    if landing and link and (title_verdict(link) in ("about", "other") or _PART.search(link)):
+        # "附件2：统计表" on a report's landing page is not the report: the landing title
+        # must not name it (two files filed as one report would churn versions).
+        landing = None
     titles = [doc.metadata.get("title"), doc.title, landing]
     title = next((t for t in titles if title_verdict(t) == "report"), None)
     title = title or next((t for t in titles if t), "")

@@ -97,6 +97,13 @@ def test_scanned_pdf_is_flagged_and_becomes_the_report_of_its_landing_page(caplo
     assert "scanned_pdf" in lone.flags and "report" not in lone.flags
 
 
+def test_a_scanned_part_of_a_report_is_not_filed_as_the_report():
+    doc = Document(url="http://x/t.pdf", body=scanned_pdf(), content_type="application/pdf")
+    doc.metadata.update(landing_title=TITLE, landing_link_text="附件2：政府信息公开情况统计表")
+    doc = derive_doc(doc)
+    assert "scanned_pdf" in doc.flags and "report" not in doc.flags
+
+
 def test_broken_pdf_gives_a_clear_error_and_keeps_the_bytes(caplog):
     body = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage"
     with caplog.at_level(logging.WARNING, logger="pipelines.attachments"):
@@ -190,7 +197,8 @@ def test_recognize_stage_is_idempotent_on_attachment_docs():
 def _landing(title: str, href: str, date: str) -> bytes:
     return f"""<html><head><meta charset="utf-8"><title>{title}</title></head><body>
 <h1>{title}</h1><div class="info">发布时间：{date} 来源：方正县政务公开办</div>
-<div class="TRS_Editor"><p>{title}详见附件。</p><p>附件：<a href="{href}">{title}</a></p></div>
+<div class="TRS_Editor"><p>{title}详见附件。</p><p>附件1：<a href="{href}">{title}</a></p>
+<p>附件2：<a href="{href}.table.pdf">政府信息公开情况统计表</a></p></div>
 </body></html>""".encode()
 
 
@@ -228,13 +236,16 @@ def test_crawl_archives_attachments_as_reports_with_flags(db_url, serve):
     for name, (title, ctype, body) in files.items():
         portal.set(f"/ndbg/{name}.html", Page(_landing(title, f"/ndbg/files/{name}", "2022-01-20")))
         portal.set(f"/ndbg/files/{name}", Page(body, ctype))
+        # A second, scanned attachment that is a part of the report, not the report.
+        portal.set(f"/ndbg/files/{name}.table.pdf", Page(scanned_pdf(), "application/pdf"))
     server = serve(portal)
     crawl(db_url, server.url("/"))
 
     engine = create_engine(db_url)
     with Session(engine) as session:
         versions = {v.url.rsplit("/", 1)[-1]: v for v in session.scalars(select(Version))}
-        assert set(versions) == set(files), versions.keys()  # landing pages are not reports
+        # Neither the landing pages nor the scanned 统计表 beside each report are reports.
+        assert set(versions) == set(files), versions.keys()
         for name, (title, _ctype, body) in files.items():
             v = versions[name]
             assert (v.organ, v.year, v.title) == (title[: title.index("2021")], 2021, title)

@@ -172,6 +172,8 @@ class PortalSpider(scrapy.Spider):
                 )
                 for key, value in response.meta.get("landing_fields", {}).items():
                     item.doc.metadata[f"landing_{key}"] = value  # type: ignore[union-attr]
+                if link_text := response.meta.get("landing_link_text"):
+                    item.doc.metadata["landing_link_text"] = link_text  # type: ignore[union-attr]
                 yield item
             return
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
@@ -188,12 +190,14 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("portal/candidates")
             yield self._page_item(response)
             landing: dict[str, Any] = {"landing_url": response.url, "landing_title": title}
-            for href in response.css("a::attr(href)").getall():
-                url = response.urljoin(href)
+            for link in response.css("a[href]"):
+                url = response.urljoin(link.attrib["href"])
                 if is_attachment(url):
                     if "landing_fields" not in landing:
                         landing["landing_fields"] = page_fields(response.text)
-                    req = self._request(url, callback=self.parse, priority=25, meta=landing)
+                    text = " ".join(link.css("::text").getall()).strip()
+                    meta = {**landing, "landing_link_text": text}
+                    req = self._request(url, callback=self.parse, priority=25, meta=meta)
                     if req:
                         yield req
         depth = response.meta.get("depth", 0)
