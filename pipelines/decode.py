@@ -47,7 +47,7 @@ _WIDEN = {
     "latin-1": "cp1252",
 }
 # Declarations that servers send by default and that decode any byte string "cleanly".
-_WEAK = {"cp1252", "utf-8-weak"}
+_WEAK = {"cp1252"}
 # What a Chinese page without a declaration can be; UTF-16 needs a BOM on the web.
 _UNDECLARED = ["gb18030", "big5hkscs"]
 MAX_REPORTED = 20  # dropped-byte positions kept for the error line
@@ -172,11 +172,12 @@ def decode(body: bytes, declared: str | None = None) -> Decoded:
             return out
     strong: list[str] = []
     weak: list[str] = []
+    # The page's own declaration first: portal servers often send a default header charset.
     for name in (declared_in_markup(body), declared):
-        enc = canonical(name)
-        if enc is None or enc in strong or enc in weak:
+        named = canonical(name)
+        if named is None or named in strong or named in weak:
             continue
-        (weak if enc in _WEAK else strong).append(enc)
+        (weak if named in _WEAK else strong).append(named)
     if not strong:
         strong = _guess_undeclared(body)
     # UTF-8 is self-validating: bytes that decode strictly as UTF-8 are UTF-8.

@@ -42,7 +42,8 @@ _TAIL_OK = re.compile(
     r"^(?:[(（\[【](?:(?:19|20)\d{2}年?度?|全文|正文|修订版|更正版|修订|摘要|文字版|pdf|PDF|附件)[)）\]】])*"
     r"[。.!！]*(?:\.(?:docx?|wps|pdf))?$"
 )
-_TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|——|--|\s-\s|-\s|\s-)\s*")
+# "报告_县人民政府", "报告 - 县政府网", "报告-县人民政府" (but not "2018-2019").
+_TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|——|--|(?<!\d)\s*[-—–]\s*|\s*[-—–]\s*(?!\d))\s*")
 # Other genres a title can name; only consulted when the title does not end in the genre.
 _LOOKALIKE = re.compile(
     r"通知|通报|公告|意见|方案|解读|图解|政府工作报告|法治政府|预算|决算|指南|目录|会议|"
