@@ -76,7 +76,8 @@ _OTHER_GENRE_BODY = re.compile(
     r"特此通知|通知如下|请各(?:乡镇|街道|部门|单位|县)|各位代表|本指南|编制本指南|"
     r"会议(?:强调|指出|要求)|记者|本公司|董事会|股东"
 )
-_DISCLOSURE = re.compile(r"信息公开|政务公开")
+# The regulation's subject is 政府信息: a school's or a company's 信息公开 is another regime.
+_DISCLOSURE = re.compile(r"政府信息|政务公开|政务信息")
 _TRAILING_DATE = re.compile(
     r"[\s\[(（]*(?:19|20)\d{2}[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?[\])）]*\s*$"
 )
@@ -180,7 +181,7 @@ def recognize(
     sec, found = _section_evidence(blocks, body)
     if verdict != "report" and named is None and len(_DISCLOSURE.findall(body)) < 3:
         sec = min(sec, 1.0)  # a 行政复议 or 政务服务 report shares headings, not the subject
-        found.append("(few mentions of 信息公开: sections capped)")
+        found.append("(few mentions of 政府信息/政务公开: sections capped)")
     score += sec
     if found:
         reasons.append("sections: " + ",".join(found))
