@@ -22,6 +22,7 @@ import struct
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FIB_IDENT = 0xA5EC
+_NFIB_WORD97 = 0x00C1
 _RUN = re.compile(
     r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef0-9A-Za-z，。、；：？！（）《》“”\s.,%-]{12,}"
 )
@@ -135,6 +136,9 @@ def doc_lines(data: bytes) -> tuple[list[str], bool]:
     with ole:
         wd = ole.openstream("WordDocument").read() if ole.exists("WordDocument") else b""
         if len(wd) >= 0x1AA and _u16(wd, 0) == _FIB_IDENT:
+            if _u16(wd, 2) < _NFIB_WORD97:
+                # Word 6/95 keep text in the ANSI code page and have another FIB layout.
+                raise DocFormatError(f"Word 6/95 format (nFib {_u16(wd, 2):#x}) is not supported")
             text = _piece_text(ole, wd)
             if "\ufffd" in text:
                 text = text.replace("\ufffd", "")

@@ -72,7 +72,9 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
     return bytes(header + body)
 
 
-def word_doc(paragraphs: list[str], ascii_prefix: str = "") -> bytes:
+def word_doc(
+    paragraphs: list[str], ascii_prefix: str = "", flags: int = 0x0200, nfib: int = 0x00C1
+) -> bytes:
     """A Word 97 document: ``ascii_prefix`` as an 8-bit piece, the paragraphs as UTF-16."""
     wide = "\r".join(paragraphs) + "\r"
     text_fc = 0x800
@@ -80,8 +82,8 @@ def word_doc(paragraphs: list[str], ascii_prefix: str = "") -> bytes:
     wide_fc = text_fc + len(narrow)
     wide_fc += wide_fc % 2
     wd = bytearray(max(0x1000, wide_fc + 2 * len(wide)))
-    struct.pack_into("<HH", wd, 0, 0xA5EC, 0x00C1)
-    struct.pack_into("<H", wd, 0x0A, 0x0200)  # fWhichTblStm: the table stream is 1Table
+    struct.pack_into("<HH", wd, 0, 0xA5EC, nfib)
+    struct.pack_into("<H", wd, 0x0A, flags)  # 0x0200 fWhichTblStm: the table stream is 1Table
     struct.pack_into("<H", wd, 0x20, 14)
     struct.pack_into("<H", wd, 0x3E, 22)
     struct.pack_into("<I", wd, 0x4C, len(ascii_prefix) + len(wide))  # ccpText

@@ -165,6 +165,20 @@ def test_word_binary_doc_and_wps(ext):
     assert "report" in doc.flags and doc.title == TITLE
 
 
+@pytest.mark.parametrize(
+    "kwargs, reason",
+    [
+        ({"flags": 0x0200 | 0x0100}, "encrypted"),
+        ({"nfib": 0x0065}, "Word 6/95 format"),
+        ({"flags": 0}, "table stream 0Table is missing"),
+    ],
+)
+def test_word_files_we_cannot_read_say_why(kwargs, reason):
+    doc = with_landing(word_doc([TITLE, "正文。"], **kwargs), "http://x.gov.cn/a.doc", TITLE)
+    assert "unparsable" in doc.flags and reason in doc.errors[0]
+    assert "report" in doc.flags  # archived raw under the landing page's title
+
+
 def test_old_wps_format_is_refused_clearly_and_kept(caplog):
     body = b"\xff\x57\x50\x53" + "王家山镇".encode("gbk") * 10  # not a compound file
     with caplog.at_level(logging.WARNING, logger="pipelines.attachments"):
