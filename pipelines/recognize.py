@@ -161,10 +161,9 @@ def recognize(
     elif verdict in ("about", "other"):
         score -= 3.0
         reasons.append(f"title: {'about the report' if verdict == 'about' else 'another genre'}")
-    if verdict != "report":
+    if verdict == "neutral":  # a site name as <title>: the first lines may name the genre
         for cand in _heading_candidates(blocks):
-            hv = title_verdict(cand)
-            if hv == "report" and verdict == "neutral":
+            if title_verdict(cand) == "report":
                 score += 2.0
                 named = cand
                 reasons.append("heading: the genre is its head noun")
