@@ -82,6 +82,28 @@ _BODY_YEAR = [
         r"自\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日(?:起)?至\s*(?:19|20)\d{2}\s*年\s*12\s*月\s*31\s*日"
     ),
 ]
+# Not an organ: a content farm's "乡镇政府信息公开…范文", a template's "xx镇".
+_GENERIC_ORGANS = {
+    "乡镇",
+    "街道",
+    "部门",
+    "单位",
+    "机关",
+    "政府",
+    "人民政府",
+    "乡镇政府",
+    "县政府",
+    "区政府",
+    "市政府",
+    "镇政府",
+    "乡政府",
+    "县直部门",
+    "市直部门",
+    "我镇",
+    "我县",
+    "我局",
+}
+_PLACEHOLDER = re.compile(r"^[xX×＊*某]{1,3}|[xX×]{2}")
 _ORGAN_JUNK = " 《》“”\"'：:，,（）()【】[]—-_|"
 
 
@@ -236,7 +258,7 @@ def report_organ(title: str | None, metadata: dict[str, str] | None = None) -> s
             if not organ and year and genre and year.end() < genre.start():
                 organ = t[year.end() : genre.start()].strip(_ORGAN_JUNK)  # 2022年度XX局政府…
             organ = re.sub(r"^关于", "", organ).removesuffix("关于").removesuffix("的")
-            if len(organ) >= 2:
+            if len(organ) >= 2 and organ not in _GENERIC_ORGANS and not _PLACEHOLDER.search(organ):
                 return organ
     metadata = metadata or {}
     for key in ("publisher", "source", "site_name"):

@@ -43,6 +43,11 @@ _TAIL_OK = re.compile(
     r"[。.!！]*(?:\.(?:docx?|wps|pdf))?$"
 )
 # "报告_县人民政府", "报告 - 县政府网", "报告-县人民政府" (but not "2018-2019").
+# Content farms sell copies as 范文/模板/大全 ("…年度报告范文（精选5篇）"): still the genre's text,
+# so recognised, and flagged ``farm_copy`` for the auditor.
+_FARM_TAIL = re.compile(
+    r"^(?:范文|模板|模版|样本|样稿|大全|精选|汇编|合集|通用)+(?:[(（【\[][^)）】\]]{0,12}[)）】\]])*[。.!！]*$"
+)
 _TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|——|--|(?<!\d)\s*[-—–]\s*|\s*[-—–]\s*(?!\d))\s*")
 # Other genres a title can name; only consulted when the title does not end in the genre.
 _LOOKALIKE = re.compile(
@@ -99,8 +104,9 @@ def _prep(text: str) -> str:
 
 
 def title_verdict(title: str | None) -> str:
-    """``report`` (the genre is the head noun), ``about`` (names it, is about it),
-    ``other`` (another genre's title) or ``neutral`` (says nothing, e.g. a site name)."""
+    """``report`` (the genre is the head noun), ``copy`` (a content farm's 范文 of it),
+    ``about`` (names it, is about it), ``other`` (another genre's title) or ``neutral``
+    (says nothing, e.g. a site name)."""
     if not title:
         return "neutral"
     verdict = "neutral"
@@ -111,7 +117,7 @@ def title_verdict(title: str | None) -> str:
                 continue
             if _TAIL_OK.match(t[m.end() :]):
                 return "report"
-            verdict = "about"
+            verdict = "copy" if _FARM_TAIL.match(t[m.end() :]) else "about"
         if verdict == "neutral" and _LOOKALIKE.search(t):
             verdict = "other"
     return verdict
@@ -154,10 +160,14 @@ def recognize(
     score = 0.0
     named: str | None = None
     verdict = title_verdict(title)
-    if verdict == "report":
+    if verdict in ("report", "copy"):
         score += 2.0
         named = title
-        reasons.append("title: the genre is its head noun")
+        reasons.append(
+            "title: the genre is its head noun"
+            if verdict == "report"
+            else "title: a content farm's copy (范文) of the genre"
+        )
     elif verdict in ("about", "other"):
         score -= 3.0
         reasons.append(f"title: {'about the report' if verdict == 'about' else 'another genre'}")
@@ -178,7 +188,7 @@ def recognize(
         score -= 3.0
         reasons.append(f"list: {naming} lines are report titles")
     sec, found = _section_evidence(blocks, body)
-    if verdict != "report" and named is None and len(_DISCLOSURE.findall(body)) < 3:
+    if named is None and len(_DISCLOSURE.findall(body)) < 3:
         sec = min(sec, 1.0)  # a 行政复议 or 政务服务 report shares headings, not the subject
         found.append("(few mentions of 政府信息/政务公开: sections capped)")
     score += sec
@@ -223,7 +233,9 @@ def run(doc: Document) -> Document:
         # must not name it (two files filed as one report would churn versions).
         landing = None
     titles = [doc.metadata.get("title"), doc.title, landing]
-    title = next((t for t in titles if title_verdict(t) == "report"), None)
+    verdicts = [title_verdict(t) for t in titles]
+    title = next((t for t, v in zip(titles, verdicts, strict=True) if v == "report"), None)
+    title = title or next((t for t, v in zip(titles, verdicts, strict=True) if v == "copy"), None)
     title = title or next((t for t in titles if t), "")
     result = recognize(title, doc.text, doc.blocks, spun="spun_text" in doc.flags)
     if (
@@ -240,10 +252,14 @@ def run(doc: Document) -> Document:
     doc.metadata["recognition"] = f"{result.score:.1f}: " + "; ".join(result.reasons)
     if result.is_report:
         doc.flag("report")
+        if title_verdict(result.title) == "copy":
+            doc.flag("farm_copy")
         chosen = result.title or title
         if chosen:
             # "报告_县人民政府" (a page <title>) keeps only the part that names the genre.
-            parts = [p for p in _TITLE_SPLIT.split(chosen) if title_verdict(p) == "report"]
+            parts = [
+                p for p in _TITLE_SPLIT.split(chosen) if title_verdict(p) in ("report", "copy")
+            ]
             chosen = parts[0] if parts else chosen
             doc.title = re.sub(
                 r"\.(?:docx?|wps|pdf)$", "", strip_pinyin(chosen)[0].strip(), flags=re.I

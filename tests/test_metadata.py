@@ -119,6 +119,19 @@ def test_report_organ_falls_back_to_the_publisher():
     assert report_organ("政府信息公开工作年度报告", {"publisher": "某县司法局"}) == "某县司法局"
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "乡镇政府信息公开工作年度报告范文",
+        "xx镇2019年政府信息公开工作年度报告",
+        "某县政府信息公开年报",
+    ],
+)
+def test_generic_or_placeholder_prefix_is_no_organ(title):
+    assert report_organ(title) is None
+    assert report_organ(title, {"source": "范文网"}) == "范文网"
+
+
 def test_cn_digits():
     assert cn_digits("二〇一八年十二月三十一日") == "2018年12月31日"
 

@@ -72,6 +72,7 @@ def test_organ_and_year_of_every_positive():
         ("某县2019年政府信息公开工作年度报告-某县人民政府", "report"),
         ("某县2019年政府信息公开工作年度报告—某县人民政府网", "report"),
         ("Microsoft Word - 某镇2019年政府信息公开工作年度报告.doc", "report"),
+        ("乡镇政府信息公开工作年度报告范文（精选5篇）", "copy"),
         ("关于做好2018年政府信息公开工作年度报告编制发布工作的通知", "about"),
         ("2022年政府信息公开工作年度报告解读", "about"),
         ("我县举办政府信息公开工作年度报告编制培训班", "about"),
@@ -96,3 +97,15 @@ def test_seed_bodies_are_reports_even_under_a_site_name_title(seeds):
         text = "\n".join([title, *lines])
         assert recognize("某某县人民政府门户网站", text).is_report
         assert looks_like_candidate("某某县人民政府门户网站", text)
+
+
+def test_a_content_farm_copy_is_recognised_and_flagged(seeds):
+    """Seed 004: a 范文 site's copy, unrelated prose pasted around a (spun) report."""
+    from pipelines.derive import derive
+
+    _title, lines = seeds["004"]
+    title = "乡镇政府信息公开工作年度报告范文"
+    paras = "".join(f"<p>{line}</p>" for line in lines)
+    page = f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1><div class='content'>{paras}</div></body></html>"
+    doc = derive(page.encode(), "http://fanwen.example.com/nianbao.html")
+    assert "report" in doc.flags and "farm_copy" in doc.flags
