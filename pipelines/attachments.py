@@ -97,6 +97,18 @@ def reflow(lines: list[str]) -> list[str]:
     return out
 
 
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+def cid_share(text: str) -> float:
+    """The share of a PDF's extracted text that is unmapped glyph ids, ``(cid:123)``."""
+    cids = _CID.findall(text)
+    if not cids:
+        return 0.0
+    rest = len("".join(_CID.sub("", text).split()))
+    return len(cids) / (len(cids) + rest)
+
+
 def extract_pdf(doc: Document) -> Document:
     from pdfminer.high_level import extract_text
 
@@ -105,6 +117,12 @@ def extract_pdf(doc: Document) -> Document:
         text = extract_text(io.BytesIO(doc.body))
     except Exception as exc:  # pdfminer raises many private types on broken files
         return _fail(doc, "pdf", f"cannot parse ({type(exc).__name__}: {exc})")
+    if cid_share(text) > 0.3:
+        # Glyphs without a ToUnicode map come out as "(cid:1234)": no usable text layer.
+        doc.flag("pdf_unmapped_font")
+        doc.errors.append("pdf: fonts without a Unicode map, text unreadable; archived raw")
+        logger.warning("%s: PDF fonts have no Unicode map; archived raw", doc.url)
+        return doc
     lines: list[str] = []
     for line in text.replace("\x0c", "\n").splitlines():
         if _PAGE_NUMBER.match(line):

@@ -220,7 +220,7 @@ def looks_like_candidate(title: str | None, text: str) -> bool:
 
 
 STAGE = "recognize"
-_NO_TEXT = ("scanned_pdf", "unparsable", "unsupported_format")
+_NO_TEXT = ("scanned_pdf", "pdf_unmapped_font", "unparsable", "unsupported_format")
 
 
 def run(doc: Document) -> Document:

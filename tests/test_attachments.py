@@ -13,7 +13,7 @@ import zipfile
 import pytest
 
 from nianbao.portalgen import docx_bytes
-from pipelines.attachments import MAX_UNCOMPRESSED, reflow, sniff
+from pipelines.attachments import MAX_UNCOMPRESSED, cid_share, reflow, sniff
 from pipelines.derive import derive
 from pipelines.document import Document
 from pipelines.recognize import run as recognize_run
@@ -276,3 +276,10 @@ def test_crawl_archives_attachments_as_reports_with_flags(db_url, serve):
         )
         assert versions["d.pdf"].meta["errors"]
     engine.dispose()
+
+
+def test_unmapped_cid_text_is_recognised_as_no_text_layer():
+    garbage = "(cid:1234)(cid:88)(cid:4021) (cid:77)(cid:5)\n(cid:12)(cid:901) 1"
+    assert cid_share(garbage) > 0.8
+    assert cid_share("政府信息公开工作年度报告(cid:12)") < 0.1
+    assert cid_share("") == 0.0
