@@ -18,7 +18,8 @@ from pipelines.derive import derive
 from pipelines.document import Document
 from pipelines.recognize import run as recognize_run
 from tests.olegen import compound_file, word_doc
-from tests.recognition_set import derive_doc, new_format_lines, pdf_bytes
+from tests.pagegen import new_format_lines, pdf_bytes
+from tests.recognition_set import derive_doc
 
 TITLE = "王家山镇2018年政府信息公开工作年度报告"
 

@@ -125,7 +125,7 @@ def test_crawl_archives_every_encoding_without_mojibake(db_url, serve):
     from models.tables import Version
     from nianbao.localportal import Page, Portal
     from tests.conftest import crawl
-    from tests.recognition_set import new_format_lines
+    from tests.pagegen import new_format_lines
 
     def report(organ: str, meta: str) -> str:
         paras = "".join(f"<p>{line}</p>" for line in new_format_lines(organ, 2018))
