@@ -15,8 +15,8 @@ a slow or busy machine moves both sides:
 The portal (``benchmarks/portal.py``, ~3,400 pages) is served from this process on
 127.0.0.1; every crawl runs in a subprocess of its own. PostgreSQL is used when
 ``$NIANBAO_BENCH_PG`` (else ``$NIANBAO_TEST_PG``, else postgresql://postgres@127.0.0.1/test)
-answers; a database is created for the run and dropped afterwards. Takes 3–5 minutes on
-two cores.
+answers; databases are created for the run and dropped afterwards. Takes about 4 minutes
+on two cores.
 """
 
 from __future__ import annotations
@@ -179,8 +179,8 @@ def run(work: Path) -> None:
     with PortalServer(portal) as server:
         url = server.url("/")
         say("\n1. crawl throughput (politeness off; same spider, same pages)")
-        # Best of two, alternating, for the SQLite pair: other load on the machine moves
-        # single runs by ±25 %; the recrawl below uses the first full archive.
+        # Best of two, alternating: other load on the machine moves single runs by ±25 %.
+        # The recrawl below uses the first full SQLite archive.
         sqlite_db = work / "full.sqlite"
         for i in range(2):
             plain = crawl(f"sqlite:///{work / f'bare{i}.sqlite'}", url, "bare")
@@ -195,16 +195,17 @@ def run(work: Path) -> None:
                 results["sqlite"] = full
         sizes["sqlite"] = (sqlite_size(sqlite_db), results["sqlite"]["new_reports"])
         if pg_admin:
-            with pg_database(pg_admin) as pg_url:
-                from models.db import upgrade
+            from models.db import upgrade
 
-                upgrade(pg_url)
-                empty = pg_size(pg_url)
-                results["postgresql"] = crawl(pg_url, url, "full")
-                sizes["postgresql"] = (
-                    pg_size(pg_url) - empty,
-                    results["postgresql"]["new_reports"],
-                )
+            for i in range(2):  # best of two as well; the size is the first archive's
+                with pg_database(pg_admin) as pg_url:
+                    upgrade(pg_url)
+                    empty = pg_size(pg_url)
+                    full = crawl(pg_url, url, "full")
+                    if i == 0:
+                        sizes["postgresql"] = (pg_size(pg_url) - empty, full["new_reports"])
+                if "postgresql" not in results or _rate(full) > _rate(results["postgresql"]):
+                    results["postgresql"] = full
         bare = _rate(results["bare"])
         bare_cpu = results["bare"]["cpu"] / results["bare"]["responses"] * 1000
         say(
