@@ -44,6 +44,15 @@ DEPTH_PRIORITY = 0
 # SQLAlchemy URL or a SQLite path; empty means $NIANBAO_DB, else the per-user default file.
 NIANBAO_DB = os.environ.get("NIANBAO_DB", "")
 
+# --- Incremental recrawls ----------------------------------------------------------------
+# Report URLs the archive holds are requested with If-None-Match / If-Modified-Since from
+# their latest capture; a 304 is archived as "seen again, unchanged" (crawler/conditional.py).
+NIANBAO_CONDITIONAL_ENABLED = True
+DOWNLOADER_MIDDLEWARES = {"crawler.conditional.ConditionalRequests": 560}
+# After a complete crawl, reports no page links to any more are marked withdrawn
+# ("unlinked"); see crawler/linkwatch.py for what "complete" means.
+NIANBAO_LINKWATCH_ENABLED = True
+
 # --- Pipelines: the data path, in order ---------------------------------------------------
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
@@ -63,5 +72,5 @@ LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0
 
 # --- Operator output --------------------------------------------------------------------
-EXTENSIONS = {"crawler.progress.Progress": 500}
+EXTENSIONS = {"crawler.progress.Progress": 500, "crawler.linkwatch.LinkWatch": 510}
 NIANBAO_PROGRESS_INTERVAL = 10.0

@@ -5,7 +5,9 @@ One entry point per kind of observation, each one transaction:
 * :func:`record_report` — a response that was recognised as a report (its text derived);
 * :func:`record_not_modified` — a 304 for a URL we hold a report for;
 * :func:`record_gone` — a 404/410 for a report URL: the report is withdrawn;
-* :func:`record_other` — blocked (anti-bot) or failed responses, kept as evidence only.
+* :func:`record_other` — blocked (anti-bot) or failed responses, kept as evidence only;
+* :func:`reconcile_links` — after a complete crawl: reports no longer linked from the
+  portal are withdrawn ("unlinked"), linked ones are restored.
 
 A version is created only when the normalised text's hash differs from the report's
 latest version; otherwise the latest version's ``last_seen`` moves forward. Nothing here
@@ -15,6 +17,8 @@ deletes anything.
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -159,7 +163,8 @@ def record_report(
         session.add(report)
         session.flush()
     report.last_seen = max(report.last_seen, when)
-    report.withdrawn_at = None
+    if report.withdrawn_reason != "unlinked":  # answering again undoes a 404/410, not an unlink
+        report.withdrawn_at, report.withdrawn_reason = None, None
     _touch_url(session, report, cap.url, when)
     current = latest_version(session, report.id)
     new_version = current is None or current.sha256 != derived.sha256
@@ -225,6 +230,8 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
     version = latest_version(session, report.id) if report else None
     if report is not None and version is not None:
         report.last_seen = max(report.last_seen, cap.fetched_at)
+        if report.withdrawn_reason == "gone":
+            report.withdrawn_at, report.withdrawn_reason = None, None
         version.last_seen = max(version.last_seen, cap.fetched_at)
         _touch_url(session, report, cap.url, cap.fetched_at)
     capture = Capture(
@@ -250,7 +257,7 @@ def record_gone(session: Session, cap: CaptureIn) -> Stored:
     source = get_or_create_source(session, cap.source)
     report = _report_at(session, source.id, cap.url)
     if report is not None and report.withdrawn_at is None and report.url == cap.url:
-        report.withdrawn_at = cap.fetched_at
+        report.withdrawn_at, report.withdrawn_reason = cap.fetched_at, "gone"
     body_sha = put_blob(session, cap.body) if cap.body else None
     capture = Capture(
         run_id=cap.run_id,
@@ -298,10 +305,56 @@ def start_run(
 ) -> CrawlRun:
     source = get_or_create_source(session, source_name, organ, config)
     session.flush()
-    run = CrawlRun(source_id=source.id, started_at=utcnow(), status="running", counts={}, errors={})
+    host, pid = socket.gethostname(), os.getpid()
+    mark_crashed_runs(session, source.id, host)
+    run = CrawlRun(
+        source_id=source.id,
+        started_at=utcnow(),
+        status="running",
+        counts={},
+        errors={},
+        host=host,
+        pid=pid,
+    )
     session.add(run)
     session.flush()
     return run
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def mark_crashed_runs(session: Session, source_id: int, host: str) -> list[int]:
+    """Runs of this source on this host still "running" whose process is gone: "crashed".
+
+    A crawl killed by SIGKILL, OOM or a power cut never reaches ``finish_run``; without this
+    its run would say "running" forever in ``nianbao runs``. Runs on other hosts are left
+    alone (we cannot see their processes).
+    """
+    stale = session.scalars(
+        select(CrawlRun).where(
+            CrawlRun.source_id == source_id,
+            CrawlRun.status == "running",
+            CrawlRun.host == host,
+        )
+    ).all()
+    crashed = []
+    for run in stale:
+        if run.pid is not None and run.pid != os.getpid() and not _alive(run.pid):
+            run.status = "crashed"
+            run.errors = {
+                **(run.errors or {}),
+                "crashed": f"process {run.pid} on {host} ended without finishing the run",
+            }
+            crashed.append(run.id)
+    return crashed
 
 
 def finish_run(
@@ -311,3 +364,35 @@ def finish_run(
     if run is None:
         return
     run.finished_at, run.status, run.counts, run.errors = utcnow(), status, counts, errors
+
+
+def reconcile_links(
+    session: Session, source_name: str, linked: set[str], when: datetime
+) -> tuple[list[int], list[int]]:
+    """After a *complete* crawl: withdraw reports no page links to any more, restore the rest.
+
+    ``linked`` is every URL a fetched page of the source linked to. A report is linked when
+    any URL it was seen at is in it. Reports withdrawn by a 404/410 are left to
+    :func:`record_report` (they come back when the URL answers again). Returns the ids
+    withdrawn and restored. The caller must only call this when the crawl saw the whole
+    portal (finished, budget not exhausted, no failed pages), or it would withdraw reports
+    that were merely not reached.
+    """
+    source = session.scalar(select(Source).where(Source.name == source_name))
+    if source is None:
+        return [], []
+    urls: dict[int, set[str]] = {}
+    for report_id, url in session.execute(
+        select(ReportUrl.report_id, ReportUrl.url).join(Report).where(Report.source_id == source.id)
+    ):
+        urls.setdefault(report_id, set()).add(url)
+    withdrawn, restored = [], []
+    for report in session.scalars(select(Report).where(Report.source_id == source.id)):
+        is_linked = bool((urls.get(report.id, set()) | {report.url}) & linked)
+        if not is_linked and report.withdrawn_at is None:
+            report.withdrawn_at, report.withdrawn_reason = when, "unlinked"
+            withdrawn.append(report.id)
+        elif is_linked and report.withdrawn_reason == "unlinked":
+            report.withdrawn_at, report.withdrawn_reason = None, None
+            restored.append(report.id)
+    return withdrawn, restored

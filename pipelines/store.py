@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from scrapy.exceptions import DropItem
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from crawler.items import CaptureItem
 from models import archive
@@ -103,6 +103,20 @@ class StorePipeline:
             self.executor.shutdown(wait=True)
 
     def _store(self, item: CaptureItem) -> archive.Stored | None:
+        """One transaction; retried once if another process inserted the same row first.
+
+        Two crawls of one source at once (or a PostgreSQL archive with many writers) can
+        both decide a report or version is new; the loser's unique constraint fails, and
+        the retry finds the winner's row and records an unchanged capture instead.
+        """
+        try:
+            return self._store_once(item)
+        except IntegrityError as exc:
+            logger.info("concurrent write for %s (%s); retrying once", item.url, exc.orig)
+            self.stats.inc_value("archive/retried")
+            return self._store_once(item)
+
+    def _store_once(self, item: CaptureItem) -> archive.Stored | None:
         cap = archive.CaptureIn(
             source=item.source,
             url=item.url,
@@ -170,6 +184,6 @@ class StorePipeline:
             logger.info(
                 "new version %s of report %s: %s", stored.version_n, stored.report_id, item.url
             )
-        elif stored.report_id:
+        elif stored.report_id and item.kind == "page":
             self.stats.inc_value("archive/unchanged")
         return item

@@ -51,9 +51,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("pid", sa.Integer(), nullable=True))
 
     with op.batch_alter_table("report_urls", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_report_urls_url", ["url"], unique=False, postgresql_using="hash"
-        )
+        batch_op.create_index("ix_report_urls_url", ["url"], unique=False, postgresql_using="hash")
 
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.add_column(sa.Column("withdrawn_reason", sa.String(length=20), nullable=True))
