@@ -277,8 +277,13 @@ def record_gone(session: Session, cap: CaptureIn) -> Stored:
 
 
 def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None = None) -> Stored:
-    """Evidence only (blocked by an anti-bot gateway, unparsable, …): no report changes."""
+    """Evidence only (blocked by an anti-bot gateway, unparsable, …): no report changes.
+
+    The capture is filed under the report whose URL it is, if any, so ``captures`` shows
+    an auditor that the page was tried and blocked — never that it was withdrawn.
+    """
     source = get_or_create_source(session, cap.source)
+    report = _report_at(session, source.id, cap.url)
     body_sha = put_blob(session, cap.body) if cap.body else None
     capture = Capture(
         run_id=cap.run_id,
@@ -289,12 +294,13 @@ def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None =
         headers=cap.headers,
         body_sha256=body_sha,
         kind=kind,
+        report_id=report.id if report else None,
         landing_url=cap.landing_url,
         note=note,
     )
     session.add(capture)
     session.flush()
-    return Stored(capture.id)
+    return Stored(capture.id, report.id if report else None)
 
 
 def start_run(
