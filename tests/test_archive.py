@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from models import archive, queries
+from models import archive, incremental, queries
 from models.db import open_archive, sessionmaker_for
 from models.tables import Blob, Capture, Version
 from pipelines.derive import derive
@@ -100,3 +102,94 @@ def test_naive_datetimes_are_refused(session):
     with pytest.raises(Exception, match="naive datetime"):
         archive.record_other(session, cap, "blocked")
         session.flush()
+
+
+def test_reconcile_links_withdraws_unlinked_and_restores_relinked(session, seeds):
+    title, lines = seeds["000"]
+    stored = _store(session, _page(title, lines), T0)
+    url = "http://a.gov.cn/r.html"
+    later = T0 + timedelta(days=1)
+    assert archive.reconcile_links(session, "a", {"http://a.gov.cn/other.html"}, later) == (
+        [stored.report_id],
+        [],
+    )
+    session.commit()
+    [report] = queries.list_reports(session)
+    assert (report["withdrawn_at"], report["withdrawn_reason"]) == (later.isoformat(), "unlinked")
+    # Fetching the page directly does not undo an unlink; being linked again does.
+    _store(session, _page(title, lines), T0 + timedelta(days=2))
+    assert queries.list_reports(session)[0]["withdrawn_reason"] == "unlinked"
+    assert archive.reconcile_links(session, "a", {url}, T0 + timedelta(days=3)) == (
+        [],
+        [stored.report_id],
+    )
+    session.commit()
+    assert queries.list_reports(session)[0]["withdrawn_at"] is None
+
+
+def test_gone_then_answering_again_clears_withdrawal(session, seeds):
+    title, lines = seeds["000"]
+    _store(session, _page(title, lines), T0)
+    url = "http://a.gov.cn/r.html"
+    archive.record_gone(session, archive.CaptureIn("a", url, 410, T0 + timedelta(days=1)))
+    session.commit()
+    assert queries.list_reports(session)[0]["withdrawn_reason"] == "gone"
+    _store(session, _page(title, lines), T0 + timedelta(days=2))
+    assert queries.list_reports(session)[0]["withdrawn_at"] is None
+
+
+def test_blocked_answers_are_filed_under_the_report_but_never_withdraw_it(session, seeds):
+    title, lines = seeds["000"]
+    stored = _store(session, _page(title, lines), T0)
+    cap = archive.CaptureIn("a", "http://a.gov.cn/r.html", 412, T0 + timedelta(days=1), body=b"x")
+    archive.record_other(session, cap, "blocked", "anti-bot gateway")
+    session.commit()
+    assert queries.list_reports(session)[0]["withdrawn_at"] is None
+    caps = queries.list_captures(session, stored.report_id)
+    assert [(c["status"], c["kind"], c["version"]) for c in caps] == [
+        (200, "report", 1),
+        (412, "blocked", None),
+    ]
+
+
+def test_validators_come_from_the_latest_full_capture_of_each_url(session, seeds):
+    title, lines = seeds["000"]
+    url = "http://a.gov.cn/r.html"
+    doc = derive(_page(title, lines), url)
+    for day, etag in ((0, '"v1"'), (1, '"v2"')):
+        cap = archive.CaptureIn(
+            "a",
+            url,
+            200,
+            T0 + timedelta(days=day),
+            headers={"Etag": [etag], "Last-Modified": ["Fri, 01 Mar 2024 08:00:00 GMT"]},
+            body=doc.body,
+        )
+        archive.record_report(
+            session, cap, doc, organ="某镇", year=2018, published=None, cleaner_version="t"
+        )
+    archive.record_not_modified(session, archive.CaptureIn("a", url, 304, T0 + timedelta(days=2)))
+    session.commit()
+    assert incremental.validators_for(session, "a") == {
+        url: incremental.Validators('"v2"', "Fri, 01 Mar 2024 08:00:00 GMT")
+    }
+    archive.record_gone(session, archive.CaptureIn("a", url, 404, T0 + timedelta(days=3)))
+    session.commit()
+    assert incremental.validators_for(session, "a") == {}  # must be fetched whole again
+    assert incremental.known_report_urls(session, "a") == [url]
+
+
+def test_runs_left_running_by_a_dead_process_are_marked_crashed(session):
+    run = archive.start_run(session, "a")
+    session.commit()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    run.pid = int(dead.stdout)  # a process that has exited
+    live = archive.start_run(session, "a")
+    session.commit()
+    statuses = {r["id"]: r["status"] for r in queries.list_runs(session)}
+    assert statuses == {run.id: "crashed", live.id: "running"}
