@@ -78,6 +78,13 @@ class StorePipeline:
             for k, v in stats.items()
             if k.startswith(("archive/", "portal/")) and isinstance(v, int)
         }
+        counts.update(  # conditional_requests, conditional_not_modified, ...
+            {
+                k.replace("/", "_"): v
+                for k, v in stats.items()
+                if k.startswith("conditional/") and isinstance(v, int)
+            }
+        )
         counts["responses"] = stats.get("downloader/response_count", 0)
         counts["requests"] = stats.get("downloader/request_count", 0)
         errors = {
