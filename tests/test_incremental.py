@@ -8,11 +8,14 @@ point without timing guesses.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -22,6 +25,7 @@ from models.tables import Capture, Version
 from nianbao.localportal import Page, Portal
 from tests.conftest import FAST, NIANBAO, cli_json, crawl
 
+REPO = Path(__file__).resolve().parent.parent
 GATE = "/zwgk/ndbg/index_1.html"  # the second list page: 1003 is only linked from there
 EXPECTED = [("方正县", 2014), ("桦川县苏家店镇", 2013), ("王家山镇", 2018)]
 
@@ -156,3 +160,58 @@ def test_two_crawls_of_one_portal_at_once_into_one_sqlite_file(db_url, county, s
         runs = queries.list_runs(session)
     engine.dispose()
     assert [r["status"] for r in runs] == ["ok", "ok"]
+
+
+def test_the_readme_cron_line_and_systemd_unit_work_as_written(db_url, county, serve, tmp_path):
+    """Run the README's cron command and the unit's ExecStart, with /srv/nianbao → a temp dir.
+
+    Only the politeness delays are switched off (``-s`` appended after ``crawl``), or the
+    test would wait on AutoThrottle for half a minute.
+    """
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    cron = re.search(r"```cron\n(.+?)\n```", readme, re.S).group(1).strip()
+    unit = re.search(r"nianbao-crawl\.service`\n\n```ini\n(.+?)```", readme, re.S).group(1)
+    fields = cron.split(None, 5)
+    assert len(fields) == 6 and fields[:5] == ["30", "2", "*", "*", "*"]
+    home = tmp_path / "srv"
+    home.mkdir()
+    (home / ".venv").symlink_to(Path(sys.prefix))
+    server = serve(county)
+    (home / "sources.toml").write_text(
+        f'[[sources]]\nname = "county"\nstart_urls = ["{server.url("/")}"]\n', encoding="utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NIANBAO_DB"}
+    fast = " ".join(FAST)
+    proc = subprocess.run(
+        [
+            "sh",
+            "-c",
+            fields[5].replace("/srv/nianbao", str(home)).replace(" crawl ", f" crawl {fast} "),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "county: ok" in (home / "crawl.log").read_text(encoding="utf-8")
+    archive_db = f"sqlite:///{home / 'archive.sqlite'}"
+    assert len(cli_json(archive_db, "reports")) == 3
+
+    settings = dict(
+        line.split("=", 1) for line in unit.splitlines() if "=" in line and line[0] != "#"
+    )
+    exec_start = settings["ExecStart"].replace("/srv/nianbao", str(home)).split()
+    exec_start[2:2] = FAST
+    var, value = settings["Environment"].split("=", 1)
+    proc = subprocess.run(
+        exec_start,
+        cwd=settings["WorkingDirectory"].replace("/srv/nianbao", str(home)),
+        env={**env, var: value.replace("/srv/nianbao", str(home))},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "3 not modified (304)" in proc.stdout  # same archive: the unchanged recrawl
+    assert settings["KillSignal"] == "SIGINT"  # the graceful stop the jobdir resume relies on
