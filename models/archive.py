@@ -104,15 +104,37 @@ def report_key(organ: str | None, year: int | None, url: str) -> str:
     return f"url|{url}"
 
 
-def _find_report(session: Session, source_id: int, key: str, url: str) -> Report | None:
+def _find_report(
+    session: Session, source_id: int, key: str, url: str, sha256: str
+) -> Report | None:
+    """The report of this source a capture belongs to.
+
+    By identity (organ + year) first. The URL only decides when one side's organ or year
+    is unknown: a CMS that reuses an address for next year's report must not turn the 2019
+    report into a version of the 2018 one. A capture with no organ/year at a new address
+    belongs to the report of this source that already had exactly this text (it moved).
+    """
     report = session.scalar(select(Report).where(Report.source_id == source_id, Report.key == key))
-    if report is None:
-        report = session.scalar(
+    if report is not None:
+        return report
+    url_keyed = key.startswith("url|")
+    for candidate in session.scalars(
+        select(Report)
+        .join(ReportUrl)
+        .where(Report.source_id == source_id, ReportUrl.url == url)
+        .order_by(ReportUrl.last_seen.desc())
+    ):
+        if url_keyed or candidate.key.startswith("url|"):
+            return candidate
+    if url_keyed:
+        return session.scalar(
             select(Report)
-            .join(ReportUrl)
-            .where(Report.source_id == source_id, ReportUrl.url == url)
+            .join(Version, Version.report_id == Report.id)
+            .where(Report.source_id == source_id, Version.sha256 == sha256)
+            .order_by(Report.last_seen.desc())
+            .limit(1)
         )
-    return report
+    return None
 
 
 def _touch_url(session: Session, report: Report, url: str, when: datetime) -> None:
@@ -147,7 +169,7 @@ def record_report(
     body_sha = put_blob(session, cap.body or b"")
     when = cap.fetched_at
     key = report_key(organ, year, cap.url)
-    report = _find_report(session, source.id, key, cap.url)
+    report = _find_report(session, source.id, key, cap.url, derived.sha256)
     new_report = report is None
     if report is None:
         report = Report(
@@ -162,6 +184,8 @@ def record_report(
         )
         session.add(report)
         session.flush()
+    elif report.key.startswith("url|") and not key.startswith("url|"):
+        report.key, report.organ, report.year = key, organ, year  # now we know who and when
     report.last_seen = max(report.last_seen, when)
     if report.withdrawn_reason != "unlinked":  # answering again undoes a 404/410, not an unlink
         report.withdrawn_at, report.withdrawn_reason = None, None

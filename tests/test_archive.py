@@ -193,3 +193,38 @@ def test_runs_left_running_by_a_dead_process_are_marked_crashed(session):
     session.commit()
     statuses = {r["id"]: r["status"] for r in queries.list_runs(session)}
     assert statuses == {run.id: "crashed", live.id: "running"}
+
+
+def _store_as(session, body: bytes, when: datetime, url: str, organ, year):
+    doc = derive(body, url)
+    cap = archive.CaptureIn(source="a", url=url, status=200, fetched_at=when, body=body)
+    stored = archive.record_report(
+        session, cap, doc, organ=organ, year=year, published=None, cleaner_version="t"
+    )
+    session.commit()
+    return stored
+
+
+def test_an_address_reused_for_next_years_report_is_a_new_report(session, seeds):
+    url = "http://a.gov.cn/ndbg/latest.html"
+    t0, l0 = seeds["000"]
+    t2, l2 = seeds["002"]
+    first = _store_as(session, _page(t0, l0), T0, url, "某镇", 2018)
+    second = _store_as(session, _page(t2, l2), T0 + timedelta(days=365), url, "某镇", 2019)
+    assert second.new_report and second.report_id != first.report_id
+    assert [v["n"] for v in queries.list_versions(session, first.report_id)] == [1]
+
+
+def test_a_report_without_organ_or_year_that_moves_is_found_by_its_text(session, seeds):
+    title, lines = seeds["000"]
+    body = _page(title, lines)
+    first = _store_as(session, body, T0, "http://a.gov.cn/old.html", None, None)
+    moved = _store_as(session, body, T0 + timedelta(days=1), "http://a.gov.cn/new.html", None, None)
+    assert moved.report_id == first.report_id and not moved.new_version
+    # Once organ and year are recognised, the report takes them as its identity.
+    again = _store_as(
+        session, body, T0 + timedelta(days=2), "http://a.gov.cn/new.html", "某镇", 2018
+    )
+    assert again.report_id == first.report_id
+    [report] = queries.list_reports(session)
+    assert (report["organ"], report["year"], report["versions"]) == ("某镇", 2018, 1)
