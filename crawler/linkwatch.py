@@ -1,17 +1,19 @@
 """Notice reports that vanished from their portal's columns while their page still answers.
 
 A portal often withdraws a report by unlinking it, not by deleting the page. This
-extension records every link target on every page the crawl fetched (canonical URLs, see
-:mod:`crawler.urls`); when the crawl ends having seen the whole portal, reports of the
-source that nothing links to any more are marked withdrawn ("unlinked") and those linked
-again are restored (:func:`models.archive.reconcile_links`).
+extension records, for every page the crawl fetched, the URLs it links to (canonical, see
+:mod:`crawler.urls`). When the crawl ends, :func:`models.archive.reconcile_links` marks
+withdrawn ("unlinked") each report whose column page — the page that linked it last time —
+was fetched again and no longer links to it, and restores reports linked again.
 
-"Seen the whole portal" is strict, since a false withdrawal misleads an auditor: the
-spider finished normally, the page budget was not exhausted, no page failed to download
-or was blocked. Otherwise nothing is changed and ``linkwatch/skipped`` says why.
-Settings: ``NIANBAO_LINKWATCH_ENABLED`` (default True). Stats under ``linkwatch/``.
+A false withdrawal misleads an auditor, so besides that per-report evidence the crawl as
+a whole must be trustworthy: finished normally, page budget not spent, nothing failed or
+blocked (a report pushed from page 1 to page 2 of its column must not look unlinked
+because page 2 was never fetched). Otherwise nothing changes and ``linkwatch/skipped``
+says why. Settings: ``NIANBAO_LINKWATCH_ENABLED`` (default True; the crawl runner turns it
+off for a resumed crawl, which sees only part of the portal). Stats under ``linkwatch/``.
 
-Known limit: links on a page answered 304 are not seen (there is no body); only report
+Known limit: a page answered 304 has no body, so its links are not seen; only report
 pages get conditional requests, so this matters only for a report page that is the sole
 link to another report.
 """
@@ -33,15 +35,26 @@ from models.types import utcnow
 
 logger = logging.getLogger(__name__)
 
-# Stats that mean part of the portal was not seen.
-_INCOMPLETE = ("portal/budget_exhausted", "portal/blocked", "downloader/exception_count")
+# Stats that mean part of the portal was not seen (page budget, queue cap, fetch errors).
+_INCOMPLETE = (
+    "portal/budget_exhausted",
+    "budget/exhausted",
+    "portal/skipped/budget",
+    "portal/skipped/queue_full",
+    "portal/skipped/error",
+    "portal/blocked",
+    "downloader/exception_count",
+    "retry/max_reached",
+)
 
 
-def _reconcile(db_url: str, source: str, linked: set[str]) -> tuple[list[int], list[int]]:
+def _reconcile(
+    db_url: str, source: str, linked: dict[str, str], fetched: set[str]
+) -> tuple[list[int], list[int]]:
     engine = make_engine(db_url)
     try:
         with sessionmaker_for(engine).begin() as session:
-            return archive.reconcile_links(session, source, linked, utcnow())
+            return archive.reconcile_links(session, source, linked, fetched, utcnow())
     finally:
         engine.dispose()
 
@@ -51,7 +64,8 @@ class LinkWatch:
         self.crawler = crawler
         self.stats = crawler.stats
         self.db_url = db_url
-        self.linked: set[str] = set()
+        self.linked: dict[str, str] = {}  # link target → a page linking to it
+        self.fetched: set[str] = set()  # pages fetched whole (200)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> LinkWatch:
@@ -65,10 +79,14 @@ class LinkWatch:
     def response_received(self, response: Response, request: Any, spider: Any) -> None:
         if not isinstance(response, TextResponse) or response.status != 200:
             return
+        page = canonical(response.url)
+        self.fetched.add(page)
         for href in response.css("a::attr(href)").getall():
             href = href.strip()
             if href and not href.startswith(("javascript:", "mailto:", "tel:", "#")):
-                self.linked.add(canonical(response.urljoin(href)))
+                target = canonical(response.urljoin(href))
+                if target != page:
+                    self.linked[target] = min(page, self.linked.get(target, page))
 
     def _why_incomplete(self, reason: str) -> str | None:
         if reason != "finished":
@@ -76,15 +94,12 @@ class LinkWatch:
         for key in _INCOMPLETE:
             if self.stats.get_value(key):
                 return key
-        statuses = self.stats.get_stats()
         failed = [
             k
-            for k, v in statuses.items()
+            for k, v in self.stats.get_stats().items()
             if k.startswith("downloader/response_status_count/5") and v
         ]
-        if failed or self.stats.get_value("retry/max_reached"):
-            return "pages failed with a server error"
-        return None
+        return "pages failed with a server error" if failed else None
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         source = getattr(spider, "source", None)
@@ -92,7 +107,9 @@ class LinkWatch:
         if not source or why:
             self.stats.set_value("linkwatch/skipped", why or "no source")
             return
-        withdrawn, restored = await asyncio.to_thread(_reconcile, self.db_url, source, self.linked)
+        withdrawn, restored = await asyncio.to_thread(
+            _reconcile, self.db_url, source, self.linked, self.fetched
+        )
         self.stats.set_value("linkwatch/withdrawn", len(withdrawn))
         self.stats.set_value("linkwatch/restored", len(restored))
         for rid in withdrawn:

@@ -100,6 +100,9 @@ class Report(Base):
     withdrawn_at: Mapped[datetime | None]
     # Why: "gone" (the URL answered 404/410) or "unlinked" (no longer linked from the portal).
     withdrawn_reason: Mapped[str | None] = mapped_column(String(20))
+    # The portal page (a column list) that last linked to it or to its landing page: when a
+    # later crawl fetches that page and finds no link any more, the report was unlinked.
+    linked_from: Mapped[str | None] = mapped_column(Text)
     versions: Mapped[list[Version]] = relationship(
         back_populates="report", order_by="Version.n", cascade="all, delete-orphan"
     )

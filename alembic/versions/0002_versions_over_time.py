@@ -1,4 +1,4 @@
-"""versions over time: withdrawn reason, run host/pid, URL indexes, full-text search
+"""versions over time: withdrawal (reason, linked_from), run host/pid, URL indexes, full-text search
 
 Revision ID: 0002
 Revises: 0001
@@ -55,6 +55,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.add_column(sa.Column("withdrawn_reason", sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column("linked_from", sa.Text(), nullable=True))
     # Reports withdrawn before this migration were withdrawn by a 404/410.
     op.execute("UPDATE reports SET withdrawn_reason = 'gone' WHERE withdrawn_at IS NOT NULL")
 
@@ -73,6 +74,7 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_versions_norm_text_trgm")
 
     with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_column("linked_from")
         batch_op.drop_column("withdrawn_reason")
 
     with op.batch_alter_table("report_urls", schema=None) as batch_op:
