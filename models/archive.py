@@ -418,13 +418,13 @@ def reconcile_links(
         select(ReportUrl.report_id, ReportUrl.url).join(Report).where(Report.source_id == source.id)
     ):
         anchors.setdefault(report_id, set()).add(url)
-    for report_id, landing in session.execute(
+    for captured_id, landing in session.execute(
         select(Capture.report_id, Capture.landing_url)
         .where(Capture.source_id == source.id, Capture.landing_url.is_not(None))
         .distinct()
     ):
-        if report_id is not None:
-            anchors.setdefault(report_id, set()).add(landing)
+        if captured_id is not None and landing:
+            anchors.setdefault(captured_id, set()).add(landing)
     withdrawn, restored = [], []
     for report in session.scalars(select(Report).where(Report.source_id == source.id)):
         own = anchors.get(report.id, set()) | {report.url}

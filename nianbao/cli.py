@@ -258,9 +258,8 @@ def raw(db: str | None, capture_id: int) -> None:
             body = queries.capture_body(session, capture_id)
         except queries.NotFound as exc:
             raise click.ClickException(str(exc)) from exc
-    out = click.get_binary_stream("stdout")
-    out.write(body)
-    out.flush()
+    sys.stdout.buffer.write(body)
+    sys.stdout.buffer.flush()
 
 
 @main.command()
