@@ -35,7 +35,7 @@ def _header(headers: dict[str, Any], name: str) -> str | None:
 def validators_for(session: Session, source_name: str) -> dict[str, Validators]:
     """URL → validators of its latest capture, when that capture was a 200 report.
 
-    A URL whose latest capture is a 404 or a block gets none: if it answers again it must
+    A URL whose latest capture is a 404 or a block (even a 200 challenge page) gets none: if it answers again it must
     send the whole body, so the archive can tell what it says now. 304 captures are skipped
     (they repeat the validators of the capture they confirm).
     """
@@ -47,11 +47,13 @@ def validators_for(session: Session, source_name: str) -> dict[str, Validators]:
         .subquery()
     )
     rows = session.execute(
-        select(Capture.url, Capture.status, Capture.headers).join(latest, latest.c.id == Capture.id)
+        select(Capture.url, Capture.status, Capture.kind, Capture.headers).join(
+            latest, latest.c.id == Capture.id
+        )
     )
     out: dict[str, Validators] = {}
-    for url, status, headers in rows:
-        if status != 200:
+    for url, status, kind, headers in rows:
+        if status != 200 or kind != "report":  # a 200 challenge page is "blocked"
             continue
         v = Validators(_header(headers, "etag"), _header(headers, "last-modified"))
         if v.etag or v.last_modified:

@@ -230,3 +230,22 @@ def test_a_report_without_organ_or_year_that_moves_is_found_by_its_text(session,
     assert again.report_id == first.report_id
     [report] = queries.list_reports(session)
     assert (report["organ"], report["year"], report["versions"]) == ("某镇", 2018, 1)
+
+
+def test_raw_bodies_by_capture_and_what_has_none(session, seeds):
+    title, lines = seeds["000"]
+    body = _page(title, lines)
+    stored = _store(session, body, T0)
+    assert queries.capture_body(session, stored.capture_id) == body
+    url = "http://a.gov.cn/r.html"
+    nm = archive.record_not_modified(session, archive.CaptureIn("a", url, 304, T0))
+    session.commit()
+    with pytest.raises(queries.NotFound, match="has no body .*304"):
+        queries.capture_body(session, nm.capture_id)
+    with pytest.raises(queries.NotFound, match="no capture with id 999"):
+        queries.capture_body(session, 999)
+    # A challenge page answered with 200 must not lend its validators to the report URL.
+    challenge = archive.CaptureIn("a", url, 200, T0, headers={"Etag": ['"c"']}, body=b"$_ts")
+    archive.record_other(session, challenge, "blocked")
+    session.commit()
+    assert incremental.validators_for(session, "a") == {}
