@@ -26,11 +26,15 @@ def list_reports(session: Session) -> list[dict[str, Any]]:
         select(Version.report_id, func.count().label("n")).group_by(Version.report_id).subquery()
     )
     rows = session.execute(
-        select(Report, counts.c.n).join(counts, counts.c.report_id == Report.id).order_by(Report.id)
+        select(Report, counts.c.n, Source.name)
+        .join(counts, counts.c.report_id == Report.id)
+        .join(Source, Source.id == Report.source_id)
+        .order_by(Report.id)
     ).all()
     return [
         {
             "id": r.id,
+            "source": source,
             "organ": r.organ,
             "year": r.year,
             "title": r.title,
@@ -41,7 +45,7 @@ def list_reports(session: Session) -> list[dict[str, Any]]:
             "withdrawn_at": iso(r.withdrawn_at),
             "withdrawn_reason": r.withdrawn_reason,
         }
-        for r, n in rows
+        for r, n, source in rows
     ]
 
 
@@ -75,9 +79,17 @@ def list_versions(session: Session, report_id: int) -> list[dict[str, Any]]:
     versions = session.scalars(
         select(Version).where(Version.report_id == report_id).order_by(Version.n)
     ).all()
+    shown = dict(
+        session.execute(
+            select(Capture.version_id, func.count())
+            .where(Capture.report_id == report_id, Capture.version_id.is_not(None))
+            .group_by(Capture.version_id)
+        ).all()
+    )
     return [
         {
             "n": v.n,
+            "captures": shown.get(v.id, 0),  # fetches that showed this text (200 or 304)
             "sha256": v.sha256,
             "first_seen": iso(v.first_seen),
             "last_seen": iso(v.last_seen),

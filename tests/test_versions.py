@@ -233,9 +233,12 @@ def test_a_portal_through_every_kind_of_change(db_url, county, seeds, serve):
     assert reports[r1003]["withdrawn_at"] is None
     assert tally(db_url) == (5, 6)
     [copy] = [r for r in reports_of(db_url).values() if r["url"].startswith(mirror.url("/"))]
+    assert copy["source"] != reports_of(db_url)[r1001]["source"]
     [copy_v] = cli_json(db_url, "versions", str(copy["id"]))
     assert [(o["report_id"], o["version"]) for o in copy_v["same_text_elsewhere"]] == [(r1001, 2)]
     v1, v2 = read(db_url, queries.list_versions, r1001)
+    # v1 was shown by crawls 0 (200) and 1 (304); v2 by one fetch in each of crawls 2 to 8.
+    assert (v1["captures"], v2["captures"]) == (2, 7)
     assert v1["same_text_elsewhere"] == []
     assert [o["report_id"] for o in v2["same_text_elsewhere"]] == [copy["id"]]
     assert "same text: report" in cli(db_url, "versions", str(copy["id"])).stdout
