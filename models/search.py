@@ -6,7 +6,8 @@ FTS5 ``trigram`` tokenizer (the ``versions_fts`` table of migration 0002) and Po
 :func:`pipelines.normalize.normal_form` as the text (simplified script, NFKC, no
 whitespace), so 「政府資訊」 finds 政府资讯 and full-width digits match half-width.
 A trigram index cannot answer fewer than 3 characters; those fall back to a scan with
-``LIKE`` (slow on a large archive, but correct).
+``LIKE`` (slow on a large archive, but correct), as does every query on a SQLite without
+the trigram tokenizer (see migration 0002).
 """
 
 from __future__ import annotations
@@ -30,9 +31,18 @@ def _like_pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _has_fts(session: Session) -> bool:
+    """Migration 0002 creates ``versions_fts`` only where SQLite has the trigram tokenizer."""
+    return bool(
+        session.execute(
+            text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'versions_fts'")
+        ).first()
+    )
+
+
 def _matching_ids(session: Session, term: str) -> list[int]:
     dialect = session.get_bind().dialect.name
-    if dialect == "sqlite" and len(term) >= 3:
+    if dialect == "sqlite" and len(term) >= 3 and _has_fts(session):
         # A quoted FTS5 string is a phrase: with the trigram tokenizer, a substring match.
         phrase = '"' + term.replace('"', '""') + '"'
         rows = session.execute(

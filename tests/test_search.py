@@ -117,3 +117,17 @@ def test_migration_indexes_versions_that_existed_before_it(db_url, seeds):
     with sessionmaker_for(engine)() as session:
         assert [h["report_id"] for h in search(session, lines[3][:10])] == [1]
     engine.dispose()
+
+
+def test_without_the_fts_table_search_scans_and_finds_the_same(session, seeds):
+    """What an archive made by a SQLite without the trigram tokenizer gets."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the FTS5 table exists on SQLite only")
+    title, lines = seeds["002"]
+    stored = _store(session, title, lines)
+    query = lines[2][5:20]
+    indexed = search(session, query)
+    session.execute(text("DROP TABLE versions_fts"))
+    session.commit()
+    assert search(session, query) == indexed
+    assert [h["report_id"] for h in indexed] == [stored.report_id]

@@ -12,7 +12,10 @@ keeps autogenerate from seeing it):
   step by an insert trigger — versions are never updated or deleted in their text.
   A later migration that *recreates* ``versions`` in batch mode drops this trigger and
   must recreate it.
-* PostgreSQL: ``pg_trgm`` with a GIN index, used by ``LIKE '%…%'``.
+  Without the trigram tokenizer (SQLite < 3.34 or built without FTS5) the table is not
+  created and search scans instead.
+* PostgreSQL: ``pg_trgm`` with a GIN index, used by ``LIKE '%…%'``. ``pg_trgm`` is a
+  trusted extension (PostgreSQL 13+): the database's owner may create it.
 """
 
 from collections.abc import Sequence
@@ -42,6 +45,19 @@ PG_TRGM = [
 ]
 
 
+def _sqlite_has_trigram() -> bool:
+    """FTS5 with the trigram tokenizer needs SQLite >= 3.34 built with FTS5."""
+    import sqlite3
+
+    try:
+        sqlite3.connect(":memory:").execute(
+            "CREATE VIRTUAL TABLE t USING fts5(x, tokenize='trigram')"
+        )
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
 def upgrade() -> None:
     with op.batch_alter_table("captures", schema=None) as batch_op:
         batch_op.create_index("ix_captures_url", ["url"], unique=False, postgresql_using="hash")
@@ -60,6 +76,15 @@ def upgrade() -> None:
     op.execute("UPDATE reports SET withdrawn_reason = 'gone' WHERE withdrawn_at IS NOT NULL")
 
     dialect = op.get_bind().dialect.name
+    if dialect == "sqlite" and not _sqlite_has_trigram():
+        # `nianbao search` falls back to a scan (models/search.py); nothing else needs it.
+        import logging
+
+        logging.getLogger("alembic").warning(
+            "this SQLite (%s) has no FTS5 trigram tokenizer: search will scan",
+            op.get_bind().exec_driver_sql("SELECT sqlite_version()").scalar(),
+        )
+        return
     for statement in SQLITE_FTS if dialect == "sqlite" else PG_TRGM:
         op.execute(statement)
 
