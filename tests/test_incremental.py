@@ -23,7 +23,7 @@ from models import queries
 from models.db import open_archive, sessionmaker_for
 from models.tables import Capture, Version
 from nianbao.localportal import Page, Portal
-from tests.conftest import FAST, NIANBAO, cli_json, crawl
+from tests.conftest import FAST, NIANBAO, cli, cli_json, crawl
 
 REPO = Path(__file__).resolve().parent.parent
 GATE = "/zwgk/ndbg/index_1.html"  # the second list page: 1003 is only linked from there
@@ -111,6 +111,9 @@ def test_sigkill_mid_crawl_then_rerun_loses_and_duplicates_nothing(db_url, count
     runs = cli_json(db_url, "runs")
     assert [r["status"] for r in runs] == ["ok", "crashed"]
     assert "ended without finishing" in runs[1]["errors"]["crashed"]
+    assert runs[0]["counts"]["conditional_not_modified"] == 2
+    text = cli(db_url, "runs").stdout.splitlines()
+    assert "ok; " in text[0] and "2 not modified" in text[0] and "crashed; " in text[1]
 
 
 def test_sigint_stops_gracefully_and_the_next_crawl_resumes(db_url, county, serve, tmp_path):
