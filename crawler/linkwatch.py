@@ -2,7 +2,7 @@
 
 A portal often withdraws a report by unlinking it, not by deleting the page. This
 extension records, for every page the crawl fetched, the URLs it links to (canonical, see
-:mod:`crawler.urls`). When the crawl ends, :func:`models.archive.reconcile_links` marks
+:mod:`crawler.urls`). When the crawl ends, :func:`models.withdrawal.reconcile_links` marks
 withdrawn ("unlinked") each report whose column page — the page that linked it last time —
 was fetched again and no longer links to it, and restores reports linked again.
 
@@ -29,7 +29,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
 
 from crawler.urls import canonical
-from models import archive
+from models import withdrawal
 from models.db import make_engine, resolve_url, sessionmaker_for
 from models.types import utcnow
 
@@ -54,7 +54,7 @@ def _reconcile(
     engine = make_engine(db_url)
     try:
         with sessionmaker_for(engine).begin() as session:
-            return archive.reconcile_links(session, source, linked, fetched, utcnow())
+            return withdrawal.reconcile_links(session, source, linked, fetched, utcnow())
     finally:
         engine.dispose()
 

@@ -5,9 +5,9 @@ One entry point per kind of observation, each one transaction:
 * :func:`record_report` — a response that was recognised as a report (its text derived);
 * :func:`record_not_modified` — a 304 for a URL we hold a report for;
 * :func:`record_gone` — a 404/410 for a report URL: the report is withdrawn;
-* :func:`record_other` — blocked (anti-bot) or failed responses, kept as evidence only;
-* :func:`reconcile_links` — after a complete crawl: reports no longer linked from the
-  portal are withdrawn ("unlinked"), linked ones are restored.
+* :func:`record_other` — blocked (anti-bot) or failed responses, kept as evidence only.
+
+Crawl runs are in :mod:`models.runs`; withdrawal by unlinking in :mod:`models.withdrawal`.
 
 A version is created only when the normalised text's hash differs from the report's
 latest version; otherwise the latest version's ``last_seen`` moves forward. Nothing here
@@ -17,8 +17,6 @@ deletes anything.
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.tables import Blob, Capture, CrawlRun, Report, ReportUrl, Source, Version
+from models.tables import Blob, Capture, Report, ReportUrl, Source, Version
 from models.types import utcnow
 from pipelines.normalize import normal_form
 
@@ -325,118 +323,3 @@ def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None =
     session.add(capture)
     session.flush()
     return Stored(capture.id, report.id if report else None)
-
-
-def start_run(
-    session: Session,
-    source_name: str,
-    organ: str | None = None,
-    config: dict[str, Any] | None = None,
-) -> CrawlRun:
-    source = get_or_create_source(session, source_name, organ, config)
-    session.flush()
-    host, pid = socket.gethostname(), os.getpid()
-    mark_crashed_runs(session, source.id, host)
-    run = CrawlRun(
-        source_id=source.id,
-        started_at=utcnow(),
-        status="running",
-        counts={},
-        errors={},
-        host=host,
-        pid=pid,
-    )
-    session.add(run)
-    session.flush()
-    return run
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def mark_crashed_runs(session: Session, source_id: int, host: str) -> list[int]:
-    """Runs of this source on this host still "running" whose process is gone: "crashed".
-
-    A crawl killed by SIGKILL, OOM or a power cut never reaches ``finish_run``; without this
-    its run would say "running" forever in ``nianbao runs``. Runs on other hosts are left
-    alone (we cannot see their processes).
-    """
-    stale = session.scalars(
-        select(CrawlRun).where(
-            CrawlRun.source_id == source_id,
-            CrawlRun.status == "running",
-            CrawlRun.host == host,
-        )
-    ).all()
-    crashed = []
-    for run in stale:
-        if run.pid is not None and run.pid != os.getpid() and not _alive(run.pid):
-            run.status = "crashed"
-            run.errors = {
-                **(run.errors or {}),
-                "crashed": f"process {run.pid} on {host} ended without finishing the run",
-            }
-            crashed.append(run.id)
-    return crashed
-
-
-def finish_run(
-    session: Session, run_id: int, status: str, counts: dict[str, Any], errors: dict[str, Any]
-) -> None:
-    run = session.get(CrawlRun, run_id)
-    if run is None:
-        return
-    run.finished_at, run.status, run.counts, run.errors = utcnow(), status, counts, errors
-
-
-def reconcile_links(
-    session: Session, source_name: str, linked: dict[str, str], fetched: set[str], when: datetime
-) -> tuple[list[int], list[int]]:
-    """After a crawl: withdraw reports their column no longer links to; restore relinked ones.
-
-    ``linked`` maps every URL a fetched page linked to → that page; ``fetched`` is every
-    page fetched whole. A report is linked when one of its URLs, or the landing page its
-    attachment was found on, is a link target; the linking page (not one of the report's
-    own pages) is remembered in ``linked_from``. A report nothing links to is withdrawn
-    ("unlinked") only if the page that linked it before was fetched this time — so a page
-    the crawl did not reach (budget, depth, a failure) never withdraws anything. Reports
-    withdrawn by a 404/410 are left to :func:`record_report`. Returns the ids withdrawn
-    and restored.
-    """
-    source = session.scalar(select(Source).where(Source.name == source_name))
-    if source is None:
-        return [], []
-    anchors: dict[int, set[str]] = {}
-    for report_id, url in session.execute(
-        select(ReportUrl.report_id, ReportUrl.url).join(Report).where(Report.source_id == source.id)
-    ):
-        anchors.setdefault(report_id, set()).add(url)
-    for captured_id, landing in session.execute(
-        select(Capture.report_id, Capture.landing_url)
-        .where(Capture.source_id == source.id, Capture.landing_url.is_not(None))
-        .distinct()
-    ):
-        if captured_id is not None and landing:
-            anchors.setdefault(captured_id, set()).add(landing)
-    withdrawn, restored = [], []
-    for report in session.scalars(select(Report).where(Report.source_id == source.id)):
-        own = anchors.get(report.id, set()) | {report.url}
-        pages = {linked[a] for a in own if a in linked} - own
-        if pages:
-            report.linked_from = min(pages)
-            if report.withdrawn_reason == "unlinked":
-                report.withdrawn_at, report.withdrawn_reason = None, None
-                restored.append(report.id)
-        elif any(a in linked for a in own):
-            continue  # linked only from its own landing page: nothing to judge by
-        elif report.withdrawn_at is None and report.linked_from in fetched:
-            report.withdrawn_at, report.withdrawn_reason = when, "unlinked"
-            withdrawn.append(report.id)
-    return withdrawn, restored

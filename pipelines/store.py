@@ -17,7 +17,7 @@ from scrapy.exceptions import DropItem
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from crawler.items import CaptureItem
-from models import archive
+from models import archive, runs
 from models.db import ArchiveError, open_archive, safe_url, sessionmaker_for
 from pipelines.derive import CLEANER_VERSION
 from pipelines.recognize import report_organ, report_year
@@ -57,7 +57,7 @@ class StorePipeline:
         self.Session = sessionmaker_for(self.engine)
         config = {"start_urls": spider.start_urls, "allowed_domains": spider.allowed_domains}
         with self.Session.begin() as session:
-            run = archive.start_run(session, spider.source, getattr(spider, "organ", None), config)
+            run = runs.start_run(session, spider.source, getattr(spider, "organ", None), config)
             self.run_id = run.id
         logger.info("archiving to %s (crawl run %s)", safe_url(str(self.engine.url)), self.run_id)
 
@@ -99,7 +99,7 @@ class StorePipeline:
             else ("failed" if not ok_responses else reason)
         )
         with self.Session.begin() as session:
-            archive.finish_run(session, self.run_id, status, counts, errors)
+            runs.finish_run(session, self.run_id, status, counts, errors)
         self.engine.dispose()
 
     def close_spider(self, spider: Any = None) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zlib
 from datetime import UTC, datetime, timedelta
 
@@ -104,31 +102,6 @@ def test_naive_datetimes_are_refused(session):
         session.flush()
 
 
-def test_reconcile_links_withdraws_unlinked_and_restores_relinked(session, seeds):
-    title, lines = seeds["000"]
-    stored = _store(session, _page(title, lines), T0)
-    url, column = "http://a.gov.cn/r.html", "http://a.gov.cn/list.html"
-    rid = stored.report_id
-    day = [T0 + timedelta(days=d) for d in range(6)]
-    # Never seen linked: no evidence either way, nothing happens.
-    assert archive.reconcile_links(session, "a", {}, {column}, day[1]) == ([], [])
-    assert archive.reconcile_links(session, "a", {url: column}, {column}, day[1]) == ([], [])
-    # The column was not fetched this time: still no evidence.
-    assert archive.reconcile_links(session, "a", {}, set(), day[2]) == ([], [])
-    # The column was fetched and no longer links to it: unlinked.
-    assert archive.reconcile_links(session, "a", {}, {column}, day[3]) == ([rid], [])
-    session.commit()
-    [report] = queries.list_reports(session)
-    assert (report["withdrawn_at"], report["withdrawn_reason"]) == (day[3].isoformat(), "unlinked")
-    # Fetching the page directly does not undo an unlink; being linked again does.
-    _store(session, _page(title, lines), day[4])
-    assert queries.list_reports(session)[0]["withdrawn_reason"] == "unlinked"
-    other = "http://a.gov.cn/list_1.html"
-    assert archive.reconcile_links(session, "a", {url: other}, {other}, day[5]) == ([], [rid])
-    session.commit()
-    assert queries.list_reports(session)[0]["withdrawn_at"] is None
-
-
 def test_gone_then_answering_again_clears_withdrawal(session, seeds):
     title, lines = seeds["000"]
     _store(session, _page(title, lines), T0)
@@ -179,22 +152,6 @@ def test_validators_come_from_the_latest_full_capture_of_each_url(session, seeds
     session.commit()
     assert incremental.validators_for(session, "a") == {}  # must be fetched whole again
     assert incremental.known_report_urls(session, "a") == [url]
-
-
-def test_runs_left_running_by_a_dead_process_are_marked_crashed(session):
-    run = archive.start_run(session, "a")
-    session.commit()
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    run.pid = int(dead.stdout)  # a process that has exited
-    live = archive.start_run(session, "a")
-    session.commit()
-    statuses = {r["id"]: r["status"] for r in queries.list_runs(session)}
-    assert statuses == {run.id: "crashed", live.id: "running"}
 
 
 def _store_as(session, body: bytes, when: datetime, url: str, organ, year):
