@@ -2,8 +2,9 @@
 
 An audit archive's evidence is only as good as its integrity: every raw body must still
 hash to the SHA-256 it is filed under (after decompression, with the recorded size), and
-every version's normalised text to the version's ``sha256``. Rows are streamed in batches,
-so memory stays flat on a large archive. Nothing is repaired: a mismatch is for a human.
+every version's normalised text to the version's ``sha256``. Keys are paged,
+one row loaded at a time (a raw body can be a 30 MB attachment), so memory stays flat on
+a large archive. Nothing is repaired: a mismatch is for a human.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from models.tables import Blob, Version
 
-BATCH = 200
+BATCH = 1000  # keys per page
 T = TypeVar("T", Blob, Version)
 
 
@@ -69,31 +70,41 @@ def check_version(version: Version) -> str | None:
     return None
 
 
-def _batches(session: Session, model: type[T], key: Any) -> Iterator[T]:
-    """Keyset pagination: constant memory and no long-lived server cursor."""
+def _keys(session: Session, key: Any) -> Iterator[Any]:
+    """Every value of a primary key, in keyset pages: no long-lived cursor, flat memory."""
     last = None
     while True:
-        stmt = select(model)
+        stmt = select(key)
         if last is not None:
             stmt = stmt.where(key > last)
-        rows = session.scalars(stmt.order_by(key).limit(BATCH)).all()
-        if not rows:
+        page = session.scalars(stmt.order_by(key).limit(BATCH)).all()
+        if not page:
             return
-        yield from rows
-        last = getattr(rows[-1], key.key)
-        session.expunge_all()
+        yield from page
+        last = page[-1]
+
+
+def _one(session: Session, model: type[T], key: Any) -> T:
+    """Load one row and forget it after use: a raw body can be 30 MB (an attachment)."""
+    row = session.get(model, key)
+    assert row is not None
+    return row
 
 
 def verify(session: Session) -> VerifyResult:
     result = VerifyResult()
-    for blob in _batches(session, Blob, Blob.sha256):
+    for sha in _keys(session, Blob.sha256):
+        blob = _one(session, Blob, sha)
         result.blobs += 1
         why = check_blob(blob)
         if why:
             result.problems.append(Problem("blob", blob.sha256, why))
-    for version in _batches(session, Version, Version.id):
+        session.expunge(blob)
+    for vid in _keys(session, Version.id):
+        version = _one(session, Version, vid)
         result.versions += 1
         why = check_version(version)
         if why:
             result.problems.append(Problem("version", f"{version.report_id}/{version.n}", why))
+        session.expunge(version)
     return result
