@@ -150,6 +150,17 @@ def test_sigint_stops_gracefully_and_the_next_crawl_resumes(db_url, county, serv
 def test_two_crawls_of_one_portal_at_once_into_one_sqlite_file(db_url, county, serve):
     """WAL + a busy timeout + BEGIN IMMEDIATE: both succeed, nothing is duplicated."""
     server = serve(county)
+    # Neither crawl gets past the second list page until both have asked for it: they
+    # certainly overlap, and both still have a report to write after meeting there.
+    both = threading.Barrier(2, timeout=60)
+    original = county.get
+
+    def get(path: str) -> Page | None:
+        if path == GATE:
+            both.wait()
+        return original(path)
+
+    county.get = get  # type: ignore[method-assign]
     cli_json(db_url, "reports")  # migrate first, as `nianbao db upgrade` in a deploy would
     procs = [start_crawl(db_url, server.url("/")) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
