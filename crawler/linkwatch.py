@@ -21,7 +21,9 @@ link to another report.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 from typing import Any
 
 from scrapy import signals
@@ -35,17 +37,43 @@ from models.types import utcnow
 
 logger = logging.getLogger(__name__)
 
-# Stats that mean part of the portal was not seen (page budget, queue cap, fetch errors).
+# Stats (prefixes) that mean part of the portal may not have been seen: the page budget,
+# the queue cap, the trap guard (a long column's later pages), fetch errors, blocks.
 _INCOMPLETE = (
     "portal/budget_exhausted",
     "budget/exhausted",
     "portal/skipped/budget",
     "portal/skipped/queue_full",
     "portal/skipped/error",
+    "portal/trap/",
     "portal/blocked",
     "downloader/exception_count",
+    "downloader/response_status_count/5",
     "retry/max_reached",
 )
+# Link targets, generously: href attributes anywhere (also inside the CDATA of Hanweb's
+# dataproxy XML) and absolute URLs in JSON list APIs. Seeing too many links only ever
+# withdraws less.
+_HREF = re.compile(r"""href\s*=\s*["']?([^"'\s<>]+)""", re.I)
+_JSON_URL = re.compile(r'"(https?:(?:\\?/){2}[^"\s]+)"')
+
+
+def links(response: TextResponse) -> set[str]:
+    """Canonical URLs a page points to."""
+    found = set()
+    for href in _HREF.findall(response.text):
+        href = html.unescape(href.strip())
+        if href and not href.startswith(("javascript:", "mailto:", "tel:", "#")):
+            try:
+                found.add(canonical(response.urljoin(href)))
+            except ValueError:  # "http://[broken" and the like: not a link anyone follows
+                continue
+    for url in _JSON_URL.findall(response.text):
+        try:
+            found.add(canonical(url.replace("\\/", "/")))
+        except ValueError:
+            continue
+    return found
 
 
 def _reconcile(
@@ -81,25 +109,17 @@ class LinkWatch:
             return
         page = canonical(response.url)
         self.fetched.add(page)
-        for href in response.css("a::attr(href)").getall():
-            href = href.strip()
-            if href and not href.startswith(("javascript:", "mailto:", "tel:", "#")):
-                target = canonical(response.urljoin(href))
-                if target != page:
-                    self.linked[target] = min(page, self.linked.get(target, page))
+        for target in links(response):
+            if target != page:
+                self.linked[target] = min(page, self.linked.get(target, page))
 
     def _why_incomplete(self, reason: str) -> str | None:
         if reason != "finished":
             return f"crawl ended with {reason!r}"
-        for key in _INCOMPLETE:
-            if self.stats.get_value(key):
+        for key, value in self.stats.get_stats().items():
+            if value and key.startswith(_INCOMPLETE):
                 return key
-        failed = [
-            k
-            for k, v in self.stats.get_stats().items()
-            if k.startswith("downloader/response_status_count/5") and v
-        ]
-        return "pages failed with a server error" if failed else None
+        return None
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         source = getattr(spider, "source", None)
