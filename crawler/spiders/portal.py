@@ -19,7 +19,9 @@ from scrapy.http import Response, TextResponse
 
 from crawler.items import CaptureItem
 from crawler.urls import canonical, is_attachment, is_binary
+from pipelines.decode import response_encoding
 from pipelines.document import Document
+from pipelines.metadata import page_fields
 from pipelines.recognize import looks_like_candidate
 
 # Where reports live: link text and URL fragments that lead toward the report column.
@@ -161,16 +163,24 @@ class PortalSpider(scrapy.Spider):
             )
             yield self._item(response, "blocked")
             return
-        if not isinstance(response, TextResponse):
+        # An uncompressed (all-ASCII) PDF is typed TextResponse by Scrapy's body sniffing.
+        if not isinstance(response, TextResponse) or response.body[:5] == b"%PDF-":
             # A binary reached by a direct link (an attachment we already knew, or a file
             # served under an HTML-looking URL): let the pipelines decide.
             if response.meta.get("known_report") or is_attachment(response.url):
-                yield self._page_item(
+                item = self._page_item(
                     response,
                     landing_url=response.meta.get("landing_url"),
                     landing_title=response.meta.get("landing_title"),
                 )
+                for key, value in response.meta.get("landing_fields", {}).items():
+                    item.doc.metadata[f"landing_{key}"] = value  # type: ignore[union-attr]
+                if link_text := response.meta.get("landing_link_text"):
+                    item.doc.metadata["landing_link_text"] = link_text  # type: ignore[union-attr]
+                yield item
             return
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        response = response.replace(encoding=response_encoding(response.body, ctype))
         title = " ".join(response.css("title::text").getall()).strip()
         body_text = " ".join(
             t.strip()
@@ -182,15 +192,15 @@ class PortalSpider(scrapy.Spider):
         if looks_like_candidate(title, body_text) or response.meta.get("known_report"):
             self.crawler.stats.inc_value("portal/candidates")
             yield self._page_item(response)
-            for href in response.css("a::attr(href)").getall():
-                url = response.urljoin(href)
+            landing: dict[str, Any] = {"landing_url": response.url, "landing_title": title}
+            for link in response.css("a[href]"):
+                url = response.urljoin(link.attrib["href"])
                 if is_attachment(url):
-                    req = self._request(
-                        url,
-                        callback=self.parse,
-                        priority=25,
-                        meta={"landing_url": response.url, "landing_title": title},
-                    )
+                    if "landing_fields" not in landing:
+                        landing["landing_fields"] = page_fields(response.text)
+                    text = " ".join(link.css("::text").getall()).strip()
+                    meta = {**landing, "landing_link_text": text}
+                    req = self._request(url, callback=self.parse, priority=25, meta=meta)
                     if req:
                         yield req
         depth = response.meta.get("depth", 0)
