@@ -202,6 +202,25 @@ def version_dict(v: Version) -> dict[str, Any]:
     }
 
 
+def explain_dict(v: Version) -> dict[str, Any]:
+    """How a version's text was derived: what the cleaner removed and why, flags, metadata.
+
+    Auditors quote the clean text; this is the evidence of what is *not* in it.
+    """
+    removed = (v.removed or {}).get("items", [])
+    return {
+        "id": v.report_id,
+        "n": v.n,
+        "sha256": v.sha256,
+        "cleaner_version": v.cleaner_version,
+        "flags": list((v.flags or {}).get("items", [])),
+        "meta": dict(v.meta or {}),
+        "removed": [
+            {"stage": r.get("stage"), "rule": r.get("rule"), "text": r.get("text")} for r in removed
+        ],
+    }
+
+
 def diff_versions(session: Session, report_id: int, a: int, b: int) -> str:
     """A unified diff of the clean texts of versions ``a`` and ``b``, line by line."""
     va, vb = get_version(session, report_id, a), get_version(session, report_id, b)

@@ -212,6 +212,42 @@ def show(db: str | None, as_json: bool, report_id: int, n: int | None, as_of: st
 
 @main.command()
 @db_option
+@json_option
+@click.argument("report_id", type=int)
+@click.option("--version", "n", type=int, help="Version number (from 1).")
+@click.option("--as-of", "as_of", help="The version current at this ISO 8601 time.")
+def explain(
+    db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None
+) -> None:
+    """What the cleaner removed from a version's page and why (rule or model), its flags."""
+    if n is not None and as_of:
+        raise click.UsageError("give --version or --as-of, not both")
+    moment = _parse_time(as_of) if as_of else None
+    with _session(db) as session:
+        try:
+            version = queries.get_version(session, report_id, n, moment)
+        except queries.NotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+        data = queries.explain_dict(version)
+    if as_json:
+        _emit(data)
+        return
+    click.echo(
+        f"# report {report_id}, version {data['n']}, sha256 {data['sha256'][:16]}, "
+        f"cleaner {data['cleaner_version']}"
+    )
+    click.echo(f"# flags: {', '.join(data['flags']) or 'none'}")
+    for key in ("index_no", "doc_no", "publisher", "encoding", "kind", "landing_url"):
+        if data["meta"].get(key):
+            click.echo(f"# {key}: {data['meta'][key]}")
+    click.echo(f"# {len(data['removed'])} pieces removed:")
+    for r in data["removed"]:
+        text = " ".join(str(r["text"] or "").split())
+        click.echo(f"{r['stage']}/{r['rule']}\t{text[:120]}")
+
+
+@main.command()
+@db_option
 @click.argument("report_id", type=int)
 @click.argument("a", type=int)
 @click.argument("b", type=int)
