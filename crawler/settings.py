@@ -34,6 +34,11 @@ HTTPERROR_ALLOWED_CODES = [304, 404, 410, 412, 521]
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 
+DOWNLOADER_MIDDLEWARES = {
+    # If-None-Match / If-Modified-Since for report URLs the archive holds (NIANBAO_CONDITIONAL_*)
+    "crawler.conditional.ConditionalRequests": 560,
+}
+
 # --- Discovery budget (a source in sources.toml may override per portal) -------------------
 NIANBAO_MAX_PAGES = 2000  # requests per source per crawl
 NIANBAO_MAX_DEPTH = 6
@@ -43,6 +48,14 @@ DEPTH_PRIORITY = 0
 # --- Archive ----------------------------------------------------------------------------
 # SQLAlchemy URL or a SQLite path; empty means $NIANBAO_DB, else the per-user default file.
 NIANBAO_DB = os.environ.get("NIANBAO_DB", "")
+
+# --- Incremental recrawls ----------------------------------------------------------------
+# Report URLs the archive holds are requested with If-None-Match / If-Modified-Since from
+# their latest capture; a 304 is archived as "seen again, unchanged" (crawler/conditional.py).
+NIANBAO_CONDITIONAL_ENABLED = True  # (crawler.conditional in DOWNLOADER_MIDDLEWARES above)
+# After a complete crawl, reports no page links to any more are marked withdrawn
+# ("unlinked"); see crawler/linkwatch.py for what "complete" means.
+NIANBAO_LINKWATCH_ENABLED = True
 
 # --- Shared frontier (Redis) -------------------------------------------------------------
 # A Redis URL (or $NIANBAO_REDIS; `nianbao crawl --redis URL`) makes every crawler process
@@ -73,5 +86,5 @@ LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0
 
 # --- Operator output --------------------------------------------------------------------
-EXTENSIONS = {"crawler.progress.Progress": 500}
+EXTENSIONS = {"crawler.progress.Progress": 500, "crawler.linkwatch.LinkWatch": 510}
 NIANBAO_PROGRESS_INTERVAL = 10.0
