@@ -28,6 +28,10 @@ scheduler is used and nothing here runs.
 * an idle worker waiting for its peers polls the shared queue every
   ``NIANBAO_REDIS_IDLE_POLL`` seconds and claims what they queued (Scrapy's own idle
   re-check runs only every 5 s);
+* a crawl whose last worker was stopped (Ctrl-C, SIGTERM) keeps its frontier, and the
+  next worker started resumes it; Scrapy's ``JOBDIR`` has no queue to keep in this mode;
+* unlink detection (``crawler/linkwatch.py``) is switched off: no single worker sees the
+  portal's whole link graph;
 * stats are written without the ``spider`` argument Scrapy 2.14+ deprecates.
 """
 
@@ -91,6 +95,10 @@ class RedisFrontier:
         settings.set("SCHEDULER", "crawler.frontier.SharedScheduler", "addon")
         settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
         settings.set("REDIS_URL", url, "addon")
+        # Each worker sees only the pages it fetched, not the portal's whole link graph, so
+        # "no page links to this report any more" cannot be judged by one of them.
+        priority = max(settings.getpriority("NIANBAO_LINKWATCH_ENABLED") or 0, 20)
+        settings.set("NIANBAO_LINKWATCH_ENABLED", False, priority)
 
 
 def _key_part(value: str) -> str:
@@ -121,7 +129,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         base = f"{_key_part(self.prefix)}:{_key_part(getattr(spider, 'source', spider.name))}"
         self.keys = {
             name: f"{base}:{name}"
-            for name in ("requests", "dupefilter", "budget", "workers", "busy")
+            for name in ("requests", "dupefilter", "budget", "workers", "busy", "paused")
         }
         self.queue_key = self.keys["requests"]
         self.df = RFPDupeFilter(
@@ -135,9 +143,13 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         if self.max_pages:
             spider.max_pages = sys.maxsize
         if not self._count("workers"):
-            # Nobody is crawling this source: whatever is left is from a finished or
-            # crashed crawl, and inheriting its duplicate filter would fetch nothing.
-            self.server.delete(*self.keys.values())
+            if self.server.delete(self.keys["paused"]):
+                # The last worker of an interrupted crawl left its frontier: resume it.
+                logger.info("resuming the interrupted shared crawl of %s", base)
+            else:
+                # Nobody is crawling this source: whatever is left is from a finished or
+                # crashed crawl, and inheriting its duplicate filter would fetch nothing.
+                self.server.delete(*self.keys.values())
         self._announce()
         workers = self._count("workers")
         super().open(spider)
@@ -245,6 +257,15 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             self.poll.stop()
         self._idle()
         self.server.zrem(self.keys["workers"], self.worker)
-        if not self._count("workers"):
+        if self._count("workers"):
+            return
+        if reason == "finished":
             self.server.delete(*self.keys.values())
             logger.info("last worker out: deleted the shared frontier's keys")
+        else:  # stopped (Ctrl-C, SIGTERM, a CloseSpider): the next start resumes
+            self.server.set(self.keys["paused"], reason)
+            logger.info(
+                "last worker out (%s): kept the shared frontier, %s request(s) queued",
+                reason,
+                len(self.queue),
+            )
