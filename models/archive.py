@@ -234,6 +234,8 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
     """A 304: the report at this URL was seen again, unchanged."""
     source = get_or_create_source(session, cap.source)
     report = _report_at(session, source.id, cap.url)
+    if report is not None:  # as in record_report: concurrent sightings must not lose one
+        report = upsert.lock_report(session, report)
     version = latest_version(session, report.id) if report else None
     if report is not None and version is not None:
         report.last_seen = max(report.last_seen, cap.fetched_at)

@@ -137,3 +137,35 @@ def test_changed_text_from_many_writers_numbers_versions_without_gaps(db_url, se
         assert {v.sha256 for v in versions} == {derive(t, url).sha256 for t in texts}
         assert _count(session, Capture) == WORKERS + 1
     engine.dispose()
+
+
+def test_concurrent_not_modified_answers_keep_the_latest_sighting(db_url, seeds):
+    title, lines = seeds["000"]
+    body, url = _page(title, lines), "http://x.gov.cn/r.html"
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine).begin() as session:
+        archive.record_report(
+            session,
+            archive.CaptureIn("x", url, 200, T0, body=body),
+            derive(body, url),
+            organ="某镇",
+            year=2018,
+            published=None,
+            cleaner_version="t",
+        )
+    engine.dispose()
+
+    def work(Session, i: int) -> None:  # type: ignore[no-untyped-def]
+        with Session.begin() as session:
+            archive.record_not_modified(
+                session, archive.CaptureIn("x", url, 304, T0 + timedelta(days=1, hours=i))
+            )
+
+    assert _run_workers(db_url, work) == []
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine)() as session:
+        latest = T0 + timedelta(days=1, hours=WORKERS - 1)
+        assert session.scalars(select(Version.last_seen)).one() == latest
+        assert session.scalars(select(Report.last_seen)).one() == latest
+        assert _count(session, Capture) == WORKERS + 1
+    engine.dispose()
