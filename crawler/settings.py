@@ -25,18 +25,45 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
-# A 50 MB "page" or a binary served as text/html is cut off, not read into memory whole.
+# Retries wait: Retry-After when the server sends one, else BASE * 2**(n-1) s; never more
+# than MAX s (crawler.middlewares.BackoffRetryMiddleware replaces Scrapy's RetryMiddleware).
+NIANBAO_BACKOFF_BASE = 2.0
+NIANBAO_BACKOFF_MAX = 60.0
+# Size limits: an HTML page larger than NIANBAO_MAX_PAGE_BYTES, an attachment larger than
+# DOWNLOAD_MAXSIZE is cancelled (before reading, when Content-Length says so), logged and
+# counted as portal/skipped/too_large. A binary served as text/html is stopped after its
+# first bytes by crawler.middlewares.BinaryGuard.
+NIANBAO_MAX_PAGE_BYTES = 10 * 1024 * 1024
 DOWNLOAD_MAXSIZE = 30 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+NIANBAO_BINARY_GUARD_ENABLED = True
 REDIRECT_MAX_TIMES = 5
 # 404/410 mark a report withdrawn; 412/521 are anti-bot gateways: the spider must see them.
 HTTPERROR_ALLOWED_CODES = [304, 404, 410, 412, 521]
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 
-# --- Discovery budget (a source in sources.toml may override per portal) -------------------
-NIANBAO_MAX_PAGES = 2000  # requests per source per crawl
+DOWNLOADER_MIDDLEWARES = {
+    # after RobotsTxtMiddleware (100): a forbidden URL spends no budget
+    "crawler.middlewares.PageBudgetMiddleware": 120,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # sees 3xx before RedirectMiddleware (600) does
+    "crawler.middlewares.RedirectLoopMiddleware": 650,
+}
+
+# --- Discovery (crawler/links.py, crawler/traps.py, crawler/sitemaps.py) -----------------
+# Requests per source per crawl, spent in priority order; sources.toml max_pages overrides.
+NIANBAO_MAX_PAGES = 2000
+# At most this many times the budget is queued (bounds memory on huge sitemaps).
+NIANBAO_QUEUE_FACTOR = 5
 NIANBAO_MAX_DEPTH = 6
+# The fallback crawl stops this many links away from the last promising page.
+NIANBAO_MAX_COLD_HOPS = 3
+# Calendars and date archives: fetches per address pattern (digits collapsed) per crawl.
+NIANBAO_TRAP_MAX_PER_PATTERN = 12
+# Read robots.txt Sitemap: lines (else /sitemap.xml) and queue the pages they list.
+NIANBAO_SITEMAPS = True
 DEPTH_LIMIT = 8
 DEPTH_PRIORITY = 0
 
@@ -63,5 +90,5 @@ LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0
 
 # --- Operator output --------------------------------------------------------------------
-EXTENSIONS = {"crawler.progress.Progress": 500}
+EXTENSIONS = {"crawler.progress.Progress": 500, "crawler.middlewares.BinaryGuard": 100}
 NIANBAO_PROGRESS_INTERVAL = 10.0

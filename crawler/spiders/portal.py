@@ -1,10 +1,18 @@
 """The portal spider: from a source's start URLs to every annual report on the portal.
 
-It walks the portal's links, spending its page budget where reports are likely (links
-whose text or URL names the disclosure column or a report are fetched first), hands
-every page that might be a report to the pipelines with its raw response, and follows
-attachments (PDF/DOC/DOCX) from report pages. URLs of reports already in the archive are
-re-requested directly, so a report that left its column is still checked.
+Discovery spends the page budget where reports are likely (:mod:`crawler.links`): the
+report column and the disclosure sections first, their pagination at the same priority,
+pages listed in sitemaps (:mod:`crawler.sitemaps`), and the rest of the site as a
+fallback bounded by depth, by how many hops it may stray from anything promising
+(``NIANBAO_MAX_COLD_HOPS``) and by the source's page budget (enforced in priority order
+by :class:`crawler.middlewares.PageBudgetMiddleware`). Every address is canonicalised
+(:mod:`crawler.urls`) and checked for traps (:mod:`crawler.traps`) before it is queued,
+so one page is fetched once per crawl.
+
+Pages that might be reports go to the pipelines with their raw response; attachments
+(PDF/DOC/DOCX) are followed from them. URLs of reports already in the archive are
+re-requested directly, so a report that left its column is still checked. Every request
+that fails or is refused is logged with its reason and counted (``portal/skipped/*``).
 """
 
 from __future__ import annotations
@@ -15,23 +23,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, StopDownload
 from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
 
+from crawler import links as linkmod
+from crawler import sitemaps
 from crawler.items import CaptureItem
+from crawler.middlewares import BudgetExhausted, RedirectLoop, is_document
+from crawler.traps import TrapGuard
 from crawler.urls import canonical, is_attachment, is_binary
 from pipelines.document import Document
 from pipelines.recognize import looks_like_candidate
 
-# Where reports live: link text and URL fragments that lead toward the report column.
-_HOT_TEXT = re.compile(r"(年度报告|年报|工作报告)")
-_WARM_TEXT = re.compile(
-    r"(政府信息公开|信息公开|政务公开|公开目录|信息公开目录|法定主动公开|下一页|下页|尾页|\d+)"
-)
-_HOT_URL = re.compile(r"(ndbg|gknb|xxgknb|zfxxgknb|nianbao|annual)", re.I)
-_WARM_URL = re.compile(r"(xxgk|zwgk|gkml|zfxxgk|index_\d+|page=\d+)", re.I)
 _BLOCKED = re.compile(
     r"(\$_ts|__jsluid|window\.location\.reload|challenge-platform|安全验证|访问验证)"
 )
+_ATTACHMENT_TEXT = re.compile(r"\.(pdf|docx?|wps)\s*$", re.I)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -43,13 +52,8 @@ def _as_list(value: Any) -> list[str]:
 
 
 def link_priority(text: str, url: str) -> int:
-    """Higher for links more likely to lead to a report."""
-    score = 0
-    if _HOT_TEXT.search(text) or _HOT_URL.search(url):
-        score += 20
-    if _WARM_TEXT.search(text) or _WARM_URL.search(url):
-        score += 5
-    return score
+    """Higher for links more likely to lead to a report (kept for callers of 0.1)."""
+    return linkmod.score(text, url)
 
 
 class PortalSpider(scrapy.Spider):
@@ -77,41 +81,120 @@ class PortalSpider(scrapy.Spider):
         self.allowed_domains = domains
         self.max_pages_arg = int(max_pages) if max_pages else None
         self.known_urls = _as_list(known_urls)
-        self.requested = 0
+        self.queued = 0
         self.seen: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.max_pages = spider.max_pages_arg or crawler.settings.getint("NIANBAO_MAX_PAGES")
-        spider.max_depth = crawler.settings.getint("NIANBAO_MAX_DEPTH")
+        s = crawler.settings
+        spider.max_pages = spider.max_pages_arg or s.getint("NIANBAO_MAX_PAGES")
+        spider.max_queued = spider.max_pages * s.getint("NIANBAO_QUEUE_FACTOR")
+        spider.max_depth = s.getint("NIANBAO_MAX_DEPTH")
+        spider.max_cold_hops = s.getint("NIANBAO_MAX_COLD_HOPS")
+        spider.page_maxsize = s.getint("NIANBAO_MAX_PAGE_BYTES")
+        spider.attachment_maxsize = s.getint("DOWNLOAD_MAXSIZE")
+        spider.use_sitemaps = s.getbool("NIANBAO_SITEMAPS")
+        spider.guard = TrapGuard(s.getint("NIANBAO_TRAP_MAX_PER_PATTERN"))
         return spider
+
+    # --- queueing -----------------------------------------------------------------------
 
     def _allowed(self, url: str) -> bool:
         host = url.split("//", 1)[-1].split("/", 1)[0].split(":")[0].lower()
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
-    def _request(self, url: str, **kwargs: Any) -> scrapy.Request | None:
-        """A request within the source's domains and page budget, once per canonical URL."""
+    def _request(
+        self,
+        url: str,
+        *,
+        priority: int = 0,
+        kind: str = "page",
+        text: str = "",
+        cold: int = 0,
+        callback: Any = None,
+        meta: dict[str, Any] | None = None,
+    ) -> scrapy.Request | None:
+        """A request within the source's domains, once per canonical URL, trap-checked."""
         url = canonical(url)
         if url in self.seen or not self._allowed(url):
             return None
-        if self.requested >= self.max_pages:
-            self.crawler.stats.inc_value("portal/budget_exhausted")
+        stats = self.crawler.stats
+        if kind == "page":
+            reason = self.guard.check(url, text)
+            if reason:
+                stats.inc_value(f"portal/trap/{reason}")
+                self.logger.debug("not following %s: %s", url, reason)
+                return None
+        if self.queued >= self.max_queued:
+            stats.inc_value("portal/skipped/queue_full")
             return None
         self.seen.add(url)
-        self.requested += 1
-        return scrapy.Request(url, **kwargs)
+        self.queued += 1
+        maxsize = self.attachment_maxsize if kind in ("attachment", "known") else self.page_maxsize
+        return scrapy.Request(
+            url,
+            callback=callback or self.parse,
+            errback=self.failed,
+            priority=priority,
+            meta={"cold": cold, "link_priority": priority, "download_maxsize": maxsize}
+            | (meta or {}),
+        )
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.start_urls:
-            req = self._request(url, callback=self.parse, priority=10)
+            req = self._request(url, priority=10)
             if req:
                 yield req
         for url in self.known_urls:
-            req = self._request(url, callback=self.parse, priority=30, meta={"known_report": True})
+            req = self._request(url, priority=30, kind="known", meta={"known_report": True})
             if req:
                 yield req
+        if self.use_sitemaps:
+            for origin in dict.fromkeys(sitemaps.robots_url(u) for u in self.start_urls):
+                req = self._request(origin, priority=40, kind="robots", callback=self.parse_robots)
+                if req:
+                    yield req
+
+    # --- sitemaps -----------------------------------------------------------------------
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        listed = sitemaps.from_robots(response) if response.status == 200 else []
+        self.crawler.stats.inc_value("portal/sitemaps_in_robots", len(listed))
+        for url in listed or [sitemaps.default_sitemap(response.url)]:
+            req = self._request(url, priority=35, kind="sitemap", callback=self.parse_sitemap)
+            if req:
+                yield req
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        if response.status != 200:
+            return
+        entries = sitemaps.parse(response, self.attachment_maxsize)
+        stats = self.crawler.stats
+        stats.inc_value("portal/sitemap_entries", len(entries.pages))
+        for url in entries.sitemaps:
+            req = self._request(url, priority=35, kind="sitemap", callback=self.parse_sitemap)
+            if req:
+                yield req
+        # Promising entries are queued at once; the rest share half of what is left of
+        # the queue, so a 50 000-entry sitemap cannot crowd out the report column.
+        cold_room = max(0, (self.max_queued - self.queued) // 2)
+        for url in entries.pages:
+            value = linkmod.score("", url)
+            kind = "attachment" if is_attachment(url) else "page"
+            if value <= 0:
+                if cold_room <= 0:
+                    stats.inc_value("portal/skipped/sitemap_cold")
+                    continue
+                cold_room -= 1
+            meta = {"from_sitemap": True}
+            if kind == "attachment":
+                meta |= {"landing_url": response.url, "landing_title": None}
+            req = self._request(url, priority=max(value, 0) + 5, kind=kind, cold=1, meta=meta)
+            if req:
+                yield req
+
+    # --- pages --------------------------------------------------------------------------
 
     def _item(self, response: Response, kind: str, **extra: Any) -> CaptureItem:
         headers = {
@@ -143,8 +226,9 @@ class PortalSpider(scrapy.Spider):
         return item
 
     def parse(self, response: Response, **_: Any) -> Iterator[Any]:
+        meta = response.meta
         if response.status in (404, 410):
-            if response.meta.get("known_report"):
+            if meta.get("known_report"):
                 yield self._item(response, "gone")
             return
         if response.status in (412, 521) or (
@@ -158,14 +242,14 @@ class PortalSpider(scrapy.Spider):
             )
             yield self._item(response, "blocked")
             return
-        if not isinstance(response, TextResponse):
-            # A binary reached by a direct link (an attachment we already knew, or a file
-            # served under an HTML-looking URL): let the pipelines decide.
-            if response.meta.get("known_report") or is_attachment(response.url):
+        if not isinstance(response, TextResponse) or is_document(response.body[:16]):
+            # A document (possibly served as text/html), or another binary: only an
+            # attachment of a report page, a sitemap entry or a known report is archived.
+            if meta.get("known_report") or meta.get("landing_url") or is_attachment(response.url):
                 yield self._page_item(
                     response,
-                    landing_url=response.meta.get("landing_url"),
-                    landing_title=response.meta.get("landing_title"),
+                    landing_url=meta.get("landing_url"),
+                    landing_title=meta.get("landing_title"),
                 )
             return
         title = " ".join(response.css("title::text").getall()).strip()
@@ -176,31 +260,75 @@ class PortalSpider(scrapy.Spider):
             ).getall()
             if t.strip()
         )
-        if looks_like_candidate(title, body_text) or response.meta.get("known_report"):
+        page_links = linkmod.links(response.selector, response.url, response.text)
+        if looks_like_candidate(title, body_text) or meta.get("known_report"):
             self.crawler.stats.inc_value("portal/candidates")
             yield self._page_item(response)
-            for href in response.css("a::attr(href)").getall():
-                url = response.urljoin(href)
-                if is_attachment(url):
-                    req = self._request(
-                        url,
-                        callback=self.parse,
-                        priority=25,
-                        meta={"landing_url": response.url, "landing_title": title},
-                    )
-                    if req:
-                        yield req
-        depth = response.meta.get("depth", 0)
-        if depth >= self.max_depth:
+            yield from self._attachments(response, title, page_links)
+        if meta.get("depth", 0) >= self.max_depth:
             return
-        for link in response.css("a"):
-            href = link.attrib.get("href", "")
-            if not href or href.startswith(("javascript:", "mailto:", "tel:", "#")):
+        yield from self._follow(response, page_links)
+
+    def _attachments(
+        self, response: Response, title: str, page_links: list[linkmod.Link]
+    ) -> Iterator[scrapy.Request]:
+        for link in page_links:
+            if is_attachment(link.url) or _ATTACHMENT_TEXT.search(link.text):
+                req = self._request(
+                    link.url,
+                    priority=25,
+                    kind="attachment",
+                    meta={"landing_url": response.url, "landing_title": title},
+                )
+                if req:
+                    yield req
+
+    def _follow(self, response: Response, page_links: list[linkmod.Link]) -> Iterator[Any]:
+        parent_priority = response.meta.get("link_priority", 0)
+        parent_cold = response.meta.get("cold", 0)
+        for link in page_links:
+            url = link.url
+            if is_binary(url) or is_attachment(url) or _ATTACHMENT_TEXT.search(link.text):
                 continue
-            url = response.urljoin(href)
-            if is_binary(url) or is_attachment(url) or not url.startswith("http"):
+            value = linkmod.score(link.text, url)
+            if linkmod.is_pager(link.text, url, response.url):
+                # Another page of this list: as promising as the list itself.
+                priority, cold = max(value, parent_priority), parent_cold
+            else:
+                priority, cold = value, (0 if value > 0 else parent_cold + 1)
+            if cold > self.max_cold_hops:
+                self.crawler.stats.inc_value("portal/skipped/cold")
                 continue
-            text = " ".join(link.css("::text").getall()).strip()
-            req = self._request(url, callback=self.parse, priority=link_priority(text, url))
+            req = self._request(url, priority=priority, text=link.text, cold=cold)
             if req:
                 yield req
+
+    # --- failures -----------------------------------------------------------------------
+
+    def failed(self, failure: Failure) -> None:
+        """Log and count why a request produced nothing; nothing is archived for it."""
+        request = failure.request  # type: ignore[attr-defined]
+        stats = self.crawler.stats
+        if failure.check(BudgetExhausted):
+            stats.inc_value("portal/skipped/budget")
+        elif failure.check(RedirectLoop):
+            stats.inc_value("portal/skipped/redirect_loop")
+        elif failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
+            stats.inc_value("portal/skipped/robots")
+            self.logger.info("robots.txt forbids %s; not fetched", request.url)
+        elif failure.check(DownloadCancelledError):
+            stats.inc_value("portal/skipped/too_large")
+            self.logger.warning(
+                "skipped %s: larger than the size limit (%s bytes); not archived",
+                request.url,
+                request.meta.get("download_maxsize"),
+            )
+        elif failure.check(StopDownload):
+            stats.inc_value("portal/skipped/binary_as_text")
+        elif failure.check(HttpError):
+            status = failure.value.response.status  # type: ignore[union-attr]
+            stats.inc_value(f"portal/skipped/http_{status}")
+            self.logger.info("HTTP %s at %s; nothing archived", status, request.url)
+        else:
+            stats.inc_value("portal/skipped/error")
+            self.logger.warning("fetching %s failed: %s", request.url, failure.getErrorMessage())

@@ -1,0 +1,502 @@
+"""Local portals that exercise discovery: several CMS styles, traps and politeness.
+
+Each builder returns a :class:`TestPortal`: the in-memory :class:`~nianbao.localportal.Portal`
+plus what a correct crawl must find (the (organ, year) of every report) and what it must
+never request. The report texts come from the seed reports, retitled per organ and year.
+
+- :func:`hanweb_portal`: 大汉 Hanweb style. GBK pages declared gb2312 with no charset
+  header, ``/col/colN/index.html`` columns whose items sit in a ``<datastore>`` CDATA
+  block, ``?uid=&pageNum=2`` pagination, ``/art/YYYY/M/D/art_<col>_<id>.html`` articles,
+  a PDF report behind ``downfile.jsp?filename=….pdf``.
+- :func:`paged_portal`: a PHP CMS with ``list.php?cat=nb&page=N`` lists and page-number
+  links, UTF-8 pages with a BOM and no declared charset, a DOCX report, a budget column.
+- :func:`sitemap_portal`: a single-page-app shell that links to nothing; its reports
+  (Guangdong-style ``/content/post_N.html``) are listed only in ``/sitemap.xml``, a
+  sitemap index pointing to a gzipped urlset.
+- :func:`trap_portal`: TRS WCM style (``index_N.html``) with every trap of issue #4: a
+  robots.txt ``Disallow`` over a report and a ``Sitemap:`` line, an endless calendar,
+  session-id and print/share variants, a search form and search links, a redirect loop,
+  a 50 MB page (with and without Content-Length), a binary served as text/html, a list
+  page that first answers 429 with ``Retry-After``, and negatives in the report column.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from nianbao.localportal import Page, Portal
+from nianbao.portalgen import (
+    CHROME_TOP,
+    NEGATIVES,
+    Report,
+    docx_bytes,
+    hanweb_page,
+    list_page,
+    simple_page,
+    trs_page,
+)
+
+Seeds = dict[str, tuple[str, list[str]]]
+HUGE_BYTES = 50 * 1024 * 1024
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass
+class TestPortal:
+    portal: Portal
+    expected: set[tuple[str, int]]  # (organ, report year) of every report on it
+    forbidden: set[str] = field(default_factory=set)  # paths a polite crawler never requests
+    negatives: list[str] = field(default_factory=list)  # titles that must not be archived
+
+
+def report_lines(seeds: Seeds, i: int) -> list[str]:
+    """Body lines of a report: seed 000, 002 or 001 in turn (all real reports)."""
+    key = ("000", "002", "001")[i % 3]
+    lines = seeds[key][1]
+    return lines[2:] if key == "001" else lines
+
+
+def title_of(organ: str, year: int) -> str:
+    return f"{organ}{year}年政府信息公开工作年度报告"
+
+
+def minimal_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF whose text layer is ``lines``.
+
+    Hand-written rather than a PDF library: it uses the non-embedded CID font
+    STSong-Light with the UniGB-UCS2-H encoding, which every PDF reader (pdfminer
+    included) resolves with its bundled CMaps, so no font file or dependency is needed.
+    """
+    ops = ["BT", "/F1 11 Tf", "14 TL", "50 800 Td"]
+    for line in lines:
+        ops.append("<" + line.encode("utf-16-be").hex().upper() + "> Tj T*")
+    ops.append("ET")
+    content = "\n".join(ops).encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
+        b"/DescendantFonts [6 0 R] >>",
+        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo "
+        b"<< /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /FontDescriptor 7 0 R >>",
+        b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 "
+        b"/FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 "
+        b"/CapHeight 880 /StemV 93 >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _page(title: str, body: str, charset: str = "utf-8") -> bytes:
+    markup = (
+        f'<html><head><meta charset="{charset}"><title>{html.escape(title)}</title></head>'
+        f"<body>{CHROME_TOP}{body}</body></html>"
+    )
+    return markup.encode("gb18030" if charset == "gb2312" else "utf-8")
+
+
+def _ul(links: list[tuple[str, str]]) -> str:
+    return "".join(f'<li><a href="{u}">{html.escape(t)}</a></li>' for u, t in links)
+
+
+# --- Hanweb -------------------------------------------------------------------------------
+
+
+def _datastore(links: list[tuple[str, str]]) -> str:
+    records = "".join(
+        f'<record><![CDATA[<li><a href="{u}" title="{html.escape(t)}" target="_blank">'
+        f"{html.escape(t)}</a><span>2024-01-18</span></li>]]></record>"
+        for u, t in links
+    )
+    return (
+        f'<div id="4521"><script type="text/xml"><datastore><nextgroup></nextgroup>'
+        f"<recordset>{records}</recordset></datastore></script></div>"
+    )
+
+
+def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> TestPortal:
+    portal = Portal()
+    gbk = "text/html"  # no charset in the header: the page's gb2312 meta must be read
+    portal.set("/robots.txt", Page(b"User-agent: *\nDisallow: /module/admin/\n", "text/plain"))
+    home = '<a href="/col/col101/index.html">信息公开</a> <a href="/col/col200/index.html">新闻动态</a>'
+    portal.set("/", Page(_page(f"{organ}人民政府", home, "gb2312"), gbk))
+    portal.set(
+        "/col/col101/index.html",
+        Page(
+            _page(
+                "信息公开目录",
+                _ul(
+                    [
+                        ("/col/col105/index.html", "政府信息公开年报"),
+                        ("/col/col106/index.html", "政策文件"),
+                        ("/col/col107/index.html", "政府信息公开指南"),
+                    ]
+                ),
+                "gb2312",
+            ),
+            gbk,
+        ),
+    )
+    news = [(f"/art/2024/3/{d}/art_200_{600 + d}.html", f"我县召开春耕生产会议{d}") for d in (1, 2)]
+    portal.set("/col/col200/index.html", Page(_page("新闻动态", _ul(news), "gb2312"), gbk))
+    for path, title in news:
+        portal.set(path, Page(_page(title, f"<p>{title}。会议强调抓好春耕。</p>", "gb2312"), gbk))
+    portal.set("/col/col106/index.html", Page(_page("政策文件", "<p>暂无</p>", "gb2312"), gbk))
+    guide = NEGATIVES[2]
+    portal.set(
+        "/col/col107/index.html",
+        Page(_page(guide[1], "".join(f"<p>{p}</p>" for p in guide[2]), "gb2312"), gbk),
+    )
+
+    expected: set[tuple[str, int]] = set()
+    column: list[tuple[str, str]] = []
+    units = ["依兰镇", "达连河镇", "道台桥镇", "三道岗镇", "县教育局"]
+    for i, unit in enumerate(units):
+        year = 2019 + i
+        title = title_of(unit, year)
+        path = f"/art/{year + 1}/1/{10 + i}/art_105_{9001 + i}.html"
+        column.append((path, title))
+        expected.add((unit, year))
+        report = Report(f"90{i:02d}", title, report_lines(seeds, i), f"{year + 1}-01-{10 + i}")
+        if i == 4:  # a PDF behind a Hanweb download link
+            pdf = f"/module/download/downfile.jsp?classid=0&filename={9001 + i}.pdf"
+            landing = (
+                f"<h1>{html.escape(title)}</h1><div id='zoom'><p>详见附件。</p>"
+                f'<p><a href="{html.escape(pdf)}">{html.escape(title)}.pdf</a></p></div>'
+            )
+            portal.set(path, Page(_page(title, landing, "gb2312"), gbk))
+            portal.set(pdf, Page(minimal_pdf([title, *report.lines]), "application/pdf"))
+        else:
+            portal.set(path, Page(hanweb_page(report, organ), gbk))
+    notice_path = "/art/2023/1/5/art_105_8999.html"
+    notice = NEGATIVES[0]
+    portal.set(
+        notice_path,
+        Page(_page(notice[1], "".join(f"<p>{p}</p>" for p in notice[2]), "gb2312"), gbk),
+    )
+    column.insert(2, (notice_path, notice[1]))
+    first, second = column[:4], column[4:]
+    pager = '<a href="/col/col105/index.html?uid=4521&amp;pageNum=2">下一页</a>'
+    portal.set(
+        "/col/col105/index.html",
+        Page(_page("政府信息公开年报", _datastore(first) + pager, "gb2312"), gbk),
+    )
+    portal.set(
+        "/col/col105/index.html?uid=4521&pageNum=2",
+        Page(_page("政府信息公开年报", _datastore(second), "gb2312"), gbk),
+    )
+    return TestPortal(portal, expected, negatives=[notice[1], guide[1]])
+
+
+# --- ?page=N CMS --------------------------------------------------------------------------
+
+
+def paged_portal(seeds: Seeds, organ: str = "通河县") -> TestPortal:
+    portal = Portal()
+    bom = b"\xef\xbb\xbf"
+    portal.set("/robots.txt", Page(b"User-agent: *\nAllow: /\n", "text/plain"))
+    portal.set("/", Page(_page(organ, '<a href="/zwgk/">政务公开</a> <a href="/news/">新闻</a>')))
+    portal.set("/news/", Page(_page("新闻", "<p>暂无新闻</p>")))
+    portal.set(
+        "/zwgk/",
+        Page(
+            _page(
+                "政务公开",
+                _ul(
+                    [
+                        ("/list.php?cat=nb&page=1", "年度报告"),
+                        ("/list.php?cat=czyjs&page=1", "财政预决算"),
+                    ]
+                ),
+            )
+        ),
+    )
+    budget_title = f"{organ}2023年部门预算公开"
+    portal.set(
+        "/show.php?id=500", Page(_page(budget_title, "<p>2023年部门预算收入合计1.2亿元。</p>"))
+    )
+    portal.set(
+        "/list.php?cat=czyjs&page=1",
+        Page(_page("财政预决算", _ul([("/show.php?id=500", budget_title)]))),
+    )
+    expected: set[tuple[str, int]] = set()
+    items: list[tuple[str, str]] = []
+    units = ["浓河镇", "清河镇", "祥顺镇", "凤山乡", "县财政局", "县卫健局", "富林镇"]
+    for i, unit in enumerate(units):
+        year = 2017 + i
+        title = title_of(unit, year)
+        path = f"/show.php?id={100 + i}"
+        items.append((path, title))
+        expected.add((unit, year))
+        report = Report(f"10{i:02d}", title, report_lines(seeds, i), f"{year + 1}-01-20")
+        if i == 3:  # a DOCX attachment behind a short landing page
+            att = f"/uploads/{year + 1}/nb_{100 + i}.docx"
+            landing = f"<h1>{html.escape(title)}</h1><p>详见附件：<a href='{att}'>{html.escape(title)}</a></p>"
+            portal.set(path, Page(bom + _page(title, landing), "text/html"))
+            portal.set(att, Page(docx_bytes(title, report.lines), DOCX_TYPE))
+        else:
+            portal.set(path, Page(bom + trs_page(report, organ), "text/html"))
+    fzzf = f"{organ}2023年法治政府建设年度报告"
+    portal.set(
+        "/show.php?id=200",
+        Page(_page(fzzf, "<p>一、主要举措。坚持依法行政，推进严格规范公正文明执法。</p>")),
+    )
+    items.insert(1, ("/show.php?id=200", fzzf))
+    pages = [items[i : i + 3] for i in range(0, len(items), 3)]
+    for n, chunk in enumerate(pages, 1):
+        numbers = " ".join(
+            f'<a href="/list.php?cat=nb&page={k}">{k}</a>' for k in range(1, len(pages) + 1)
+        )
+        tail = f'<a href="/list.php?cat=nb&page={len(pages)}">尾页</a>'
+        portal.set(
+            f"/list.php?cat=nb&page={n}",
+            Page(_page("年度报告", _ul(chunk) + f"<div class='pages'>{numbers} {tail}</div>")),
+        )
+    return TestPortal(portal, expected, negatives=[fzzf, budget_title])
+
+
+# --- sitemap only -------------------------------------------------------------------------
+
+
+def sitemap_portal(seeds: Seeds, organ: str = "巴彦县") -> TestPortal:
+    portal = Portal()
+    portal.set("/robots.txt", Page(b"User-agent: *\nDisallow:\n", "text/plain"))
+    shell = '<div id="app">加载中……</div><script src="/static/app.js"></script>'
+    portal.set("/", Page(_page(f"{organ}人民政府", shell)))
+    urls: list[str] = []
+    expected: set[tuple[str, int]] = set()
+    for i, unit in enumerate(["兴隆镇", "西集镇", "县民政局"]):
+        year = 2020 + i
+        title = title_of(unit, year)
+        path = f"/content/post_{3001 + i}.html"
+        urls.append(path)
+        expected.add((unit, year))
+        report = Report(f"30{i:02d}", title, report_lines(seeds, i), f"{year + 1}-01-25")
+        portal.set(path, Page(trs_page(report, organ)))
+    for i in range(6):
+        path = f"/content/post_{4001 + i}.html"
+        urls.append(path)
+        portal.set(path, Page(_page(f"巴彦新闻{i}", f"<p>新闻内容{i}。</p>")))
+
+    def urlset(paths: list[str]) -> bytes:
+        body = "".join(f"<url><loc>{p}</loc><lastmod>2024-01-25</lastmod></url>" for p in paths)
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{body}</urlset>'
+        ).encode()
+
+    # Relative <loc>s: the servers' port is not known when the portal is built.
+    portal.set(
+        "/sitemap.xml",
+        Page(
+            b'<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
+            b'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap>'
+            b"<loc>/sitemaps/content.xml.gz</loc></sitemap></sitemapindex>",
+            "application/xml",
+        ),
+    )
+    portal.set(
+        "/sitemaps/content.xml.gz", Page(gzip.compress(urlset(urls), mtime=0), "application/x-gzip")
+    )
+    return TestPortal(portal, expected)
+
+
+# --- traps --------------------------------------------------------------------------------
+
+
+def _calendar(path: str) -> Page:
+    """An endless calendar: every day links to the previous and next day and month."""
+    value = path.split("date=", 1)[-1][:10]
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        day = date(2024, 1, 15)
+    links = [
+        (f"/zwgk/rili/index.jsp?date={d.isoformat()}", label)
+        for d, label in (
+            (day - timedelta(days=1), "前一天"),
+            (day + timedelta(days=1), "后一天"),
+            (day - timedelta(days=30), "上个月"),
+            (day + timedelta(days=30), "下个月"),
+        )
+    ]
+    return Page(_page(f"政务公开活动日历 {day}", f"<p>{day} 无活动</p>" + _ul(links)))
+
+
+def _huge(length: bool) -> Page:
+    """A 50 MB HTML page, generated chunk by chunk (announced by Content-Length or not)."""
+    head = "<html><head><meta charset='utf-8'><title>2023年度报告汇编</title></head><body>"
+    head_bytes = head.encode("utf-8")
+    chunk = ("<p>" + "政府信息公开工作年度报告汇编。" * 4000 + "</p>\n").encode("utf-8")
+    count = -(-HUGE_BYTES // len(chunk))
+
+    def stream() -> Iterator[bytes]:
+        yield head_bytes
+        for _ in range(count):
+            yield chunk
+
+    return Page(b"", stream=stream, length=len(head_bytes) + len(chunk) * count if length else None)
+
+
+def _binary() -> Page:
+    # An executable-looking body announced as HTML; 4 MB, streamed.
+    block = b"MZ\x90\x00" + bytes(range(256)) * 256
+
+    def stream() -> Iterator[bytes]:
+        for _ in range(64):
+            yield block
+
+    return Page(b"", "text/html; charset=utf-8", stream=stream, length=len(block) * 64)
+
+
+def _first_429(page: Page, retry_after: str) -> Callable[[str], Page]:
+    """A route answering 429 with ``Retry-After`` once, then ``page``."""
+    counter = itertools.count()
+
+    def handler(path: str) -> Page:
+        if next(counter) == 0:
+            return Page(
+                b"<html><body>Too Many Requests</body></html>",
+                status=429,
+                headers={"Retry-After": retry_after},
+            )
+        return page
+
+    return handler
+
+
+def trap_portal(seeds: Seeds, organ: str = "桦南县") -> TestPortal:
+    portal = Portal()
+    robots = (
+        b"User-agent: *\nDisallow: /zwgk/ndbg/neibu/\nDisallow: /admin/\nSitemap: /sitemap.xml\n"
+    )
+    portal.set("/robots.txt", Page(robots, "text/plain"))
+    home_links = [
+        ("/zwgk/index.html", "政务公开"),
+        ("/zwgk/index.html;jsessionid=A1B2C3D4", "政务公开"),
+        ("/zwgk/index.html?sid=42", "政府信息公开"),
+        ("/search/search.jsp?searchword=年度报告", "搜索年度报告"),
+    ]
+    search_form = (
+        '<form action="/search/search.jsp" method="get"><input name="searchword">'
+        '<input type="submit" value="搜索"></form>'
+    )
+    portal.set("/", Page(_page(f"{organ}人民政府", _ul(home_links) + search_form)))
+    portal.set(
+        "/zwgk/index.html",
+        Page(
+            _page(
+                "政务公开",
+                _ul(
+                    [
+                        ("/zwgk/ndbg/index.html", "政府信息公开年度报告"),
+                        ("/zwgk/rili/index.jsp?date=2024-01-15", "政务公开活动日历"),
+                        ("/zwgk/jgzn/index.html", "机构职能"),
+                    ]
+                ),
+            )
+        ),
+    )
+    portal.set(
+        "/zwgk/jgzn/index.html", Page(b"", status=302, headers={"Location": "/zwgk/jgzn/list.html"})
+    )
+    portal.set(
+        "/zwgk/jgzn/list.html", Page(b"", status=302, headers={"Location": "/zwgk/jgzn/index.html"})
+    )
+    portal.route("/zwgk/rili/", _calendar)
+
+    expected: set[tuple[str, int]] = set()
+    items: list[tuple[str, str]] = []
+    units = ["悦来镇", "孟家岗镇", "闫家镇", "金沙乡", "县发改局", "土龙山镇"]
+    for i, unit in enumerate(units):
+        year = 2018 + i
+        title = title_of(unit, year)
+        stamp = f"{year + 1}01{10 + i}"
+        path = f"/zwgk/ndbg/{stamp[:6]}/t{stamp}_{7001 + i}.html"
+        items.append((path, title))
+        expected.add((unit, year))
+        report = Report(f"70{i:02d}", title, report_lines(seeds, i), f"{year + 1}-01-{10 + i}")
+        variants = (
+            f'<a href="{path}?print=1">打印本页</a> <a href="/zwgk/print/t{stamp}_{7001 + i}.html">'
+            f'打印</a> <a href="/share.jsp?url={path}">分享</a>'
+        )
+        body = trs_page(report, organ).decode("utf-8").replace("【打印本页】", variants)
+        portal.set(path, Page(body.encode("utf-8")))
+    # A report behind robots.txt Disallow, linked from the column: never to be requested.
+    hidden = "/zwgk/ndbg/neibu/t20240101_7100.html"
+    hidden_report = Report("7100", title_of("太平镇", 2023), report_lines(seeds, 1), "2024-01-01")
+    portal.set(hidden, Page(trs_page(hidden_report, organ)))
+    items.insert(2, (hidden, hidden_report.title))
+    # Listed only in the sitemap.
+    only_sitemap = "/zwgk/ndbg/202402/t20240201_7200.html"
+    sm_report = Report("7200", title_of("驼腰子镇", 2023), report_lines(seeds, 2), "2024-02-01")
+    portal.set(only_sitemap, Page(trs_page(sm_report, organ)))
+    expected.add(("驼腰子镇", 2023))
+    portal.set(
+        "/sitemap.xml",
+        Page(
+            b'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + f"<url><loc>{only_sitemap}</loc></url><url><loc>{items[0][0]}</loc></url>".encode()
+            + b"</urlset>",
+            "application/xml",
+        ),
+    )
+    # Traps and oversized answers inside the report column, with report-like link texts.
+    negatives = [NEGATIVES[0][1], f"{organ}2023年法治政府建设年度报告"]
+    portal.set(
+        "/zwgk/ndbg/202401/t20240105_7300.html",
+        Page(simple_page(NEGATIVES[0][1], NEGATIVES[0][2], organ)),
+    )
+    portal.set(
+        "/zwgk/ndbg/202401/t20240106_7301.html",
+        Page(
+            simple_page(
+                negatives[1], ["一、主要举措。坚持依法行政，推进严格规范公正文明执法。"], organ
+            )
+        ),
+    )
+    items[3:3] = [
+        ("/zwgk/ndbg/202401/t20240105_7300.html", negatives[0]),
+        ("/zwgk/ndbg/202401/t20240106_7301.html", negatives[1]),
+        ("/zwgk/ndbg/202401/t20240120_7400.html", "全县2023年政府信息公开工作年度报告汇编"),
+        ("/zwgk/ndbg/huibian.html", "历年政府信息公开工作年度报告汇编"),
+        ("/zwgk/ndbg/download.jsp?id=7500", "2023年政府信息公开工作年度报告（下载）"),
+    ]
+    portal.set("/zwgk/ndbg/202401/t20240120_7400.html", _huge(length=True))
+    portal.set("/zwgk/ndbg/huibian.html", _huge(length=False))
+    portal.set("/zwgk/ndbg/download.jsp?id=7500", _binary())
+    pages = [items[i : i + 4] for i in range(0, len(items), 4)]
+    for n, chunk in enumerate(pages):
+        name = "index.html" if n == 0 else f"index_{n}.html"
+        nxt = f"index_{n + 1}.html" if n + 1 < len(pages) else None
+        page = Page(list_page("政府信息公开年度报告", chunk, organ, nxt))
+        if n == 1:  # the second list page first answers 429 Retry-After: 1
+            portal.route(f"/zwgk/ndbg/{name}", _first_429(page, "1"))
+        else:
+            portal.set(f"/zwgk/ndbg/{name}", page)
+    return TestPortal(
+        portal,
+        expected,
+        forbidden={hidden, "/search/search.jsp"},
+        negatives=negatives,
+    )
