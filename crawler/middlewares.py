@@ -166,8 +166,11 @@ _BINARY_MAGIC = (
 
 
 def looks_binary(chunk: bytes) -> bool:
-    """Not text: a known binary magic number, or NUL bytes in the first kilobyte."""
+    """Not text: a known binary magic number, or NUL bytes in the first kilobyte
+    (UTF-16 text, which has NULs, announces itself with a BOM)."""
     head = chunk[:1024]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
     return head.startswith(_BINARY_MAGIC) or b"\x00" in head
 
 

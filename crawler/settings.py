@@ -12,9 +12,13 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
 # --- Politeness -------------------------------------------------------------------------
-USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; archive of 政府信息公开年报)"
+USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; archive of government information-disclosure annual reports)"
 ROBOTSTXT_OBEY = True
-CONCURRENT_REQUESTS = 16
+# One crawler per source, so the total is per portal too. Keep it equal to the per-domain
+# limit: Scrapy moves up to CONCURRENT_REQUESTS requests from the (priority) scheduler
+# into a first-in-first-out download slot queue, so a larger total would make the
+# report-column-first priorities meaningless. Many sources still run in parallel.
+CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0.5
 AUTOTHROTTLE_ENABLED = True
@@ -58,8 +62,11 @@ NIANBAO_MAX_PAGES = 2000
 # At most this many times the budget is queued (bounds memory on huge sitemaps).
 NIANBAO_QUEUE_FACTOR = 5
 NIANBAO_MAX_DEPTH = 6
-# The fallback crawl stops this many links away from the last promising page.
+# The fallback crawl (links with nothing promising about them) starts only when the
+# promising frontier is exhausted, in batches, and stops this many links away from the
+# last promising page.
 NIANBAO_MAX_COLD_HOPS = 3
+NIANBAO_FALLBACK_BATCH = 20
 # Calendars and date archives: fetches per address pattern (digits collapsed) per crawl.
 NIANBAO_TRAP_MAX_PER_PATTERN = 12
 # Read robots.txt Sitemap: lines (else /sitemap.xml) and queue the pages they list.

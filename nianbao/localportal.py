@@ -53,6 +53,7 @@ class Portal:
         self._lock = threading.Lock()
         self.log: list[tuple[str, int, int]] = []  # (path, status, bytes sent)
         self.times: list[tuple[float, str]] = []  # (time.monotonic(), path) per request
+        self.user_agents: set[str] = set()
         self._routes: list[tuple[str, Callable[[str], Page | None]]] = []
 
     def route(self, prefix: str, handler: Callable[[str], Page | None]) -> None:
@@ -103,6 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         portal = self.server.portal
         path = self.path.split("#", 1)[0]
+        with portal._lock:
+            portal.user_agents.add(self.headers.get("User-Agent", ""))
         page = portal.get(path)
         if page is None:
             body = b"<html><body><h1>404 Not Found</h1></body></html>"

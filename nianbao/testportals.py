@@ -1,6 +1,6 @@
 """Local portals that exercise discovery: several CMS styles, traps and politeness.
 
-Each builder returns a :class:`TestPortal`: the in-memory :class:`~nianbao.localportal.Portal`
+Each builder returns a :class:`LocalSite`: the in-memory :class:`~nianbao.localportal.Portal`
 plus what a correct crawl must find (the (organ, year) of every report) and what it must
 never request. The report texts come from the seed reports, retitled per organ and year.
 
@@ -47,7 +47,7 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 
 @dataclass
-class TestPortal:
+class LocalSite:
     portal: Portal
     expected: set[tuple[str, int]]  # (organ, report year) of every report on it
     forbidden: set[str] = field(default_factory=set)  # paths a polite crawler never requests
@@ -134,7 +134,7 @@ def _datastore(links: list[tuple[str, str]]) -> str:
     )
 
 
-def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> TestPortal:
+def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
     portal = Portal()
     gbk = "text/html"  # no charset in the header: the page's gb2312 meta must be read
     portal.set("/robots.txt", Page(b"User-agent: *\nDisallow: /module/admin/\n", "text/plain"))
@@ -205,13 +205,13 @@ def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> TestPortal:
         "/col/col105/index.html?uid=4521&pageNum=2",
         Page(_page("政府信息公开年报", _datastore(second), "gb2312"), gbk),
     )
-    return TestPortal(portal, expected, negatives=[notice[1], guide[1]])
+    return LocalSite(portal, expected, negatives=[notice[1], guide[1]])
 
 
 # --- ?page=N CMS --------------------------------------------------------------------------
 
 
-def paged_portal(seeds: Seeds, organ: str = "通河县") -> TestPortal:
+def paged_portal(seeds: Seeds, organ: str = "通河县") -> LocalSite:
     portal = Portal()
     bom = b"\xef\xbb\xbf"
     portal.set("/robots.txt", Page(b"User-agent: *\nAllow: /\n", "text/plain"))
@@ -272,13 +272,13 @@ def paged_portal(seeds: Seeds, organ: str = "通河县") -> TestPortal:
             f"/list.php?cat=nb&page={n}",
             Page(_page("年度报告", _ul(chunk) + f"<div class='pages'>{numbers} {tail}</div>")),
         )
-    return TestPortal(portal, expected, negatives=[fzzf, budget_title])
+    return LocalSite(portal, expected, negatives=[fzzf, budget_title])
 
 
 # --- sitemap only -------------------------------------------------------------------------
 
 
-def sitemap_portal(seeds: Seeds, organ: str = "巴彦县") -> TestPortal:
+def sitemap_portal(seeds: Seeds, organ: str = "巴彦县") -> LocalSite:
     portal = Portal()
     portal.set("/robots.txt", Page(b"User-agent: *\nDisallow:\n", "text/plain"))
     shell = '<div id="app">加载中……</div><script src="/static/app.js"></script>'
@@ -318,7 +318,7 @@ def sitemap_portal(seeds: Seeds, organ: str = "巴彦县") -> TestPortal:
     portal.set(
         "/sitemaps/content.xml.gz", Page(gzip.compress(urlset(urls), mtime=0), "application/x-gzip")
     )
-    return TestPortal(portal, expected)
+    return LocalSite(portal, expected)
 
 
 # --- traps --------------------------------------------------------------------------------
@@ -385,7 +385,13 @@ def _first_429(page: Page, retry_after: str) -> Callable[[str], Page]:
     return handler
 
 
-def trap_portal(seeds: Seeds, organ: str = "桦南县") -> TestPortal:
+def _endless_chain(path: str) -> Page:
+    """Pages with nothing promising, each linking to the next: the fallback crawl's limit."""
+    n = int("".join(ch for ch in path if ch.isdigit()) or 1)
+    return Page(_page(f"关于我们 {n}", _ul([(f"/about/{n + 1}.html", f"第{n + 1}页介绍")])))
+
+
+def trap_portal(seeds: Seeds, organ: str = "桦南县") -> LocalSite:
     portal = Portal()
     robots = (
         b"User-agent: *\nDisallow: /zwgk/ndbg/neibu/\nDisallow: /admin/\nSitemap: /sitemap.xml\n"
@@ -396,6 +402,7 @@ def trap_portal(seeds: Seeds, organ: str = "桦南县") -> TestPortal:
         ("/zwgk/index.html;jsessionid=A1B2C3D4", "政务公开"),
         ("/zwgk/index.html?sid=42", "政府信息公开"),
         ("/search/search.jsp?searchword=年度报告", "搜索年度报告"),
+        ("/about/1.html", "关于我们"),
     ]
     search_form = (
         '<form action="/search/search.jsp" method="get"><input name="searchword">'
@@ -424,6 +431,7 @@ def trap_portal(seeds: Seeds, organ: str = "桦南县") -> TestPortal:
         "/zwgk/jgzn/list.html", Page(b"", status=302, headers={"Location": "/zwgk/jgzn/index.html"})
     )
     portal.route("/zwgk/rili/", _calendar)
+    portal.route("/about/", _endless_chain)
 
     expected: set[tuple[str, int]] = set()
     items: list[tuple[str, str]] = []
@@ -494,7 +502,7 @@ def trap_portal(seeds: Seeds, organ: str = "桦南县") -> TestPortal:
             portal.route(f"/zwgk/ndbg/{name}", _first_429(page, "1"))
         else:
             portal.set(f"/zwgk/ndbg/{name}", page)
-    return TestPortal(
+    return LocalSite(
         portal,
         expected,
         forbidden={hidden, "/search/search.jsp"},

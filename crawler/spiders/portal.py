@@ -17,13 +17,16 @@ that fails or is refused is logged with its reason and counted (``portal/skipped
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, StopDownload
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest, StopDownload
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -83,6 +86,10 @@ class PortalSpider(scrapy.Spider):
         self.known_urls = _as_list(known_urls)
         self.queued = 0
         self.seen: set[str] = set()
+        # The fallback crawl: unpromising links wait here until the promising frontier is
+        # exhausted (spider_idle), best first. Entries: (-priority, order, request).
+        self.fallback: list[tuple[int, int, scrapy.Request]] = []
+        self._order = itertools.count()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -96,7 +103,26 @@ class PortalSpider(scrapy.Spider):
         spider.attachment_maxsize = s.getint("DOWNLOAD_MAXSIZE")
         spider.use_sitemaps = s.getbool("NIANBAO_SITEMAPS")
         spider.guard = TrapGuard(s.getint("NIANBAO_TRAP_MAX_PER_PATTERN"))
+        spider.fallback_batch = s.getint("NIANBAO_FALLBACK_BATCH")
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         return spider
+
+    def idle(self) -> None:
+        """The promising frontier is exhausted: release the next batch of fallback links."""
+        if not self.fallback:
+            return
+        batch = [
+            heapq.heappop(self.fallback)[2]
+            for _ in range(min(self.fallback_batch, len(self.fallback)))
+        ]
+        self.crawler.stats.inc_value("portal/fallback_released", len(batch))
+        for request in batch:
+            self.crawler.engine.crawl(request)
+        raise DontCloseSpider("fallback crawl continues")
+
+    def _defer(self, request: scrapy.Request | None) -> None:
+        if request is not None:
+            heapq.heappush(self.fallback, (-request.priority, next(self._order), request))
 
     # --- queueing -----------------------------------------------------------------------
 
@@ -176,23 +202,19 @@ class PortalSpider(scrapy.Spider):
             req = self._request(url, priority=35, kind="sitemap", callback=self.parse_sitemap)
             if req:
                 yield req
-        # Promising entries are queued at once; the rest share half of what is left of
-        # the queue, so a 50 000-entry sitemap cannot crowd out the report column.
-        cold_room = max(0, (self.max_queued - self.queued) // 2)
+        # Promising entries are queued at once, the rest join the fallback crawl.
         for url in entries.pages:
             value = linkmod.score("", url)
             kind = "attachment" if is_attachment(url) else "page"
-            if value <= 0:
-                if cold_room <= 0:
-                    stats.inc_value("portal/skipped/sitemap_cold")
-                    continue
-                cold_room -= 1
-            meta = {"from_sitemap": True}
+            meta: dict[str, Any] = {"from_sitemap": True}
             if kind == "attachment":
                 meta |= {"landing_url": response.url, "landing_title": None}
-            req = self._request(url, priority=max(value, 0) + 5, kind=kind, cold=1, meta=meta)
-            if req:
-                yield req
+            req = self._request(url, priority=value + 5, kind=kind, cold=1, meta=meta)
+            if value > 0 or kind == "attachment":
+                if req:
+                    yield req
+            else:
+                self._defer(req)
 
     # --- pages --------------------------------------------------------------------------
 
@@ -295,13 +317,18 @@ class PortalSpider(scrapy.Spider):
                 # Another page of this list: as promising as the list itself.
                 priority, cold = max(value, parent_priority), parent_cold
             else:
+                if value == 0 and parent_priority >= linkmod.HOT:
+                    value = linkmod.WARM  # an item of the report column, whatever its text
                 priority, cold = value, (0 if value > 0 else parent_cold + 1)
             if cold > self.max_cold_hops:
                 self.crawler.stats.inc_value("portal/skipped/cold")
                 continue
             req = self._request(url, priority=priority, text=link.text, cold=cold)
-            if req:
-                yield req
+            if priority > 0:
+                if req:
+                    yield req
+            else:
+                self._defer(req)
 
     # --- failures -----------------------------------------------------------------------
 
