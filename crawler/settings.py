@@ -2,7 +2,8 @@
 
 `nianbao crawl -s NAME=VALUE` and `scrapy crawl portal -s NAME=VALUE` override any of these
 for one run. Defaults are polite: robots.txt obeyed, two requests at a time per site,
-AutoThrottle, a named User-Agent with a contact URL.
+AutoThrottle, retries that back off (and honour Retry-After), size limits, a named
+User-Agent with a contact URL.
 """
 
 import os
@@ -97,5 +98,9 @@ LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0
 
 # --- Operator output --------------------------------------------------------------------
-EXTENSIONS = {"crawler.progress.Progress": 500, "crawler.middlewares.BinaryGuard": 100}
+EXTENSIONS = {
+    # stops a binary body served as text/html after its first bytes (NIANBAO_BINARY_GUARD_*)
+    "crawler.middlewares.BinaryGuard": 100,
+    "crawler.progress.Progress": 500,
+}
 NIANBAO_PROGRESS_INTERVAL = 10.0
