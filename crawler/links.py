@@ -25,7 +25,7 @@ _WARM_TEXT = re.compile(
 )
 # Column slugs: ndbg 年度报告, gknb/xxgknb/zfxxgknb 公开年报, nb 年报 (as a whole segment).
 _HOT_URL = re.compile(
-    r"(ndbg|gknb|xxgknb|zfxxgknb|zwgknb|nianbao|annual|(^|[/_=-])nb([/_.=-]|$))", re.I
+    r"(ndbg|gknb|xxgknb|zfxxgknb|zwgknb|nianbao|annual|(^|[/_=-])nb([/_.=&-]|$))", re.I
 )
 _WARM_URL = re.compile(r"(xxgk|zwgk|gkml|zfxxgk|xxgkml|zfgk|govinfo|openness)", re.I)
 _COLD_TEXT = re.compile(

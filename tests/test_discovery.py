@@ -18,7 +18,8 @@ import pytest
 from crawler import settings as crawl_settings
 from crawler.urls import canonical
 from nianbao import testportals
-from nianbao.testportals import HUGE_BYTES, LocalSite
+from nianbao.testportals import LocalSite
+from nianbao.trapportal import HUGE_BYTES, trap_portal
 from tests.conftest import FAST, cli, cli_json, crawl
 
 MAX_REQUESTS_PER_REPORT = 8
@@ -90,7 +91,7 @@ def test_sitemaps_can_be_switched_off(db_url, seeds, serve) -> None:
 
 
 def test_traps_are_bounded_and_robots_txt_obeyed(db_url, seeds, serve) -> None:
-    tp = testportals.trap_portal(seeds)
+    tp = trap_portal(seeds)
     crawl_portal(db_url, tp, serve)
     log = tp.portal.log
     paths = [p for p, _, _ in log]

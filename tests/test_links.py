@@ -41,3 +41,10 @@ def test_links_include_hanweb_datastore_records() -> None:
         ("http://x.cn/art/2024/1/18/art_105_9001.html", "依兰镇2023年年报"),
         ("http://x.cn/art/2024/1/19/art_105_9002.html", "达连河镇2023年年报"),
     ]
+
+
+def test_column_slugs_in_query_strings() -> None:
+    assert score("", "http://x.cn/list.php?cat=nb&page=1") > score(
+        "", "http://x.cn/list.php?cat=xw"
+    )
+    assert score("", "http://x.cn/col/zfxxgknb/index.html") >= 20

@@ -61,6 +61,16 @@ def link_priority(text: str, url: str) -> int:
 
 class PortalSpider(scrapy.Spider):
     name = "portal"
+    # Read from the settings in from_crawler.
+    max_pages: int
+    max_queued: int
+    max_depth: int
+    max_cold_hops: int
+    page_maxsize: int
+    attachment_maxsize: int
+    use_sitemaps: bool
+    fallback_batch: int
+    guard: TrapGuard
 
     def __init__(
         self,
@@ -110,6 +120,15 @@ class PortalSpider(scrapy.Spider):
     def idle(self) -> None:
         """The promising frontier is exhausted: release the next batch of fallback links."""
         if not self.fallback:
+            return
+        if self.crawler.stats.get_value("budget/exhausted"):
+            self.logger.info(
+                "page budget of %s spent; %s fallback links not crawled",
+                self.max_pages,
+                len(self.fallback),
+            )
+            self.crawler.stats.inc_value("portal/skipped/budget", len(self.fallback))
+            self.fallback.clear()
             return
         batch = [
             heapq.heappop(self.fallback)[2]
@@ -236,7 +255,7 @@ class PortalSpider(scrapy.Spider):
 
     def _page_item(self, response: Response, **extra: Any) -> CaptureItem:
         item = self._item(response, "page", **extra)
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         charset = None
         if "charset=" in ctype.lower():
             charset = ctype.lower().split("charset=", 1)[1].split(";")[0].strip()
