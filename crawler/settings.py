@@ -62,6 +62,7 @@ DOWNLOADER_MIDDLEWARES = {
 NIANBAO_MAX_PAGES = 2000
 # At most this many times the budget is queued (bounds memory on huge sitemaps).
 NIANBAO_QUEUE_FACTOR = 5
+# Links followed from a start URL; pagination does not count (crawler/spiders/portal.py).
 NIANBAO_MAX_DEPTH = 6
 # The fallback crawl (links with nothing promising about them) starts only when the
 # promising frontier is exhausted, in batches, and stops this many links away from the
@@ -72,7 +73,9 @@ NIANBAO_FALLBACK_BATCH = 20
 NIANBAO_TRAP_MAX_PER_PATTERN = 12
 # Read robots.txt Sitemap: lines (else /sitemap.xml) and queue the pages they list.
 NIANBAO_SITEMAPS = True
-DEPTH_LIMIT = 8
+# Scrapy's own depth counts every hop, pagination included: a ceiling for pathological
+# sites only, well above NIANBAO_MAX_DEPTH plus a long paginated column.
+DEPTH_LIMIT = 60
 DEPTH_PRIORITY = 0
 
 # --- Archive ----------------------------------------------------------------------------

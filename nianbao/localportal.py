@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Portal:
         self.times: list[tuple[float, str]] = []  # (time.monotonic(), path) per request
         self.user_agents: set[str] = set()
         self._routes: list[tuple[str, Callable[[str], Page | None]]] = []
+        self._post_routes: list[tuple[str, Callable[[str, dict[str, str]], Page | None]]] = []
 
     def route(self, prefix: str, handler: Callable[[str], Page | None]) -> None:
         """Serve every path starting with ``prefix`` (query included) from ``handler``."""
@@ -68,6 +70,21 @@ class Portal:
     def remove(self, path: str) -> None:
         with self._lock:
             self._pages.pop(_key(path), None)
+
+    def route_post(
+        self, prefix: str, handler: Callable[[str, dict[str, str]], Page | None]
+    ) -> None:
+        """Answer POSTs to paths starting with ``prefix`` from ``handler(path, form)``."""
+        with self._lock:
+            self._post_routes.append((prefix, handler))
+
+    def post(self, path: str, form: dict[str, str]) -> Page | None:
+        with self._lock:
+            routes = list(self._post_routes)
+        for prefix, handler in routes:
+            if path.startswith(prefix):
+                return handler(path, form)
+        return None
 
     def get(self, path: str) -> Page | None:
         with self._lock:
@@ -124,6 +141,17 @@ class _Handler(BaseHTTPRequestHandler):
                 portal.record(path, 304, 0)
                 return
         self._send(page.status, page.body, page.content_type, headers)
+        portal.record(path, page.status, len(page.body))
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        portal = self.server.portal
+        path = self.path.split("#", 1)[0]
+        length = int(self.headers.get("Content-Length") or 0)
+        form = dict(parse_qsl(self.rfile.read(length).decode("utf-8", "replace")))
+        page = portal.post(path, form)
+        if page is None:
+            page = Page(b"<html><body><h1>404 Not Found</h1></body></html>", status=404)
+        self._send(page.status, page.body, page.content_type, dict(page.headers))
         portal.record(path, page.status, len(page.body))
 
     def _not_modified(self, page: Page) -> bool:

@@ -5,8 +5,8 @@ plus what a correct crawl must find (the (organ, year) of every report) and what
 never request. The report texts come from the seed reports, retitled per organ and year.
 
 - :func:`hanweb_portal`: 大汉 Hanweb style. GBK pages declared gb2312 with no charset
-  header, ``/col/colN/index.html`` columns whose items sit in a ``<datastore>`` CDATA
-  block, ``?uid=&pageNum=2`` pagination, ``/art/YYYY/M/D/art_<col>_<id>.html`` articles,
+  header, ``/col/colN/index.html`` columns whose first items sit in a ``<datastore>`` CDATA
+  block and whose later items come only from ``dataproxy.jsp`` POSTs (jpage), ``/art/YYYY/M/D/art_<col>_<id>.html`` articles,
   a PDF report behind ``downfile.jsp?filename=….pdf``.
 - :func:`paged_portal`: a PHP CMS with ``list.php?cat=nb&page=N`` lists and page-number
   links, UTF-8 pages with a BOM and no declared charset, a DOCX report, a budget column.
@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import gzip
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
 
 from nianbao.localportal import Page, Portal
 from nianbao.portalgen import (
@@ -117,16 +119,47 @@ def _ul(links: list[tuple[str, str]]) -> str:
 # --- Hanweb -------------------------------------------------------------------------------
 
 
-def _datastore(links: list[tuple[str, str]]) -> str:
-    records = "".join(
+PROXY = "/module/web/jpage/dataproxy.jsp"
+NEXTGROUP = (
+    f"{PROXY}?page=1&amp;appid=1&amp;webid=12&amp;path=/&amp;columnid=105&amp;unitid=4521"
+    "&amp;webname=%25E4%25BE%259D%25E5%2585%25B0&amp;permissiontype=0"
+)
+
+
+def _records(links: list[tuple[str, str]]) -> str:
+    return "".join(
         f'<record><![CDATA[<li><a href="{u}" title="{html.escape(t)}" target="_blank">'
         f"{html.escape(t)}</a><span>2024-01-18</span></li>]]></record>"
         for u, t in links
     )
+
+
+def _datastore(links: list[tuple[str, str]], total: int) -> str:
+    """A Hanweb column's inline first group, and the jpage call that pages the rest."""
     return (
-        f'<div id="4521"><script type="text/xml"><datastore><nextgroup></nextgroup>'
-        f"<recordset>{records}</recordset></datastore></script></div>"
+        f'<div id="4521"><script type="text/xml"><datastore>'
+        f'<nextgroup><![CDATA[<a href="{NEXTGROUP}"></a>]]></nextgroup>'
+        f"<recordset>{_records(links)}</recordset></datastore></script></div>"
+        f"<script>$('#4521').jpage({{dataStore: dataStore, perPage: 1, totalRecord: {total},"
+        f" proxyUrl: '{PROXY}'}});</script>"
     )
+
+
+def _dataproxy(column: list[tuple[str, str]]) -> Callable[[str, dict[str, str]], Page | None]:
+    """The POST endpoint: records startrecord..endrecord of the column, for its unitid."""
+
+    def answer(path: str, form: dict[str, str]) -> Page | None:
+        if form.get("columnid") != "105" or form.get("unitid") != "4521":
+            return None
+        query = dict(parse_qsl(urlsplit(path).query))
+        start, end = int(query["startrecord"]), int(query["endrecord"])
+        body = (
+            f'<datastore><nextgroup><![CDATA[<a href="{NEXTGROUP}"></a>]]></nextgroup>'
+            f"<recordset>{_records(column[start - 1 : end])}</recordset></datastore>"
+        )
+        return Page(body.encode("utf-8"), "text/xml; charset=utf-8")
+
+    return answer
 
 
 def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
@@ -190,16 +223,12 @@ def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
         Page(_page(notice[1], "".join(f"<p>{p}</p>" for p in notice[2]), "gb2312"), gbk),
     )
     column.insert(2, (notice_path, notice[1]))
-    first, second = column[:4], column[4:]
-    pager = '<a href="/col/col105/index.html?uid=4521&amp;pageNum=2">下一页</a>'
+    # Two items inline; the rest only through dataproxy.jsp POSTs, two at a time.
     portal.set(
         "/col/col105/index.html",
-        Page(_page("政府信息公开年报", _datastore(first) + pager, "gb2312"), gbk),
+        Page(_page("政府信息公开年报", _datastore(column[:2], len(column)), "gb2312"), gbk),
     )
-    portal.set(
-        "/col/col105/index.html?uid=4521&pageNum=2",
-        Page(_page("政府信息公开年报", _datastore(second), "gb2312"), gbk),
-    )
+    portal.route_post(PROXY, _dataproxy(column))
     return LocalSite(portal, expected, negatives=[notice[1], guide[1]])
 
 

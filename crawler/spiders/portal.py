@@ -31,8 +31,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler import hanweb, sitemaps
 from crawler import links as linkmod
-from crawler import sitemaps
 from crawler.items import CaptureItem
 from crawler.middlewares import BudgetExhausted, RedirectLoop, is_document
 from crawler.traps import TrapGuard
@@ -157,10 +157,16 @@ class PortalSpider(scrapy.Spider):
         kind: str = "page",
         text: str = "",
         cold: int = 0,
+        level: int = 0,
         callback: Any = None,
         meta: dict[str, Any] | None = None,
+        formdata: dict[str, str] | None = None,
     ) -> scrapy.Request | None:
-        """A request within the source's domains, once per canonical URL, trap-checked."""
+        """A request within the source's domains, once per canonical URL, trap-checked.
+
+        ``level`` counts links followed from a start URL, pagination excluded (a column
+        of 40 list pages is one level deep); ``cold`` counts hops since the last
+        promising link. ``formdata`` makes it a form POST (Hanweb list groups)."""
         url = canonical(url)
         if url in self.seen or not self._allowed(url):
             return None
@@ -177,13 +183,27 @@ class PortalSpider(scrapy.Spider):
         self.seen.add(url)
         self.queued += 1
         maxsize = self.attachment_maxsize if kind in ("attachment", "known") else self.page_maxsize
+        request_meta = {
+            "cold": cold,
+            "level": level,
+            "link_priority": priority,
+            "download_maxsize": maxsize,
+        } | (meta or {})
+        if formdata is not None:
+            return scrapy.FormRequest(
+                url,
+                formdata=formdata,
+                callback=callback or self.parse,
+                errback=self.failed,
+                priority=priority,
+                meta=request_meta,
+            )
         return scrapy.Request(
             url,
             callback=callback or self.parse,
             errback=self.failed,
             priority=priority,
-            meta={"cold": cold, "link_priority": priority, "download_maxsize": maxsize}
-            | (meta or {}),
+            meta=request_meta,
         )
 
     async def start(self) -> AsyncIterator[Any]:
@@ -228,7 +248,7 @@ class PortalSpider(scrapy.Spider):
             meta: dict[str, Any] = {"from_sitemap": True}
             if kind == "attachment":
                 meta |= {"landing_url": response.url, "landing_title": None}
-            req = self._request(url, priority=value + 5, kind=kind, cold=1, meta=meta)
+            req = self._request(url, priority=value + 5, kind=kind, cold=1, level=1, meta=meta)
             if value > 0 or kind == "attachment":
                 if req:
                     yield req
@@ -306,8 +326,7 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("portal/candidates")
             yield self._page_item(response)
             yield from self._attachments(response, title, page_links)
-        if meta.get("depth", 0) >= self.max_depth:
-            return
+        yield from self._hanweb_group(response)
         yield from self._follow(response, page_links)
 
     def _attachments(
@@ -319,6 +338,7 @@ class PortalSpider(scrapy.Spider):
                     link.url,
                     priority=25,
                     kind="attachment",
+                    level=response.meta.get("level", 0) + 1,
                     meta={"landing_url": response.url, "landing_title": title},
                 )
                 if req:
@@ -327,14 +347,19 @@ class PortalSpider(scrapy.Spider):
     def _follow(self, response: Response, page_links: list[linkmod.Link]) -> Iterator[Any]:
         parent_priority = response.meta.get("link_priority", 0)
         parent_cold = response.meta.get("cold", 0)
+        parent_level = response.meta.get("level", 0)
         for link in page_links:
             url = link.url
             if is_binary(url) or is_attachment(url) or _ATTACHMENT_TEXT.search(link.text):
                 continue
             value = linkmod.score(link.text, url)
+            level = parent_level + 1
             if linkmod.is_pager(link.text, url, response.url):
-                # Another page of this list: as promising as the list itself.
-                priority, cold = max(value, parent_priority), parent_cold
+                # Another page of this list: as promising and as deep as the list itself.
+                priority, cold, level = max(value, parent_priority), parent_cold, parent_level
+            elif level > self.max_depth:
+                self.crawler.stats.inc_value("portal/skipped/depth")
+                continue
             else:
                 if value == 0 and parent_priority >= linkmod.HOT:
                     value = linkmod.WARM  # an item of the report column, whatever its text
@@ -342,12 +367,40 @@ class PortalSpider(scrapy.Spider):
             if cold > self.max_cold_hops:
                 self.crawler.stats.inc_value("portal/skipped/cold")
                 continue
-            req = self._request(url, priority=priority, text=link.text, cold=cold)
+            req = self._request(url, priority=priority, text=link.text, cold=cold, level=level)
             if priority > 0:
                 if req:
                     yield req
             else:
                 self._defer(req)
+
+    def _hanweb_group(self, response: Response) -> Iterator[Any]:
+        """The next dataproxy POST of a Hanweb column (crawler/hanweb.py), as a pager."""
+        previous = response.meta.get("hanweb_group")
+        text = response.text  # type: ignore[attr-defined]
+        if previous is not None:
+            group = hanweb.next_group(previous, text)
+        else:
+            group = hanweb.first_group(text, response.url)
+        if group is None:
+            return
+        priority = response.meta.get("link_priority", 0)
+        req = self._request(
+            group.url,
+            priority=priority,
+            kind="list",
+            cold=response.meta.get("cold", 0),
+            level=response.meta.get("level", 0),
+            formdata=group.formdata,
+            meta={"hanweb_group": group},
+        )
+        if req is not None:
+            self.crawler.stats.inc_value("portal/hanweb_groups")
+        if priority > 0:
+            if req:
+                yield req
+        else:
+            self._defer(req)
 
     # --- failures -----------------------------------------------------------------------
 
