@@ -18,6 +18,7 @@ import pytest
 from crawler import settings as crawl_settings
 from crawler.urls import canonical
 from nianbao import testportals
+from nianbao.portalgen import Report, county_portal
 from nianbao.testportals import LocalSite
 from nianbao.trapportal import HUGE_BYTES, trap_portal
 from tests.conftest import FAST, cli, cli_json, crawl
@@ -155,3 +156,30 @@ def test_page_budget_is_spent_on_the_report_column_first(db_url, seeds, serve, t
     reports = [p for p in column if p.startswith(("/show.php?id=1", "/uploads/"))]
     reports = [p for p in reports if p != "/show.php?id=103"]
     assert len(found) == len(reports) > 0, (found, fetched)
+
+
+def test_pagination_does_not_count_toward_link_depth(db_url, seeds, serve) -> None:
+    """A column paged only by 下一页 (one report per list page) is as deep as its first page."""
+    titles = [seeds[k][0] for k in ("000", "002")]
+    reports = [
+        Report(f"80{i}", t, seeds[k][1], f"201{5 + i}-01-20")
+        for i, (k, t) in enumerate(zip(("000", "002"), titles, strict=True))
+    ]
+    reports.append(
+        Report("803", "王家山镇2018年政府信息公开工作年度报告", seeds["001"][1][2:], "2019-01-15")
+    )
+    portal = county_portal(reports, "方正县", per_page=1)
+    server = serve(portal)
+    # home (0) → 政务公开 (1) → 年度报告 list pages (2, however many) → reports (3)
+    crawl(db_url, server.url("/"), "-s", "NIANBAO_MAX_DEPTH=3")
+    lists = [p for p, _, _ in portal.log if p.startswith("/zwgk/ndbg/index")]
+    assert lists == ["/zwgk/ndbg/index.html", "/zwgk/ndbg/index_1.html", "/zwgk/ndbg/index_2.html"]
+    assert len(cli_json(db_url, "reports")) == 3
+    assert "skipped/depth" in run_counts(db_url)
+
+
+def test_link_depth_bounds_the_crawl(db_url, county, serve) -> None:
+    server = serve(county)
+    crawl(db_url, server.url("/"), "-s", "NIANBAO_MAX_DEPTH=2")
+    assert cli_json(db_url, "reports") == []
+    assert not [p for p, _, _ in county.log if p.startswith("/zwgk/ndbg/2")]
