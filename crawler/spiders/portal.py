@@ -69,6 +69,7 @@ class PortalSpider(scrapy.Spider):
     page_maxsize: int
     attachment_maxsize: int
     use_sitemaps: bool
+    obey_robots: bool
     fallback_batch: int
     guard: TrapGuard
 
@@ -100,6 +101,7 @@ class PortalSpider(scrapy.Spider):
         # exhausted (spider_idle), best first. Entries: (-priority, order, request).
         self.fallback: list[tuple[int, int, scrapy.Request]] = []
         self._order = itertools.count()
+        self.robots_read: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -114,8 +116,22 @@ class PortalSpider(scrapy.Spider):
         spider.use_sitemaps = s.getbool("NIANBAO_SITEMAPS")
         spider.guard = TrapGuard(s.getint("NIANBAO_TRAP_MAX_PER_PATTERN"))
         spider.fallback_batch = s.getint("NIANBAO_FALLBACK_BATCH")
+        spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
+        if spider.use_sitemaps and spider.obey_robots:
+            crawler.signals.connect(spider.robots_received, signal=signals.response_received)
         return spider
+
+    def robots_received(self, response: Response, request: scrapy.Request, spider: Any) -> None:
+        """Read Sitemap: lines from the robots.txt Scrapy's RobotsTxtMiddleware fetched,
+        rather than fetching it a second time."""
+        if not request.meta.get("dont_obey_robotstxt") or not request.url.endswith("/robots.txt"):
+            return
+        if request.url in self.robots_read or not self._allowed(request.url):
+            return
+        self.robots_read.add(request.url)
+        for req in self.parse_robots(response):
+            self.crawler.engine.crawl(req)
 
     def idle(self) -> None:
         """The promising frontier is exhausted: release the next batch of fallback links."""
@@ -215,7 +231,8 @@ class PortalSpider(scrapy.Spider):
             req = self._request(url, priority=30, kind="known", meta={"known_report": True})
             if req:
                 yield req
-        if self.use_sitemaps:
+        if self.use_sitemaps and not self.obey_robots:
+            # Not obeying robots.txt, Scrapy does not fetch it: read its Sitemap: lines here.
             for origin in dict.fromkeys(sitemaps.robots_url(u) for u in self.start_urls):
                 req = self._request(origin, priority=40, kind="robots", callback=self.parse_robots)
                 if req:
