@@ -223,6 +223,13 @@ def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
         Page(_page(notice[1], "".join(f"<p>{p}</p>" for p in notice[2]), "gb2312"), gbk),
     )
     column.insert(2, (notice_path, notice[1]))
+    # A report listed as its PDF directly, under a download servlet's address.
+    direct = "/module/download/downfile.jsp?classid=0&filename=9200.pdf"
+    direct_title = title_of("县司法局", 2024)
+    body = minimal_pdf([direct_title, *report_lines(seeds, 1)])
+    portal.set(direct, Page(body, "application/octet-stream"))
+    column.append((direct, direct_title))
+    expected.add(("县司法局", 2024))
     # Two items inline; the rest only through dataproxy.jsp POSTs, two at a time.
     portal.set(
         "/col/col105/index.html",

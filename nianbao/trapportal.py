@@ -3,7 +3,7 @@
 A robots.txt ``Disallow`` over a report and a ``Sitemap:`` line listing a report linked
 from nowhere, an endless calendar, session-id and print/share variants of pages, a search
 form and search links, a redirect loop, a 50 MB page (with and without Content-Length),
-a binary served as text/html, a list page that first answers 429 with ``Retry-After``,
+a binary served as text/html, a PDF report served as text/html, a list page that first answers 429 with ``Retry-After``,
 an endless chain of unpromising pages, and negatives in the report column. Every body is
 generated on demand: the 50 MB pages are never held in memory.
 """
@@ -16,7 +16,15 @@ from datetime import date, timedelta
 
 from nianbao.localportal import Page, Portal
 from nianbao.portalgen import NEGATIVES, Report, list_page, simple_page, trs_page
-from nianbao.testportals import LocalSite, Seeds, _page, _ul, report_lines, title_of
+from nianbao.testportals import (
+    LocalSite,
+    Seeds,
+    _page,
+    _ul,
+    minimal_pdf,
+    report_lines,
+    title_of,
+)
 
 HUGE_BYTES = 50 * 1024 * 1024
 
@@ -186,7 +194,12 @@ def trap_portal(seeds: Seeds, organ: str = "桦南县") -> LocalSite:
         ("/zwgk/ndbg/202401/t20240120_7400.html", "全县2023年政府信息公开工作年度报告汇编"),
         ("/zwgk/ndbg/huibian.html", "历年政府信息公开工作年度报告汇编"),
         ("/zwgk/ndbg/download.jsp?id=7500", "2023年政府信息公开工作年度报告（下载）"),
+        ("/zwgk/ndbg/getfile.jsp?id=7600", title_of("石头河子镇", 2023)),
     ]
+    # A PDF report served as text/html under an address without an extension.
+    mislabelled = minimal_pdf([title_of("石头河子镇", 2023), *report_lines(seeds, 0)])
+    portal.set("/zwgk/ndbg/getfile.jsp?id=7600", Page(mislabelled, "text/html; charset=utf-8"))
+    expected.add(("石头河子镇", 2023))
     portal.set("/zwgk/ndbg/202401/t20240120_7400.html", _huge(length=True))
     portal.set("/zwgk/ndbg/huibian.html", _huge(length=False))
     portal.set("/zwgk/ndbg/download.jsp?id=7500", _binary())

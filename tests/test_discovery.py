@@ -63,10 +63,11 @@ def crawl_portal(db_url: str, tp: LocalSite, serve, *extra: str) -> list[dict]:
 def test_hanweb_portal_gbk_datastore_lists_and_a_pdf(db_url, seeds, serve) -> None:
     tp = testportals.hanweb_portal(seeds)
     reports = crawl_portal(db_url, tp, serve)
-    pdf = [r for r in reports if r["organ"] == "县教育局"]
-    assert pdf and pdf[0]["url"].endswith(".pdf")
+    # A PDF behind a landing page, and one listed directly (found only via dataproxy.jsp).
+    pdfs = [r for r in reports if r["organ"] in ("县教育局", "县司法局")]
+    assert len(pdfs) == 2 and all(r["url"].endswith(".pdf") for r in pdfs)
     groups = [p for p, _, _ in tp.portal.log if p.startswith("/module/web/jpage/dataproxy.jsp")]
-    assert len(groups) == 2, groups  # records 3-4 and 5-6 of the 6 the page announces
+    assert len(groups) == 3, groups  # records 3-4, 5-6 and 7 of the 7 the page announces
 
 
 def test_paged_portal_page_numbers_bom_and_a_docx(db_url, seeds, serve) -> None:
@@ -126,6 +127,8 @@ def test_traps_are_bounded_and_robots_txt_obeyed(db_url, seeds, serve) -> None:
         assert sent[huge] < HUGE_BYTES / 2
     assert counts["skipped/too_large"] == 2
     assert counts["skipped/binary_as_text"] == 1
+    # …while a PDF served as text/html under an extensionless address is a report.
+    assert "/zwgk/ndbg/getfile.jsp?id=7600" in paths
     # The 429 was retried after the Retry-After it asked for, not at once.
     times = [t for t, p in tp.portal.times if p == "/zwgk/ndbg/index_1.html"]
     statuses = [s for p, s, _ in log if p == "/zwgk/ndbg/index_1.html"]

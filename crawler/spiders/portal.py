@@ -367,9 +367,21 @@ class PortalSpider(scrapy.Spider):
         parent_level = response.meta.get("level", 0)
         for link in page_links:
             url = link.url
-            if is_binary(url) or is_attachment(url) or _ATTACHMENT_TEXT.search(link.text):
+            if is_binary(url):
                 continue
             value = linkmod.score(link.text, url)
+            # A link whose text names a report: its text is the best title for whatever
+            # it leads to, including a document under an address that does not say so.
+            named = linkmod.score(link.text, "") >= linkmod.HOT
+            landing = {"landing_url": response.url, "landing_title": link.text} if named else {}
+            if is_attachment(url) or _ATTACHMENT_TEXT.search(link.text):
+                if named:  # a report column listing its PDFs/DOCXs directly
+                    req = self._request(
+                        url, priority=25, kind="attachment", level=parent_level + 1, meta=landing
+                    )
+                    if req:
+                        yield req
+                continue
             level = parent_level + 1
             if linkmod.is_pager(link.text, url, response.url):
                 # Another page of this list: as promising and as deep as the list itself.
@@ -384,7 +396,9 @@ class PortalSpider(scrapy.Spider):
             if cold > self.max_cold_hops:
                 self.crawler.stats.inc_value("portal/skipped/cold")
                 continue
-            req = self._request(url, priority=priority, text=link.text, cold=cold, level=level)
+            req = self._request(
+                url, priority=priority, text=link.text, cold=cold, level=level, meta=landing
+            )
             if priority > 0:
                 if req:
                     yield req
