@@ -304,9 +304,8 @@ class PortalSpider(scrapy.Spider):
         return item
 
     def parse(self, response: Response, **_: Any) -> Iterator[Any]:
-        meta = response.meta
         if response.status in (404, 410):
-            if meta.get("known_report"):
+            if response.meta.get("known_report"):
                 yield self._item(response, "gone")
             return
         if response.status in (412, 521) or (
@@ -320,6 +319,7 @@ class PortalSpider(scrapy.Spider):
             )
             yield self._item(response, "blocked")
             return
+        meta = response.meta
         if not isinstance(response, TextResponse) or is_document(response.body[:16]):
             # A document (possibly served as text/html), or another binary: only an
             # attachment of a report page, a sitemap entry or a known report is archived.
