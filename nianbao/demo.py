@@ -109,7 +109,8 @@ def main(db: str | None) -> int:
     click.echo(f"\nThe archive at {safe_url(url)} holds {len(rows)} reports:")
     for r in rows:
         click.echo(
-            f"  {r['id']:>3}  {r['year']}  {r['organ']}  ({r['versions']} version(s))  {r['title']}"
+            f"  {r['id']:>3}  {r['year'] or '----'}  {r['organ'] or '?'}  "
+            f"({r['versions']} version(s))  {r['title']}"
         )
     first = rows[0]["id"] if rows else 1
     click.echo(
