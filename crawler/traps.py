@@ -30,12 +30,18 @@ _PRINT_PATH = re.compile(
 _PRINT_TEXT = re.compile(
     r"^\s*[【\[]?\s*(打印|打印本页|打印此页|分享|分享到|收藏|关闭|关闭窗口)\s*[】\]]?\s*$"
 )
-_DATE_VALUE = re.compile(r"^\d{4}([-/.]\d{1,2}){1,2}$|^\d{6}(\d{2})?$")
+_DATE_VALUE = re.compile(
+    r"^(19|20)\d{2}[-/.](0?[1-9]|1[0-2])([-/.](0?[1-9]|[12]\d|3[01]))?$"
+    r"|^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])?$"
+)
 _DATE_KEYS = frozenset(
     {"date", "day", "month", "year", "ym", "ymd", "riqi", "rq", "time", "cal", "calendar"}
 )
+# Calendar pages by name, and date archives: a date right after an archive-ish segment.
 _DATE_PATH = re.compile(
-    r"(^|/)(calendar|rili|riqi|date|archives?|archiver|day|month)(/|$|\.)", re.I
+    r"(^|/)(calendar|rili|riqi)(/|$|\.|_)"
+    r"|(^|/)(archives?|archiver|date|day|month)/(19|20)\d{2}([-/_]?\d{1,2}){0,2}(/|$|\.)",
+    re.I,
 )
 _DATE_ONLY_DIR = re.compile(r"^/((19|20)\d{2}[-/]?(\d{1,2})?([-/]?\d{1,2})?/?)+$")
 
@@ -63,7 +69,11 @@ def is_date_like(url: str) -> bool:
     ``/202401/t20240105_1.html`` or Hanweb's ``/art/2024/1/5/art_1_2.html``)."""
     parts = urlsplit(url)
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key.lower() in _DATE_KEYS or _DATE_VALUE.match(value.strip()):
+        key = key.lower()
+        if key in _DATE_KEYS:
+            return True
+        # A date-shaped value, unless the key names an identifier (id=202401 is a page).
+        if not key.endswith("id") and _DATE_VALUE.match(value.strip()):
             return True
     return bool(_DATE_PATH.search(parts.path) or _DATE_ONLY_DIR.match(parts.path))
 

@@ -56,4 +56,20 @@ def test_date_archives_are_date_like() -> None:
     assert is_date_like("http://x.cn/2024/01/")
     assert is_date_like("http://x.cn/news/archives/2023-12.html")
     assert is_date_like("http://x.cn/list.jsp?ym=202401")
+    assert is_date_like("http://x.cn/list.jsp?d=20240105")
+    assert is_date_like("http://x.cn/hdjl/rili_2024.html")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://x.cn/show.php?id=123456",
+        "http://x.cn/show.php?docid=20240105",
+        "http://x.cn/art.jsp?articleId=202401",
+        "http://x.cn/archives/1234.html",
+        "http://x.cn/list.php?n=999999",
+    ],
+)
+def test_numeric_identifiers_are_not_dates(url: str) -> None:
+    assert not is_date_like(url)
     assert pattern("http://x.cn/a/2024/01/05/?d=2024-01-05") == "x.cn/a/0/0/0/?d"
