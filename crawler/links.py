@@ -31,9 +31,9 @@ _WARM_URL = re.compile(r"(xxgk|zwgk|gkml|zfxxgk|xxgkml|zfgk|govinfo|openness)", 
 _COLD_TEXT = re.compile(
     r"(新闻|要闻|动态|图片|视频|专题|English|登录|注册|留言|信箱|投诉|招聘|旅游|天气|无障碍|长者|繁體|简体)"
 )
-_PAGER_TEXT = re.compile(
-    r"^\s*(下一页|下页|后页|上一页|上页|前页|尾页|末页|首页|\d{1,4}|>|>>|»|›)\s*$"
-)
+_PAGER_WORDS = re.compile(r"^\s*(下一页|下页|后页|上一页|上页|前页|尾页|末页)\s*$")
+# Ambiguous on their own (首页 is also the home page): pagers only within the list's folder.
+_PAGER_MARKS = re.compile(r"^\s*(首页|\d{1,4}|>|>>|»|›|<|<<|«|‹)\s*$")
 _PAGER_URL = re.compile(
     r"(index_\d+\.s?html?$|[?&](page|pageno|pagenum|pageindex|p|pn|curpage|currentpage)=\d+|_\d+\.s?html?$)",
     re.I,
@@ -57,15 +57,14 @@ def score(text: str, url: str) -> int:
 
 def is_pager(text: str, url: str, page_url: str) -> bool:
     """A link to another page of the same list."""
-    if _PAGER_TEXT.match(text):
-        return True
-    if not _PAGER_URL.search(url):
-        return False
-    # index_2.html next to index.html, list.php?page=2 next to list.php?page=1
     here, there = urlsplit(page_url), urlsplit(url)
-    return here.netloc == there.netloc and (
-        here.path.rsplit("/", 1)[0] == there.path.rsplit("/", 1)[0]
-    )
+    if here.netloc != there.netloc:
+        return False
+    if _PAGER_WORDS.match(text):
+        return True
+    same_folder = here.path.rsplit("/", 1)[0] == there.path.rsplit("/", 1)[0]
+    # index_2.html next to index.html, list.php?page=2 next to list.php?page=1
+    return same_folder and bool(_PAGER_MARKS.match(text) or _PAGER_URL.search(url))
 
 
 @dataclass

@@ -26,6 +26,11 @@ def test_pagination_links() -> None:
     assert is_pager("", "http://x.cn/zwgk/ndbg/index_2.html", here)
     assert not is_pager("", "http://x.cn/other/index_2.html", here)
     assert not is_pager("2023年政府信息公开工作年度报告", "http://x.cn/zwgk/ndbg/t1.html", here)
+    # 首页 is the home page unless it points into the list's own folder.
+    assert not is_pager("首页", "http://x.cn/index.html", here)
+    assert is_pager(
+        "首页", "http://x.cn/zwgk/ndbg/index.html", "http://x.cn/zwgk/ndbg/index_3.html"
+    )
 
 
 def test_links_include_hanweb_datastore_records() -> None:
