@@ -77,3 +77,19 @@ def test_attachment_and_binary_addresses() -> None:
     assert not is_attachment("http://x.cn/show.php?id=3")
     assert is_binary("http://x.cn/images/banner.jpg")
     assert not is_binary("http://x.cn/zwgk/index.html")
+
+
+@given(
+    urls(),
+    st.sampled_from([";jsessionid=9F3A", ";JSESSIONID=abc.node1", ";phpsessid=x1"]),
+    st.sampled_from(["sid=1", "PHPSESSID=e3b0", "print=1", "share=wx", "utm_source=a"]),
+)
+def test_session_and_print_variants_never_make_a_new_address(
+    url: str, session: str, param: str
+) -> None:
+    base = canonical(url)
+    scheme_host, _, rest = base.partition("://")
+    host, _, path_query = rest.partition("/")
+    path, sep, query = path_query.partition("?")
+    variant = f"{scheme_host}://{host}/{path}{session}?{query + '&' if sep else ''}{param}"
+    assert canonical(variant) == base
