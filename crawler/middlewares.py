@@ -1,4 +1,8 @@
-"""Downloader-side politeness and safety: back-off retries, redirect loops, binary pages.
+"""Downloader-side politeness and safety: the page budget, back-off retries, redirect
+loops, binary pages.
+
+- :class:`PageBudgetMiddleware` spends the source's page budget as requests leave the
+  scheduler, i.e. in priority order.
 
 - :class:`BackoffRetryMiddleware` replaces Scrapy's RetryMiddleware, which re-queues a
   failed request at once. A site answering 429/503 is asking us to slow down, so a retry
