@@ -198,7 +198,7 @@ class PortalSpider(scrapy.Spider):
             return None
         self.seen.add(url)
         self.queued += 1
-        maxsize = self.attachment_maxsize if kind in ("attachment", "known") else self.page_maxsize
+        maxsize = self.page_maxsize if kind in ("page", "list") else self.attachment_maxsize
         request_meta = {
             "cold": cold,
             "level": level,
