@@ -1,7 +1,8 @@
 """Crawler traps: addresses that would spend the page budget without leading to a report.
 
 Two kinds of defence. :func:`trap_reason` refuses a link outright: search results and
-search forms, print/share variants of a page, paths that repeat themselves
+search forms, print/share variants of a page, the traditional-script / accessible /
+elderly mirrors of the whole site, paths that repeat themselves
 (``/a/b/a/b/a/b``, relative-link loops), absurdly long URLs. :class:`TrapGuard` bounds
 what cannot be refused by its look alone: calendars and date archives generate a new,
 valid-looking address for every day, so each *pattern* of such addresses (digits
@@ -30,6 +31,12 @@ _PRINT_PATH = re.compile(
 _PRINT_TEXT = re.compile(
     r"^\s*[【\[]?\s*(打印|打印本页|打印此页|分享|分享到|收藏|关闭|关闭窗口)\s*[】\]]?\s*$"
 )
+# Whole-site mirrors of the same content: the traditional-script, accessible and elderly
+# versions most portals link from every page (often on their own host).
+_MIRROR_TEXT = re.compile(
+    r"^\s*(繁體|繁体|繁體版|繁体版|正體|English|ENGLISH|EN|无障碍|無障礙|无障碍浏览|长者模式|长者版|关怀版|适老版|适老化)\s*$"
+)
+_MIRROR_URL = re.compile(r"(^|\.|/)(big5|fanti|wza|wzaweb|ft)(\.|/)", re.I)
 _DATE_VALUE = re.compile(
     r"^(19|20)\d{2}[-/.](0?[1-9]|1[0-2])([-/.](0?[1-9]|[12]\d|3[01]))?$"
     r"|^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])?$"
@@ -61,6 +68,10 @@ def trap_reason(url: str, link_text: str = "") -> str | None:
         return "search"
     if _PRINT_PATH.search(parts.path) or (link_text and _PRINT_TEXT.match(link_text)):
         return "print_or_share"
+    if (link_text and _MIRROR_TEXT.match(link_text)) or _MIRROR_URL.search(
+        parts.netloc.lower() + parts.path
+    ):
+        return "mirror"
     return None
 
 

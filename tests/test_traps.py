@@ -18,6 +18,11 @@ from crawler.traps import TrapGuard, is_date_like, pattern, trap_reason
         ("http://x.cn/zwgk/a.html", "【打印本页】", "print_or_share"),
         ("http://x.cn/zwgk/a.html", "分享到", "print_or_share"),
         ("http://x.cn/a/b/a/b/a/b/c.html", "", "repeating_path"),
+        ("http://x.cn/zwgk/index.html", "繁體", "mirror"),
+        ("http://x.cn/zwgk/index.html", "长者模式", "mirror"),
+        ("http://big5.x.cn/zwgk/ndbg/index.html", "", "mirror"),
+        ("http://x.cn/big5/zwgk/ndbg/index.html", "", "mirror"),
+        ("http://wza.x.cn/zwgk/", "", "mirror"),
         ("http://x.cn/" + "x" * 700, "", "url_too_long"),
     ],
 )
