@@ -104,7 +104,7 @@ def minimal_pdf(lines: list[str]) -> bytes:
     return bytes(out)
 
 
-def _page(title: str, body: str, charset: str = "utf-8") -> bytes:
+def html_page(title: str, body: str, charset: str = "utf-8") -> bytes:
     markup = (
         f'<html><head><meta charset="{charset}"><title>{html.escape(title)}</title></head>'
         f"<body>{CHROME_TOP}{body}</body></html>"
@@ -112,7 +112,7 @@ def _page(title: str, body: str, charset: str = "utf-8") -> bytes:
     return markup.encode("gb18030" if charset == "gb2312" else "utf-8")
 
 
-def _ul(links: list[tuple[str, str]]) -> str:
+def link_list(links: list[tuple[str, str]]) -> str:
     return "".join(f'<li><a href="{u}">{html.escape(t)}</a></li>' for u, t in links)
 
 
@@ -167,13 +167,13 @@ def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
     gbk = "text/html"  # no charset in the header: the page's gb2312 meta must be read
     portal.set("/robots.txt", Page(b"User-agent: *\nDisallow: /module/admin/\n", "text/plain"))
     home = '<a href="/col/col101/index.html">信息公开</a> <a href="/col/col200/index.html">新闻动态</a>'
-    portal.set("/", Page(_page(f"{organ}人民政府", home, "gb2312"), gbk))
+    portal.set("/", Page(html_page(f"{organ}人民政府", home, "gb2312"), gbk))
     portal.set(
         "/col/col101/index.html",
         Page(
-            _page(
+            html_page(
                 "信息公开目录",
-                _ul(
+                link_list(
                     [
                         ("/col/col105/index.html", "政府信息公开年报"),
                         ("/col/col106/index.html", "政策文件"),
@@ -186,14 +186,18 @@ def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
         ),
     )
     news = [(f"/art/2024/3/{d}/art_200_{600 + d}.html", f"我县召开春耕生产会议{d}") for d in (1, 2)]
-    portal.set("/col/col200/index.html", Page(_page("新闻动态", _ul(news), "gb2312"), gbk))
+    portal.set(
+        "/col/col200/index.html", Page(html_page("新闻动态", link_list(news), "gb2312"), gbk)
+    )
     for path, title in news:
-        portal.set(path, Page(_page(title, f"<p>{title}。会议强调抓好春耕。</p>", "gb2312"), gbk))
-    portal.set("/col/col106/index.html", Page(_page("政策文件", "<p>暂无</p>", "gb2312"), gbk))
+        portal.set(
+            path, Page(html_page(title, f"<p>{title}。会议强调抓好春耕。</p>", "gb2312"), gbk)
+        )
+    portal.set("/col/col106/index.html", Page(html_page("政策文件", "<p>暂无</p>", "gb2312"), gbk))
     guide = NEGATIVES[2]
     portal.set(
         "/col/col107/index.html",
-        Page(_page(guide[1], "".join(f"<p>{p}</p>" for p in guide[2]), "gb2312"), gbk),
+        Page(html_page(guide[1], "".join(f"<p>{p}</p>" for p in guide[2]), "gb2312"), gbk),
     )
 
     expected: set[tuple[str, int]] = set()
@@ -212,7 +216,7 @@ def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
                 f"<h1>{html.escape(title)}</h1><div id='zoom'><p>详见附件。</p>"
                 f'<p><a href="{html.escape(pdf)}">{html.escape(title)}.pdf</a></p></div>'
             )
-            portal.set(path, Page(_page(title, landing, "gb2312"), gbk))
+            portal.set(path, Page(html_page(title, landing, "gb2312"), gbk))
             portal.set(pdf, Page(minimal_pdf([title, *report.lines]), "application/pdf"))
         else:
             portal.set(path, Page(hanweb_page(report, organ), gbk))
@@ -220,7 +224,7 @@ def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
     notice = NEGATIVES[0]
     portal.set(
         notice_path,
-        Page(_page(notice[1], "".join(f"<p>{p}</p>" for p in notice[2]), "gb2312"), gbk),
+        Page(html_page(notice[1], "".join(f"<p>{p}</p>" for p in notice[2]), "gb2312"), gbk),
     )
     column.insert(2, (notice_path, notice[1]))
     # A report listed as its PDF directly, under a download servlet's address.
@@ -233,7 +237,7 @@ def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
     # Two items inline; the rest only through dataproxy.jsp POSTs, two at a time.
     portal.set(
         "/col/col105/index.html",
-        Page(_page("政府信息公开年报", _datastore(column[:2], len(column)), "gb2312"), gbk),
+        Page(html_page("政府信息公开年报", _datastore(column[:2], len(column)), "gb2312"), gbk),
     )
     portal.route_post(PROXY, _dataproxy(column))
     return LocalSite(portal, expected, negatives=[notice[1], guide[1]])
@@ -246,14 +250,16 @@ def paged_portal(seeds: Seeds, organ: str = "通河县") -> LocalSite:
     portal = Portal()
     bom = b"\xef\xbb\xbf"
     portal.set("/robots.txt", Page(b"User-agent: *\nAllow: /\n", "text/plain"))
-    portal.set("/", Page(_page(organ, '<a href="/zwgk/">政务公开</a> <a href="/news/">新闻</a>')))
-    portal.set("/news/", Page(_page("新闻", "<p>暂无新闻</p>")))
+    portal.set(
+        "/", Page(html_page(organ, '<a href="/zwgk/">政务公开</a> <a href="/news/">新闻</a>'))
+    )
+    portal.set("/news/", Page(html_page("新闻", "<p>暂无新闻</p>")))
     portal.set(
         "/zwgk/",
         Page(
-            _page(
+            html_page(
                 "政务公开",
-                _ul(
+                link_list(
                     [
                         ("/list.php?cat=nb&page=1", "年度报告"),
                         ("/list.php?cat=czyjs&page=1", "财政预决算"),
@@ -264,11 +270,11 @@ def paged_portal(seeds: Seeds, organ: str = "通河县") -> LocalSite:
     )
     budget_title = f"{organ}2023年部门预算公开"
     portal.set(
-        "/show.php?id=500", Page(_page(budget_title, "<p>2023年部门预算收入合计1.2亿元。</p>"))
+        "/show.php?id=500", Page(html_page(budget_title, "<p>2023年部门预算收入合计1.2亿元。</p>"))
     )
     portal.set(
         "/list.php?cat=czyjs&page=1",
-        Page(_page("财政预决算", _ul([("/show.php?id=500", budget_title)]))),
+        Page(html_page("财政预决算", link_list([("/show.php?id=500", budget_title)]))),
     )
     expected: set[tuple[str, int]] = set()
     items: list[tuple[str, str]] = []
@@ -283,14 +289,14 @@ def paged_portal(seeds: Seeds, organ: str = "通河县") -> LocalSite:
         if i == 3:  # a DOCX attachment behind a short landing page
             att = f"/uploads/{year + 1}/nb_{100 + i}.docx"
             landing = f"<h1>{html.escape(title)}</h1><p>详见附件：<a href='{att}'>{html.escape(title)}</a></p>"
-            portal.set(path, Page(bom + _page(title, landing), "text/html"))
+            portal.set(path, Page(bom + html_page(title, landing), "text/html"))
             portal.set(att, Page(docx_bytes(title, report.lines), DOCX_TYPE))
         else:
             portal.set(path, Page(bom + trs_page(report, organ), "text/html"))
     fzzf = f"{organ}2023年法治政府建设年度报告"
     portal.set(
         "/show.php?id=200",
-        Page(_page(fzzf, "<p>一、主要举措。坚持依法行政，推进严格规范公正文明执法。</p>")),
+        Page(html_page(fzzf, "<p>一、主要举措。坚持依法行政，推进严格规范公正文明执法。</p>")),
     )
     items.insert(1, ("/show.php?id=200", fzzf))
     pages = [items[i : i + 3] for i in range(0, len(items), 3)]
@@ -301,7 +307,11 @@ def paged_portal(seeds: Seeds, organ: str = "通河县") -> LocalSite:
         tail = f'<a href="/list.php?cat=nb&page={len(pages)}">尾页</a>'
         portal.set(
             f"/list.php?cat=nb&page={n}",
-            Page(_page("年度报告", _ul(chunk) + f"<div class='pages'>{numbers} {tail}</div>")),
+            Page(
+                html_page(
+                    "年度报告", link_list(chunk) + f"<div class='pages'>{numbers} {tail}</div>"
+                )
+            ),
         )
     return LocalSite(portal, expected, negatives=[fzzf, budget_title])
 
@@ -313,7 +323,7 @@ def sitemap_portal(seeds: Seeds, organ: str = "巴彦县") -> LocalSite:
     portal = Portal()
     portal.set("/robots.txt", Page(b"User-agent: *\nDisallow:\n", "text/plain"))
     shell = '<div id="app">加载中……</div><script src="/static/app.js"></script>'
-    portal.set("/", Page(_page(f"{organ}人民政府", shell)))
+    portal.set("/", Page(html_page(f"{organ}人民政府", shell)))
     urls: list[str] = []
     expected: set[tuple[str, int]] = set()
     for i, unit in enumerate(["兴隆镇", "西集镇", "县民政局"]):
@@ -327,7 +337,7 @@ def sitemap_portal(seeds: Seeds, organ: str = "巴彦县") -> LocalSite:
     for i in range(6):
         path = f"/content/post_{4001 + i}.html"
         urls.append(path)
-        portal.set(path, Page(_page(f"巴彦新闻{i}", f"<p>新闻内容{i}。</p>")))
+        portal.set(path, Page(html_page(f"巴彦新闻{i}", f"<p>新闻内容{i}。</p>")))
 
     def urlset(paths: list[str]) -> bytes:
         body = "".join(f"<url><loc>{p}</loc><lastmod>2024-01-25</lastmod></url>" for p in paths)

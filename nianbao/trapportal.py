@@ -19,8 +19,8 @@ from nianbao.portalgen import NEGATIVES, Report, list_page, simple_page, trs_pag
 from nianbao.testportals import (
     LocalSite,
     Seeds,
-    _page,
-    _ul,
+    html_page,
+    link_list,
     minimal_pdf,
     report_lines,
     title_of,
@@ -45,7 +45,7 @@ def _calendar(path: str) -> Page:
             (day + timedelta(days=30), "下个月"),
         )
     ]
-    return Page(_page(f"政务公开活动日历 {day}", f"<p>{day} 无活动</p>" + _ul(links)))
+    return Page(html_page(f"政务公开活动日历 {day}", f"<p>{day} 无活动</p>" + link_list(links)))
 
 
 def _huge(length: bool) -> Page:
@@ -93,7 +93,9 @@ def _first_429(page: Page, retry_after: str) -> Callable[[str], Page]:
 def _endless_chain(path: str) -> Page:
     """Pages with nothing promising, each linking to the next: the fallback crawl's limit."""
     n = int("".join(ch for ch in path if ch.isdigit()) or 1)
-    return Page(_page(f"关于我们 {n}", _ul([(f"/about/{n + 1}.html", f"第{n + 1}页介绍")])))
+    return Page(
+        html_page(f"关于我们 {n}", link_list([(f"/about/{n + 1}.html", f"第{n + 1}页介绍")]))
+    )
 
 
 def trap_portal(seeds: Seeds, organ: str = "桦南县") -> LocalSite:
@@ -113,13 +115,13 @@ def trap_portal(seeds: Seeds, organ: str = "桦南县") -> LocalSite:
         '<form action="/search/search.jsp" method="get"><input name="searchword">'
         '<input type="submit" value="搜索"></form>'
     )
-    portal.set("/", Page(_page(f"{organ}人民政府", _ul(home_links) + search_form)))
+    portal.set("/", Page(html_page(f"{organ}人民政府", link_list(home_links) + search_form)))
     portal.set(
         "/zwgk/index.html",
         Page(
-            _page(
+            html_page(
                 "政务公开",
-                _ul(
+                link_list(
                     [
                         ("/zwgk/ndbg/index.html", "政府信息公开年度报告"),
                         ("/zwgk/rili/index.jsp?date=2024-01-15", "政务公开活动日历"),
