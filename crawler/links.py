@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from parsel import Selector
+from scrapy.selector import Selector
 
 HOT = 20
 WARM = 5

@@ -105,6 +105,7 @@ def minimal_pdf(lines: list[str]) -> bytes:
 
 
 def html_page(title: str, body: str, charset: str = "utf-8") -> bytes:
+    """A portal page: the usual chrome, then ``body``; GB18030 bytes when declared gb2312."""
     markup = (
         f'<html><head><meta charset="{charset}"><title>{html.escape(title)}</title></head>'
         f"<body>{CHROME_TOP}{body}</body></html>"
@@ -113,6 +114,7 @@ def html_page(title: str, body: str, charset: str = "utf-8") -> bytes:
 
 
 def link_list(links: list[tuple[str, str]]) -> str:
+    """``<li><a>`` items for (href, text) pairs."""
     return "".join(f'<li><a href="{u}">{html.escape(t)}</a></li>' for u, t in links)
 
 

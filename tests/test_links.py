@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parsel import Selector
+from scrapy.selector import Selector
 
 from crawler.links import is_pager, links, score
 
