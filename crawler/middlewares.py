@@ -7,8 +7,8 @@ loops, binary pages.
 - :class:`BackoffRetryMiddleware` replaces Scrapy's RetryMiddleware, which re-queues a
   failed request at once. A site answering 429/503 is asking us to slow down, so a retry
   waits ``Retry-After`` (when the server sends one, up to a cap) or an exponential
-  back-off before it is re-issued. The wait happens outside the download slot, so other
-  sites keep being crawled meanwhile.
+  back-off before it is re-issued; on 429/503 the source's whole crawl pauses meanwhile.
+  Other sources (other crawlers) keep being crawled.
 - :class:`RedirectLoopMiddleware` stops ``A → B → A`` chains at the first repeat
   (compared by canonical URL, so session-id variants count as the same page) instead of
   burning ``REDIRECT_MAX_TIMES`` requests on every entry into the loop.
@@ -70,6 +70,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         super().__init__(settings)
         self.base = settings.getfloat("NIANBAO_BACKOFF_BASE")
         self.cap = settings.getfloat("NIANBAO_BACKOFF_MAX")
+        self.pausing = 0  # waits in progress that hold the engine paused
 
     def delay(self, retry_times: int, response: Response | None = None) -> float:
         """Seconds to wait before retry number ``retry_times`` (1, 2, …)."""
@@ -85,9 +86,30 @@ class BackoffRetryMiddleware(RetryMiddleware):
         assert stats is not None
         stats.inc_value("backoff/retries")
         stats.inc_value("backoff/waited_ms", int(seconds * 1000))
-        logger.info("%s at %s: retrying in %.1f s", reason, retry.url, seconds)
-        if seconds > 0:
-            await _sleep(seconds)
+        # 429 and 503 are the site asking us to slow down: no new request to it until the
+        # wait is over. One crawler crawls one source, so pausing its engine pauses that
+        # site only (requests already handed to the downloader, at most
+        # CONCURRENT_REQUESTS, still complete).
+        site_wide = response is not None and response.status in (429, 503) and seconds > 0
+        logger.info(
+            "%s at %s: retrying in %.1f s%s",
+            reason,
+            retry.url,
+            seconds,
+            " (site paused meanwhile)" if site_wide else "",
+        )
+        engine = self.crawler.engine
+        if site_wide and engine is not None:
+            self.pausing += 1
+            engine.pause()
+        try:
+            if seconds > 0:
+                await _sleep(seconds)
+        finally:
+            if site_wide and engine is not None:
+                self.pausing -= 1
+                if self.pausing == 0:
+                    engine.unpause()
         return retry
 
     async def process_response(  # type: ignore[override]

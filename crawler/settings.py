@@ -31,7 +31,8 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # Retries wait: Retry-After when the server sends one, else BASE * 2**(n-1) s; never more
-# than MAX s (crawler.middlewares.BackoffRetryMiddleware replaces Scrapy's RetryMiddleware).
+# than MAX s; on 429/503 the whole source pauses meanwhile
+# (crawler.middlewares.BackoffRetryMiddleware replaces Scrapy's RetryMiddleware).
 NIANBAO_BACKOFF_BASE = 2.0
 NIANBAO_BACKOFF_MAX = 60.0
 # Size limits: an HTML page larger than NIANBAO_MAX_PAGE_BYTES, an attachment larger than

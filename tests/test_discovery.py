@@ -134,6 +134,10 @@ def test_traps_are_bounded_and_robots_txt_obeyed(db_url, seeds, serve) -> None:
     statuses = [s for p, s, _ in log if p == "/zwgk/ndbg/index_1.html"]
     assert statuses == [429, 200]
     assert times[1] - times[0] >= 1.0
+    # …and the site as a whole paused meanwhile: only requests already handed to the
+    # downloader (at most CONCURRENT_REQUESTS) were answered during the wait.
+    during = [p for t, p in tp.portal.times if times[0] < t < times[1]]
+    assert len(during) <= crawl_settings.CONCURRENT_REQUESTS, during
     # A User-Agent that names the project and a contact URL.
     assert tp.portal.user_agents == {crawl_settings.USER_AGENT}
     assert "nianbao" in crawl_settings.USER_AGENT and "+http" in crawl_settings.USER_AGENT
