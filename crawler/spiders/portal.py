@@ -180,6 +180,9 @@ class PortalSpider(scrapy.Spider):
     ) -> scrapy.Request | None:
         """A request within the source's domains, once per canonical URL, trap-checked.
 
+        ``kind`` is ``start``, ``page`` (trap-checked), ``list`` (a Hanweb group),
+        ``attachment``, ``known`` (a report already archived), ``robots`` or ``sitemap``;
+        pages get the NIANBAO_MAX_PAGE_BYTES size limit, the rest DOWNLOAD_MAXSIZE.
         ``level`` counts links followed from a start URL, pagination excluded (a column
         of 40 list pages is one level deep); ``cold`` counts hops since the last
         promising link. ``formdata`` makes it a form POST (Hanweb list groups)."""
@@ -198,7 +201,9 @@ class PortalSpider(scrapy.Spider):
             return None
         self.seen.add(url)
         self.queued += 1
-        maxsize = self.page_maxsize if kind in ("page", "list") else self.attachment_maxsize
+        maxsize = (
+            self.page_maxsize if kind in ("page", "list", "start") else self.attachment_maxsize
+        )
         request_meta = {
             "cold": cold,
             "level": level,
@@ -224,7 +229,7 @@ class PortalSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.start_urls:
-            req = self._request(url, priority=10)
+            req = self._request(url, priority=10, kind="start")  # never refused as a trap
             if req:
                 yield req
         for url in self.known_urls:
