@@ -17,8 +17,6 @@ that fails or is refused is logged with its reason and counted (``portal/skipped
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -26,15 +24,15 @@ from typing import Any
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest, StopDownload
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler import hanweb, sitemaps
+from crawler import failures, hanweb, sitemaps
 from crawler import links as linkmod
+from crawler.fallback import Fallback
 from crawler.items import CaptureItem
-from crawler.middlewares import BudgetExhausted, RedirectLoop, is_document
+from crawler.middlewares import is_document
 from crawler.traps import TrapGuard
 from crawler.urls import canonical, is_attachment, is_binary
 from pipelines.document import Document
@@ -70,7 +68,7 @@ class PortalSpider(scrapy.Spider):
     attachment_maxsize: int
     use_sitemaps: bool
     obey_robots: bool
-    fallback_batch: int
+    fallback: Fallback
     guard: TrapGuard
 
     def __init__(
@@ -97,10 +95,6 @@ class PortalSpider(scrapy.Spider):
         self.known_urls = _as_list(known_urls)
         self.queued = 0
         self.seen: set[str] = set()
-        # The fallback crawl: unpromising links wait here until the promising frontier is
-        # exhausted (spider_idle), best first. Entries: (-priority, order, request).
-        self.fallback: list[tuple[int, int, scrapy.Request]] = []
-        self._order = itertools.count()
         self.robots_read: set[str] = set()
 
     @classmethod
@@ -115,7 +109,7 @@ class PortalSpider(scrapy.Spider):
         spider.attachment_maxsize = s.getint("DOWNLOAD_MAXSIZE")
         spider.use_sitemaps = s.getbool("NIANBAO_SITEMAPS")
         spider.guard = TrapGuard(s.getint("NIANBAO_TRAP_MAX_PER_PATTERN"))
-        spider.fallback_batch = s.getint("NIANBAO_FALLBACK_BATCH")
+        spider.fallback = Fallback(s.getint("NIANBAO_FALLBACK_BATCH"))
         spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         if spider.use_sitemaps and spider.obey_robots:
@@ -143,21 +137,13 @@ class PortalSpider(scrapy.Spider):
                 self.max_pages,
                 len(self.fallback),
             )
-            self.crawler.stats.inc_value("portal/skipped/budget", len(self.fallback))
-            self.fallback.clear()
+            self.crawler.stats.inc_value("portal/skipped/budget", self.fallback.clear())
             return
-        batch = [
-            heapq.heappop(self.fallback)[2]
-            for _ in range(min(self.fallback_batch, len(self.fallback)))
-        ]
+        batch = self.fallback.release()
         self.crawler.stats.inc_value("portal/fallback_released", len(batch))
         for request in batch:
             self.crawler.engine.crawl(request)
         raise DontCloseSpider("fallback crawl continues")
-
-    def _defer(self, request: scrapy.Request | None) -> None:
-        if request is not None:
-            heapq.heappush(self.fallback, (-request.priority, next(self._order), request))
 
     # --- queueing -----------------------------------------------------------------------
 
@@ -275,7 +261,7 @@ class PortalSpider(scrapy.Spider):
                 if req:
                     yield req
             else:
-                self._defer(req)
+                self.fallback.push(req)
 
     # --- pages --------------------------------------------------------------------------
 
@@ -408,7 +394,7 @@ class PortalSpider(scrapy.Spider):
                 if req:
                     yield req
             else:
-                self._defer(req)
+                self.fallback.push(req)
 
     def _hanweb_group(self, response: Response) -> Iterator[Any]:
         """The next dataproxy POST of a Hanweb column (crawler/hanweb.py), as a pager."""
@@ -436,34 +422,10 @@ class PortalSpider(scrapy.Spider):
             if req:
                 yield req
         else:
-            self._defer(req)
+            self.fallback.push(req)
 
     # --- failures -----------------------------------------------------------------------
 
     def failed(self, failure: Failure) -> None:
         """Log and count why a request produced nothing; nothing is archived for it."""
-        request = failure.request  # type: ignore[attr-defined]
-        stats = self.crawler.stats
-        if failure.check(BudgetExhausted):
-            stats.inc_value("portal/skipped/budget")
-        elif failure.check(RedirectLoop):
-            stats.inc_value("portal/skipped/redirect_loop")
-        elif failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
-            stats.inc_value("portal/skipped/robots")
-            self.logger.info("robots.txt forbids %s; not fetched", request.url)
-        elif failure.check(DownloadCancelledError):
-            stats.inc_value("portal/skipped/too_large")
-            self.logger.warning(
-                "skipped %s: larger than the size limit (%s bytes); not archived",
-                request.url,
-                request.meta.get("download_maxsize"),
-            )
-        elif failure.check(StopDownload):
-            stats.inc_value("portal/skipped/binary_as_text")
-        elif failure.check(HttpError):
-            status = failure.value.response.status  # type: ignore[union-attr]
-            stats.inc_value(f"portal/skipped/http_{status}")
-            self.logger.info("HTTP %s at %s; nothing archived", status, request.url)
-        else:
-            stats.inc_value("portal/skipped/error")
-            self.logger.warning("fetching %s failed: %s", request.url, failure.getErrorMessage())
+        failures.record(failure, self.crawler.stats, self.logger)
