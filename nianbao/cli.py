@@ -226,6 +226,47 @@ def db_upgrade(db: str | None) -> None:
 
 @main.command()
 @db_option
+@json_option
+@click.option(
+    "--report", "report_ids", type=int, multiple=True, help="Only this report (repeatable)."
+)
+def reprocess(db: str | None, as_json: bool, report_ids: tuple[int, ...]) -> None:
+    """Re-derive versions from stored raw captures with the current cleaner (no re-crawl)."""
+    from models.reprocess import reprocess as run_reprocess
+
+    try:
+        engine = open_archive(db)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    outcome = run_reprocess(sessionmaker_for(engine), list(report_ids) or None).as_dict()
+    engine.dispose()
+    if as_json:
+        _emit(outcome)
+    else:
+        click.echo(
+            f"cleaner {outcome['cleaner_version']}: {outcome['versions']} versions, "
+            f"{outcome['rederived']} re-derived (text changed, updated in place), "
+            f"{outcome['refreshed']} refreshed (same text), {outcome['unchanged']} unchanged; "
+            "no version was created or deleted"
+        )
+        for pair in outcome["now_identical"]:
+            click.echo(
+                f"report {pair['report']}: version {pair['version']} now has the same text "
+                f"as version {pair['version'] - 1}"
+            )
+        for item in outcome["captures_disagree"]:
+            click.echo(
+                f"report {item['report']}: the captures of version {item['version']} "
+                "clean to different texts now"
+            )
+    for error in outcome["errors"]:
+        click.echo(f"error: {error}", err=True)
+    if outcome["errors"]:
+        sys.exit(1)
+
+
+@main.command()
+@db_option
 def demo(db: str | None) -> None:
     """Serve the bundled offline demo portal on 127.0.0.1 and archive it."""
     from nianbao import demo as demo_mod

@@ -1,25 +1,43 @@
-"""Text out of report attachments: PDF (pdfminer.six) and DOCX (python-docx).
+"""Text out of report attachments: PDF, DOCX, DOC and WPS — one maintained library each.
 
-PDF extraction leaves a hard line break at the end of every printed line; we reflow
-lines that end mid-sentence. A PDF with no text layer (a scan) yields no blocks and is
-flagged ``scanned_pdf``: the raw file is still archived. Legacy DOC/WPS have no
-maintained pure-Python reader; they are archived raw and flagged ``unsupported_format``.
+* PDF: pdfminer.six. It leaves a hard line break at the end of every printed line;
+  :func:`reflow` joins lines broken mid-sentence and drops page-number lines (recorded as
+  removals). A PDF without a text layer (a scan) yields nothing and is flagged
+  ``scanned_pdf``: recognition then relies on the landing page's title, and the raw file is
+  archived either way.
+* DOCX: python-docx, after a zip-bomb check on the archive's declared sizes.
+* DOC / WPS: olefile plus the Word piece table (:mod:`pipelines.worddoc`, which says why).
+
+A file that will not parse is flagged ``unparsable`` with an error naming the format and the
+reason, and logged with its URL; nothing is dropped here — the store keeps the raw bytes.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import re
+import statistics
 import zipfile
+from struct import error as struct_error  # truncated Word files
 
 from pipelines.document import Document
+from pipelines.worddoc import OLE_MAGIC, DocFormatError, doc_lines
+
+logger = logging.getLogger(__name__)
+STAGE = "attachments"
 
 # A DOCX is a zip; refuse archives that would inflate past this (zip bombs).
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
-_SENTENCE_END = "。！？；：:;!?）)」』】”"
+MAX_RATIO = 200  # deflate rarely exceeds ~20:1 on text; bombs are in the thousands
+_SENTENCE_END = tuple("。！？；：:;!?")
 _HEADING = re.compile(
-    r"^\s*([一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[、.．]|第.+[章节条])"
+    r"^\s*([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[、.．](?!\d)|第.{1,3}[章节条部分])"
 )
+_PAGE_NUMBER = re.compile(
+    r"^\s*(?:[-—–]\s*\d+\s*[-—–]|第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+)\s*$"
+)
+_TABLE_ROW = re.compile(r"(?:\S+\s{2,}){2,}\S+|\|")
 
 
 def sniff(body: bytes, content_type: str, url: str) -> str:
@@ -27,117 +45,164 @@ def sniff(body: bytes, content_type: str, url: str) -> str:
     head = body[:8].lstrip()
     ctype = (content_type or "").lower()
     path = url.lower().split("?")[0]
-    if head.startswith(b"%PDF"):
+    if head.startswith(b"%PDF") or body[:1024].find(b"%PDF-") >= 0:
         return "pdf"
     if body[:4] == b"PK\x03\x04":
         return "docx"
-    if body[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if body[:8] == OLE_MAGIC:
         return "doc"
     if "pdf" in ctype or path.endswith(".pdf"):
         return "pdf"
     if "wordprocessingml" in ctype or path.endswith(".docx"):
         return "docx"
-    if "msword" in ctype or path.endswith((".doc", ".wps")):
+    if "msword" in ctype or "wps" in ctype or path.endswith((".doc", ".wps")):
         return "doc"
     if ctype.startswith("text/plain") or path.endswith(".txt"):
         return "text"
     return "html"
 
 
+def _joinable(prev: str, line: str, full: float | None) -> bool:
+    if not prev or prev.endswith(_SENTENCE_END) or _HEADING.match(line):
+        return False
+    if _HEADING.match(prev) and (full is None or len(prev) < 0.8 * full):
+        return False  # a short heading line stands alone
+    if _TABLE_ROW.search(prev) or _TABLE_ROW.search(line):
+        return False
+    # A line well short of the measure ended its paragraph (a title, a signature, a date).
+    return full is None or len(prev) >= 0.8 * full
+
+
 def reflow(lines: list[str]) -> list[str]:
-    """Join PDF lines broken mid-sentence; keep headings and sentence ends as breaks."""
+    """Join PDF lines broken mid-sentence; keep headings, table rows and short lines apart.
+
+    Chinese text wraps at the measure without hyphens, so a line that fills the measure
+    and does not end in 。；：！？ continues on the next line. The measure is the usual
+    length of the document's long lines.
+    """
+    stripped = [raw.strip() for raw in lines]
+    lengths = sorted(len(s) for s in stripped if s)
+    full = statistics.median(lengths[len(lengths) // 2 :]) if len(lengths) >= 6 else None
     out: list[str] = []
-    for raw in lines:
-        line = raw.strip()
+    for line in stripped:
         if not line:
-            if out and out[-1]:
-                out.append("")
             continue
-        if (
-            out
-            and out[-1]
-            and not out[-1].endswith(tuple(_SENTENCE_END))
-            and not _HEADING.match(line)
-            and not _HEADING.match(out[-1])
-            and not re.fullmatch(r"[-—\d\s第页/共]+", line)
-        ):
-            out[-1] += line
+        if out and _joinable(out[-1], line, full):
+            sep = (
+                " " if out[-1][-1:].isascii() and line[:1].isascii() and line[:1].isalnum() else ""
+            )
+            out[-1] += sep + line
         else:
             out.append(line)
-    return [line for line in out if line]
+    return out
+
+
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+def cid_share(text: str) -> float:
+    """The share of a PDF's extracted text that is unmapped glyph ids, ``(cid:123)``."""
+    cids = _CID.findall(text)
+    if not cids:
+        return 0.0
+    rest = len("".join(_CID.sub("", text).split()))
+    return len(cids) / (len(cids) + rest)
 
 
 def extract_pdf(doc: Document) -> Document:
     from pdfminer.high_level import extract_text
-    from pdfminer.pdfparser import PDFSyntaxError
 
     doc.kind = "pdf"
     try:
         text = extract_text(io.BytesIO(doc.body))
-    except (PDFSyntaxError, ValueError, TypeError, KeyError, AssertionError) as exc:
-        doc.errors.append(f"pdf: cannot parse ({type(exc).__name__}: {exc})")
-        doc.flag("unparsable")
-        return doc
     except Exception as exc:  # pdfminer raises many private types on broken files
-        doc.errors.append(f"pdf: cannot parse ({type(exc).__name__}: {exc})")
-        doc.flag("unparsable")
+        return _fail(doc, "pdf", f"cannot parse ({type(exc).__name__}: {exc})")
+    if cid_share(text) > 0.3:
+        # Glyphs without a ToUnicode map come out as "(cid:1234)": no usable text layer.
+        doc.flag("pdf_unmapped_font")
+        doc.errors.append("pdf: fonts without a Unicode map, text unreadable; archived raw")
+        logger.warning("%s: PDF fonts have no Unicode map; archived raw", doc.url)
         return doc
-    lines = [line for line in text.replace("\x0c", "\n").splitlines()]
+    lines: list[str] = []
+    for line in text.replace("\x0c", "\n").splitlines():
+        if _PAGE_NUMBER.match(line):
+            doc.remove(STAGE, "pdf:page-number", line.strip())
+        else:
+            lines.append(line)
     doc.blocks = reflow(lines)
     if not "".join(doc.blocks).strip():
         doc.flag("scanned_pdf")
+        doc.errors.append("pdf: no text layer (a scan?); archived raw")
+        logger.warning("%s: PDF has no text layer; archived raw and flagged scanned_pdf", doc.url)
     return doc
 
 
-def _zip_is_safe(body: bytes) -> str | None:
+def _zip_problem(body: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(body)) as zf:
-            total = sum(info.file_size for info in zf.infolist())
+            infos = zf.infolist()
     except zipfile.BadZipFile as exc:
         return f"not a zip archive ({exc})"
-    if total > MAX_UNCOMPRESSED:
-        return f"inflates to {total} bytes (limit {MAX_UNCOMPRESSED}): refusing a possible zip bomb"
+    total = sum(info.file_size for info in infos)
+    packed = sum(info.compress_size for info in infos) or 1
+    if total > MAX_UNCOMPRESSED or (total > 10 * 1024 * 1024 and total / packed > MAX_RATIO):
+        return (
+            f"inflates to {total} bytes from {packed} (limit {MAX_UNCOMPRESSED}, ratio "
+            f"{MAX_RATIO}): refusing a possible zip bomb"
+        )
     return None
+
+
+def _fail(doc: Document, kind: str, reason: str) -> Document:
+    doc.errors.append(f"{kind}: {reason}")
+    doc.flag("unparsable")
+    logger.warning("%s: %s %s; the raw file is kept", doc.url, kind, reason)
+    return doc
+
+
+def _cell_text(el: object) -> str:
+    return "".join(t.text or "" for t in el.iter() if t.tag.endswith("}t")).strip()  # type: ignore[attr-defined]
 
 
 def extract_docx(doc: Document) -> Document:
     import docx
 
     doc.kind = "docx"
-    problem = _zip_is_safe(doc.body)
+    problem = _zip_problem(doc.body)
     if problem:
-        doc.errors.append(f"docx: {problem}")
-        doc.flag("unparsable")
-        return doc
+        return _fail(doc, "docx", problem)
     try:
         document = docx.Document(io.BytesIO(doc.body))
-    except Exception as exc:  # python-docx raises KeyError/ValueError/PackageNotFoundError
-        doc.errors.append(f"docx: cannot parse ({type(exc).__name__}: {exc})")
-        doc.flag("unparsable")
-        return doc
-    blocks: list[str] = []
-    body = document.element.body
-    for child in body.iterchildren():
-        tag = child.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            text = "".join(t.text or "" for t in child.iter() if t.tag.endswith("}t")).strip()
-            if text:
-                blocks.append(text)
-        elif tag == "tbl":
-            for tr in child.iter():
-                if not tr.tag.endswith("}tr"):
-                    continue
-                cells = []
-                for tc in tr:
-                    if tc.tag.endswith("}tc"):
-                        cells.append(
-                            "".join(t.text or "" for t in tc.iter() if t.tag.endswith("}t")).strip()
-                        )
-                if any(cells):
-                    blocks.append(" | ".join(cells))
+        blocks: list[str] = []
+        for child in document.element.body.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                if text := _cell_text(child):
+                    blocks.append(text)
+            elif tag == "tbl":
+                for tr in child.iter():
+                    if tr.tag.endswith("}tr"):
+                        cells = [_cell_text(tc) for tc in tr if tc.tag.endswith("}tc")]
+                        if any(cells):
+                            blocks.append(" | ".join(cells))
+    except Exception as exc:  # python-docx/zipfile raise KeyError, BadZipFile, lxml errors …
+        return _fail(doc, "docx", f"cannot parse ({type(exc).__name__}: {exc})")
     doc.blocks = blocks
     if document.core_properties.title:
         doc.title = document.core_properties.title
+    return doc
+
+
+def extract_doc(doc: Document) -> Document:
+    doc.kind = "doc"
+    try:
+        lines, heuristic = doc_lines(doc.body)
+    except (DocFormatError, struct_error) as exc:
+        return _fail(doc, "doc", f"cannot read ({exc})")
+    if heuristic:
+        doc.flag("heuristic_text")
+        doc.errors.append("doc: no Word piece table; text taken from UTF-16 runs in the file")
+    doc.blocks = lines
     return doc
 
 
@@ -146,6 +211,8 @@ def extract(doc: Document, kind: str) -> Document:
         return extract_pdf(doc)
     if kind == "docx":
         return extract_docx(doc)
+    if kind == "doc":
+        return extract_doc(doc)
     doc.kind = kind
     doc.flag("unsupported_format")
     doc.errors.append(f"{kind}: no text extractor for this format; archived raw")

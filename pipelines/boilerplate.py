@@ -1,44 +1,73 @@
 """Paragraph-level removal of page chrome that survived container selection.
 
-Rules match whole blocks (or a widget-only block) that are navigation, breadcrumbs, the
+Templates nest chrome inside the content box too: the title again, a dateline, the
 info-disclosure metadata table (its fields are kept as metadata), font-size/print/close
 widgets, share bars, counters, related lists, previous/next links, copyright, ICP and
 public-security registrations, 网站标识码, sponsor lines, contact lines, browser advice,
-and content-farm download/VIP/"本文地址" lines. Each removal names its rule.
+and content-farm download/VIP/"本文地址" lines. Each rule matches a whole block and is
+written so a report sentence cannot match it: rules that name a word a report might use
+(版权, 点击数, 联系电话) also demand the chrome's shape (a number after a colon, a short
+line). Each removal names its rule.
 """
 
 from __future__ import annotations
 
 import re
 
+from pipelines import content
 from pipelines.document import Document
 from pipelines.stage import StagePipeline
 
 STAGE = "boilerplate"
 
 RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("breadcrumb", re.compile(r"^(当前位置|當前位置|您现在的位置|您的位置|所在位置|首页\s*[>»>])")),
-    ("font-widget", re.compile(r"[【\[]?\s*字体[：:]?\s*[【\[]?\s*大\s*[\]】]?\s*[【\[]?\s*中")),
-    ("font-widget", re.compile(r"^[【\[]?\s*字号[：:]")),
     (
-        "print-close",
+        "breadcrumb",
+        re.compile(r"^(当前位置|當前位置|您现在的位置|您的位置|所在位置|现在位置|首页\s*[>»>])"),
+    ),
+    (
+        "font-widget",
+        re.compile(r"[【\[]?\s*字[体号][：:]?\s*[【\[]?\s*大\s*[\]】]?\s*[【\[]?\s*中"),
+    ),
+    ("font-widget", re.compile(r"^[【\[]?\s*字[体号][：:]")),
+    ("share", re.compile(r"^(分享到|分享至|分享)[：:]?")),
+    (
+        "counter",
         re.compile(
-            r"^[【\[]?\s*(打印本页|打印此页|打印|关闭窗口|關閉窗口|关闭|返回顶部|保存本页)\s*[\]】]?(\s*[【\[]?\s*(打印本页|打印|关闭窗口|关闭|返回顶部|收藏|纠错)\s*[\]】]?)*$"
+            r"(浏览次数|访问次数|阅读次数|点击数|瀏覽次數|阅读量|浏览量|访问量|热度|点击量)[：:]\s*\d"
         ),
     ),
-    ("share", re.compile(r"^(分享到|分享至|分享)[：:]?")),
-    ("counter", re.compile(r"(浏览次数|访问次数|阅读次数|点击数|瀏覽次數)[：:]?\s*\d*")),
-    ("prev-next", re.compile(r"^(上一篇|下一篇|上一条|下一条)[：:]")),
+    ("prev-next", re.compile(r"^(上一篇|下一篇|上一条|下一条|上一页|下一页)[：:]")),
     (
         "related",
-        re.compile(r"^(相关文章|相关链接|相关新闻|热点新闻|热门文章|推荐阅读|延伸阅读)[：:]?$"),
+        re.compile(
+            r"^(相关文章|相关链接|相关新闻|热点新闻|热门文章|推荐阅读|延伸阅读|热点信息|相关信息|"
+            r"相关范文推荐|相关范文|更多范文|推荐范文|相关推荐|猜你喜欢|热门推荐)[：:]?$"
+        ),
     ),
-    ("copyright", re.compile(r"(版权所有|版權所有|Copyright|©|版权声明|版權聲明)", re.I)),
-    ("icp", re.compile(r"ICP\s*备?\s*\d|ICP证|京ICP|备案号")),
-    ("police-record", re.compile(r"公网安备|公安备案")),
+    (
+        "copyright",
+        re.compile(r"(版权所有|版權所有|Copyright|©|版权声明|版權聲明|All Rights Reserved)", re.I),
+    ),
+    (
+        "icp",
+        re.compile(
+            r"ICP\s*备?\s*\d|ICP证|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]ICP备"
+        ),
+    ),
+    ("police-record", re.compile(r"公网安备|公安备案|公網安備")),
     ("site-id", re.compile(r"网站标识码|網站標識碼")),
-    ("sponsor", re.compile(r"^(主办单位|承办单位|主办|承办|技术支持|维护单位|主辦單位)[：:]")),
-    ("contact", re.compile(r"^(联系电话|联系我们|联系地址|邮编|电子邮箱|网站地图)[：:|]?")),
+    (
+        "sponsor",
+        re.compile(r"^(主办单位|承办单位|主办|承办|技术支持|维护单位|主辦單位|承辦單位)[：:]"),
+    ),
+    (
+        "contact",
+        re.compile(
+            r"^(联系电话|联系方式|联系地址|邮编|邮政编码|电子邮箱|传真|聯繫電話)[：:]\s*[\d(（+][\d\-－ ()（）]{5,}"
+            r"|^(联系我们|网站地图|关于我们)(\s*[|｜]\s*(联系我们|网站地图|关于我们|隐私声明))*$"
+        ),
+    ),
     (
         "browser-advice",
         re.compile(
@@ -51,74 +80,141 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
             r"^(无障碍|长者模式|繁體|简体|English|无障碍浏览)(\s*[|｜]?\s*(无障碍|长者模式|繁體|简体|English))*$"
         ),
     ),
-    ("farm-address", re.compile(r"^本文地址[：:]|^原文地址[：:]|^转载请注明")),
+    ("scan", re.compile(r"扫一扫|扫描二维码|手机扫码|在手机(上)?打开|微信扫")),
+    ("farm-address", re.compile(r"^(本文地址|原文地址|本文链接|原文链接)[：:]|^转载请注明")),
     (
         "farm-download",
-        re.compile(r"(下载本文|全文下载|VIP|会员下载|立即下载|免费下载|文档下载|复制全文)"),
-    ),
-    ("farm-auto", re.compile(r"(自动收集于网络|若无意中侵犯|请联系我们删除|本站所有文章)")),
-    (
-        "disclosure-meta",
         re.compile(
-            r"^(索引号|發布機構|发布机构|生成日期|发文日期|主题分类|有效性|文号|发文机关|成文日期|公开方式|公开范围)\s*[:：|]"
+            r"(下载本文|全文下载|VIP|会员下载|立即下载|免费下载|文档下载|复制全文|下载文档|完整版Word)"
         ),
     ),
+    (
+        "farm-auto",
+        re.compile(r"(自动收集于网络|若无意中侵犯|请联系我们删除|本站所有文章|仅供参考学习)"),
+    ),
+    (
+        "editor",
+        re.compile(
+            r"^[【\[(（]?\s*((责任编辑|编辑|审核|校对|作者|撰稿|来源|记者|通讯员|摄影)\s*[：:]\s*"
+            r"[^\s:：\]】]{0,14}\s*)+[\]】)）]?$"
+        ),
+    ),
+    (
+        "pagination",
+        re.compile(r"^[|\s]*(<<|«|上一页|首页)?[\s\d]*\d[\s\d]*((>>|»|下一页|尾页)\s*)+[|\s]*$"),
+    ),
 ]
-# Metadata rows in the disclosure table: "索引号 | xxx | 发布机构 | yyy".
-_META_PAIR = re.compile(
-    r"(索引号|发布机构|生成日期|发文日期|成文日期|主题分类|文号|发文机关|有效性|发布日期|发布时间|来源)\s*[:：|]\s*([^|:：]+?)\s*(?=\||$|\s{2,}|\S+[:：])"
+# Widget strips: nothing but these words, brackets and separators (【我要纠错】【打印】【关闭】).
+_WIDGET_WORDS = re.compile(
+    r"我要纠错|纠错|发表评论|打印本稿|打印本页|打印此页|打印|关闭窗口|關閉窗口|关闭|返回顶部|返回|顶部|收藏本页|加入收藏|"
+    r"收藏|保存本页|设为首页|字体|字号|默认|分享|大|中|小"
 )
-# "发布时间：2017-02-24 来源：城关镇" line under a title.
-_DATELINE = re.compile(r"^(发布时间|發布時間|发布日期|時間|时间|日期)[：:]\s*\d{4}")
-_META_KEYS = {
-    "索引号": "index_no",
-    "发布机构": "publisher",
-    "生成日期": "generated",
-    "发文日期": "issued",
-    "成文日期": "written",
-    "主题分类": "category",
-    "文号": "doc_no",
-    "发文机关": "publisher",
-    "有效性": "validity",
-    "发布日期": "published",
-    "发布时间": "published",
-    "来源": "source",
-}
+_WIDGET_REST = re.compile(r"[\s【】\[\]()（）|｜:：/、,，·•>»-]+")
+_META_BLOCK = re.compile(
+    r"^(索引号|發布機構|发布机构|生成日期|发文日期|主题分类|有效性|文号|发文字号|发文机关|成文日期|公开方式|公开范围|公开时限)[:：|]"
+)
+_DATELINE = re.compile(r"^(发布时间|發布時間|发布日期|發布日期|時間|时间|日期)[：:]\s*\d{4}")
+# "2022.01.20 16:31 来源：河南日报" — a date with a clock time is a news dateline, never a
+# report's own date (the signature date has no time).
+_STAMP = re.compile(
+    r"^\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?\s*\d{1,2}[:：]\d{2}([:：]\d{2})?"
+    r"(\s*(来源|來源|作者|编辑|浏览|点击)[：:]?.{0,30})?$"
+)
+_DATELINE_MORE = re.compile(r"(来源|來源|作者|浏览|点击|阅读|热度|字体|字号)")
+_SHORT_RULES = {"copyright", "icp", "counter", "farm-download", "scan", "police-record", "site-id"}
 
 
-def _harvest_metadata(doc: Document, block: str) -> None:
-    for key, value in _META_PAIR.findall(block):
-        field = _META_KEYS.get(key)
-        if field and value.strip() and field not in doc.metadata:
-            doc.metadata[field] = value.strip()
+def _is_widget_strip(block: str) -> bool:
+    if len(block) > 60 or not _WIDGET_WORDS.search(block):
+        return False
+    rest = _WIDGET_REST.sub("", _WIDGET_WORDS.sub("", block))
+    words = _WIDGET_WORDS.findall(block)
+    # "大 中 小" alone is a widget; a lone 大 or 中 in a heading is not.
+    return not rest and (len(words) >= 2 or len(words[0]) >= 2)
 
 
-def classify(block: str) -> str | None:
+def classify(block: str, index: int = 99) -> str | None:
     """The boilerplate rule a block matches, or None if it is content."""
-    if _DATELINE.match(block) and len(block) < 80:
+    head = re.sub(r"\s", "", block[:16]) + block[16:]
+    if _META_BLOCK.match(head):
+        return "disclosure-meta"
+    if _DATELINE.match(head) and len(block) < 80 and (index < 5 or _DATELINE_MORE.search(block)):
         return "dateline"
+    if _STAMP.match(block.strip()):
+        return "dateline"
+    if _is_widget_strip(block):
+        return "widgets"
     for name, pattern in RULES:
-        if pattern.search(block):
+        if pattern.search(head):
             # Long prose that merely mentions a keyword is content (e.g. a report
             # discussing its website's ICP record); chrome lines are short.
-            if name in {"copyright", "icp", "counter", "farm-download"} and len(block) > 120:
+            if name in _SHORT_RULES and len(block) > 120:
                 continue
             return name
     return None
 
 
+def _nf(text: str) -> str:
+    return re.sub(r"\s", "", text)
+
+
+def _title_blocks(doc: Document) -> range:
+    """Leading blocks that repeat the title (templates print it inside the box too).
+
+    Only the first few blocks are looked at: a metadata table may come before the title.
+    """
+    if not doc.title:
+        return range(0)
+    title = _nf(doc.title)
+    for start in range(min(6, len(doc.blocks))):
+        joined = ""
+        for end in range(start, min(start + 3, len(doc.blocks))):
+            joined += _nf(doc.blocks[end])
+            if joined == title:
+                return range(start, end + 1)
+            if not title.startswith(joined):
+                break
+    return range(0)
+
+
 def run(doc: Document) -> Document:
     kept: list[str] = []
-    for block in doc.blocks:
-        rule = classify(block)
+    n_title = _title_blocks(doc)
+    for i, block in enumerate(doc.blocks):
+        if i in n_title:
+            doc.remove(STAGE, "title", block)
+            continue
+        rule = classify(block, i)
         if rule is None:
             kept.append(block)
             continue
         if rule in {"disclosure-meta", "dateline"}:
-            _harvest_metadata(doc, block.replace("發布時間", "发布时间").replace("來源", "来源"))
+            for key, value in _pairs(block).items():
+                doc.metadata.setdefault(key, value)
         doc.remove(STAGE, rule, block)
     doc.blocks = kept
     return doc
+
+
+def _pairs(block: str) -> dict[str, str]:
+    """Label/value pairs of a metadata row: "索引号： | xxx | 发布机构： | yyy"."""
+    out: dict[str, str] = {}
+    cells = [
+        c.strip() for c in re.split(r"\s*\|\s*|\s+(?=\S{2,6}[:：])|\s{2,}|　+", block) if c.strip()
+    ]
+    i = 0
+    while i < len(cells):
+        m = re.match(r"^(\S{2,6}?)\s*[:：]\s*(.*)$", cells[i])
+        key = content.META_KEYS.get(_nf(m.group(1))) if m else None
+        if m and key:
+            value = m.group(2).strip()
+            if not value and i + 1 < len(cells) and not re.search(r"[:：]$", cells[i + 1]):
+                value = cells[i + 1]
+                i += 1
+            if value:
+                out.setdefault(key, value)
+        i += 1
+    return out
 
 
 class BoilerplatePipeline(StagePipeline):

@@ -1,21 +1,36 @@
 """Bytes → str for HTML and plain text, the way Chinese portals actually encode them.
 
-Portals declare GB2312 and send GBK/GB18030 (〇, 镕, 堃 are outside GB2312), declare
-nothing, declare GB2312 and send UTF-8, or prefix a BOM. We trust, in order: a BOM, a
-declaration that decodes the bytes cleanly (GB2312/GBK widened to GB18030, its superset),
-strict UTF-8, then charset-normalizer's guess. Undecodable bytes are replaced, counted
-and reported — never silently lost — and the raw bytes stay in the archive.
+What portals send, and what we do about it:
+
+* a BOM (UTF-8 or UTF-16): it wins over any declaration, as in browsers;
+* GB2312 declared, GBK/GB18030 bytes (〇, 镕, 堃 are outside GB2312): every GB name is
+  widened to GB18030, the superset, so those characters decode;
+* GB2312 declared, UTF-8 bytes (people.com.cn): valid UTF-8 is self-validating, so bytes
+  that decode strictly as UTF-8 are UTF-8, whatever the page says;
+* UTF-8 declared, GBK bytes (old pages re-served by a new CMS): the declaration fails
+  strict decoding and the next candidate is tried;
+* nothing declared: charset-normalizer chooses between GB18030 and Big5 (its unrestricted
+  guess calls short Chinese text UTF-16), with GB18030 the default for a .gov.cn page;
+* ``ISO-8859-1``/``ASCII`` in an HTTP header is a server default, not a statement about the
+  page: it is tried last, never before a CJK encoding that decodes the bytes;
+* a page mixing encodings line by line (a UTF-8 template around a GBK body pasted from an
+  old database) is decoded line by line;
+* bytes no candidate can decode (a lone lead byte a broken escaper left) are dropped, not
+  replaced by U+FFFD, and each one is reported with its offset in :attr:`Decoded.dropped`.
+
+The raw bytes are never changed: the archive stores them as captured.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-]+)""", re.I)
 _WIDEN = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
@@ -23,34 +38,64 @@ _WIDEN = {
     "x-gbk": "gb18030",
     "cp936": "gb18030",
     "euc-cn": "gb18030",
+    "hz": "gb18030",
     "big5": "big5hkscs",
+    "cp950": "big5hkscs",
     "ascii": "utf-8",
     "us-ascii": "utf-8",
-    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
     "latin-1": "cp1252",
 }
+# Declarations that servers send by default and that decode any byte string "cleanly".
+_WEAK = {"cp1252"}
+# What a Chinese page without a declaration can be; UTF-16 needs a BOM on the web.
+_UNDECLARED = ["gb18030", "big5hkscs"]
+MAX_REPORTED = 20  # dropped-byte positions kept for the error line
 
 
 @dataclass
 class Decoded:
+    """The text, the encoding that produced it, and what could not be decoded."""
+
     text: str
     encoding: str
-    replaced: int  # number of U+FFFD the decoder had to insert
+    dropped: list[tuple[int, str]] = field(default_factory=list)  # (offset, hex bytes)
+    dropped_count: int = 0
+
+    @property
+    def replaced(self) -> int:
+        """Undecodable byte sequences (kept for callers of the first slice's API)."""
+        return self.dropped_count
+
+    def error_line(self) -> str | None:
+        """A log/error line naming what was dropped, or None when nothing was."""
+        if not self.dropped_count:
+            return None
+        where = ", ".join(f"@{off}:{hx}" for off, hx in self.dropped[:5])
+        return (
+            f"decode: {self.dropped_count} undecodable byte sequence(s) dropped as "
+            f"{self.encoding} ({where}); raw bytes kept"
+        )
 
 
-def _canonical(name: str | None) -> str | None:
+def canonical(name: str | None) -> str | None:
+    """Python's codec name for a declared charset, widened to its superset; None if unknown."""
     if not name:
         return None
+    name = name.strip().strip("\"'").lower()
+    if name in _WIDEN:
+        return _WIDEN[name]
     try:
-        name = codecs.lookup(name.strip().lower()).name
+        name = codecs.lookup(name).name
     except LookupError:
         return None
     return _WIDEN.get(name, name)
 
 
 def declared_in_markup(body: bytes) -> str | None:
-    """The charset a page's own <meta> declares, if any (first 4 KB, as browsers do)."""
-    match = _META_CHARSET.search(body[:4096])
+    """The charset a page's own <meta> (or XML declaration) names, first 4 KB as browsers do."""
+    head = body[:4096]
+    match = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
     return match.group(1).decode("ascii", "ignore") if match else None
 
 
@@ -61,33 +106,109 @@ def _strict(body: bytes, encoding: str) -> str | None:
         return None
 
 
+def _guess_undeclared(body: bytes) -> list[str]:
+    """GB18030 vs Big5 for a page that names no charset, most likely first."""
+    best = from_bytes(body, cp_isolation=_UNDECLARED).best()
+    guess = canonical(best.encoding) if best else None
+    non_ascii = sum(b > 0x7F for b in body[:4096])
+    # Below a dozen CJK characters the detector's Big5 verdict is a coin toss.
+    if guess and guess != "gb18030" and non_ascii >= 24:
+        return [guess, "gb18030"]
+    return ["gb18030", "big5hkscs"]
+
+
+def _decode_dropping(data: bytes, encoding: str, base: int, out: Decoded) -> str:
+    """Decode, dropping (and recording) each undecodable sequence instead of U+FFFD."""
+    parts: list[str] = []
+    pos = 0
+    while pos < len(data):
+        try:
+            parts.append(data[pos:].decode(encoding))
+            break
+        except UnicodeDecodeError as exc:
+            parts.append(data[pos : pos + exc.start].decode(encoding))
+            bad = data[pos + exc.start : pos + exc.end]
+            if len(out.dropped) < MAX_REPORTED:
+                out.dropped.append((base + pos + exc.start, bad.hex()))
+            out.dropped_count += 1
+            pos += exc.end
+    return "".join(parts)
+
+
+def _by_line(body: bytes, candidates: list[str], primary: str, out: Decoded) -> set[str]:
+    """Each line in the first candidate that decodes it, else in ``primary``, dropping.
+
+    Fills ``out.text``; returns the encodings used by lines that are not plain ASCII.
+    """
+    parts: list[str] = []
+    used: set[str] = set()
+    offset = 0
+    for line in body.splitlines(keepends=True):
+        for enc in candidates:
+            text = _strict(line, enc)
+            if text is not None:
+                parts.append(text)
+                if not line.isascii():
+                    used.add(enc)
+                break
+        else:
+            parts.append(_decode_dropping(line, primary, offset, out))
+            used.add(primary)
+        offset += len(line)
+    out.text = "".join(parts)
+    return used
+
+
 def decode(body: bytes, declared: str | None = None) -> Decoded:
     """Decode ``body``; ``declared`` is the HTTP header charset if the server sent one."""
-    if body.startswith(codecs.BOM_UTF8):
-        text = body[3:].decode("utf-8", "replace")
-        return Decoded(text, "utf-8-sig", text.count("\ufffd"))
-    for bom, enc in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         if body.startswith(bom):
-            text = body[2:].decode(enc, "replace")
-            return Decoded(text, enc, text.count("\ufffd"))
-    candidates: list[str] = []
-    for name in (declared, declared_in_markup(body)):
-        enc = _canonical(name)
-        if enc and enc not in candidates:
-            candidates.append(enc)
-    # UTF-8 is self-validating: if the bytes are valid UTF-8 they almost surely are UTF-8,
-    # whatever the page declares (people.com.cn declares gb2312 and sends UTF-8).
-    for enc in ["utf-8", *candidates]:
+            out = Decoded("", f"{enc}-bom" if enc == "utf-8" else enc)
+            out.text = _decode_dropping(body[len(bom) :], enc, len(bom), out)
+            return out
+    strong: list[str] = []
+    weak: list[str] = []
+    # The page's own declaration first: portal servers often send a default header charset.
+    for name in (declared_in_markup(body), declared):
+        named = canonical(name)
+        if named is None or named in strong or named in weak:
+            continue
+        (weak if named in _WEAK else strong).append(named)
+    if not strong:
+        strong = _guess_undeclared(body)
+    # UTF-8 is self-validating: bytes that decode strictly as UTF-8 are UTF-8.
+    candidates = ["utf-8", *[e for e in strong if e != "utf-8"], *weak]
+    for enc in candidates:
         text = _strict(body, enc)
         if text is not None:
-            return Decoded(text, enc, 0)
-    best = from_bytes(body).best()
-    guess = _canonical(best.encoding) if best else None
-    enc = guess or (candidates[0] if candidates else "gb18030")
-    text = body.decode(enc, "replace")
-    # A mixed/corrupt page: prefer whichever candidate loses fewest characters.
-    for alt in candidates + ["gb18030"]:
-        alt_text = body.decode(alt, "replace")
-        if alt_text.count("\ufffd") < text.count("\ufffd"):
-            enc, text = alt, alt_text
-    return Decoded(text, enc, text.count("\ufffd"))
+            return Decoded(text, enc)
+    # No single encoding fits: line by line, UTF-8 where it fits, else the first CJK guess.
+    primary = next((e for e in strong if e != "utf-8"), "gb18030")
+    out = Decoded("", primary)
+    used = _by_line(
+        body, ["utf-8", primary, *[e for e in strong if e not in ("utf-8", primary)]], primary, out
+    )
+    if len(used) > 1:
+        out.encoding = "+".join(sorted(used))
+    return out
+
+
+def charset_of(content_type: str | None) -> str | None:
+    """The ``charset=`` parameter of a Content-Type header value, if any."""
+    if content_type and "charset=" in content_type.lower():
+        return content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+    return None
+
+
+def response_encoding(body: bytes, content_type: str | None) -> str:
+    """One codec for a whole response, for Scrapy's ``TextResponse.replace(encoding=...)``.
+
+    Scrapy (w3lib) trusts the declaration, so a GB2312-declared UTF-8 page turns into
+    mojibake before the spider's pre-filter reads it. Mixed pages get their main encoding.
+    """
+    enc = decode(body, charset_of(content_type)).encoding
+    return "utf-8-sig" if enc == "utf-8-bom" else enc.split("+")[0]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pipelines import boilerplate, extract, fingerprint, normalize, recognize, relevance
 from pipelines.document import Document
 
-CLEANER_VERSION = "1"
+CLEANER_VERSION = "2"
 
 STAGES: list[tuple[str, Callable[[Document], Document]]] = [
     ("extract", extract.run),

@@ -13,35 +13,21 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from pipelines import attachments
+from pipelines import attachments, content
 from pipelines.decode import decode
 from pipelines.document import Document
 from pipelines.stage import StagePipeline
 
 STAGE = "extract"
 
-# Known CMS content containers, most specific first (see DOMAIN.md).
-CONTAINERS = [
-    "div.TRS_Editor",
-    "#zoom",
-    ".bt_content",
-    "#ivs_content",
-    ".article-content",
-    ".xxgk_content",
-    "#UCAP-CONTENT",
-    ".pages_content",
-    ".article_con",
-    "#content",
-    ".content",
-    "article",
-    "main",
-]
+# Not text: dropped silently. Page regions (nav, header, footer) are not dropped here: they
+# fall outside the content container and are recorded as removed like any other chrome.
+# <form> is kept because ASP.NET portals wrap the whole page in one.
 _DROP_TAGS = [
     "script",
     "style",
     "noscript",
     "iframe",
-    "form",
     "button",
     "select",
     "input",
@@ -49,9 +35,6 @@ _DROP_TAGS = [
     "svg",
     "canvas",
     "template",
-    "header",
-    "footer",
-    "nav",
 ]
 _BLOCK_TAGS = {
     "p",
@@ -91,12 +74,12 @@ _META_NAMES = {
     "Keywords": "keywords",
     "Description": "description",
 }
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _WS = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
-
-
-def cjk_count(text: str) -> int:
-    return len(_CJK.findall(text))
+# A source line break between two CJK characters is not a space (browsers differ; the
+# report has none): "政府信息\n    公开" is 政府信息公开.
+_CJK_BREAK = re.compile(r"(?<=[\u3400-\u9fff，。；：、）》”])\s*\n\s*(?=[\u3400-\u9fff（《“])")
+cjk_count = content.cjk_count
+find_container = content.find_container
 
 
 def _clean_line(text: str) -> str:
@@ -118,7 +101,7 @@ def _blocks(node: Tag) -> list[str]:
         for child in el.children:
             if isinstance(child, NavigableString):
                 if type(child) is NavigableString:  # skip comments, CDATA, doctype
-                    buf.append(str(child).replace("\n", " "))
+                    buf.append(_CJK_BREAK.sub("", str(child)).replace("\n", " "))
                 continue
             if not isinstance(child, Tag):
                 continue
@@ -140,6 +123,18 @@ def _blocks(node: Tag) -> list[str]:
     return out
 
 
+def _is_layout_cell(cell: Tag) -> bool:
+    """A cell that holds running text (page layout), not one value of a data table.
+
+    Word-exported statistics tables wrap every cell in ``<p class=MsoNormal>``; that is
+    still one value. Several paragraphs, line breaks, a nested table or a long text are not.
+    """
+    if cell.find("table") is not None or len(cell.find_all("br")) >= 2:
+        return True
+    paragraphs = [b for b in cell.find_all(["p", "div", "li"]) if b.get_text(strip=True)]
+    return len(paragraphs) >= 2 or cjk_count(cell.get_text()) > 150
+
+
 def _table_rows(table: Tag) -> list[str]:
     """A table as one block per row, cells joined by `` | ``; layout tables are walked."""
     rows: list[str] = []
@@ -147,8 +142,7 @@ def _table_rows(table: Tag) -> list[str]:
         if tr.find_parent("table") is not table:
             continue
         cells = tr.find_all(["td", "th"], recursive=False)
-        # A layout cell holding paragraphs or a nested table is content, not a data cell.
-        if any(c.find(["table", "p", "div"]) for c in cells):
+        if any(_is_layout_cell(c) for c in cells):
             for c in cells:
                 rows.extend(_blocks(c))
             continue
@@ -169,28 +163,6 @@ def _metadata(soup: BeautifulSoup) -> dict[str, str]:
     return meta
 
 
-def find_container(soup: BeautifulSoup) -> Tag:
-    """The element holding the article: a known CMS container, else the densest block."""
-    for selector in CONTAINERS:
-        for el in soup.select(selector):
-            if cjk_count(el.get_text()) >= 50:
-                return el
-    body = soup.body or soup
-    best: Tag = body
-    best_score = 0.0
-    for el in body.find_all(["div", "td", "article", "section", "main"]):
-        text = el.get_text()
-        n = cjk_count(text)
-        if n < 50:
-            continue
-        links = sum(cjk_count(a.get_text()) for a in el.find_all("a"))
-        # Dense text, few links; prefer the deepest element that keeps most of the text.
-        score = (n - 2 * links) * (1.0 if n >= 0.6 * cjk_count(body.get_text()) else 0.8)
-        if score >= best_score:
-            best, best_score = el, score
-    return best
-
-
 def extract_html(doc: Document) -> Document:
     decoded = decode(doc.body, doc.declared_charset)
     doc.kind, doc.encoding, doc.html = "html", decoded.encoding, decoded.text
@@ -199,12 +171,22 @@ def extract_html(doc: Document) -> Document:
             f"decode: {decoded.replaced} undecodable byte sequences in {decoded.encoding}"
         )
     soup = BeautifulSoup(decoded.text, "lxml")
-    doc.metadata.update(_metadata(soup))
-    if soup.title and soup.title.string:
-        doc.title = _clean_line(soup.title.string)
     for el in soup.find_all(_DROP_TAGS):
         el.decompose()
-    doc.blocks = _blocks(find_container(soup))
+    doc.metadata.update(_metadata(soup))
+    for key, value in content.disclosure_metadata(soup).items():
+        doc.metadata.setdefault(key, value)
+    if soup.title and soup.title.get_text().strip():
+        doc.metadata.setdefault("page_title", _clean_line(soup.title.get_text()))
+    doc.title = content.find_title(soup, doc.metadata.get("title"))
+    container = find_container(soup)
+    for text in content.prune_link_lists(container):
+        doc.remove("boilerplate", "link-list", text)
+    if container is not (soup.body or soup):
+        container.extract()
+        for block in _blocks(soup.body or soup):
+            doc.remove(STAGE, "outside-container", block)
+    doc.blocks = _blocks(container)
     return doc
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
+from pipelines import spin
 from pipelines.document import Document
 from pipelines.normalize import normal_form
 from pipelines.stage import StagePipeline
@@ -22,6 +23,7 @@ def content_hash(text: str) -> str:
 
 def run(doc: Document) -> Document:
     doc.text = "\n".join(doc.blocks)
+    spin.run(doc, doc.blocks)
     doc.norm_text = normal_form(doc.text)
     doc.sha256 = hashlib.sha256(doc.norm_text.encode("utf-8")).hexdigest()
     return doc

@@ -3,11 +3,12 @@
 Two jobs, kept apart on purpose:
 
 * :func:`run` repairs the *published* text without changing its script: it removes the
-  pinyin a bad traditional-script converter leaves after characters (``城關鎮(zhèn)``) and
-  flags machine-"spun" text (政府 systematically replaced by 当局). Removed pinyin is
-  recorded like any other removal.
+  pinyin a bad traditional-script converter leaves after characters (``城關鎮(zhèn)``).
+  Removed pinyin is recorded like any other removal. (Machine-"spun" text is flagged, not
+  changed, by :mod:`pipelines.spin` once the final text is known.)
 * :func:`normal_form` computes the form we hash and search: OpenCC traditional →
-  simplified, NFKC (full-width digits and punctuation fold), all whitespace removed.
+  simplified, NFKC (full-width digits and punctuation fold), whitespace and table-cell
+  separators removed.
 """
 
 from __future__ import annotations
@@ -21,11 +22,23 @@ from pipelines.stage import StagePipeline
 
 STAGE = "script"
 
-# Pinyin syllable with tone marks (or tone digits), directly after a CJK character.
-_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
-_PINYIN = re.compile(rf"(?<=[\u3400-\u9fff])\((?=[a-z{_TONED}]*[{_TONED}])[a-z{_TONED}]{{1,7}}\)")
-_SPUN = {"当局": "政府", "當局": "政府"}
-_SPUN_CONTEXT = re.compile(r"(当局|當局)(信息公开|信息公開|网站|網站|工作|办公室|辦公室|门户)")
+# Pinyin a bad converter leaves right after a character: 鎮(zhèn), 發(fā), in ASCII or
+# full-width parentheses. A toned syllable is proof enough; a toneless one (的(de)) is
+# only taken when it is a valid syllable *and* the text already has toned annotations,
+# so real parentheses (孟政辦〔2016〕32號), (張道祿), URLs and (a)/(kg) are never touched.
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+_PINYIN = re.compile(
+    rf"(?<=[\u3400-\u9fff])[(（](?=[a-zü{_TONED}]*[{_TONED}])[a-zü{_TONED}]{{1,7}}[)）]"
+)
+_SYLLABLE = (
+    r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|üan|ai|an|ao|ei|en|er|ia|ie|in|iu|ou|"
+    r"ua|ue|üe|ui|un|uo|a|e|i|o|u|ü|v)"
+)
+# Neutral-tone syllables converters emit (de, le, men, zi …) have two letters or more;
+# single letters are enumerations: 附件(a).
+_TONELESS = re.compile(rf"(?<=[\u3400-\u9fff])[(（](?=[a-zü]{{2}}){_SYLLABLE}[)）]")
+_SEPARATORS = re.compile(r"[\s|]+")
 
 
 @lru_cache(maxsize=1)
@@ -39,28 +52,39 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
-def strip_pinyin(text: str) -> tuple[str, list[str]]:
-    """Remove converter pinyin; return the text and the annotations removed."""
+def strip_pinyin(text: str, converter_seen: bool = False) -> tuple[str, list[str]]:
+    """Remove converter pinyin; return the text and the annotations removed.
+
+    ``converter_seen``: the document already showed toned annotations elsewhere, so
+    toneless syllables after a character are converter output too.
+    """
     found = _PINYIN.findall(text)
-    return (_PINYIN.sub("", text), found) if found else (text, [])
-
-
-def is_spun(text: str) -> bool:
-    """政府 swapped for 当局 in set phrases no real report uses (当局信息公开, 当局网站)."""
-    return len(_SPUN_CONTEXT.findall(text)) >= 1
+    if found:
+        text = _PINYIN.sub("", text)
+    if found or converter_seen:
+        toneless = _TONELESS.findall(text)
+        if toneless:
+            found += toneless
+            text = _TONELESS.sub("", text)
+    return text, found
 
 
 def normal_form(text: str) -> str:
-    """Simplified script, NFKC, no whitespace: equal for the same report in any template."""
+    """Simplified script, NFKC, no whitespace and no table-cell separators.
+
+    Equal for the same report in any template: whitespace and the `` | `` between table
+    cells are layout, the script is the portal's choice.
+    """
     text = unicodedata.normalize("NFKC", text)
     text = to_simplified(text)
-    return "".join(text.split())
+    return _SEPARATORS.sub("", text)
 
 
 def run(doc: Document) -> Document:
+    seen = any(_PINYIN.search(b) for b in doc.blocks[:200])
     blocks: list[str] = []
     for block in doc.blocks:
-        fixed, found = strip_pinyin(block)
+        fixed, found = strip_pinyin(block, seen)
         for annotation in found:
             doc.remove(STAGE, "pinyin-annotation", annotation)
         blocks.append(fixed)
@@ -68,9 +92,7 @@ def run(doc: Document) -> Document:
         doc.flag("pinyin_garbage")
     doc.blocks = blocks
     if doc.title:
-        doc.title, _ = strip_pinyin(doc.title)
-    if is_spun("\n".join(blocks)):
-        doc.flag("spun_text")
+        doc.title, _ = strip_pinyin(doc.title, seen)
     return doc
 
 

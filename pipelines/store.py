@@ -20,24 +20,9 @@ from crawler.items import CaptureItem
 from models import archive
 from models.db import ArchiveError, open_archive, safe_url, sessionmaker_for
 from pipelines.derive import CLEANER_VERSION
-from pipelines.recognize import report_organ, report_year
+from pipelines.metadata import report_fields
 
 logger = logging.getLogger(__name__)
-
-
-def published_date(meta: dict[str, str]) -> str | None:
-    """The ISO date the page states (PubDate meta, 发布时间, 生成日期 …), if any."""
-    import re
-
-    for key in ("published", "generated", "issued", "written"):
-        value = meta.get(key)
-        if value:
-            m = re.search(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", value)
-            if m:
-                y, mo, d = (int(g) for g in m.groups())
-                if 1990 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31:
-                    return f"{y:04d}-{mo:02d}-{d:02d}"
-    return None
 
 
 class StorePipeline:
@@ -124,11 +109,9 @@ class StorePipeline:
             assert doc is not None
             if "report" not in doc.flags:
                 return None
-            organ = report_organ(doc.title, doc.metadata) or getattr(
-                self.crawler.spider, "organ", None
-            )
-            published = published_date(doc.metadata)
-            year = report_year(doc.title, doc.text, published)
+            fields = report_fields(doc)
+            organ = fields.organ or getattr(self.crawler.spider, "organ", None)
+            published, year = fields.published, fields.year
             meta = {k: v for k, v in doc.metadata.items()}
             meta.update(
                 kind=doc.kind,

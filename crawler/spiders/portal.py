@@ -35,7 +35,9 @@ from crawler.items import CaptureItem
 from crawler.middlewares import is_document
 from crawler.traps import TrapGuard
 from crawler.urls import canonical, is_attachment, is_binary
+from pipelines.decode import response_encoding
 from pipelines.document import Document
+from pipelines.metadata import page_fields
 from pipelines.recognize import looks_like_candidate
 
 _BLOCKED = re.compile(
@@ -311,16 +313,25 @@ class PortalSpider(scrapy.Spider):
             yield self._item(response, "blocked")
             return
         meta = response.meta
+        # A document: binary, an uncompressed (all-ASCII) PDF that Scrapy's body sniffing
+        # typed as text, or a PDF/DOC/DOCX served as text/html. Archived only as an
+        # attachment of a report page, a report-named link, a sitemap entry or a known
+        # report; the pipelines decide what it is.
         if not isinstance(response, TextResponse) or is_document(response.body[:16]):
-            # A document (possibly served as text/html), or another binary: only an
-            # attachment of a report page, a sitemap entry or a known report is archived.
             if meta.get("known_report") or meta.get("landing_url") or is_attachment(response.url):
-                yield self._page_item(
+                item = self._page_item(
                     response,
                     landing_url=meta.get("landing_url"),
                     landing_title=meta.get("landing_title"),
                 )
+                for key, value in response.meta.get("landing_fields", {}).items():
+                    item.doc.metadata[f"landing_{key}"] = value  # type: ignore[union-attr]
+                if link_text := response.meta.get("landing_link_text"):
+                    item.doc.metadata["landing_link_text"] = link_text  # type: ignore[union-attr]
+                yield item
             return
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        response = response.replace(encoding=response_encoding(response.body, ctype))
         title = " ".join(response.css("title::text").getall()).strip()
         body_text = " ".join(
             t.strip()
@@ -340,14 +351,17 @@ class PortalSpider(scrapy.Spider):
     def _attachments(
         self, response: Response, title: str, page_links: list[linkmod.Link]
     ) -> Iterator[scrapy.Request]:
+        landing: dict[str, Any] = {"landing_url": response.url, "landing_title": title}
         for link in page_links:
             if is_attachment(link.url) or _ATTACHMENT_TEXT.search(link.text):
+                if "landing_fields" not in landing:  # the page's 索引号, 发布机构, dates …
+                    landing["landing_fields"] = page_fields(response.text)
                 req = self._request(
                     link.url,
                     priority=25,
                     kind="attachment",
                     level=response.meta.get("level", 0) + 1,
-                    meta={"landing_url": response.url, "landing_title": title},
+                    meta={**landing, "landing_link_text": link.text},
                 )
                 if req:
                     yield req
@@ -364,7 +378,15 @@ class PortalSpider(scrapy.Spider):
             # A link whose text names a report: its text is the best title for whatever
             # it leads to, including a document under an address that does not say so.
             named = linkmod.score(link.text, "") >= linkmod.HOT
-            landing = {"landing_url": response.url, "landing_title": link.text} if named else {}
+            landing = (
+                {
+                    "landing_url": response.url,
+                    "landing_title": link.text,
+                    "landing_link_text": link.text,
+                }
+                if named
+                else {}
+            )
             if is_attachment(url) or _ATTACHMENT_TEXT.search(link.text):
                 if named:  # a report column listing its PDFs/DOCXs directly
                     req = self._request(

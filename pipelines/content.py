@@ -1,0 +1,250 @@
+"""Where the report is on a page: its content container, its title, its disclosure metadata.
+
+Portals wrap the same report in very different chrome, so the container is found in two
+steps: the content boxes of the common CMSs (TRS ``.TRS_Editor``, Hanweb ``#zoom`` …), then
+a text-density fallback (most Chinese characters not inside links), refined downwards
+while one child still holds most of the text. Inside the container, link lists (related
+articles, hot lists, sidebars that a template nests inside the box) are pruned as
+subtrees, because a list of headlines is only recognisable as a whole.
+
+The info-disclosure metadata table (索引号, 发布机构, 生成日期 …) sits outside the content
+box on some templates and inside on others; it is read from the whole page so the fields
+reach ``doc.metadata`` either way. Keys are stable (``index_no``, ``publisher``,
+``generated``, ``issued``, ``written``, ``category``, ``doc_no``, ``validity``,
+``published``, ``source``): :mod:`pipelines.recognize` reads them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+# Known CMS content containers, most specific first (see DOMAIN.md).
+CONTAINERS = [
+    "div.TRS_Editor",
+    ".TRS_UEDITOR",
+    "#zoom",
+    ".bt_content",
+    "#ivs_content",
+    ".article-content",
+    ".xxgk_content",
+    "#UCAP-CONTENT",
+    ".pages_content",
+    ".article_con",
+    ".wz_content",
+    "#content",
+    ".content",
+    "article",
+    "main",
+]
+# Generic names that also label page-wide wrappers: accepted only when not link-heavy.
+_GENERIC = {"#content", ".content", "article", "main"}
+MIN_CJK = 50
+# A CMS's own content box is trusted with any text (a short report, a "详见附件" landing);
+# generic names (.content, main) and density candidates need more.
+MIN_CJK_KNOWN = 1
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+META_KEYS = {
+    "索引号": "index_no",
+    "發布機構": "publisher",
+    "发布机构": "publisher",
+    "生成日期": "generated",
+    "发文日期": "issued",
+    "成文日期": "written",
+    "主题分类": "category",
+    "文号": "doc_no",
+    "发文字号": "doc_no",
+    "发文机关": "publisher",
+    "有效性": "validity",
+    "发布日期": "published",
+    "发布时间": "published",
+    "發布時間": "published",
+    "来源": "source",
+    "信息来源": "source",
+}
+_LABEL = re.compile(
+    r"^("
+    + "|".join(sorted(map(re.escape, META_KEYS), key=len, reverse=True))
+    + r")(?:\s*[:：]\s*(.*)|$)"
+)
+
+
+def cjk_count(text: str) -> int:
+    return len(_CJK.findall(text))
+
+
+def _link_cjk(el: Tag) -> int:
+    return sum(cjk_count(a.get_text()) for a in el.find_all("a"))
+
+
+def is_link_list(el: Tag) -> bool:
+    """A run of headlines: three or more links that make up most of the element's text."""
+    links = el.find_all("a")
+    if len(links) < 3:
+        return False
+    n = cjk_count(el.get_text())
+    return n > 0 and _link_cjk(el) >= 0.7 * n
+
+
+def _refine(el: Tag) -> Tag:
+    """Move into a child while one child holds most of the element's real text."""
+    while True:
+        total = cjk_count(el.get_text()) - _link_cjk(el)
+        best: Tag | None = None
+        for child in el.find_all(
+            ["div", "td", "article", "section", "main", "table", "tr"], recursive=False
+        ):
+            own = cjk_count(child.get_text()) - _link_cjk(child)
+            if total > 0 and own >= 0.85 * total:
+                best = child
+                break
+        if best is None:
+            return el
+        el = best
+
+
+def _selector(selector: str) -> tuple[str | None, str, str]:
+    """ "div.TRS_Editor" → ("div", "class", "TRS_Editor"); "#zoom" → (None, "id", "zoom")."""
+    if "#" in selector:
+        tag, name = selector.split("#", 1)
+        return tag or None, "id", name
+    if "." in selector:
+        tag, name = selector.split(".", 1)
+        return tag or None, "class", name
+    return selector, "tag", selector
+
+
+_SELECTORS = [_selector(s) for s in CONTAINERS]
+
+
+def _known_containers(soup: BeautifulSoup) -> list[list[Tag]]:
+    """Elements matching each CONTAINERS entry, in document order: one pass over the tree
+    (a CSS select per selector costs a full walk each)."""
+    found: list[list[Tag]] = [[] for _ in _SELECTORS]
+    for el in soup.find_all(True):
+        classes: list[str] = list(el.get("class") or [])
+        el_id = el.get("id")
+        for i, (tag, kind, name) in enumerate(_SELECTORS):
+            if tag is not None and el.name != tag:
+                continue
+            if (
+                (kind == "class" and name in classes)
+                or (kind == "id" and el_id == name)
+                or (kind == "tag")
+            ):
+                found[i].append(el)
+    return found
+
+
+def find_container(soup: BeautifulSoup) -> Tag:
+    """The element holding the article: a known CMS container, else the densest block."""
+    for selector, elements in zip(CONTAINERS, _known_containers(soup), strict=True):
+        for el in elements:
+            n = cjk_count(el.get_text())
+            if n < (MIN_CJK if selector in _GENERIC else MIN_CJK_KNOWN):
+                continue
+            if selector in _GENERIC and _link_cjk(el) > 0.3 * n:
+                continue
+            return el
+    body = soup.body or soup
+    best: Tag = body
+    best_score = 0.0
+    for el in body.find_all(["div", "td", "article", "section", "main"]):
+        n = cjk_count(el.get_text())
+        if n < MIN_CJK:
+            continue
+        score = n - 2 * _link_cjk(el)
+        if score > best_score:
+            best, best_score = el, score
+    return _refine(best)
+
+
+def prune_link_lists(container: Tag) -> list[str]:
+    """Remove headline lists nested in the container; return their text for the record."""
+    removed: list[str] = []
+    for el in container.find_all(["ul", "ol", "dl", "div", "table"]):
+        if el.decomposed or el is container:
+            continue
+        if is_link_list(el) and not el.find(["p"], recursive=True):
+            text = " ".join(el.get_text(" ").split())
+            if text:
+                removed.append(text)
+            el.decompose()
+    return removed
+
+
+def _texts(soup: BeautifulSoup) -> list[tuple[str, Tag | None]]:
+    """Every text node, whitespace-collapsed, with the table cell it sits in (if any)."""
+    out: list[tuple[str, Tag | None]] = []
+    for s in soup.find_all(string=True):
+        if type(s) is NavigableString and s.parent is not None:
+            if s.parent.name in ("script", "style", "title"):
+                continue
+            t = " ".join(s.split())
+            if t:
+                out.append((t, s.find_parent(["td", "th"])))
+    return out
+
+
+def _next_cell(cell: Tag | None) -> Tag | None:
+    return cell.find_next_sibling(["td", "th"]) if cell is not None else None
+
+
+def disclosure_metadata(soup: BeautifulSoup) -> dict[str, str]:
+    """索引号 / 发布机构 / 生成日期 … from anywhere on the page.
+
+    Either "label：value" in one text, or a label cell followed by its value cell. An empty
+    value cell means no value (文号 is often blank), never the next text on the page.
+    """
+    meta: dict[str, str] = {}
+    texts = _texts(soup)
+    for i, (t, cell) in enumerate(texts):
+        if len(t) > 120:
+            continue
+        m = _LABEL.match(t.replace("　", "").replace(" ", "") if len(t) < 12 else t)
+        if not m:
+            continue
+        key, rest = META_KEYS[m.group(1)], (m.group(2) or "").strip()
+        if key in meta:
+            continue
+        # "发布时间：2019-01-15 来源：XX" — cut at the next label on the same line.
+        rest = re.split(r"\s+(?=\S{2,6}[:：])", rest)[0].strip() if rest else rest
+        if not rest and i + 1 < len(texts):
+            following, its_cell = texts[i + 1]
+            if its_cell is not None and its_cell is _next_cell(cell):
+                rest = following if not _LABEL.match(following) else ""
+        if rest and len(rest) <= 80:
+            meta[key] = rest
+    return meta
+
+
+_REPORT_WORD = re.compile(r"报告|報告|年报|年報")
+_TITLE_SEP = re.compile(r"\s*[_|｜\-–—]\s*")
+
+
+def _nf(text: str) -> str:
+    return "".join(text.split())
+
+
+def find_title(soup: BeautifulSoup, meta_title: str | None) -> str | None:
+    """The report's own title: ArticleTitle, else a heading the <title> starts with, else a
+    heading naming a report (portals often title every page with the site name), else the
+    longest part of <title>."""
+    if meta_title:
+        return meta_title.strip()
+    raw_title = soup.title.get_text().strip() if soup.title else ""
+    page_title = _nf(raw_title)
+    candidates = soup.find_all(["h1", "h2", "h3"]) + soup.select(
+        ".bt, .title, .wz_title, .article-title, .tit"
+    )
+    texts = [" ".join(el.get_text(" ").split()) for el in candidates]
+    prefixes = [t for t in texts if cjk_count(t) >= 4 and page_title.startswith(_nf(t))]
+    reports = [t for t in texts if cjk_count(t) >= 6 and _REPORT_WORD.search(t) and len(t) < 80]
+    ordered = [t for t in prefixes if t in reports] + reports + prefixes
+    if ordered:
+        return ordered[0]
+    parts = [p for p in _TITLE_SEP.split(raw_title) if cjk_count(p)]
+    return max(parts, key=cjk_count).strip() if parts else None

@@ -1,0 +1,50 @@
+"""Flag machine-"spun" text: words swapped for odd synonyms to dodge duplicate detection.
+
+Content farms run reports through a synonym spinner: 政府 becomes 当局 (政府信息公开 →
+当局信息公开), 情况 becomes 环境, 创新 becomes 立异, 丰富 becomes 富厚, 建设 becomes
+扶植 (seed 004's 2019 section). The text is what the page published, so it is kept; the
+version is flagged ``spun_text`` and ``metadata["spun_lines"]`` says which lines (1-based,
+of the clean text) carry the marks, so an auditor knows not to quote them as official.
+
+A mark is a spun *phrase*, not a word: 当局 alone is legitimate (港澳当局), 当局信息公开 is
+not. One mark could be a typo; ``MIN_MARKS`` marks in the document are a spinner.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipelines.document import Document
+from pipelines.normalize import to_simplified
+
+MIN_MARKS = 3
+_MARKS = re.compile(
+    r"当局(信息|公开|网站|门户|工作|办公|申报|文件)"
+    r"|[市县镇乡区省]当局"
+    r"|(收费及减免|完成|执行|咨询受理|诉讼申诉)环境"
+    r"|立异|富厚|扶植|赓续|匆匆进|树立健全|行政复讲"
+)
+
+
+def marks(text: str) -> int:
+    return len(_MARKS.findall(to_simplified(text)))
+
+
+def run(doc: Document, lines: list[str]) -> Document:
+    spun = [i + 1 for i, line in enumerate(lines) if marks(line)]
+    if sum(marks(lines[i - 1]) for i in spun) >= MIN_MARKS:
+        doc.flag("spun_text")
+        doc.metadata["spun_lines"] = _ranges(spun)
+    return doc
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[3, 4, 5, 9] → "3-5,9"."""
+    out: list[str] = []
+    start = prev = numbers[0]
+    for n in numbers[1:] + [0]:
+        if n != prev + 1:
+            out.append(f"{start}-{prev}" if prev != start else str(start))
+            start = n
+        prev = n
+    return ",".join(out)

@@ -1,0 +1,123 @@
+"""Boilerplate rules: chrome lines go (with their rule), report lines that look alike stay."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.boilerplate import classify, run
+from pipelines.document import Document
+from tests import goldset
+
+
+@pytest.mark.parametrize(
+    ("block", "rule"),
+    [
+        ("当前位置：首页 > 政务公开 > 年度报告", "breadcrumb"),
+        ("【字体：大 中 小】 【打印本页】 【关闭窗口】", "widgets"),
+        ("发布日期：2019-01-15 信息来源：县政府办 【字体：大 中 小】", "dateline"),
+        ("【字号：大 中 小】 浏览量：12", "font-widget"),
+        ("【我要纠错】 【打印】 【关闭】", "widgets"),
+        ("【收藏本页】【打印本页】【关闭窗口】【返回顶部】", "widgets"),
+        ("【 发表评论 】【 关闭窗口 】", "widgets"),
+        ("分享到：微信 微博 QQ空间", "share"),
+        ("阅读次数：867", "counter"),
+        ("上一篇：关于开展春季植树活动的通知", "prev-next"),
+        ("相关文章", "related"),
+        ("版权所有：某县人民政府 黑ICP备05001234号-1", "copyright"),
+        ("黑ICP备05001234号-1", "icp"),
+        ("黑公网安备23012402000123号", "police-record"),
+        ("网站标识码：2301240001", "site-id"),
+        ("主办单位：某县人民政府办公室", "sponsor"),
+        ("联系电话：0451-57112345", "contact"),
+        ("建议使用1920*1080分辨率，IE10以上浏览器", "browser-advice"),
+        ("无障碍 | 长者模式 | 繁體", "accessibility"),
+        ("本文地址：https://www.example.com/fanwen/1.html", "farm-address"),
+        ("开通VIP会员，免费下载全站文档", "farm-download"),
+        ("版权声明：此文自动收集于网络，若有来源错误请联系我们删除。", "copyright"),
+        ("扫一扫在手机打开当前页", "scan"),
+        ("责任编辑：王明", "editor"),
+        ("[作者: 刘满仓 责任编辑: 杨丹宇 ]", "editor"),
+        ("|<<1234下一页>>|", "pagination"),
+        ("2022.01.20 16:31 来源：河南日报客户端", "dateline"),
+        ("索引号： | 11230124MB1/2024-0001 | 发布机构： | 某县人民政府", "disclosure-meta"),
+        ("文　　号： |  | 有效性： | 有效", "disclosure-meta"),
+        ("发布时间：2019-01-20 来源：某县人民政府办公室", "dateline"),
+    ],
+)
+def test_chrome_lines_match_their_rule(block, rule):
+    assert classify(block, 0) == rule
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        # Report sentences that share words with chrome.
+        "联系电话：                  填报日期：",
+        "如對本報告有任何疑問,請聯系:城關鎮人民政府黨政辦,電話:0379-67929191。",
+        "2.政府网站公开政府信息数 | 条 | 92",
+        "网站点击数 | 次 | 12345",
+        "一、主动公开政府信息情况",
+        "（二）规范工作流程",
+        "白银市平川区王家山镇人民政府",
+        "2019年1月2日",
+        "中",
+        "大力推进政务公开，加强版权保护和知识产权执法信息公开，全年公开行政处罚信息120条，并对网站ICP备案信息进行了核查更新，确保网站规范运行。"
+        * 2,
+        "日期：2019年1月2日",
+        "2019年1月10日",
+        "2019年1月10日10:00，县政府召开政务公开工作推进会，部署全年信息公开重点工作任务。",
+        "1",
+    ],
+)
+def test_report_lines_that_look_like_chrome_are_kept(block):
+    assert classify(block, 40) is None
+
+
+def test_metadata_rows_become_metadata_and_removals_name_their_rule():
+    doc = Document(
+        url="u",
+        body=b"",
+        title="某镇2018年政府信息公开工作年度报告",
+        blocks=[
+            "索引号： | 0001/2019-01 | 发布机构： | 某镇人民政府",
+            "某镇2018年政府信息公开",
+            "工作年度报告",
+            "發布時間:2017-02-24 來源:城關鎮",
+            "一、总体情况",
+            "分享到：微信",
+        ],
+    )
+    run(doc)
+    assert doc.blocks == ["一、总体情况"]
+    assert doc.metadata["index_no"] == "0001/2019-01"
+    assert doc.metadata["publisher"] == "某镇人民政府"
+    assert doc.metadata["published"] == "2017-02-24"
+    assert [r.rule for r in doc.removed] == [
+        "disclosure-meta",
+        "title",
+        "title",
+        "dateline",
+        "share",
+    ]
+
+
+def test_no_seed_paragraph_matches_any_rule():
+    for seed in goldset.load_seeds().values():
+        for i, line in enumerate(seed.truth):
+            assert classify(line, i) is None, (seed.key, line)
+
+
+def test_stage_pipelines_count_removals_and_flags_in_crawl_stats():
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.test import get_crawler
+
+    from pipelines.boilerplate import BoilerplatePipeline
+
+    crawler = get_crawler()
+    stats = MemoryStatsCollector(crawler)
+    item = type("Item", (), {})()
+    item.doc = Document(url="u", body=b"", blocks=["分享到：微信", "一、总体情况", "阅读次数：3"])
+    BoilerplatePipeline(stats).process_item(item)
+    assert stats.get_value("clean/removed_blocks") == 2
+    assert stats.get_value("clean/removed/share") == 1
+    assert stats.get_value("clean/removed/counter") == 1

@@ -1,0 +1,137 @@
+"""Finding the report on a page: CMS containers, the density fallback, link lists, metadata."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.derive import derive
+from pipelines.document import Document
+from pipelines.extract import run
+
+REPORT = [
+    "根据《中华人民共和国政府信息公开条例》要求，现将我镇2018年政府信息公开工作情况报告如下。",
+    "一、总体情况",
+    "2018年，我镇累计主动公开政府信息162条，其中通过政府网站公开92条，政务微信公开6条。",
+    "二、依申请公开政府信息情况",
+    "我镇全年没有收到公开政府信息的申请，未发生因政府信息公开申请行政复议、提起行政诉讼的情况。",
+]
+CHROME = """<div class="nav"><a href="/">首页</a><a href="/a">政务公开</a><a href="/b">新闻中心</a></div>
+<div class="side"><ul><li><a href="/1">县委常委会召开专题会议研究部署重点工作</a></li>
+<li><a href="/2">我县举行重点项目集中开工仪式推进会</a></li>
+<li><a href="/3">关于2019年春节放假安排的通知公告</a></li></ul></div>"""
+
+
+def _html(
+    inner: str, head: str = "<title>某镇2018年政府信息公开工作年度报告_某县人民政府</title>"
+) -> bytes:
+    return f"<html><head><meta charset='utf-8'>{head}</head><body>{inner}</body></html>".encode()
+
+
+def _paras(lines=REPORT) -> str:
+    return "".join(f"<p>{line}</p>" for line in lines)
+
+
+def _extract(body: bytes) -> Document:
+    return run(Document(url="http://a.gov.cn/t.html", body=body))
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        '<div class="TRS_Editor">{}</div>',
+        '<div id="zoom">{}</div>',
+        '<div class="bt_content">{}</div>',
+        '<div class="article-content">{}</div>',
+        '<div id="ivs_content">{}</div>',
+        '<div class="xxgk_content">{}</div>',
+        '<div class="wrap"><div class="main"><div class="text">{}</div></div></div>',  # density
+        '<table><tr><td class="x">{}</td></tr></table>',  # density, table layout
+    ],
+)
+def test_container_holds_exactly_the_report(box):
+    doc = _extract(_html(CHROME + box.format(_paras()) + "<p>版权所有：某县人民政府</p>"))
+    assert doc.blocks == REPORT
+    outside = [r.text for r in doc.removed if r.rule == "outside-container"]
+    assert "版权所有：某县人民政府" in outside and any("首页" in t for t in outside)
+
+
+def test_whole_page_form_wrapper_is_not_dropped():
+    doc = _extract(_html(f"<form id='aspnetForm'>{CHROME}<div id='zoom'>{_paras()}</div></form>"))
+    assert doc.blocks == REPORT
+
+
+def test_generic_content_class_that_wraps_the_page_is_skipped_for_density():
+    links = "".join(
+        f"<li><a href='/{i}'>第{i}条新闻标题很长很长很长很长很长</a></li>" for i in range(20)
+    )
+    page = f"<div class='content'><ul>{links}</ul><div class='body'>{_paras()}</div></div>"
+    doc = _extract(_html(page))
+    assert doc.blocks == REPORT
+
+
+def test_link_lists_inside_the_container_are_pruned_and_recorded():
+    doc = _extract(_html(f"<div id='zoom'>{_paras()}{CHROME}</div>"))
+    assert doc.blocks[: len(REPORT)] == REPORT
+    assert not any("开工仪式" in b for b in doc.blocks)
+    assert any(r.rule == "link-list" and "开工仪式" in r.text for r in doc.removed)
+
+
+def test_tables_are_rows_of_cells():
+    table = (
+        "<table><tr><td>统计指标</td><td>单位</td><td>统计数</td></tr>"
+        "<tr><td>主动公开政府信息数</td><td>条</td><td>162</td></tr></table>"
+    )
+    doc = _extract(_html(f"<div id='zoom'>{_paras()}{table}</div>"))
+    assert doc.blocks[-2:] == ["统计指标 | 单位 | 统计数", "主动公开政府信息数 | 条 | 162"]
+
+
+def test_source_line_breaks_between_characters_are_not_spaces():
+    doc = _extract(
+        _html("<div id='zoom'><p>我镇政府信息\n        公开工作</p>" + _paras() + "</div>")
+    )
+    assert doc.blocks[0] == "我镇政府信息公开工作"
+
+
+def test_title_and_disclosure_metadata_come_from_the_whole_page():
+    meta = (
+        "<table><tr><td>索引号：</td><td>0001/2019-00012</td><td>发布机构：</td><td>某镇人民政府</td></tr>"
+        "<tr><td>生成日期：</td><td>2019-01-15</td><td>文　　号：</td><td></td></tr></table>"
+    )
+    doc = _extract(
+        _html(f"{meta}<h1>某镇2018年政府信息公开工作年度报告</h1><div id='zoom'>{_paras()}</div>")
+    )
+    assert doc.title == "某镇2018年政府信息公开工作年度报告"
+    assert doc.metadata["index_no"] == "0001/2019-00012"
+    assert doc.metadata["publisher"] == "某镇人民政府"
+    assert doc.metadata["generated"] == "2019-01-15"
+    assert "doc_no" not in doc.metadata
+
+
+def test_gbk_page_without_declaration_decodes_and_cleans():
+    body = _html(f"{CHROME}<div id='zoom'>{_paras()}</div>", head="<title>年度报告</title>")
+    body = body.decode("utf-8").replace("<meta charset='utf-8'>", "").encode("gb18030")
+    doc = derive(body, "http://a.gov.cn/t.html")
+    assert doc.text == "\n".join(REPORT)
+
+
+def test_a_report_heading_beats_a_site_name_page_title():
+    head = "<title>某县人民政府门户网站</title>"
+    page = f"<h1>某县人民政府</h1><h2>某镇2018年政府信息公开工作年度报告</h2><div id='zoom'>{_paras()}</div>"
+    assert _extract(_html(page, head=head)).title == "某镇2018年政府信息公开工作年度报告"
+
+
+def test_word_exported_table_cells_stay_rows_and_layout_tables_are_walked():
+    word = (
+        "<table class='MsoNormalTable'><tr><td><p class='MsoNormal'><span>自然人</span></p></td>"
+        "<td><p class='MsoNormal'>商业<br>企业</p></td><td><p>3</p></td></tr></table>"
+    )
+    layout = f"<table><tr><td class='nav'>栏目</td><td>{_paras()}</td></tr></table>"
+    doc = _extract(_html(f"<div id='zoom'>{word}{layout}</div>"))
+    assert doc.blocks[0] == "自然人 | 商业 企业 | 3"
+    assert doc.blocks[-len(REPORT) :] == REPORT
+
+
+def test_a_short_report_in_a_cms_box_is_still_found():
+    short = ["七、需要说明的其他事项", "我镇没有需要说明的其他事项", "白银市平川区王家山镇人民政府"]
+    doc = _extract(_html(f"{CHROME}<div id='zoom'>{_paras(short)}</div><p>版权所有：某县</p>"))
+    assert doc.blocks == short

@@ -1,0 +1,115 @@
+"""Script repair and the normal form: pinyin garbage, spinning, hash invariance (Hypothesis)."""
+
+from __future__ import annotations
+
+import html
+
+import opencc
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipelines import spin
+from pipelines.derive import derive
+from pipelines.document import Document
+from pipelines.fingerprint import content_hash
+from pipelines.normalize import normal_form, run, strip_pinyin
+from tests import goldset
+
+SEEDS = goldset.load_seeds()
+PARAGRAPHS = [line for s in SEEDS.values() for line in s.truth if len(line) > 10][:400]
+S2T = opencc.OpenCC("s2t")
+
+
+def test_converter_pinyin_is_removed_and_recorded():
+    doc = Document(
+        url="u", body=b"", blocks=["城關鎮(zhèn)2016年政府信息公開", "發(fā)布時間", "統(tǒng)計"]
+    )
+    run(doc)
+    assert doc.blocks == ["城關鎮2016年政府信息公開", "發布時間", "統計"]
+    assert [r.text for r in doc.removed] == ["(zhèn)", "(fā)", "(tǒng)"]
+    assert {r.rule for r in doc.removed} == {"pinyin-annotation"}
+    assert "pinyin_garbage" in doc.flags
+
+
+def test_real_parentheses_are_untouched():
+    for text in [
+        "(孟政辦〔2016〕32號)",
+        "(張道祿)",
+        "網站(http://www.mjcgz.gov.cn/)給予公布",
+        "第(一)项",
+        "重量(kg)",
+        "附件(a)",
+        "（以下简称《条例》）",
+    ]:
+        assert strip_pinyin(text, converter_seen=True)[0] == text
+
+
+def test_toneless_syllables_only_with_evidence_of_a_converter():
+    assert strip_pinyin("我們的(de)工作")[0] == "我們的(de)工作"
+    assert strip_pinyin("我們的(de)工作", converter_seen=True)[0] == "我們的工作"
+    assert strip_pinyin("鎮（zhèn）")[0] == "鎮"
+
+
+def test_normal_form_folds_script_width_whitespace_and_cell_separators():
+    assert normal_form("政府信息公開 ２０１９年\n\u3000統計") == normal_form(
+        "政府信息公开2019年统计"
+    )
+    assert normal_form("统计指标 | 单位 | 统计数") == normal_form("统计指标\n单位\n统计数")
+
+
+def test_spinning_is_flagged_with_lines_not_deleted():
+    lines = [
+        "一、总体情况",
+        "我镇在市当局的正确领导下，规范当局信息公开内容，立异公开形式。",
+        "正常段落。",
+    ]
+    doc = spin.run(Document(url="u", body=b""), lines)
+    assert "spun_text" in doc.flags and doc.metadata["spun_lines"] == "2"
+    clean = spin.run(Document(url="u", body=b""), ["香港特别行政区当局发布公告。", "政府信息公开"])
+    assert "spun_text" not in clean.flags
+
+
+def _page(paragraphs: list[str], indent: str, breaks: bool) -> bytes:
+    def para(text: str) -> str:
+        text = html.escape(text)
+        if breaks and len(text) > 12:  # a source line break between two characters
+            text = text[:6] + "\n      " + text[6:]
+        return f"<p>{indent}{text}</p>"
+
+    body = "\n".join(para(p) for p in paragraphs)
+    return (
+        f"<html><head><meta charset='utf-8'><title>某镇年度报告</title></head><body>"
+        f"<div class='nav'><a href='/'>首页</a></div><div id='zoom'>{body}</div>"
+        f"<p>版权所有：某县人民政府</p></body></html>"
+    ).encode()
+
+
+@settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    st.lists(st.sampled_from(PARAGRAPHS), min_size=3, max_size=8, unique=True),
+    st.sampled_from(["", "&nbsp;&nbsp;", "\u3000\u3000", "    "]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_hash_ignores_whitespace_template_and_script(paragraphs, indent, breaks, traditional):
+    plain = derive(_page(paragraphs, "", False), "http://a/1.html")
+    shown = [S2T.convert(p) for p in paragraphs] if traditional else paragraphs
+    variant = derive(_page(shown, indent, breaks), "http://a/2.html")
+    assert variant.sha256 == plain.sha256
+    assert plain.sha256 == content_hash("\n".join(paragraphs))
+
+
+@settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(st.lists(st.sampled_from(PARAGRAPHS), min_size=2, max_size=8, unique=True), st.booleans())
+def test_cleaning_cleaned_text_changes_nothing(paragraphs, traditional):
+    if traditional:
+        paragraphs = [S2T.convert(p) for p in paragraphs]
+    once = derive(_page(paragraphs, "\u3000\u3000", True), "http://a/1.html")
+    twice = derive(once.text.encode("utf-8"), "http://a/1.txt", "text/plain; charset=utf-8")
+    assert twice.text == once.text
+    assert twice.sha256 == once.sha256
+    assert not [r for r in twice.removed if r.stage != "extract"]
