@@ -208,6 +208,10 @@ def run(doc: Document) -> Document:
         lines = doc.blocks[:15] + doc.blocks[-6:]
     for field, value in labelled_fields(lines).items():
         doc.metadata.setdefault(field, value)
+    # Extraction keeps labelled values as printed ("2018年12月29日"); dates are stored as ISO.
+    for field in ("generated", "stated"):
+        if (raw := doc.metadata.get(field)) and (date := parse_date(raw)):
+            doc.metadata[field] = date
     # An attachment inherits what its landing page states (``landing_*``, set by the spider).
     for key in [*LABELS, "published"]:
         if f"landing_{key}" in doc.metadata:
