@@ -53,7 +53,8 @@ class Portal:
         self._pages: dict[str, Page] = {_key(p): page for p, page in (pages or {}).items()}
         self._lock = threading.Lock()
         self.log: list[tuple[str, int, int]] = []  # (path, status, bytes sent)
-        self.times: list[tuple[float, str]] = []  # (time.monotonic(), path) per request
+        # (time.monotonic(), path) as each request arrives, before it is answered
+        self.times: list[tuple[float, str]] = []
         self.user_agents: set[str] = set()
         self._routes: list[tuple[str, Callable[[str], Page | None]]] = []
         self._post_routes: list[tuple[str, Callable[[str, dict[str, str]], Page | None]]] = []
@@ -100,10 +101,14 @@ class Portal:
         with self._lock:
             return list(self._pages)
 
+    def arrived(self, path: str, user_agent: str) -> None:
+        with self._lock:
+            self.times.append((time.monotonic(), path))
+            self.user_agents.add(user_agent)
+
     def record(self, path: str, status: int, size: int) -> None:
         with self._lock:
             self.log.append((path, status, size))
-            self.times.append((time.monotonic(), path))
 
     def clear_log(self) -> None:
         with self._lock:
@@ -121,8 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         portal = self.server.portal
         path = self.path.split("#", 1)[0]
-        with portal._lock:
-            portal.user_agents.add(self.headers.get("User-Agent", ""))
+        portal.arrived(path, self.headers.get("User-Agent", ""))
         page = portal.get(path)
         if page is None:
             body = b"<html><body><h1>404 Not Found</h1></body></html>"
@@ -146,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         portal = self.server.portal
         path = self.path.split("#", 1)[0]
+        portal.arrived(path, self.headers.get("User-Agent", ""))
         length = int(self.headers.get("Content-Length") or 0)
         form = dict(parse_qsl(self.rfile.read(length).decode("utf-8", "replace")))
         page = portal.post(path, form)

@@ -134,10 +134,12 @@ def test_traps_are_bounded_and_robots_txt_obeyed(db_url, seeds, serve) -> None:
     statuses = [s for p, s, _ in log if p == "/zwgk/ndbg/index_1.html"]
     assert statuses == [429, 200]
     assert times[1] - times[0] >= 1.0
-    # …and the site as a whole paused meanwhile: only requests already handed to the
-    # downloader (at most CONCURRENT_REQUESTS) were answered during the wait.
+    # …and the site as a whole paused meanwhile. The window opens when the 429 request
+    # reached the server, so it also holds what the other download slot sent while the
+    # 429 was on its way back (a request or two; more on a loaded machine). Without the
+    # pause the crawl carries on at full pace: 13 requests in this window when measured.
     during = [p for t, p in tp.portal.times if times[0] < t < times[1]]
-    assert len(during) <= crawl_settings.CONCURRENT_REQUESTS, during
+    assert len(during) <= crawl_settings.CONCURRENT_REQUESTS + 3, during
     # A User-Agent that names the project and a contact URL.
     assert tp.portal.user_agents == {crawl_settings.USER_AGENT}
     assert "nianbao" in crawl_settings.USER_AGENT and "+http" in crawl_settings.USER_AGENT
