@@ -54,6 +54,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PageBudgetMiddleware": 120,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # If-None-Match / If-Modified-Since for report URLs the archive holds (NIANBAO_CONDITIONAL_*)
+    "crawler.conditional.ConditionalRequests": 560,
     # sees 3xx before RedirectMiddleware (600) does
     "crawler.middlewares.RedirectLoopMiddleware": 650,
 }
@@ -83,6 +85,14 @@ DEPTH_PRIORITY = 0
 # SQLAlchemy URL or a SQLite path; empty means $NIANBAO_DB, else the per-user default file.
 NIANBAO_DB = os.environ.get("NIANBAO_DB", "")
 
+# --- Incremental recrawls ----------------------------------------------------------------
+# Report URLs the archive holds are requested with If-None-Match / If-Modified-Since from
+# their latest capture; a 304 is archived as "seen again, unchanged" (crawler/conditional.py).
+NIANBAO_CONDITIONAL_ENABLED = True  # (crawler.conditional in DOWNLOADER_MIDDLEWARES above)
+# After a complete crawl, reports no page links to any more are marked withdrawn
+# ("unlinked"); see crawler/linkwatch.py for what "complete" means.
+NIANBAO_LINKWATCH_ENABLED = True
+
 # --- Pipelines: the data path, in order ---------------------------------------------------
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
@@ -106,5 +116,6 @@ EXTENSIONS = {
     # stops a binary body served as text/html after its first bytes (NIANBAO_BINARY_GUARD_*)
     "crawler.middlewares.BinaryGuard": 100,
     "crawler.progress.Progress": 500,
+    "crawler.linkwatch.LinkWatch": 510,
 }
 NIANBAO_PROGRESS_INTERVAL = 10.0

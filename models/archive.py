@@ -7,6 +7,8 @@ One entry point per kind of observation, each one transaction:
 * :func:`record_gone` — a 404/410 for a report URL: the report is withdrawn;
 * :func:`record_other` — blocked (anti-bot) or failed responses, kept as evidence only.
 
+Crawl runs are in :mod:`models.runs`; withdrawal by unlinking in :mod:`models.withdrawal`.
+
 A version is created only when the normalised text's hash differs from the report's
 latest version; otherwise the latest version's ``last_seen`` moves forward. Nothing here
 deletes anything.
@@ -24,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.tables import Blob, Capture, CrawlRun, Report, ReportUrl, Source, Version
+from models.tables import Blob, Capture, Report, ReportUrl, Source, Version
 from models.types import utcnow
 from pipelines.normalize import normal_form
 
@@ -100,15 +102,37 @@ def report_key(organ: str | None, year: int | None, url: str) -> str:
     return f"url|{url}"
 
 
-def _find_report(session: Session, source_id: int, key: str, url: str) -> Report | None:
+def _find_report(
+    session: Session, source_id: int, key: str, url: str, sha256: str
+) -> Report | None:
+    """The report of this source a capture belongs to.
+
+    By identity (organ + year) first. The URL only decides when one side's organ or year
+    is unknown: a CMS that reuses an address for next year's report must not turn the 2019
+    report into a version of the 2018 one. A capture with no organ/year at a new address
+    belongs to the report of this source that already had exactly this text (it moved).
+    """
     report = session.scalar(select(Report).where(Report.source_id == source_id, Report.key == key))
-    if report is None:
-        report = session.scalar(
+    if report is not None:
+        return report
+    url_keyed = key.startswith("url|")
+    for candidate in session.scalars(
+        select(Report)
+        .join(ReportUrl)
+        .where(Report.source_id == source_id, ReportUrl.url == url)
+        .order_by(ReportUrl.last_seen.desc())
+    ):
+        if url_keyed or candidate.key.startswith("url|"):
+            return candidate
+    if url_keyed:
+        return session.scalar(
             select(Report)
-            .join(ReportUrl)
-            .where(Report.source_id == source_id, ReportUrl.url == url)
+            .join(Version, Version.report_id == Report.id)
+            .where(Report.source_id == source_id, Version.sha256 == sha256)
+            .order_by(Report.last_seen.desc())
+            .limit(1)
         )
-    return report
+    return None
 
 
 def _touch_url(session: Session, report: Report, url: str, when: datetime) -> None:
@@ -143,7 +167,7 @@ def record_report(
     body_sha = put_blob(session, cap.body or b"")
     when = cap.fetched_at
     key = report_key(organ, year, cap.url)
-    report = _find_report(session, source.id, key, cap.url)
+    report = _find_report(session, source.id, key, cap.url, derived.sha256)
     new_report = report is None
     if report is None:
         report = Report(
@@ -158,8 +182,11 @@ def record_report(
         )
         session.add(report)
         session.flush()
+    elif report.key.startswith("url|") and not key.startswith("url|"):
+        report.key, report.organ, report.year = key, organ, year  # now we know who and when
     report.last_seen = max(report.last_seen, when)
-    report.withdrawn_at = None
+    if report.withdrawn_reason != "unlinked":  # answering again undoes a 404/410, not an unlink
+        report.withdrawn_at, report.withdrawn_reason = None, None
     _touch_url(session, report, cap.url, when)
     current = latest_version(session, report.id)
     new_version = current is None or current.sha256 != derived.sha256
@@ -225,6 +252,8 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
     version = latest_version(session, report.id) if report else None
     if report is not None and version is not None:
         report.last_seen = max(report.last_seen, cap.fetched_at)
+        if report.withdrawn_reason == "gone":
+            report.withdrawn_at, report.withdrawn_reason = None, None
         version.last_seen = max(version.last_seen, cap.fetched_at)
         _touch_url(session, report, cap.url, cap.fetched_at)
     capture = Capture(
@@ -250,7 +279,7 @@ def record_gone(session: Session, cap: CaptureIn) -> Stored:
     source = get_or_create_source(session, cap.source)
     report = _report_at(session, source.id, cap.url)
     if report is not None and report.withdrawn_at is None and report.url == cap.url:
-        report.withdrawn_at = cap.fetched_at
+        report.withdrawn_at, report.withdrawn_reason = cap.fetched_at, "gone"
     body_sha = put_blob(session, cap.body) if cap.body else None
     capture = Capture(
         run_id=cap.run_id,
@@ -270,8 +299,13 @@ def record_gone(session: Session, cap: CaptureIn) -> Stored:
 
 
 def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None = None) -> Stored:
-    """Evidence only (blocked by an anti-bot gateway, unparsable, …): no report changes."""
+    """Evidence only (blocked by an anti-bot gateway, unparsable, …): no report changes.
+
+    The capture is filed under the report whose URL it is, if any, so ``captures`` shows
+    an auditor that the page was tried and blocked — never that it was withdrawn.
+    """
     source = get_or_create_source(session, cap.source)
+    report = _report_at(session, source.id, cap.url)
     body_sha = put_blob(session, cap.body) if cap.body else None
     capture = Capture(
         run_id=cap.run_id,
@@ -282,32 +316,10 @@ def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None =
         headers=cap.headers,
         body_sha256=body_sha,
         kind=kind,
+        report_id=report.id if report else None,
         landing_url=cap.landing_url,
         note=note,
     )
     session.add(capture)
     session.flush()
-    return Stored(capture.id)
-
-
-def start_run(
-    session: Session,
-    source_name: str,
-    organ: str | None = None,
-    config: dict[str, Any] | None = None,
-) -> CrawlRun:
-    source = get_or_create_source(session, source_name, organ, config)
-    session.flush()
-    run = CrawlRun(source_id=source.id, started_at=utcnow(), status="running", counts={}, errors={})
-    session.add(run)
-    session.flush()
-    return run
-
-
-def finish_run(
-    session: Session, run_id: int, status: str, counts: dict[str, Any], errors: dict[str, Any]
-) -> None:
-    run = session.get(CrawlRun, run_id)
-    if run is None:
-        return
-    run.finished_at, run.status, run.counts, run.errors = utcnow(), status, counts, errors
+    return Stored(capture.id, report.id if report else None)

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.tables import Report, Version
+from models.archive import read_blob
+from models.tables import Blob, Capture, CrawlRun, Report, Source, Version
 
 
 class NotFound(LookupError):
@@ -25,11 +26,15 @@ def list_reports(session: Session) -> list[dict[str, Any]]:
         select(Version.report_id, func.count().label("n")).group_by(Version.report_id).subquery()
     )
     rows = session.execute(
-        select(Report, counts.c.n).join(counts, counts.c.report_id == Report.id).order_by(Report.id)
+        select(Report, counts.c.n, Source.name)
+        .join(counts, counts.c.report_id == Report.id)
+        .join(Source, Source.id == Report.source_id)
+        .order_by(Report.id)
     ).all()
     return [
         {
             "id": r.id,
+            "source": source,
             "organ": r.organ,
             "year": r.year,
             "title": r.title,
@@ -38,8 +43,9 @@ def list_reports(session: Session) -> list[dict[str, Any]]:
             "first_seen": iso(r.first_seen),
             "last_seen": iso(r.last_seen),
             "withdrawn_at": iso(r.withdrawn_at),
+            "withdrawn_reason": r.withdrawn_reason,
         }
-        for r, n in rows
+        for r, n, source in rows
     ]
 
 
@@ -50,20 +56,109 @@ def _report(session: Session, report_id: int) -> Report:
     return report
 
 
+def same_text_elsewhere(session: Session, report_id: int, sha256: str) -> list[dict[str, Any]]:
+    """Versions of *other* reports with this exact normalised text (mirrors, content farms).
+
+    A copy on another site is its own report of that site; this is the link between them.
+    """
+    rows = session.execute(
+        select(Version.report_id, Version.n, Version.first_seen, Source.name, Report.url)
+        .join(Report, Report.id == Version.report_id)
+        .join(Source, Source.id == Report.source_id)
+        .where(Version.sha256 == sha256, Version.report_id != report_id)
+        .order_by(Version.first_seen, Version.report_id)
+    ).all()
+    return [
+        {"report_id": rid, "version": n, "first_seen": iso(seen), "source": src, "url": url}
+        for rid, n, seen, src, url in rows
+    ]
+
+
 def list_versions(session: Session, report_id: int) -> list[dict[str, Any]]:
     _report(session, report_id)
     versions = session.scalars(
         select(Version).where(Version.report_id == report_id).order_by(Version.n)
     ).all()
+    shown = dict(
+        session.execute(
+            select(Capture.version_id, func.count())
+            .where(Capture.report_id == report_id, Capture.version_id.is_not(None))
+            .group_by(Capture.version_id)
+        ).all()
+    )
     return [
         {
             "n": v.n,
+            "captures": shown.get(v.id, 0),  # fetches that showed this text (200 or 304)
             "sha256": v.sha256,
             "first_seen": iso(v.first_seen),
             "last_seen": iso(v.last_seen),
             "url": v.url,
+            "same_text_elsewhere": same_text_elsewhere(session, report_id, v.sha256),
         }
         for v in versions
+    ]
+
+
+def list_captures(session: Session, report_id: int) -> list[dict[str, Any]]:
+    """Every capture of a report, oldest first: the evidence of where and when."""
+    _report(session, report_id)
+    rows = session.execute(
+        select(Capture, Version.n)
+        .outerjoin(Version, Version.id == Capture.version_id)
+        .where(Capture.report_id == report_id)
+        .order_by(Capture.fetched_at, Capture.id)
+    ).all()
+    return [
+        {
+            "id": c.id,
+            "fetched_at": iso(c.fetched_at),
+            "url": c.url,
+            "status": c.status,
+            "kind": c.kind,
+            "body_sha256": c.body_sha256,
+            "version": n,
+            "run_id": c.run_id,
+            "landing_url": c.landing_url,
+        }
+        for c, n in rows
+    ]
+
+
+def capture_body(session: Session, capture_id: int) -> bytes:
+    """The exact bytes a capture received."""
+    capture = session.get(Capture, capture_id)
+    if capture is None:
+        raise NotFound(f"no capture with id {capture_id}")
+    if capture.body_sha256 is None:
+        raise NotFound(
+            f"capture {capture_id} has no body (HTTP {capture.status}, {capture.kind}): "
+            "a 304 answer carries none; its version's body is in an earlier capture"
+        )
+    blob = session.get(Blob, capture.body_sha256)
+    assert blob is not None  # foreign key
+    return read_blob(blob)
+
+
+def list_runs(session: Session, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Crawl runs, newest first: what an operator checks each morning."""
+    query = select(CrawlRun, Source.name).join(Source, Source.id == CrawlRun.source_id)
+    if source:
+        query = query.where(Source.name == source)
+    rows = session.execute(query.order_by(CrawlRun.id.desc()).limit(limit)).all()
+    return [
+        {
+            "id": run.id,
+            "source": name,
+            "started_at": iso(run.started_at),
+            "finished_at": iso(run.finished_at),
+            "status": run.status,
+            "counts": run.counts,
+            "errors": run.errors,
+            "host": run.host,
+            "pid": run.pid,
+        }
+        for run, name in rows
     ]
 
 
@@ -104,6 +199,25 @@ def version_dict(v: Version) -> dict[str, Any]:
         "url": v.url,
         "first_seen": iso(v.first_seen),
         "last_seen": iso(v.last_seen),
+    }
+
+
+def explain_dict(v: Version) -> dict[str, Any]:
+    """How a version's text was derived: what the cleaner removed and why, flags, metadata.
+
+    Auditors quote the clean text; this is the evidence of what is *not* in it.
+    """
+    removed = (v.removed or {}).get("items", [])
+    return {
+        "id": v.report_id,
+        "n": v.n,
+        "sha256": v.sha256,
+        "cleaner_version": v.cleaner_version,
+        "flags": list((v.flags or {}).get("items", [])),
+        "meta": dict(v.meta or {}),
+        "removed": [
+            {"stage": r.get("stage"), "rule": r.get("rule"), "text": r.get("text")} for r in removed
+        ],
     }
 
 

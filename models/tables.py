@@ -5,6 +5,10 @@ sources ─< reports ─< versions
                  └─< report_urls            (every address a report was seen at)
 captures (every response handed to the archive) → blobs (raw bodies, once per sha256)
 captures → report, version                   (which version a capture showed)
+
+Outside these models (created by migration 0002 per backend, see ``alembic/env.py``):
+``versions_fts`` (SQLite FTS5, trigram tokenizer, over ``versions.norm_text``) and the
+PostgreSQL ``pg_trgm`` GIN index ``ix_versions_norm_text_trgm``: both serve ``nianbao search``.
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ class CrawlRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="running")  # running/ok/failed/...
+    # Who ran it, so a later run can tell a crashed run ("running", process gone) from a live one.
+    host: Mapped[str | None] = mapped_column(String(200))
+    pid: Mapped[int | None] = mapped_column(Integer)
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     errors: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -91,6 +98,11 @@ class Report(Base):
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None]
+    # Why: "gone" (the URL answered 404/410) or "unlinked" (no longer linked from the portal).
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(20))
+    # The portal page (a column list) that last linked to it or to its landing page: when a
+    # later crawl fetches that page and finds no link any more, the report was unlinked.
+    linked_from: Mapped[str | None] = mapped_column(Text)
     versions: Mapped[list[Version]] = relationship(
         back_populates="report", order_by="Version.n", cascade="all, delete-orphan"
     )
@@ -100,7 +112,11 @@ class ReportUrl(Base):
     """Every address a report was seen at (reports move)."""
 
     __tablename__ = "report_urls"
-    __table_args__ = (UniqueConstraint("report_id", "url"),)
+    __table_args__ = (
+        UniqueConstraint("report_id", "url"),
+        # Hash on PostgreSQL: URLs can exceed a btree entry's size limit.
+        Index("ix_report_urls_url", "url", postgresql_using="hash"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
@@ -144,6 +160,7 @@ class Capture(Base):
     """One response handed to the archive: the evidence of where and when."""
 
     __tablename__ = "captures"
+    __table_args__ = (Index("ix_captures_url", "url", postgresql_using="hash"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)

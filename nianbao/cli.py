@@ -2,7 +2,8 @@
 
 Exit status: 0 success; 1 an error the message explains (bad sources file, unknown
 report, archive unreachable); 2 bad usage; 3 a crawl in which at least one source failed
-entirely (no page could be fetched) — cron can alert on anything non-zero.
+entirely (no page could be fetched); 4 ``verify`` found damaged data — cron can alert on
+anything non-zero.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,6 +21,7 @@ from models.db import ArchiveError, open_archive, resolve_url, safe_url, session
 from nianbao import sources as sources_mod
 
 EXIT_SOURCE_FAILED = 3
+EXIT_VERIFY_FAILED = 4
 
 db_option = click.option(
     "--db",
@@ -76,16 +79,23 @@ def main() -> None:
     metavar="NAME=VALUE",
     help="Override a Scrapy setting for this run, as `scrapy crawl -s`.",
 )
+@click.option(
+    "--jobdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep per-source crawl state here, so a crawl stopped by SIGINT/SIGTERM resumes.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log on stderr.")
 def crawl(
     db: str | None,
     sources_file: str | None,
     urls: tuple[str, ...],
     overrides: tuple[str, ...],
+    jobdir: Path | None,
     verbose: bool,
 ) -> None:
     """Crawl portals and archive every annual report found."""
     from nianbao import crawl as crawl_mod
+    from nianbao.jobdir import JobDirError
 
     if bool(sources_file) == bool(urls):
         raise click.UsageError("give either --sources FILE or one or more --url URL")
@@ -106,8 +116,8 @@ def crawl(
     url = resolve_url(db)
     click.echo(f"crawling {len(srcs)} source(s) into {safe_url(url)}", err=True)
     try:
-        results = crawl_mod.run(srcs, url, settings)
-    except ArchiveError as exc:
+        results = crawl_mod.run(srcs, url, settings, jobdir=jobdir)
+    except (ArchiveError, JobDirError) as exc:
         raise click.ClickException(str(exc)) from exc
     failed = [r for r in results if r.failed]
     for r in results:
@@ -115,6 +125,7 @@ def crawl(
             f"{r.name}: {r.status}; {r.pages} pages fetched, {r.reports} report captures, "
             f"{r.new_reports} new reports, {r.new_versions} new versions, "
             f"{r.unchanged} unchanged, {r.not_modified} not modified (304), {r.errors} errors"
+            + (" (resumed)" if r.resumed else "")
         )
     total_v = sum(r.new_versions for r in results)
     click.echo(f"done: {len(results)} source(s), {len(failed)} failed, {total_v} new versions")
@@ -136,7 +147,11 @@ def reports(db: str | None, as_json: bool) -> None:
     if not rows:
         click.echo("the archive holds no reports yet (run `nianbao crawl`)")
     for r in rows:
-        gone = "  [withdrawn]" if r.get("withdrawn_at") else ""
+        gone = (
+            f"  [withdrawn {r['withdrawn_at']}: {r['withdrawn_reason']}]"
+            if r["withdrawn_at"]
+            else ""
+        )
         click.echo(
             f"{r['id']:>5}  {r['year'] or '----'}  {r['organ'] or '?'}  "
             f"v{r['versions']}  {r['title'] or ''}{gone}\n       {r['url']}"
@@ -161,6 +176,11 @@ def versions(db: str | None, as_json: bool, report_id: int) -> None:
         click.echo(
             f"v{v['n']}  {v['sha256'][:16]}  {v['first_seen']} → {v['last_seen']}  {v['url']}"
         )
+        for other in v["same_text_elsewhere"]:
+            click.echo(
+                f"    same text: report {other['report_id']} v{other['version']} "
+                f"({other['source']}, first seen {other['first_seen']}) {other['url']}"
+            )
 
 
 @main.command()
@@ -192,6 +212,42 @@ def show(db: str | None, as_json: bool, report_id: int, n: int | None, as_of: st
 
 @main.command()
 @db_option
+@json_option
+@click.argument("report_id", type=int)
+@click.option("--version", "n", type=int, help="Version number (from 1).")
+@click.option("--as-of", "as_of", help="The version current at this ISO 8601 time.")
+def explain(
+    db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None
+) -> None:
+    """What the cleaner removed from a version's page and why (rule or model), its flags."""
+    if n is not None and as_of:
+        raise click.UsageError("give --version or --as-of, not both")
+    moment = _parse_time(as_of) if as_of else None
+    with _session(db) as session:
+        try:
+            version = queries.get_version(session, report_id, n, moment)
+        except queries.NotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+        data = queries.explain_dict(version)
+    if as_json:
+        _emit(data)
+        return
+    click.echo(
+        f"# report {report_id}, version {data['n']}, sha256 {data['sha256'][:16]}, "
+        f"cleaner {data['cleaner_version']}"
+    )
+    click.echo(f"# flags: {', '.join(data['flags']) or 'none'}")
+    for key in ("index_no", "doc_no", "publisher", "encoding", "kind", "landing_url"):
+        if data["meta"].get(key):
+            click.echo(f"# {key}: {data['meta'][key]}")
+    click.echo(f"# {len(data['removed'])} pieces removed:")
+    for r in data["removed"]:
+        text = " ".join(str(r["text"] or "").split())
+        click.echo(f"{r['stage']}/{r['rule']}\t{text[:120]}")
+
+
+@main.command()
+@db_option
 @click.argument("report_id", type=int)
 @click.argument("a", type=int)
 @click.argument("b", type=int)
@@ -203,6 +259,125 @@ def diff(db: str | None, report_id: int, a: int, b: int) -> None:
         except queries.NotFound as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(text if text else f"versions {a} and {b} have the same text")
+
+
+@main.command()
+@db_option
+@json_option
+@click.argument("report_id", type=int)
+def captures(db: str | None, as_json: bool, report_id: int) -> None:
+    """Every capture of a report: when, where, HTTP status, body hash, which version."""
+    with _session(db) as session:
+        try:
+            rows = queries.list_captures(session, report_id)
+        except queries.NotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+    if as_json:
+        _emit(rows)
+        return
+    for c in rows:
+        version = f"v{c['version']}" if c["version"] else "-"
+        body = (c["body_sha256"] or "(no body)")[:16]
+        click.echo(
+            f"{c['id']:>6}  {c['fetched_at']}  {c['status']}  {c['kind']:<12} {version:<4} "
+            f"{body:<16}  {c['url']}"
+        )
+
+
+@main.command()
+@db_option
+@click.argument("capture_id", type=int)
+def raw(db: str | None, capture_id: int) -> None:
+    """Write the exact bytes a capture received to stdout (redirect to a file)."""
+    with _session(db) as session:
+        try:
+            body = queries.capture_body(session, capture_id)
+        except queries.NotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+    sys.stdout.buffer.write(body)
+    sys.stdout.buffer.flush()
+
+
+@main.command()
+@db_option
+@json_option
+@click.argument("text")
+@click.option("--limit", default=100, show_default=True, help="At most this many versions.")
+def search(db: str | None, as_json: bool, text: str, limit: int) -> None:
+    """Versions whose normalised text contains TEXT (any script, any spacing)."""
+    from models.search import SearchError
+    from models.search import search as run_search
+
+    with _session(db) as session:
+        try:
+            rows = run_search(session, text, limit)
+        except SearchError as exc:
+            raise click.BadParameter(str(exc), param_hint="TEXT") from exc
+    if as_json:
+        _emit(rows)
+        return
+    if not rows:
+        click.echo(f"no version contains {text!r}")
+    for r in rows:
+        flags = ("" if r["current"] else "  [superseded]") + (
+            "  [withdrawn]" if r["withdrawn"] else ""
+        )
+        click.echo(
+            f"{r['report_id']:>5} v{r['version']}  {r['year'] or '----'}  {r['organ'] or '?'}  "
+            f"{r['title'] or ''}{flags}\n       …{r['snippet']}…"
+        )
+
+
+@main.command()
+@db_option
+@json_option
+@click.option("--source", help="Only this source.")
+@click.option("--limit", default=50, show_default=True, help="At most this many runs.")
+def runs(db: str | None, as_json: bool, source: str | None, limit: int) -> None:
+    """Crawl runs, newest first: when, which source, how it ended, what it found."""
+    with _session(db) as session:
+        rows = queries.list_runs(session, source, limit)
+    if as_json:
+        _emit(rows)
+        return
+    if not rows:
+        click.echo("no crawl has run against this archive yet")
+    for r in rows:
+        c = r["counts"] or {}
+        errors = sum(v for v in (r["errors"] or {}).values() if isinstance(v, int))
+        click.echo(
+            f"{r['id']:>5}  {r['started_at']} → {r['finished_at'] or '-'}  {r['source']}  "
+            f"{r['status']}; {c.get('responses', 0)} pages, {c.get('new_versions', 0)} new "
+            f"versions, {c.get('captures_not_modified', 0)} not modified, {errors} errors"
+        )
+
+
+@main.command()
+@db_option
+@json_option
+def verify(db: str | None, as_json: bool) -> None:
+    """Re-hash every stored raw body and version text; exit 4 on any mismatch."""
+    from models.verify import verify as run_verify
+
+    with _session(db) as session:
+        result = run_verify(session)
+    if as_json:
+        _emit(
+            {
+                "blobs": result.blobs,
+                "versions": result.versions,
+                "problems": [p.as_dict() for p in result.problems],
+            }
+        )
+    else:
+        for p in result.problems:
+            click.echo(f"MISMATCH {p.kind} {p.key}: {p.detail}")
+        click.echo(
+            f"checked {result.blobs} raw bodies and {result.versions} versions: "
+            + ("all intact" if result.ok else f"{len(result.problems)} damaged")
+        )
+    if not result.ok:
+        sys.exit(EXIT_VERIFY_FAILED)
 
 
 @main.group()

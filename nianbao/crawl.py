@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
-from sqlalchemy import select
 
+from models import incremental
 from models.db import open_archive, sessionmaker_for
-from models.tables import Report, ReportUrl, Source
+from nianbao.jobdir import JobDir, open_jobdir
 from nianbao.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class SourceResult:
     unchanged: int = 0
     not_modified: int = 0
     errors: int = 0
+    resumed: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -49,24 +51,13 @@ def crawl_settings(db_url: str, overrides: dict[str, str] | None = None) -> Sett
 
 
 def known_report_urls(db_url: str, source_name: str) -> list[str]:
-    """The latest URL of every report of this source that is not withdrawn."""
+    """Every URL a report of this source was seen at (see :mod:`models.incremental`)."""
     engine = open_archive(db_url)
     try:
         with sessionmaker_for(engine)() as session:
-            rows = session.scalars(
-                select(Report.url)
-                .join(Source)
-                .where(Source.name == source_name, Report.withdrawn_at.is_(None))
-            ).all()
-            moved = session.scalars(
-                select(ReportUrl.url)
-                .join(Report)
-                .join(Source)
-                .where(Source.name == source_name, Report.withdrawn_at.is_(None))
-            ).all()
+            return incremental.known_report_urls(session, source_name)
     finally:
         engine.dispose()
-    return sorted(set(rows) | set(moved))
 
 
 def _result(name: str, stats: dict[str, Any]) -> SourceResult:
@@ -99,14 +90,32 @@ def run(
     db_url: str,
     overrides: dict[str, str] | None = None,
     before_start: Any = None,
+    jobdir: Path | None = None,
 ) -> list[SourceResult]:
-    """Crawl every source concurrently into the archive at ``db_url``; block until done."""
+    """Crawl every source concurrently into the archive at ``db_url``; block until done.
+
+    With ``jobdir``, each source keeps its Scrapy state in ``jobdir/<source>/`` and a
+    gracefully interrupted crawl resumes from it (see :mod:`nianbao.jobdir`).
+    """
     settings = crawl_settings(db_url, overrides)
     open_archive(db_url).dispose()  # migrate once, before many writers start
     process = CrawlerProcess(settings)
-    crawlers = []
+    spidercls = process.spider_loader.load("portal")
+    crawlers: list[tuple[str, Crawler]] = []
+    jobs: dict[str, JobDir] = {}
     for src in sources:
-        crawler = process.create_crawler("portal")
+        own = settings.copy()
+        if jobdir is not None:
+            job = open_jobdir(jobdir, src.name)
+            jobs[src.name] = job
+            own.set("JOBDIR", str(job.path), priority="cmdline")
+            if job.resumed:
+                # Only the rest of the portal will be seen: no "unlinked" judgement.
+                own.set("NIANBAO_LINKWATCH_ENABLED", False, priority="cmdline")
+                logger.warning("resuming the interrupted crawl of %s from %s", src.name, job.path)
+        # Per-crawler settings (JOBDIR) need our own Crawler; the first installs the reactor,
+        # as CrawlerProcess.create_crawler would.
+        crawler = Crawler(spidercls, own, init_reactor=not crawlers)
         crawlers.append((src.name, crawler))
         process.crawl(
             crawler,
@@ -120,7 +129,11 @@ def run(
     if before_start:
         before_start()
     process.start()
-    return [
-        _result(name, crawler.stats.get_stats() if crawler.stats else {})
-        for name, crawler in crawlers
-    ]
+    results = []
+    for name, crawler in crawlers:
+        result = _result(name, crawler.stats.get_stats() if crawler.stats else {})
+        if name in jobs:
+            result.resumed = jobs[name].resumed
+            jobs[name].finish(str(result.stats.get("finish_reason", "shutdown")))
+        results.append(result)
+    return results

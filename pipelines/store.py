@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from scrapy.exceptions import DropItem
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from crawler.items import CaptureItem
-from models import archive
+from models import archive, runs
 from models.db import ArchiveError, open_archive, safe_url, sessionmaker_for
 from pipelines.derive import CLEANER_VERSION
 from pipelines.metadata import report_fields
@@ -42,7 +42,7 @@ class StorePipeline:
         self.Session = sessionmaker_for(self.engine)
         config = {"start_urls": spider.start_urls, "allowed_domains": spider.allowed_domains}
         with self.Session.begin() as session:
-            run = archive.start_run(session, spider.source, getattr(spider, "organ", None), config)
+            run = runs.start_run(session, spider.source, getattr(spider, "organ", None), config)
             self.run_id = run.id
         logger.info("archiving to %s (crawl run %s)", safe_url(str(self.engine.url)), self.run_id)
 
@@ -63,6 +63,13 @@ class StorePipeline:
             for k, v in stats.items()
             if k.startswith(("archive/", "portal/")) and isinstance(v, int)
         }
+        counts.update(  # conditional_requests, conditional_not_modified, ...
+            {
+                k.replace("/", "_"): v
+                for k, v in stats.items()
+                if k.startswith("conditional/") and isinstance(v, int)
+            }
+        )
         counts["responses"] = stats.get("downloader/response_count", 0)
         counts["requests"] = stats.get("downloader/request_count", 0)
         errors = {
@@ -77,7 +84,7 @@ class StorePipeline:
             else ("failed" if not ok_responses else reason)
         )
         with self.Session.begin() as session:
-            archive.finish_run(session, self.run_id, status, counts, errors)
+            runs.finish_run(session, self.run_id, status, counts, errors)
         self.engine.dispose()
 
     def close_spider(self, spider: Any = None) -> None:
@@ -88,6 +95,20 @@ class StorePipeline:
             self.executor.shutdown(wait=True)
 
     def _store(self, item: CaptureItem) -> archive.Stored | None:
+        """One transaction; retried once if another process inserted the same row first.
+
+        Two crawls of one source at once (or a PostgreSQL archive with many writers) can
+        both decide a report or version is new; the loser's unique constraint fails, and
+        the retry finds the winner's row and records an unchanged capture instead.
+        """
+        try:
+            return self._store_once(item)
+        except IntegrityError as exc:
+            logger.info("concurrent write for %s (%s); retrying once", item.url, exc.orig)
+            self.stats.inc_value("archive/retried")
+            return self._store_once(item)
+
+    def _store_once(self, item: CaptureItem) -> archive.Stored | None:
         cap = archive.CaptureIn(
             source=item.source,
             url=item.url,
@@ -153,6 +174,6 @@ class StorePipeline:
             logger.info(
                 "new version %s of report %s: %s", stored.version_n, stored.report_id, item.url
             )
-        elif stored.report_id:
+        elif stored.report_id and item.kind == "page":
             self.stats.inc_value("archive/unchanged")
         return item

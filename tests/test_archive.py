@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models import archive, queries
+from models import archive, incremental, queries
 from models.db import open_archive, sessionmaker_for
 from models.tables import Blob, Capture, Version
 from pipelines.derive import derive
@@ -100,3 +100,109 @@ def test_naive_datetimes_are_refused(session):
     with pytest.raises(Exception, match="naive datetime"):
         archive.record_other(session, cap, "blocked")
         session.flush()
+
+
+def test_gone_then_answering_again_clears_withdrawal(session, seeds):
+    title, lines = seeds["000"]
+    _store(session, _page(title, lines), T0)
+    url = "http://a.gov.cn/r.html"
+    archive.record_gone(session, archive.CaptureIn("a", url, 410, T0 + timedelta(days=1)))
+    session.commit()
+    assert queries.list_reports(session)[0]["withdrawn_reason"] == "gone"
+    _store(session, _page(title, lines), T0 + timedelta(days=2))
+    assert queries.list_reports(session)[0]["withdrawn_at"] is None
+
+
+def test_blocked_answers_are_filed_under_the_report_but_never_withdraw_it(session, seeds):
+    title, lines = seeds["000"]
+    stored = _store(session, _page(title, lines), T0)
+    cap = archive.CaptureIn("a", "http://a.gov.cn/r.html", 412, T0 + timedelta(days=1), body=b"x")
+    archive.record_other(session, cap, "blocked", "anti-bot gateway")
+    session.commit()
+    assert queries.list_reports(session)[0]["withdrawn_at"] is None
+    caps = queries.list_captures(session, stored.report_id)
+    assert [(c["status"], c["kind"], c["version"]) for c in caps] == [
+        (200, "report", 1),
+        (412, "blocked", None),
+    ]
+
+
+def test_validators_come_from_the_latest_full_capture_of_each_url(session, seeds):
+    title, lines = seeds["000"]
+    url = "http://a.gov.cn/r.html"
+    doc = derive(_page(title, lines), url)
+    for day, etag in ((0, '"v1"'), (1, '"v2"')):
+        cap = archive.CaptureIn(
+            "a",
+            url,
+            200,
+            T0 + timedelta(days=day),
+            headers={"Etag": [etag], "Last-Modified": ["Fri, 01 Mar 2024 08:00:00 GMT"]},
+            body=doc.body,
+        )
+        archive.record_report(
+            session, cap, doc, organ="某镇", year=2018, published=None, cleaner_version="t"
+        )
+    archive.record_not_modified(session, archive.CaptureIn("a", url, 304, T0 + timedelta(days=2)))
+    session.commit()
+    assert incremental.validators_for(session, "a") == {
+        url: incremental.Validators('"v2"', "Fri, 01 Mar 2024 08:00:00 GMT")
+    }
+    archive.record_gone(session, archive.CaptureIn("a", url, 404, T0 + timedelta(days=3)))
+    session.commit()
+    assert incremental.validators_for(session, "a") == {}  # must be fetched whole again
+    assert incremental.known_report_urls(session, "a") == [url]
+
+
+def _store_as(session, body: bytes, when: datetime, url: str, organ, year):
+    doc = derive(body, url)
+    cap = archive.CaptureIn(source="a", url=url, status=200, fetched_at=when, body=body)
+    stored = archive.record_report(
+        session, cap, doc, organ=organ, year=year, published=None, cleaner_version="t"
+    )
+    session.commit()
+    return stored
+
+
+def test_an_address_reused_for_next_years_report_is_a_new_report(session, seeds):
+    url = "http://a.gov.cn/ndbg/latest.html"
+    t0, l0 = seeds["000"]
+    t2, l2 = seeds["002"]
+    first = _store_as(session, _page(t0, l0), T0, url, "某镇", 2018)
+    second = _store_as(session, _page(t2, l2), T0 + timedelta(days=365), url, "某镇", 2019)
+    assert second.new_report and second.report_id != first.report_id
+    assert [v["n"] for v in queries.list_versions(session, first.report_id)] == [1]
+
+
+def test_a_report_without_organ_or_year_that_moves_is_found_by_its_text(session, seeds):
+    title, lines = seeds["000"]
+    body = _page(title, lines)
+    first = _store_as(session, body, T0, "http://a.gov.cn/old.html", None, None)
+    moved = _store_as(session, body, T0 + timedelta(days=1), "http://a.gov.cn/new.html", None, None)
+    assert moved.report_id == first.report_id and not moved.new_version
+    # Once organ and year are recognised, the report takes them as its identity.
+    again = _store_as(
+        session, body, T0 + timedelta(days=2), "http://a.gov.cn/new.html", "某镇", 2018
+    )
+    assert again.report_id == first.report_id
+    [report] = queries.list_reports(session)
+    assert (report["organ"], report["year"], report["versions"]) == ("某镇", 2018, 1)
+
+
+def test_raw_bodies_by_capture_and_what_has_none(session, seeds):
+    title, lines = seeds["000"]
+    body = _page(title, lines)
+    stored = _store(session, body, T0)
+    assert queries.capture_body(session, stored.capture_id) == body
+    url = "http://a.gov.cn/r.html"
+    nm = archive.record_not_modified(session, archive.CaptureIn("a", url, 304, T0))
+    session.commit()
+    with pytest.raises(queries.NotFound, match="has no body .*304"):
+        queries.capture_body(session, nm.capture_id)
+    with pytest.raises(queries.NotFound, match="no capture with id 999"):
+        queries.capture_body(session, 999)
+    # A challenge page answered with 200 must not lend its validators to the report URL.
+    challenge = archive.CaptureIn("a", url, 200, T0, headers={"Etag": ['"c"']}, body=b"$_ts")
+    archive.record_other(session, challenge, "blocked")
+    session.commit()
+    assert incremental.validators_for(session, "a") == {}

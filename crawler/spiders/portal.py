@@ -297,6 +297,9 @@ class PortalSpider(scrapy.Spider):
         return item
 
     def parse(self, response: Response, **_: Any) -> Iterator[Any]:
+        if response.status == 304:  # answer to a conditional request: seen again, unchanged
+            yield self._item(response, "not_modified")
+            return
         if response.status in (404, 410):
             if response.meta.get("known_report"):
                 yield self._item(response, "gone")

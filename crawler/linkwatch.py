@@ -1,0 +1,138 @@
+"""Notice reports that vanished from their portal's columns while their page still answers.
+
+A portal often withdraws a report by unlinking it, not by deleting the page. This
+extension records, for every page the crawl fetched, the URLs it links to (canonical, see
+:mod:`crawler.urls`). When the crawl ends, :func:`models.withdrawal.reconcile_links` marks
+withdrawn ("unlinked") each report whose column page — the page that linked it last time —
+was fetched again and no longer links to it, and restores reports linked again.
+
+A false withdrawal misleads an auditor, so besides that per-report evidence the crawl as
+a whole must be trustworthy: finished normally, page budget not spent, nothing failed or
+blocked (a report pushed from page 1 to page 2 of its column must not look unlinked
+because page 2 was never fetched). Otherwise nothing changes and ``linkwatch/skipped``
+says why. Settings: ``NIANBAO_LINKWATCH_ENABLED`` (default True; the crawl runner turns it
+off for a resumed crawl, which sees only part of the portal). Stats under ``linkwatch/``.
+
+Known limit: a page answered 304 has no body, so its links are not seen; only report
+pages get conditional requests, so this matters only for a report page that is the sole
+link to another report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+from typing import Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response, TextResponse
+
+from crawler.urls import canonical
+from models import withdrawal
+from models.db import make_engine, resolve_url, sessionmaker_for
+from models.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+# Stats (prefixes) that mean part of the portal may not have been seen: the page budget,
+# the queue cap, the trap guard (a long column's later pages), fetch errors, blocks.
+_INCOMPLETE = (
+    "portal/budget_exhausted",
+    "budget/exhausted",
+    "portal/skipped/budget",
+    "portal/skipped/queue_full",
+    "portal/skipped/error",
+    # only the date-pattern cap can leave list pages unfetched (a column paged ?year=…);
+    # print/share/search/mirror refusals are on every portal and hide no column page
+    "portal/trap/date_pattern_exhausted",
+    "portal/blocked",
+    "downloader/exception_count",
+    "downloader/response_status_count/5",
+    "retry/max_reached",
+)
+# Link targets, generously: href attributes anywhere (also inside the CDATA of Hanweb's
+# dataproxy XML) and absolute URLs in JSON list APIs. Seeing too many links only ever
+# withdraws less.
+_HREF = re.compile(r"""href\s*=\s*["']?([^"'\s<>]+)""", re.I)
+_JSON_URL = re.compile(r'"(https?:(?:\\?/){2}[^"\s]+)"')
+
+
+def links(response: TextResponse) -> set[str]:
+    """Canonical URLs a page points to."""
+    found = set()
+    for href in _HREF.findall(response.text):
+        href = html.unescape(href.strip())
+        if href and not href.startswith(("javascript:", "mailto:", "tel:", "#")):
+            try:
+                found.add(canonical(response.urljoin(href)))
+            except ValueError:  # "http://[broken" and the like: not a link anyone follows
+                continue
+    for url in _JSON_URL.findall(response.text):
+        try:
+            found.add(canonical(url.replace("\\/", "/")))
+        except ValueError:
+            continue
+    return found
+
+
+def _reconcile(
+    db_url: str, source: str, linked: dict[str, str], fetched: set[str]
+) -> tuple[list[int], list[int]]:
+    engine = make_engine(db_url)
+    try:
+        with sessionmaker_for(engine).begin() as session:
+            return withdrawal.reconcile_links(session, source, linked, fetched, utcnow())
+    finally:
+        engine.dispose()
+
+
+class LinkWatch:
+    def __init__(self, crawler: Any, db_url: str) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.db_url = db_url
+        self.linked: dict[str, str] = {}  # link target → a page linking to it
+        self.fetched: set[str] = set()  # pages fetched whole (200)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> LinkWatch:
+        if not crawler.settings.getbool("NIANBAO_LINKWATCH_ENABLED"):
+            raise NotConfigured
+        ext = cls(crawler, resolve_url(crawler.settings.get("NIANBAO_DB") or None))
+        crawler.signals.connect(ext.response_received, signal=signals.response_received)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def response_received(self, response: Response, request: Any, spider: Any) -> None:
+        if not isinstance(response, TextResponse) or response.status != 200:
+            return
+        page = canonical(response.url)
+        self.fetched.add(page)
+        for target in links(response):
+            if target != page:
+                self.linked[target] = min(page, self.linked.get(target, page))
+
+    def _why_incomplete(self, reason: str) -> str | None:
+        if reason != "finished":
+            return f"crawl ended with {reason!r}"
+        for key, value in self.stats.get_stats().items():
+            if value and key.startswith(_INCOMPLETE):
+                return key
+        return None
+
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        source = getattr(spider, "source", None)
+        why = self._why_incomplete(reason)
+        if not source or why:
+            self.stats.set_value("linkwatch/skipped", why or "no source")
+            return
+        withdrawn, restored = await asyncio.to_thread(
+            _reconcile, self.db_url, source, self.linked, self.fetched
+        )
+        self.stats.set_value("linkwatch/withdrawn", len(withdrawn))
+        self.stats.set_value("linkwatch/restored", len(restored))
+        for rid in withdrawn:
+            logger.warning("report %s is no longer linked from %s: marked withdrawn", rid, source)

@@ -1,0 +1,74 @@
+"""What a recrawl needs to know from the archive before it starts.
+
+Loaded once per source at spider open (never per request, so the reactor never waits on
+the database): the URLs of the source's reports, to re-request them directly, and the HTTP
+validators (``ETag`` / ``Last-Modified``) of the latest capture of each, for conditional
+requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.tables import Capture, Report, ReportUrl, Source
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str | None
+    last_modified: str | None
+
+
+def _header(headers: dict[str, Any], name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            if isinstance(value, list):
+                return str(value[0]) if value else None
+            return str(value)
+    return None
+
+
+def validators_for(session: Session, source_name: str) -> dict[str, Validators]:
+    """URL → validators of its latest capture, when that capture was a 200 report.
+
+    A URL whose latest capture is a 404 or a block (even a 200 challenge page) gets none: if it answers again it must
+    send the whole body, so the archive can tell what it says now. 304 captures are skipped
+    (they repeat the validators of the capture they confirm).
+    """
+    latest = (
+        select(Capture.url, func.max(Capture.id).label("id"))
+        .join(Source, Source.id == Capture.source_id)
+        .where(Source.name == source_name, Capture.kind.in_(("report", "gone", "blocked")))
+        .group_by(Capture.url)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Capture.url, Capture.status, Capture.kind, Capture.headers).join(
+            latest, latest.c.id == Capture.id
+        )
+    )
+    out: dict[str, Validators] = {}
+    for url, status, kind, headers in rows:
+        if status != 200 or kind != "report":  # a 200 challenge page is "blocked"
+            continue
+        v = Validators(_header(headers, "etag"), _header(headers, "last-modified"))
+        if v.etag or v.last_modified:
+            out[url] = v
+    return out
+
+
+def known_report_urls(session: Session, source_name: str) -> list[str]:
+    """Every URL any report of this source was seen at, withdrawn ones included.
+
+    Withdrawn reports are asked for again so that a report that comes back at its old
+    address is noticed even when no page links to it.
+    """
+    current = session.scalars(select(Report.url).join(Source).where(Source.name == source_name))
+    seen = session.scalars(
+        select(ReportUrl.url).join(Report).join(Source).where(Source.name == source_name)
+    )
+    return sorted(set(current) | set(seen))
