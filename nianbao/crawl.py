@@ -33,6 +33,7 @@ class SourceResult:
     unchanged: int = 0
     not_modified: int = 0
     errors: int = 0
+    skipped: int = 0  # deliberate: robots.txt, budget, traps, too large, 404 …
     resumed: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -64,12 +65,19 @@ def _result(name: str, stats: dict[str, Any]) -> SourceResult:
     responses = int(stats.get("downloader/response_count", 0))
     reason = str(stats.get("finish_reason", "finished"))
     status = "failed" if responses == 0 else ("ok" if reason == "finished" else reason)
+    # Errors are failures an operator should look at: fetches that failed (timeouts,
+    # refused connections, after retries), archive writes, spider bugs. Deliberate skips
+    # (robots.txt, the page budget, traps, oversized or binary answers, HTTP 404 on a
+    # stale link) are counted apart, under ``portal/skipped/<reason>``.
     errors = sum(
         v
         for k, v in stats.items()
-        if k.startswith("downloader/exception_type_count/")
-        or k == "archive/error"
-        or k.startswith("spider_exceptions/")
+        if k in ("portal/skipped/error", "archive/error") or k.startswith("spider_exceptions/")
+    )
+    skipped = sum(
+        v
+        for k, v in stats.items()
+        if k.startswith("portal/skipped/") and k != "portal/skipped/error"
     )
     return SourceResult(
         name=name,
@@ -81,6 +89,7 @@ def _result(name: str, stats: dict[str, Any]) -> SourceResult:
         unchanged=int(stats.get("archive/unchanged", 0)),
         not_modified=int(stats.get("archive/captures_not_modified", 0)),
         errors=int(errors),
+        skipped=int(skipped),
         stats=stats,
     )
 

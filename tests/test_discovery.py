@@ -37,7 +37,9 @@ def run_counts(db_url: str) -> dict[str, int]:
 def crawl_portal(db_url: str, tp: LocalSite, serve, *extra: str) -> list[dict]:
     """Crawl ``tp`` and check what every portal must satisfy; return the archived reports."""
     server = serve(tp.portal)
-    crawl(db_url, server.url("/"), *extra)
+    out = crawl(db_url, server.url("/"), *extra).stdout
+    # Deliberate refusals (robots.txt, traps, oversized answers) are not errors to cron.
+    assert " 0 errors" in out, out
     reports = cli_json(db_url, "reports")
     found = {(r["organ"], r["year"]) for r in reports}
     assert found == tp.expected, f"missing {tp.expected - found}, unexpected {found - tp.expected}"
