@@ -2,7 +2,8 @@
 
 `nianbao crawl -s NAME=VALUE` and `scrapy crawl portal -s NAME=VALUE` override any of these
 for one run. Defaults are polite: robots.txt obeyed, two requests at a time per site,
-AutoThrottle, a named User-Agent with a contact URL.
+AutoThrottle, retries that back off (and honour Retry-After), size limits, a named
+User-Agent with a contact URL.
 """
 
 import os
@@ -12,9 +13,13 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
 # --- Politeness -------------------------------------------------------------------------
-USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; archive of 政府信息公开年报)"
+USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; archive of government information-disclosure annual reports)"
 ROBOTSTXT_OBEY = True
-CONCURRENT_REQUESTS = 16
+# One crawler per source, so the total is per portal too. Keep it equal to the per-domain
+# limit: Scrapy moves up to CONCURRENT_REQUESTS requests from the (priority) scheduler
+# into a first-in-first-out download slot queue, so a larger total would make the
+# report-column-first priorities meaningless. Many sources still run in parallel.
+CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0.5
 AUTOTHROTTLE_ENABLED = True
@@ -25,9 +30,19 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
-# A 50 MB "page" or a binary served as text/html is cut off, not read into memory whole.
+# Retries wait: Retry-After when the server sends one, else BASE * 2**(n-1) s; never more
+# than MAX s; on 429/503 the whole source pauses meanwhile
+# (crawler.middlewares.BackoffRetryMiddleware replaces Scrapy's RetryMiddleware).
+NIANBAO_BACKOFF_BASE = 2.0
+NIANBAO_BACKOFF_MAX = 60.0
+# Size limits: an HTML page larger than NIANBAO_MAX_PAGE_BYTES, an attachment larger than
+# DOWNLOAD_MAXSIZE is cancelled (before reading, when Content-Length says so), logged and
+# counted as portal/skipped/too_large. A binary served as text/html is stopped after its
+# first bytes by crawler.middlewares.BinaryGuard.
+NIANBAO_MAX_PAGE_BYTES = 10 * 1024 * 1024
 DOWNLOAD_MAXSIZE = 30 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+NIANBAO_BINARY_GUARD_ENABLED = True
 REDIRECT_MAX_TIMES = 5
 # 404/410 mark a report withdrawn; 412/521 are anti-bot gateways: the spider must see them.
 HTTPERROR_ALLOWED_CODES = [304, 404, 410, 412, 521]
@@ -35,14 +50,35 @@ COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
+    # after RobotsTxtMiddleware (100): a forbidden URL spends no budget
+    "crawler.middlewares.PageBudgetMiddleware": 120,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
     # If-None-Match / If-Modified-Since for report URLs the archive holds (NIANBAO_CONDITIONAL_*)
     "crawler.conditional.ConditionalRequests": 560,
+    # sees 3xx before RedirectMiddleware (600) does
+    "crawler.middlewares.RedirectLoopMiddleware": 650,
 }
 
-# --- Discovery budget (a source in sources.toml may override per portal) -------------------
-NIANBAO_MAX_PAGES = 2000  # requests per source per crawl
+# --- Discovery (crawler/links.py, crawler/traps.py, crawler/sitemaps.py) -----------------
+# Requests per source per crawl, spent in priority order; sources.toml max_pages overrides.
+NIANBAO_MAX_PAGES = 2000
+# At most this many times the budget is queued (bounds memory on huge sitemaps).
+NIANBAO_QUEUE_FACTOR = 5
+# Links followed from a start URL; pagination does not count (crawler/spiders/portal.py).
 NIANBAO_MAX_DEPTH = 6
-DEPTH_LIMIT = 8
+# The fallback crawl (links with nothing promising about them) starts only when the
+# promising frontier is exhausted, in batches, and stops this many links away from the
+# last promising page.
+NIANBAO_MAX_COLD_HOPS = 3
+NIANBAO_FALLBACK_BATCH = 20
+# Calendars and date archives: fetches per address pattern (digits collapsed) per crawl.
+NIANBAO_TRAP_MAX_PER_PATTERN = 12
+# Read robots.txt Sitemap: lines (else /sitemap.xml) and queue the pages they list.
+NIANBAO_SITEMAPS = True
+# Scrapy's own depth counts every hop, pagination included: a ceiling for pathological
+# sites only, well above NIANBAO_MAX_DEPTH plus a long paginated column.
+DEPTH_LIMIT = 60
 DEPTH_PRIORITY = 0
 
 # --- Archive ----------------------------------------------------------------------------
@@ -86,5 +122,10 @@ LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0
 
 # --- Operator output --------------------------------------------------------------------
-EXTENSIONS = {"crawler.progress.Progress": 500, "crawler.linkwatch.LinkWatch": 510}
+EXTENSIONS = {
+    # stops a binary body served as text/html after its first bytes (NIANBAO_BINARY_GUARD_*)
+    "crawler.middlewares.BinaryGuard": 100,
+    "crawler.progress.Progress": 500,
+    "crawler.linkwatch.LinkWatch": 510,
+}
 NIANBAO_PROGRESS_INTERVAL = 10.0

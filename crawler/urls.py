@@ -1,30 +1,50 @@
 """URL canonicalisation, so one page is fetched once per crawl.
 
-Session ids (``;jsessionid=``, ``?sid=``, ``PHPSESSID``), fragments, tracking parameters
-and print/share variants collapse to one address; query parameters are sorted.
+w3lib's ``canonicalize_url`` (what Scrapy's own fingerprints use) does the general work:
+sorted query arguments, normalised percent-encoding, no fragment. On top of it we drop
+what makes one page look like many on Chinese government portals: session ids in the
+path (``;jsessionid=``) or the query (``?sid=``, ``PHPSESSID``), tracking parameters,
+print/share toggles (``?print=1``, ``&share=wx``) and the default port.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-_SESSION_PATH = re.compile(r";(jsessionid|phpsessid|sid)=[^/?#]*", re.I)
-_DROP_PARAMS = {
-    "jsessionid",
-    "phpsessid",
-    "sid",
-    "sessionid",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "from",
-    "spm",
-    "share",
-    "print",
-    "isprint",
-    "_",
-}
+from w3lib.url import canonicalize_url
+
+_SESSION_PATH = re.compile(
+    r";\s*(jsessionid|phpsessid|sid|sessionid|aspsessionid\w*)=[^/?#;]*", re.I
+)
+DROP_PARAMS = frozenset(
+    {
+        "jsessionid",
+        "phpsessid",
+        "aspsessionid",
+        "sid",
+        "sessionid",
+        "session_id",
+        "token",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "from",
+        "spm",
+        "share",
+        "sharefrom",
+        "print",
+        "isprint",
+        "printable",
+        "_",
+        "timestamp",
+        "random",
+        "rnd",
+    }
+)
+_DEFAULT_PORT = {"http": 80, "https": 443}
 ATTACHMENT_EXT = (".pdf", ".doc", ".docx", ".wps", ".txt")
 BINARY_EXT = (
     ".jpg",
@@ -60,14 +80,22 @@ BINARY_EXT = (
 
 
 def canonical(url: str) -> str:
-    parts = urlsplit(url)
+    """The one address a page is fetched under; ``canonical(canonical(u)) == canonical(u)``."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
     path = _SESSION_PATH.sub("", parts.path) or "/"
-    query = sorted(
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in _DROP_PARAMS
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.strip().lower() not in DROP_PARAMS
+        ],
+        quote_via=quote,
     )
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
+    netloc = parts.netloc.lower()
+    if parts.port is not None and parts.port == _DEFAULT_PORT.get(scheme):
+        netloc = netloc.rsplit(":", 1)[0]
+    return canonicalize_url(urlunsplit((scheme, netloc, path, query, "")))
 
 
 def extension(url: str) -> str:
@@ -77,7 +105,12 @@ def extension(url: str) -> str:
 
 
 def is_attachment(url: str) -> bool:
-    return extension(url) in ATTACHMENT_EXT
+    """A report attachment by its address: ``.pdf`` in the path, or in a download query
+    (``downfile.jsp?filename=abc.pdf``, the Hanweb way)."""
+    if extension(url) in ATTACHMENT_EXT:
+        return True
+    query = urlsplit(url).query.lower()
+    return bool(query) and bool(re.search(r"\.(pdf|docx?|wps)(&|$)", query))
 
 
 def is_binary(url: str) -> bool:

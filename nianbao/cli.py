@@ -135,7 +135,8 @@ def crawl(
         click.echo(
             f"{r.name}: {r.status}; {r.pages} pages fetched, {r.reports} report captures, "
             f"{r.new_reports} new reports, {r.new_versions} new versions, "
-            f"{r.unchanged} unchanged, {r.not_modified} not modified (304), {r.errors} errors"
+            f"{r.unchanged} unchanged, {r.not_modified} not modified (304), "
+            f"{r.skipped} skipped (robots/budget/traps/size), {r.errors} errors"
             + (" (resumed)" if r.resumed else "")
         )
     total_v = sum(r.new_versions for r in results)

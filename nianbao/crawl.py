@@ -34,6 +34,7 @@ class SourceResult:
     unchanged: int = 0
     not_modified: int = 0
     errors: int = 0
+    skipped: int = 0  # deliberate: robots.txt, budget, traps, too large, 404 …
     resumed: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -67,12 +68,19 @@ def _result(name: str, stats: dict[str, Any]) -> SourceResult:
     status = "failed" if responses == 0 else ("ok" if reason == "finished" else reason)
     if responses == 0 and stats.get("frontier/dequeued") == 0 and reason == "finished":
         status = "idle"  # a shared-frontier worker whose peers fetched everything
+    # Errors are failures an operator should look at: fetches that failed (timeouts,
+    # refused connections, after retries), archive writes, spider bugs. Deliberate skips
+    # (robots.txt, the page budget, traps, oversized or binary answers, HTTP 404 on a
+    # stale link) are counted apart, under ``portal/skipped/<reason>``.
     errors = sum(
         v
         for k, v in stats.items()
-        if k.startswith("downloader/exception_type_count/")
-        or k == "archive/error"
-        or k.startswith("spider_exceptions/")
+        if k in ("portal/skipped/error", "archive/error") or k.startswith("spider_exceptions/")
+    )
+    skipped = sum(
+        v
+        for k, v in stats.items()
+        if k.startswith("portal/skipped/") and k != "portal/skipped/error"
     )
     return SourceResult(
         name=name,
@@ -84,6 +92,7 @@ def _result(name: str, stats: dict[str, Any]) -> SourceResult:
         unchanged=int(stats.get("archive/unchanged", 0)),
         not_modified=int(stats.get("archive/captures_not_modified", 0)),
         errors=int(errors),
+        skipped=int(skipped),
         stats=stats,
     )
 

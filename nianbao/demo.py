@@ -118,6 +118,9 @@ def main(db: str | None) -> int:
         "  .venv/bin/nianbao reports\n"
         f"  .venv/bin/nianbao show {first}\n"
         f"  .venv/bin/nianbao versions {first} --json\n"
+        f"  .venv/bin/nianbao explain {first}        # what the cleaner removed, and why\n"
+        f"  .venv/bin/nianbao captures {first}       # where and when it was fetched\n"
+        "  .venv/bin/nianbao search 依申请公开\n"
         "  .venv/bin/nianbao crawl --sources sources.toml   # real portals (needs internet)"
     )
     return 3 if any(r.failed for r in results) else 0

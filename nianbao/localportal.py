@@ -3,18 +3,24 @@
 It behaves like a real static web server where it matters to a crawler: ``ETag`` and
 ``Last-Modified`` on every page and 304 answers to conditional requests, configurable
 status codes and redirects, a request log to count what the crawler fetched. Pages can
-be changed while it runs (the tests edit a report between two crawls). It binds to
-127.0.0.1 only.
+be changed while it runs (the tests edit a report between two crawls). Dynamic pages
+(an endless calendar, a server that answers 503 before it answers 200) are routes: a
+function of the requested path. A streamed page sends a large body chunk by chunk
+without holding it in memory, and logs how many bytes the client actually took. It
+binds to 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 
 @dataclass
@@ -24,35 +30,81 @@ class Page:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     mtime: float = 1_700_000_000.0  # fixed, so Last-Modified is stable across runs
+    # A streamed body: chunks produced on demand; ``length`` is sent as Content-Length
+    # when given, else the connection is closed after the body (no length announced).
+    stream: Callable[[], Iterator[bytes]] | None = None
+    length: int | None = None
 
     @property
     def etag(self) -> str:
         return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
 
 
+def _key(path: str) -> str:
+    """Paths match whatever the order of their query arguments, as on real servers."""
+    base, sep, query = path.partition("?")
+    return base + sep + "&".join(sorted(query.split("&"))) if sep else path
+
+
 class Portal:
     """A thread-safe mapping of path → :class:`Page`, plus a request log."""
 
     def __init__(self, pages: dict[str, Page] | None = None) -> None:
-        self._pages: dict[str, Page] = dict(pages or {})
+        self._pages: dict[str, Page] = {_key(p): page for p, page in (pages or {}).items()}
         self._lock = threading.Lock()
         self.log: list[tuple[str, int, int]] = []  # (path, status, bytes sent)
+        # (time.monotonic(), path) as each request arrives, before it is answered
+        self.times: list[tuple[float, str]] = []
+        self.user_agents: set[str] = set()
+        self._routes: list[tuple[str, Callable[[str], Page | None]]] = []
+        self._post_routes: list[tuple[str, Callable[[str, dict[str, str]], Page | None]]] = []
+
+    def route(self, prefix: str, handler: Callable[[str], Page | None]) -> None:
+        """Serve every path starting with ``prefix`` (query included) from ``handler``."""
+        with self._lock:
+            self._routes.append((prefix, handler))
 
     def set(self, path: str, page: Page) -> None:
         with self._lock:
-            self._pages[path] = page
+            self._pages[_key(path)] = page
 
     def remove(self, path: str) -> None:
         with self._lock:
-            self._pages.pop(path, None)
+            self._pages.pop(_key(path), None)
+
+    def route_post(
+        self, prefix: str, handler: Callable[[str, dict[str, str]], Page | None]
+    ) -> None:
+        """Answer POSTs to paths starting with ``prefix`` from ``handler(path, form)``."""
+        with self._lock:
+            self._post_routes.append((prefix, handler))
+
+    def post(self, path: str, form: dict[str, str]) -> Page | None:
+        with self._lock:
+            routes = list(self._post_routes)
+        for prefix, handler in routes:
+            if path.startswith(prefix):
+                return handler(path, form)
+        return None
 
     def get(self, path: str) -> Page | None:
         with self._lock:
-            return self._pages.get(path)
+            page = self._pages.get(_key(path))
+            routes = list(self._routes)
+        if page is None:
+            for prefix, handler in routes:
+                if path.startswith(prefix):
+                    return handler(path)
+        return page
 
     def paths(self) -> list[str]:
         with self._lock:
             return list(self._pages)
+
+    def arrived(self, path: str, user_agent: str) -> None:
+        with self._lock:
+            self.times.append((time.monotonic(), path))
+            self.user_agents.add(user_agent)
 
     def record(self, path: str, status: int, size: int) -> None:
         with self._lock:
@@ -61,6 +113,7 @@ class Portal:
     def clear_log(self) -> None:
         with self._lock:
             self.log.clear()
+            self.times.clear()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -73,6 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         portal = self.server.portal
         path = self.path.split("#", 1)[0]
+        portal.arrived(path, self.headers.get("User-Agent", ""))
         page = portal.get(path)
         if page is None:
             body = b"<html><body><h1>404 Not Found</h1></body></html>"
@@ -80,6 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
             portal.record(path, 404, len(body))
             return
         headers = dict(page.headers)
+        if page.stream is not None:
+            portal.record(path, page.status, self._send_stream(page))
+            return
         if page.status == 200:
             headers.setdefault("ETag", page.etag)
             headers.setdefault("Last-Modified", formatdate(page.mtime, usegmt=True))
@@ -88,6 +145,18 @@ class _Handler(BaseHTTPRequestHandler):
                 portal.record(path, 304, 0)
                 return
         self._send(page.status, page.body, page.content_type, headers)
+        portal.record(path, page.status, len(page.body))
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        portal = self.server.portal
+        path = self.path.split("#", 1)[0]
+        portal.arrived(path, self.headers.get("User-Agent", ""))
+        length = int(self.headers.get("Content-Length") or 0)
+        form = dict(parse_qsl(self.rfile.read(length).decode("utf-8", "replace")))
+        page = portal.post(path, form)
+        if page is None:
+            page = Page(b"<html><body><h1>404 Not Found</h1></body></html>", status=404)
+        self._send(page.status, page.body, page.content_type, dict(page.headers))
         portal.record(path, page.status, len(page.body))
 
     def _not_modified(self, page: Page) -> bool:
@@ -112,6 +181,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _send_stream(self, page: Page) -> int:
+        """Send a streamed body; return how many bytes the client accepted."""
+        assert page.stream is not None
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        for k, v in page.headers.items():
+            self.send_header(k, v)
+        if page.length is not None:
+            self.send_header("Content-Length", str(page.length))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        sent = 0
+        try:
+            for chunk in page.stream():
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            self.close_connection = True
+        return sent
 
     do_HEAD = do_GET
 

@@ -16,6 +16,7 @@ import re
 
 from pipelines import content
 from pipelines.document import Document
+from pipelines.recognize import title_verdict
 from pipelines.stage import StagePipeline
 
 STAGE = "boilerplate"
@@ -177,8 +178,25 @@ def _title_blocks(doc: Document) -> range:
     return range(0)
 
 
+def _heading_title(doc: Document) -> str | None:
+    """An attachment's own heading, when its first lines are a report title.
+
+    A PDF/DOC/DOCX has no ``<title>``: its heading is the first line (or two, broken by
+    the layout). Taking it as the title lets the title rule remove it, as it is removed
+    from HTML pages, so the same report hashes the same as a page and as a file.
+    """
+    for size in (1, 2, 3):  # the shortest run of lines that is a title, nearest the top
+        for start in range(min(3, len(doc.blocks) - size + 1)):
+            joined = "".join(b.strip() for b in doc.blocks[start : start + size])
+            if len(joined) <= 80 and title_verdict(joined) == "report":
+                return joined
+    return None
+
+
 def run(doc: Document) -> Document:
     kept: list[str] = []
+    if not doc.title and doc.kind in ("pdf", "docx", "doc"):
+        doc.title = _heading_title(doc)
     n_title = _title_blocks(doc)
     for i, block in enumerate(doc.blocks):
         if i in n_title:

@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from nianbao.portalgen import docx_bytes
+from nianbao.portalgen import Report, docx_bytes, trs_page
 from pipelines.attachments import MAX_UNCOMPRESSED, cid_share, reflow, sniff
 from pipelines.derive import derive
 from pipelines.document import Document
@@ -120,7 +120,19 @@ def test_docx_text_and_tables_in_order(seeds):
     title, lines = seeds["000"]
     doc = derive(docx_bytes(title, lines[:5]), "http://x.gov.cn/a.docx")
     assert doc.kind == "docx"
-    assert doc.blocks[0] == title and doc.blocks[1:6] == lines[:5]
+    # The file's heading is its title: removed from the text (and recorded), as on a page.
+    assert doc.title == title and doc.blocks[0:5] == lines[:5]
+    assert any(r.rule == "title" and r.text == title for r in doc.removed)
+
+
+def test_same_report_as_page_and_as_docx_hashes_the_same(seeds):
+    for key in ("000", "002"):
+        title, lines = seeds[key]
+        page = derive(
+            trs_page(Report("1", title, lines, "2015-01-20"), "方正县"), "http://x/a.html"
+        )
+        docx = derive(docx_bytes(title, lines), "http://x/a.docx")
+        assert page.sha256 == docx.sha256, key
 
 
 def test_zip_bomb_is_refused_not_inflated():
@@ -161,7 +173,8 @@ def test_word_binary_doc_and_wps(ext):
     body = word_doc(paras, ascii_prefix="Draft 2\r")
     doc = derive(body, f"http://x.gov.cn/a.{ext}", "application/octet-stream")
     assert doc.kind == "doc" and not doc.errors
-    assert doc.blocks[:4] == ["Draft 2", TITLE, "一、总体情况", "全年主动公开政府信息316条。"]
+    assert doc.title == TITLE and any(r.rule == "title" for r in doc.removed)
+    assert doc.blocks[:3] == ["Draft 2", "一、总体情况", "全年主动公开政府信息316条。"]
     assert "项目 | 数量" in doc.blocks and "主动公开 | 316" in doc.blocks
     assert "report" in doc.flags and doc.title == TITLE
 
@@ -193,7 +206,7 @@ def test_compound_file_without_piece_table_falls_back_to_text_runs():
     body = compound_file({"WpsContent": text.encode("utf-16-le")})
     doc = derive(body, "http://x.gov.cn/a.wps")
     assert "heuristic_text" in doc.flags
-    assert TITLE in doc.blocks
+    assert doc.title == TITLE  # the heading, found in the UTF-16 runs, is the title
 
 
 def test_sniff_by_magic_before_content_type():

@@ -1,10 +1,18 @@
 """The portal spider: from a source's start URLs to every annual report on the portal.
 
-It walks the portal's links, spending its page budget where reports are likely (links
-whose text or URL names the disclosure column or a report are fetched first), hands
-every page that might be a report to the pipelines with its raw response, and follows
-attachments (PDF/DOC/DOCX) from report pages. URLs of reports already in the archive are
-re-requested directly, so a report that left its column is still checked.
+Discovery spends the page budget where reports are likely (:mod:`crawler.links`): the
+report column and the disclosure sections first, their pagination at the same priority,
+pages listed in sitemaps (:mod:`crawler.sitemaps`), and the rest of the site as a
+fallback bounded by depth, by how many hops it may stray from anything promising
+(``NIANBAO_MAX_COLD_HOPS``) and by the source's page budget (enforced in priority order
+by :class:`crawler.middlewares.PageBudgetMiddleware`). Every address is canonicalised
+(:mod:`crawler.urls`) and checked for traps (:mod:`crawler.traps`) before it is queued,
+so one page is fetched once per crawl.
+
+Pages that might be reports go to the pipelines with their raw response; attachments
+(PDF/DOC/DOCX) are followed from them. URLs of reports already in the archive are
+re-requested directly, so a report that left its column is still checked. Every request
+that fails or is refused is logged with its reason and counted (``portal/skipped/*``).
 """
 
 from __future__ import annotations
@@ -15,25 +23,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
 
+from crawler import failures, hanweb, sitemaps
+from crawler import links as linkmod
+from crawler.fallback import Fallback
 from crawler.items import CaptureItem
+from crawler.middlewares import is_document
+from crawler.traps import TrapGuard
 from crawler.urls import canonical, is_attachment, is_binary
 from pipelines.decode import response_encoding
 from pipelines.document import Document
 from pipelines.metadata import page_fields
 from pipelines.recognize import looks_like_candidate
 
-# Where reports live: link text and URL fragments that lead toward the report column.
-_HOT_TEXT = re.compile(r"(年度报告|年报|工作报告)")
-_WARM_TEXT = re.compile(
-    r"(政府信息公开|信息公开|政务公开|公开目录|信息公开目录|法定主动公开|下一页|下页|尾页|\d+)"
-)
-_HOT_URL = re.compile(r"(ndbg|gknb|xxgknb|zfxxgknb|nianbao|annual)", re.I)
-_WARM_URL = re.compile(r"(xxgk|zwgk|gkml|zfxxgk|index_\d+|page=\d+)", re.I)
 _BLOCKED = re.compile(
     r"(\$_ts|__jsluid|window\.location\.reload|challenge-platform|安全验证|访问验证)"
 )
+_ATTACHMENT_TEXT = re.compile(r"\.(pdf|docx?|wps)\s*$", re.I)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -45,17 +55,23 @@ def _as_list(value: Any) -> list[str]:
 
 
 def link_priority(text: str, url: str) -> int:
-    """Higher for links more likely to lead to a report."""
-    score = 0
-    if _HOT_TEXT.search(text) or _HOT_URL.search(url):
-        score += 20
-    if _WARM_TEXT.search(text) or _WARM_URL.search(url):
-        score += 5
-    return score
+    """Higher for links more likely to lead to a report (kept for callers of 0.1)."""
+    return linkmod.score(text, url)
 
 
 class PortalSpider(scrapy.Spider):
     name = "portal"
+    # Read from the settings in from_crawler.
+    max_pages: int
+    max_queued: int
+    max_depth: int
+    max_cold_hops: int
+    page_maxsize: int
+    attachment_maxsize: int
+    use_sitemaps: bool
+    obey_robots: bool
+    fallback: Fallback
+    guard: TrapGuard
 
     def __init__(
         self,
@@ -79,41 +95,177 @@ class PortalSpider(scrapy.Spider):
         self.allowed_domains = domains
         self.max_pages_arg = int(max_pages) if max_pages else None
         self.known_urls = _as_list(known_urls)
-        self.requested = 0
+        self.queued = 0
         self.seen: set[str] = set()
+        self.robots_read: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.max_pages = spider.max_pages_arg or crawler.settings.getint("NIANBAO_MAX_PAGES")
-        spider.max_depth = crawler.settings.getint("NIANBAO_MAX_DEPTH")
+        s = crawler.settings
+        spider.max_pages = spider.max_pages_arg or s.getint("NIANBAO_MAX_PAGES")
+        spider.max_queued = spider.max_pages * s.getint("NIANBAO_QUEUE_FACTOR")
+        spider.max_depth = s.getint("NIANBAO_MAX_DEPTH")
+        spider.max_cold_hops = s.getint("NIANBAO_MAX_COLD_HOPS")
+        spider.page_maxsize = s.getint("NIANBAO_MAX_PAGE_BYTES")
+        spider.attachment_maxsize = s.getint("DOWNLOAD_MAXSIZE")
+        spider.use_sitemaps = s.getbool("NIANBAO_SITEMAPS")
+        spider.guard = TrapGuard(s.getint("NIANBAO_TRAP_MAX_PER_PATTERN"))
+        spider.fallback = Fallback(s.getint("NIANBAO_FALLBACK_BATCH"))
+        spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
+        if spider.use_sitemaps and spider.obey_robots:
+            crawler.signals.connect(spider.robots_received, signal=signals.response_received)
         return spider
+
+    def robots_received(self, response: Response, request: scrapy.Request, spider: Any) -> None:
+        """Read Sitemap: lines from the robots.txt Scrapy's RobotsTxtMiddleware fetched,
+        rather than fetching it a second time."""
+        if not request.meta.get("dont_obey_robotstxt") or not request.url.endswith("/robots.txt"):
+            return
+        if request.url in self.robots_read or not self._allowed(request.url):
+            return
+        self.robots_read.add(request.url)
+        for req in self.parse_robots(response):
+            self.crawler.engine.crawl(req)
+
+    def idle(self) -> None:
+        """The promising frontier is exhausted: release the next batch of fallback links."""
+        if not self.fallback:
+            return
+        if self.crawler.stats.get_value("budget/exhausted"):
+            self.logger.info(
+                "page budget of %s spent; %s fallback links not crawled",
+                self.max_pages,
+                len(self.fallback),
+            )
+            self.crawler.stats.inc_value("portal/skipped/budget", self.fallback.clear())
+            return
+        batch = self.fallback.release()
+        self.crawler.stats.inc_value("portal/fallback_released", len(batch))
+        for request in batch:
+            self.crawler.engine.crawl(request)
+        raise DontCloseSpider("fallback crawl continues")
+
+    # --- queueing -----------------------------------------------------------------------
 
     def _allowed(self, url: str) -> bool:
         host = url.split("//", 1)[-1].split("/", 1)[0].split(":")[0].lower()
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
-    def _request(self, url: str, **kwargs: Any) -> scrapy.Request | None:
-        """A request within the source's domains and page budget, once per canonical URL."""
+    def _request(
+        self,
+        url: str,
+        *,
+        priority: int = 0,
+        kind: str = "page",
+        text: str = "",
+        cold: int = 0,
+        level: int = 0,
+        callback: Any = None,
+        meta: dict[str, Any] | None = None,
+        formdata: dict[str, str] | None = None,
+    ) -> scrapy.Request | None:
+        """A request within the source's domains, once per canonical URL, trap-checked.
+
+        ``kind`` is ``start``, ``page`` (trap-checked), ``list`` (a Hanweb group),
+        ``attachment``, ``known`` (a report already archived), ``robots`` or ``sitemap``;
+        pages get the NIANBAO_MAX_PAGE_BYTES size limit, the rest DOWNLOAD_MAXSIZE.
+        ``level`` counts links followed from a start URL, pagination excluded (a column
+        of 40 list pages is one level deep); ``cold`` counts hops since the last
+        promising link. ``formdata`` makes it a form POST (Hanweb list groups)."""
         url = canonical(url)
         if url in self.seen or not self._allowed(url):
             return None
-        if self.requested >= self.max_pages:
-            self.crawler.stats.inc_value("portal/budget_exhausted")
+        stats = self.crawler.stats
+        if kind == "page":
+            reason = self.guard.check(url, text)
+            if reason:
+                stats.inc_value(f"portal/trap/{reason}")
+                self.logger.debug("not following %s: %s", url, reason)
+                return None
+        if self.queued >= self.max_queued:
+            stats.inc_value("portal/skipped/queue_full")
             return None
         self.seen.add(url)
-        self.requested += 1
-        return scrapy.Request(url, **kwargs)
+        self.queued += 1
+        maxsize = (
+            self.page_maxsize if kind in ("page", "list", "start") else self.attachment_maxsize
+        )
+        request_meta = {
+            "cold": cold,
+            "level": level,
+            "link_priority": priority,
+            "download_maxsize": maxsize,
+        } | (meta or {})
+        if formdata is not None:
+            return scrapy.FormRequest(
+                url,
+                formdata=formdata,
+                callback=callback or self.parse,
+                errback=self.failed,
+                priority=priority,
+                meta=request_meta,
+            )
+        return scrapy.Request(
+            url,
+            callback=callback or self.parse,
+            errback=self.failed,
+            priority=priority,
+            meta=request_meta,
+        )
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.start_urls:
-            req = self._request(url, callback=self.parse, priority=10)
+            req = self._request(url, priority=10, kind="start")  # never refused as a trap
             if req:
                 yield req
         for url in self.known_urls:
-            req = self._request(url, callback=self.parse, priority=30, meta={"known_report": True})
+            req = self._request(url, priority=30, kind="known", meta={"known_report": True})
             if req:
                 yield req
+        if self.use_sitemaps and not self.obey_robots:
+            # Not obeying robots.txt, Scrapy does not fetch it: read its Sitemap: lines here.
+            for origin in dict.fromkeys(sitemaps.robots_url(u) for u in self.start_urls):
+                req = self._request(origin, priority=40, kind="robots", callback=self.parse_robots)
+                if req:
+                    yield req
+
+    # --- sitemaps -----------------------------------------------------------------------
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        listed = sitemaps.from_robots(response) if response.status == 200 else []
+        self.crawler.stats.inc_value("portal/sitemaps_in_robots", len(listed))
+        for url in listed or [sitemaps.default_sitemap(response.url)]:
+            req = self._request(url, priority=35, kind="sitemap", callback=self.parse_sitemap)
+            if req:
+                yield req
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        if response.status != 200:
+            return
+        entries = sitemaps.parse(response, self.attachment_maxsize)
+        stats = self.crawler.stats
+        stats.inc_value("portal/sitemap_entries", len(entries.pages))
+        for url in entries.sitemaps:
+            req = self._request(url, priority=35, kind="sitemap", callback=self.parse_sitemap)
+            if req:
+                yield req
+        # Promising entries are queued at once, the rest join the fallback crawl.
+        for url in entries.pages:
+            value = linkmod.score("", url)
+            kind = "attachment" if is_attachment(url) else "page"
+            meta: dict[str, Any] = {"from_sitemap": True}
+            if kind == "attachment":
+                meta |= {"landing_url": response.url, "landing_title": None}
+            req = self._request(url, priority=value + 5, kind=kind, cold=1, level=1, meta=meta)
+            if value > 0 or kind == "attachment":
+                if req:
+                    yield req
+            else:
+                self.fallback.push(req)
+
+    # --- pages --------------------------------------------------------------------------
 
     def _item(self, response: Response, kind: str, **extra: Any) -> CaptureItem:
         headers = {
@@ -133,7 +285,7 @@ class PortalSpider(scrapy.Spider):
 
     def _page_item(self, response: Response, **extra: Any) -> CaptureItem:
         item = self._item(response, "page", **extra)
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         charset = None
         if "charset=" in ctype.lower():
             charset = ctype.lower().split("charset=", 1)[1].split(";")[0].strip()
@@ -163,15 +315,17 @@ class PortalSpider(scrapy.Spider):
             )
             yield self._item(response, "blocked")
             return
-        # An uncompressed (all-ASCII) PDF is typed TextResponse by Scrapy's body sniffing.
-        if not isinstance(response, TextResponse) or response.body[:5] == b"%PDF-":
-            # A binary reached by a direct link (an attachment we already knew, or a file
-            # served under an HTML-looking URL): let the pipelines decide.
-            if response.meta.get("known_report") or is_attachment(response.url):
+        meta = response.meta
+        # A document: binary, an uncompressed (all-ASCII) PDF that Scrapy's body sniffing
+        # typed as text, or a PDF/DOC/DOCX served as text/html. Archived only as an
+        # attachment of a report page, a report-named link, a sitemap entry or a known
+        # report; the pipelines decide what it is.
+        if not isinstance(response, TextResponse) or is_document(response.body[:16]):
+            if meta.get("known_report") or meta.get("landing_url") or is_attachment(response.url):
                 item = self._page_item(
                     response,
-                    landing_url=response.meta.get("landing_url"),
-                    landing_title=response.meta.get("landing_title"),
+                    landing_url=meta.get("landing_url"),
+                    landing_title=meta.get("landing_title"),
                 )
                 for key, value in response.meta.get("landing_fields", {}).items():
                     item.doc.metadata[f"landing_{key}"] = value  # type: ignore[union-attr]
@@ -179,7 +333,7 @@ class PortalSpider(scrapy.Spider):
                     item.doc.metadata["landing_link_text"] = link_text  # type: ignore[union-attr]
                 yield item
             return
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         response = response.replace(encoding=response_encoding(response.body, ctype))
         title = " ".join(response.css("title::text").getall()).strip()
         body_text = " ".join(
@@ -189,31 +343,114 @@ class PortalSpider(scrapy.Spider):
             ).getall()
             if t.strip()
         )
-        if looks_like_candidate(title, body_text) or response.meta.get("known_report"):
+        page_links = linkmod.links(response.selector, response.url, response.text)
+        if looks_like_candidate(title, body_text) or meta.get("known_report"):
             self.crawler.stats.inc_value("portal/candidates")
             yield self._page_item(response)
-            landing: dict[str, Any] = {"landing_url": response.url, "landing_title": title}
-            for link in response.css("a[href]"):
-                url = response.urljoin(link.attrib["href"])
-                if is_attachment(url):
-                    if "landing_fields" not in landing:
-                        landing["landing_fields"] = page_fields(response.text)
-                    text = " ".join(link.css("::text").getall()).strip()
-                    meta = {**landing, "landing_link_text": text}
-                    req = self._request(url, callback=self.parse, priority=25, meta=meta)
+            yield from self._attachments(response, title, page_links)
+        yield from self._hanweb_group(response)
+        yield from self._follow(response, page_links)
+
+    def _attachments(
+        self, response: Response, title: str, page_links: list[linkmod.Link]
+    ) -> Iterator[scrapy.Request]:
+        landing: dict[str, Any] = {"landing_url": response.url, "landing_title": title}
+        for link in page_links:
+            if is_attachment(link.url) or _ATTACHMENT_TEXT.search(link.text):
+                if "landing_fields" not in landing:  # the page's 索引号, 发布机构, dates …
+                    landing["landing_fields"] = page_fields(response.text)
+                req = self._request(
+                    link.url,
+                    priority=25,
+                    kind="attachment",
+                    level=response.meta.get("level", 0) + 1,
+                    meta={**landing, "landing_link_text": link.text},
+                )
+                if req:
+                    yield req
+
+    def _follow(self, response: Response, page_links: list[linkmod.Link]) -> Iterator[Any]:
+        parent_priority = response.meta.get("link_priority", 0)
+        parent_cold = response.meta.get("cold", 0)
+        parent_level = response.meta.get("level", 0)
+        for link in page_links:
+            url = link.url
+            if is_binary(url):
+                continue
+            value = linkmod.score(link.text, url)
+            # A link whose text names a report: its text is the best title for whatever
+            # it leads to, including a document under an address that does not say so.
+            named = linkmod.score(link.text, "") >= linkmod.HOT
+            landing = (
+                {
+                    "landing_url": response.url,
+                    "landing_title": link.text,
+                    "landing_link_text": link.text,
+                }
+                if named
+                else {}
+            )
+            if is_attachment(url) or _ATTACHMENT_TEXT.search(link.text):
+                if named:  # a report column listing its PDFs/DOCXs directly
+                    req = self._request(
+                        url, priority=25, kind="attachment", level=parent_level + 1, meta=landing
+                    )
                     if req:
                         yield req
-        depth = response.meta.get("depth", 0)
-        if depth >= self.max_depth:
+                continue
+            level = parent_level + 1
+            if linkmod.is_pager(link.text, url, response.url):
+                # Another page of this list: as promising and as deep as the list itself.
+                priority, cold, level = max(value, parent_priority), parent_cold, parent_level
+            elif level > self.max_depth:
+                self.crawler.stats.inc_value("portal/skipped/depth")
+                continue
+            else:
+                if value == 0 and parent_priority >= linkmod.HOT:
+                    value = linkmod.WARM  # an item of the report column, whatever its text
+                priority, cold = value, (0 if value > 0 else parent_cold + 1)
+            if cold > self.max_cold_hops:
+                self.crawler.stats.inc_value("portal/skipped/cold")
+                continue
+            req = self._request(
+                url, priority=priority, text=link.text, cold=cold, level=level, meta=landing
+            )
+            if priority > 0:
+                if req:
+                    yield req
+            else:
+                self.fallback.push(req)
+
+    def _hanweb_group(self, response: Response) -> Iterator[Any]:
+        """The next dataproxy POST of a Hanweb column (crawler/hanweb.py), as a pager."""
+        previous = response.meta.get("hanweb_group")
+        text = response.text  # type: ignore[attr-defined]
+        if previous is not None:
+            group = hanweb.next_group(previous, text)
+        else:
+            group = hanweb.first_group(text, response.url)
+        if group is None:
             return
-        for link in response.css("a"):
-            href = link.attrib.get("href", "")
-            if not href or href.startswith(("javascript:", "mailto:", "tel:", "#")):
-                continue
-            url = response.urljoin(href)
-            if is_binary(url) or is_attachment(url) or not url.startswith("http"):
-                continue
-            text = " ".join(link.css("::text").getall()).strip()
-            req = self._request(url, callback=self.parse, priority=link_priority(text, url))
+        priority = response.meta.get("link_priority", 0)
+        req = self._request(
+            group.url,
+            priority=priority,
+            kind="list",
+            cold=response.meta.get("cold", 0),
+            level=response.meta.get("level", 0),
+            formdata=group.formdata,
+            meta={"hanweb_group": group},
+        )
+        if req is not None:
+            self.crawler.stats.inc_value("portal/hanweb_groups")
+        if priority > 0:
             if req:
                 yield req
+        else:
+            self.fallback.push(req)
+
+    # --- failures -----------------------------------------------------------------------
+
+    def failed(self, failure: Failure) -> None:
+        """Log and count why a request produced nothing; nothing is archived for it."""
+        failures.record(failure, self.crawler.stats, self.logger)

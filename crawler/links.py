@@ -1,0 +1,96 @@
+"""What a link is worth to a crawler looking for annual reports.
+
+Spend the page budget where reports are likely: links whose text or address names the
+report column (年度报告, 年报, ``ndbg``, ``gknb`` …) come first, then the disclosure
+sections that hold it (政府信息公开, 政务公开, ``xxgk``, ``zwgk`` …), then the rest of the
+site as a bounded fallback. Pagination links (下一页, page numbers, ``index_1.html``,
+``?page=2``) inherit the priority of the list they page through.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from scrapy.selector import Selector
+
+HOT = 20
+WARM = 5
+COLD_PENALTY = -5
+
+_HOT_TEXT = re.compile(r"(年度报告|年报|年度工作报告)")
+_WARM_TEXT = re.compile(
+    r"(政府信息公开|信息公开|政务公开|公开目录|信息公开目录|法定主动公开|主动公开|公开专栏)"
+)
+# Column slugs: ndbg 年度报告, gknb/xxgknb/zfxxgknb 公开年报, nb 年报 (as a whole segment).
+_HOT_URL = re.compile(
+    r"(ndbg|gknb|xxgknb|zfxxgknb|zwgknb|nianbao|annual|(^|[/_=-])nb([/_.=&-]|$))", re.I
+)
+_WARM_URL = re.compile(r"(xxgk|zwgk|gkml|zfxxgk|xxgkml|zfgk|govinfo|openness)", re.I)
+_COLD_TEXT = re.compile(
+    r"(新闻|要闻|动态|图片|视频|专题|English|登录|注册|留言|信箱|投诉|招聘|旅游|天气|无障碍|长者|繁體|简体)"
+)
+_PAGER_WORDS = re.compile(r"^\s*(下一页|下页|后页|上一页|上页|前页|尾页|末页)\s*$")
+# Ambiguous on their own (首页 is also the home page): pagers only within the list's folder.
+_PAGER_MARKS = re.compile(r"^\s*(首页|\d{1,4}|>|>>|»|›|<|<<|«|‹)\s*$")
+_PAGER_URL = re.compile(
+    r"(index_\d+\.s?html?$|[?&](page|pageno|pagenum|pageindex|p|pn|curpage|currentpage)=\d+|_\d+\.s?html?$)",
+    re.I,
+)
+_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S | re.I)
+
+
+def score(text: str, url: str) -> int:
+    """Higher for links more likely to lead to a report."""
+    path = urlsplit(url)
+    where = path.path + ("?" + path.query if path.query else "")
+    value = 0
+    if _HOT_TEXT.search(text) or _HOT_URL.search(where):
+        value += HOT
+    if _WARM_TEXT.search(text) or _WARM_URL.search(where):
+        value += WARM
+    if not value and _COLD_TEXT.search(text):
+        value = COLD_PENALTY
+    return value
+
+
+def is_pager(text: str, url: str, page_url: str) -> bool:
+    """A link to another page of the same list."""
+    here, there = urlsplit(page_url), urlsplit(url)
+    if here.netloc != there.netloc:
+        return False
+    if _PAGER_WORDS.match(text):
+        return True
+    same_folder = here.path.rsplit("/", 1)[0] == there.path.rsplit("/", 1)[0]
+    # index_2.html next to index.html, list.php?page=2 next to list.php?page=1
+    return same_folder and bool(_PAGER_MARKS.match(text) or _PAGER_URL.search(url))
+
+
+@dataclass
+class Link:
+    url: str
+    text: str
+
+
+def links(selector: Selector, base_url: str, html: str) -> list[Link]:
+    """Every ``<a href>`` of a page, including the records Hanweb (大汉) column pages
+    carry inside ``<script type="text/xml"><datastore>`` as CDATA, which HTML parsers
+    do not see as links."""
+    from urllib.parse import urljoin
+
+    out: list[Link] = []
+    anchors = list(selector.css("a"))
+    for cdata in _RECORD.findall(html):
+        anchors.extend(Selector(text=cdata).css("a"))
+    for a in anchors:
+        href = (a.attrib.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "mailto:", "tel:", "#", "data:")):
+            continue
+        url = urljoin(base_url, href)
+        if not url.startswith(("http://", "https://")):
+            continue
+        text = " ".join(t.strip() for t in a.css("::text").getall() if t.strip())
+        text = text or a.attrib.get("title", "")
+        out.append(Link(url, text))
+    return out

@@ -1,0 +1,279 @@
+"""Downloader-side politeness and safety: the page budget, back-off retries, redirect
+loops, binary pages.
+
+- :class:`PageBudgetMiddleware` spends the source's page budget as requests leave the
+  scheduler, i.e. in priority order.
+
+- :class:`BackoffRetryMiddleware` replaces Scrapy's RetryMiddleware, which re-queues a
+  failed request at once. A site answering 429/503 is asking us to slow down, so a retry
+  waits ``Retry-After`` (when the server sends one, up to a cap) or an exponential
+  back-off before it is re-issued; on 429/503 the source's whole crawl pauses meanwhile.
+  Other sources (other crawlers) keep being crawled.
+- :class:`RedirectLoopMiddleware` stops ``A → B → A`` chains at the first repeat
+  (compared by canonical URL, so session-id variants count as the same page) instead of
+  burning ``REDIRECT_MAX_TIMES`` requests on every entry into the loop.
+- :class:`BinaryGuard` stops a download whose headers say ``text/html`` but whose first
+  bytes are an image, archive or executable, so it never reaches the pipelines as a
+  "page". PDF/DOC/DOCX bytes under a wrong type are let through: that is a mislabelled
+  attachment, and the extractor sniffs magic bytes. Oversized bodies are cut off by
+  Scrapy's own ``DOWNLOAD_MAXSIZE`` (and the spider's per-page ``download_maxsize``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from scrapy import signals
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
+from scrapy.http import Request, Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.response import response_status_message
+from twisted.internet import task
+from w3lib.url import safe_url_string
+
+from crawler.urls import canonical
+
+logger = logging.getLogger(__name__)
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None if absent or bad."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+async def _sleep(seconds: float) -> None:
+    from twisted.internet import reactor
+
+    await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """RetryMiddleware that waits before each retry (settings ``NIANBAO_BACKOFF_*``)."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.base = settings.getfloat("NIANBAO_BACKOFF_BASE")
+        self.cap = settings.getfloat("NIANBAO_BACKOFF_MAX")
+        self.pausing = 0  # waits in progress that hold the engine paused
+
+    def delay(self, retry_times: int, response: Response | None = None) -> float:
+        """Seconds to wait before retry number ``retry_times`` (1, 2, …)."""
+        if response is not None:
+            asked = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if asked is not None:
+                return min(asked, self.cap)
+        return min(self.base * 2 ** (retry_times - 1), self.cap)
+
+    async def _wait(self, retry: Request, response: Response | None, reason: str) -> Request:
+        seconds = self.delay(retry.meta.get("retry_times", 1), response)
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("backoff/retries")
+        stats.inc_value("backoff/waited_ms", int(seconds * 1000))
+        # 429 and 503 are the site asking us to slow down: no new request to it until the
+        # wait is over. One crawler crawls one source, so pausing its engine pauses that
+        # site only (requests already handed to the downloader, at most
+        # CONCURRENT_REQUESTS, still complete).
+        site_wide = response is not None and response.status in (429, 503) and seconds > 0
+        logger.info(
+            "%s at %s: retrying in %.1f s%s",
+            reason,
+            retry.url,
+            seconds,
+            " (site paused meanwhile)" if site_wide else "",
+        )
+        engine = self.crawler.engine
+        if site_wide and engine is not None:
+            self.pausing += 1
+            engine.pause()
+        try:
+            if seconds > 0:
+                await _sleep(seconds)
+        finally:
+            if site_wide and engine is not None:
+                self.pausing -= 1
+                if self.pausing == 0:
+                    engine.unpause()
+        return retry
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Request | Response:
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        reason = response_status_message(response.status)
+        retry = self._retry(request, reason)
+        if retry is None:
+            return response
+        return await self._wait(retry, response, f"HTTP {response.status}")
+
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception, spider: Any = None
+    ) -> Request | Response | None:
+        if not isinstance(exception, self.exceptions_to_retry) or request.meta.get(
+            "dont_retry", False
+        ):
+            return None
+        retry = self._retry(request, exception)
+        if retry is None:
+            return None
+        return await self._wait(retry, None, type(exception).__name__)
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect chain came back to an address it had already visited."""
+
+
+class RedirectLoopMiddleware:
+    """Drop a redirect whose target was already visited in the same redirect chain."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RedirectLoopMiddleware:
+        if not crawler.settings.getbool("REDIRECT_ENABLED"):
+            raise NotConfigured
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        location = response.headers.get(b"Location")
+        if response.status not in (301, 302, 303, 307, 308) or not location:
+            return response
+        target = safe_url_string(response.urljoin(location.decode("latin-1")))
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        seen = [canonical(u) for u in chain]
+        # One hop to a session-id variant of the same page is normal (Tomcat URL rewriting);
+        # coming back to an address already in the chain is a loop.
+        if target in chain or seen.count(canonical(target)) >= 2:
+            self.crawler.stats.inc_value("redirect_loop/dropped")
+            logger.warning(
+                "redirect loop: %s redirects back to %s (chain: %s); not followed",
+                request.url,
+                target,
+                " → ".join(chain),
+            )
+            raise RedirectLoop(f"redirect loop at {request.url}")
+        return response
+
+
+_DOCUMENT_MAGIC = (b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+_BINARY_MAGIC = (
+    b"GIF8",
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"Rar!",
+    b"7z\xbc\xaf",
+    b"MZ",
+    b"\x1f\x8b",
+    b"BM",
+    b"\x00\x00\x01\x00",
+    b"ID3",
+    b"FWS",
+    b"CWS",
+    b"RIFF",
+)
+
+
+def looks_binary(chunk: bytes) -> bool:
+    """Not text: a known binary magic number, or NUL bytes in the first kilobyte
+    (UTF-16 text, which has NULs, announces itself with a BOM)."""
+    head = chunk[:1024]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    return head.startswith(_BINARY_MAGIC) or b"\x00" in head
+
+
+def is_document(chunk: bytes) -> bool:
+    return chunk.lstrip()[:8].startswith(_DOCUMENT_MAGIC)
+
+
+class BinaryGuard:
+    """Stop downloads announced as text whose first bytes are binary (an extension)."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.pending: dict[int, str] = {}  # id(request) → declared Content-Type
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> BinaryGuard:
+        if not crawler.settings.getbool("NIANBAO_BINARY_GUARD_ENABLED"):
+            raise NotConfigured
+        guard = cls(crawler)
+        crawler.signals.connect(guard.headers_received, signal=signals.headers_received)
+        crawler.signals.connect(guard.bytes_received, signal=signals.bytes_received)
+        crawler.signals.connect(guard.forget, signal=signals.request_left_downloader)
+        return guard
+
+    def headers_received(
+        self, headers: Any, body_length: int, request: Request, spider: Any
+    ) -> None:
+        ctype = (headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+        if not ctype or ctype.startswith(("text/", "application/xhtml")):
+            self.pending[id(request)] = ctype or "(none)"
+
+    def bytes_received(self, data: bytes, request: Request, spider: Any) -> None:
+        ctype = self.pending.pop(id(request), None)
+        if ctype is None or not looks_binary(data) or is_document(data):
+            return
+        self.crawler.stats.inc_value("binary_guard/stopped")
+        logger.warning(
+            "binary body served as %s at %s (starts %r); download stopped, not archived",
+            ctype,
+            request.url,
+            data[:8],
+        )
+        raise StopDownload(fail=True)
+
+    def forget(self, request: Request, spider: Any) -> None:
+        self.pending.pop(id(request), None)
+
+
+class BudgetExhausted(IgnoreRequest):
+    """The source's page budget is spent."""
+
+
+class PageBudgetMiddleware:
+    """Enforce the per-source page budget when a request reaches the downloader.
+
+    Counting here rather than when a link is found means the budget is spent in
+    priority order: the scheduler hands out report-column links first, and the
+    fallback crawl of the rest of the site gets what is left. robots.txt is exempt
+    (without it, robots rules could not be obeyed).
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.sent = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> PageBudgetMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if request.url.endswith("/robots.txt"):
+            return None
+        limit = getattr(self.crawler.spider, "max_pages", 0) or self.crawler.settings.getint(
+            "NIANBAO_MAX_PAGES"
+        )
+        if self.sent >= limit:
+            self.crawler.stats.inc_value("budget/exhausted")
+            raise BudgetExhausted(f"page budget of {limit} requests spent")
+        self.sent += 1
+        return None

@@ -1,0 +1,55 @@
+"""Link priorities, pagination and the Hanweb datastore."""
+
+from __future__ import annotations
+
+from scrapy.selector import Selector
+
+from crawler.links import is_pager, links, score
+
+
+def test_report_column_outranks_disclosure_section_outranks_rest() -> None:
+    column = score("政府信息公开年报", "http://x.cn/col/col105/index.html")
+    slug = score("更多", "http://x.cn/zwgk/zfxxgknb/index.html")
+    section = score("政务公开", "http://x.cn/zwgk/index.html")
+    plain = score("机构设置", "http://x.cn/jgsz/index.html")
+    news = score("新闻中心", "http://x.cn/xwzx/index.html")
+    assert column > section > plain > news
+    assert slug > section
+    # "nb" counts only as a whole path segment, not inside another word.
+    assert score("", "http://x.cn/xxgk/nb/index.html") > score("", "http://x.cn/xxgk/snbx/a.html")
+
+
+def test_pagination_links() -> None:
+    here = "http://x.cn/zwgk/ndbg/index.html"
+    assert is_pager("下一页", "http://x.cn/zwgk/ndbg/index_1.html", here)
+    assert is_pager("3", "http://x.cn/list.php?cat=nb&page=3", "http://x.cn/list.php?cat=nb")
+    assert is_pager("", "http://x.cn/zwgk/ndbg/index_2.html", here)
+    assert not is_pager("", "http://x.cn/other/index_2.html", here)
+    assert not is_pager("2023年政府信息公开工作年度报告", "http://x.cn/zwgk/ndbg/t1.html", here)
+    # 首页 is the home page unless it points into the list's own folder.
+    assert not is_pager("首页", "http://x.cn/index.html", here)
+    assert is_pager(
+        "首页", "http://x.cn/zwgk/ndbg/index.html", "http://x.cn/zwgk/ndbg/index_3.html"
+    )
+
+
+def test_links_include_hanweb_datastore_records() -> None:
+    html = """<html><body><a href="/col/col101/index.html">信息公开</a>
+    <a href="javascript:void(0)">x</a><a href="mailto:a@b.cn">mail</a>
+    <div id="4521"><script type="text/xml"><datastore><recordset>
+    <record><![CDATA[<li><a href="/art/2024/1/18/art_105_9001.html" title="依兰镇2023年年报">依兰镇2023年年报</a></li>]]></record>
+    <record><![CDATA[<li><a href="/art/2024/1/19/art_105_9002.html">达连河镇2023年年报</a></li>]]></record>
+    </recordset></datastore></script></div></body></html>"""
+    found = links(Selector(text=html), "http://x.cn/col/col105/index.html", html)
+    assert [(link.url, link.text) for link in found] == [
+        ("http://x.cn/col/col101/index.html", "信息公开"),
+        ("http://x.cn/art/2024/1/18/art_105_9001.html", "依兰镇2023年年报"),
+        ("http://x.cn/art/2024/1/19/art_105_9002.html", "达连河镇2023年年报"),
+    ]
+
+
+def test_column_slugs_in_query_strings() -> None:
+    assert score("", "http://x.cn/list.php?cat=nb&page=1") > score(
+        "", "http://x.cn/list.php?cat=xw"
+    )
+    assert score("", "http://x.cn/col/zfxxgknb/index.html") >= 20
