@@ -11,6 +11,7 @@ writers so two writers never deadlock upgrading read locks.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,28 @@ def resolve_url(url: str | None = None) -> str:
     return url
 
 
+def _ensure_wal(cur: Any) -> None:
+    """Switch the file to WAL (once: the mode is stored in the file).
+
+    Changing the journal mode needs an exclusive lock and SQLite answers "database is
+    locked" at once, without its busy handler, while another process holds the file —
+    as when N workers open a new archive together. So: only when it is not WAL yet, and
+    retried within the busy timeout.
+    """
+    import sqlite3
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_pragmas(engine: Engine, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -54,7 +77,7 @@ def _sqlite_pragmas(engine: Engine, read_only: bool) -> None:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if not read_only:
-            cur.execute("PRAGMA journal_mode=WAL")
+            _ensure_wal(cur)
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
