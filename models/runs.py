@@ -19,6 +19,21 @@ from models.tables import CrawlRun
 from models.types import utcnow
 
 
+def run_status(stats: dict[str, Any], reason: str = "finished") -> str:
+    """How a crawl of one source ended, from its Scrapy stats (the CLI and the run row agree).
+
+    ``failed``: no page of the source could be fetched; ``idle``: a shared-frontier worker
+    whose peers fetched everything (not a failure); ``ok``; else Scrapy's finish reason
+    (``shutdown`` after Ctrl-C, ``closespider_…``).
+    """
+    responses = int(stats.get("downloader/response_count", 0))
+    if responses == 0:
+        if stats.get("frontier/dequeued") == 0 and reason == "finished":
+            return "idle"
+        return "failed"
+    return "ok" if reason == "finished" else reason
+
+
 def start_run(
     session: Session,
     source_name: str,

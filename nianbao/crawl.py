@@ -15,7 +15,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler import frontier
-from models import incremental
+from models import incremental, runs
 from models.db import open_archive, sessionmaker_for
 from nianbao.jobdir import JobDir, open_jobdir
 from nianbao.sources import SourceConfig
@@ -64,10 +64,7 @@ def known_report_urls(db_url: str, source_name: str) -> list[str]:
 
 def _result(name: str, stats: dict[str, Any]) -> SourceResult:
     responses = int(stats.get("downloader/response_count", 0))
-    reason = str(stats.get("finish_reason", "finished"))
-    status = "failed" if responses == 0 else ("ok" if reason == "finished" else reason)
-    if responses == 0 and stats.get("frontier/dequeued") == 0 and reason == "finished":
-        status = "idle"  # a shared-frontier worker whose peers fetched everything
+    status = runs.run_status(stats, str(stats.get("finish_reason", "finished")))
     # Errors are failures an operator should look at: fetches that failed (timeouts,
     # refused connections, after retries), archive writes, spider bugs. Deliberate skips
     # (robots.txt, the page budget, traps, oversized or binary answers, HTTP 404 on a

@@ -77,12 +77,7 @@ class StorePipeline:
             for k, v in stats.items()
             if (k.startswith("downloader/exception_type_count/") or k.startswith("archive/error"))
         }
-        ok_responses = counts["responses"]
-        status = (
-            "ok"
-            if reason == "finished" and ok_responses
-            else ("failed" if not ok_responses else reason)
-        )
+        status = runs.run_status(stats, reason)
         with self.Session.begin() as session:
             runs.finish_run(session, self.run_id, status, counts, errors)
         self.engine.dispose()

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models.db import open_archive, sessionmaker_for
-from models.tables import Capture, Report, Version
+from models.tables import Capture, CrawlRun, Report, Version
 from nianbao.localportal import Portal
 from nianbao.portalgen import Report as PortalReport
 from nianbao.portalgen import county_portal
@@ -164,6 +164,10 @@ def test_two_workers_share_one_frontier(db_url, seeds, serve, redis_frontier):
             select(Capture.url, func.count()).where(Capture.kind == "report").group_by(Capture.url)
         ).all()
         assert len(per_url) == len(TOWNS) and all(n == 1 for _url, n in per_url)
+        # Each worker's run row says how it ended; a worker whose peer did it all is idle,
+        # never "failed" (cron would page someone for nothing).
+        statuses = session.scalars(select(CrawlRun.status)).all()
+        assert len(statuses) == 2 and set(statuses) <= {"ok", "idle"}, statuses
     engine.dispose()
 
     import redis
