@@ -47,6 +47,22 @@ def _session(db: str | None):  # type: ignore[no-untyped-def]
     return sessionmaker_for(engine)()
 
 
+def _read(db: str | None, query: Any, *args: Any) -> Any:
+    """Run one read query; an unknown report, version or capture is a clear error (exit 1)."""
+    with _session(db) as session:
+        try:
+            return query(session, *args)
+        except queries.NotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def _version_as(
+    session: Any, shape: Any, report_id: int, n: int | None, moment: datetime | None
+) -> Any:
+    """Version ``n`` (or current at ``moment``, or the latest) of a report, as ``shape`` makes it."""
+    return shape(queries.get_version(session, report_id, n, moment))
+
+
 def _parse_time(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -176,11 +192,7 @@ def reports(db: str | None, as_json: bool) -> None:
 @click.argument("report_id", type=int)
 def versions(db: str | None, as_json: bool, report_id: int) -> None:
     """List the versions of a report, oldest first."""
-    with _session(db) as session:
-        try:
-            rows = queries.list_versions(session, report_id)
-        except queries.NotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+    rows = _read(db, queries.list_versions, report_id)
     if as_json:
         _emit(rows)
         return
@@ -206,12 +218,7 @@ def show(db: str | None, as_json: bool, report_id: int, n: int | None, as_of: st
     if n is not None and as_of:
         raise click.UsageError("give --version or --as-of, not both")
     moment = _parse_time(as_of) if as_of else None
-    with _session(db) as session:
-        try:
-            version = queries.get_version(session, report_id, n, moment)
-        except queries.NotFound as exc:
-            raise click.ClickException(str(exc)) from exc
-        data = queries.version_dict(version)
+    data = _read(db, _version_as, queries.version_dict, report_id, n, moment)
     if as_json:
         _emit(data)
         return
@@ -235,12 +242,7 @@ def explain(
     if n is not None and as_of:
         raise click.UsageError("give --version or --as-of, not both")
     moment = _parse_time(as_of) if as_of else None
-    with _session(db) as session:
-        try:
-            version = queries.get_version(session, report_id, n, moment)
-        except queries.NotFound as exc:
-            raise click.ClickException(str(exc)) from exc
-        data = queries.explain_dict(version)
+    data = _read(db, _version_as, queries.explain_dict, report_id, n, moment)
     if as_json:
         _emit(data)
         return
@@ -265,11 +267,7 @@ def explain(
 @click.argument("b", type=int)
 def diff(db: str | None, report_id: int, a: int, b: int) -> None:
     """Unified diff of the texts of versions A and B of a report."""
-    with _session(db) as session:
-        try:
-            text = queries.diff_versions(session, report_id, a, b)
-        except queries.NotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+    text = _read(db, queries.diff_versions, report_id, a, b)
     click.echo(text if text else f"versions {a} and {b} have the same text")
 
 
@@ -279,11 +277,7 @@ def diff(db: str | None, report_id: int, a: int, b: int) -> None:
 @click.argument("report_id", type=int)
 def captures(db: str | None, as_json: bool, report_id: int) -> None:
     """Every capture of a report: when, where, HTTP status, body hash, which version."""
-    with _session(db) as session:
-        try:
-            rows = queries.list_captures(session, report_id)
-        except queries.NotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+    rows = _read(db, queries.list_captures, report_id)
     if as_json:
         _emit(rows)
         return
@@ -301,11 +295,7 @@ def captures(db: str | None, as_json: bool, report_id: int) -> None:
 @click.argument("capture_id", type=int)
 def raw(db: str | None, capture_id: int) -> None:
     """Write the exact bytes a capture received to stdout (redirect to a file)."""
-    with _session(db) as session:
-        try:
-            body = queries.capture_body(session, capture_id)
-        except queries.NotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+    body = _read(db, queries.capture_body, capture_id)
     sys.stdout.buffer.write(body)
     sys.stdout.buffer.flush()
 
