@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
+from models.db import open_archive, sessionmaker_for
 from nianbao.localportal import Portal, PortalServer
 from nianbao.portalgen import Report, county_portal, seed_reports
 
@@ -186,3 +188,12 @@ def county(seeds: dict[str, tuple[str, list[str]]]) -> Portal:
         ],
         "方正县",
     )
+
+
+@pytest.fixture
+def session(db_url: str) -> Iterator[Session]:
+    """A session on this test's own archive (migrated), for tests of the models."""
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine)() as s:
+        yield s
+    engine.dispose()

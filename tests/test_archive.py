@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from models import archive, incremental, queries
-from models.db import open_archive, sessionmaker_for
 from models.tables import Blob, Capture, Version
 from pipelines.derive import derive
 
@@ -19,14 +18,6 @@ PAGE = "<html><head><title>{t}</title></head><body><div id='zoom'>{b}</div></bod
 
 def _page(title: str, paras: list[str]) -> bytes:
     return PAGE.format(t=title, b="".join(f"<p>{p}</p>" for p in paras)).encode("utf-8")
-
-
-@pytest.fixture
-def session(db_url):
-    engine = open_archive(db_url)
-    with sessionmaker_for(engine)() as s:
-        yield s
-    engine.dispose()
 
 
 def _store(session, body: bytes, when: datetime, url: str = "http://a.gov.cn/r.html"):

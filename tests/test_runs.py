@@ -5,18 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from models import queries, runs
-from models.db import open_archive, sessionmaker_for
-
-
-@pytest.fixture
-def session(db_url):
-    engine = open_archive(db_url)
-    with sessionmaker_for(engine)() as s:
-        yield s
-    engine.dispose()
 
 
 def test_runs_left_running_by_a_dead_process_are_marked_crashed(session):

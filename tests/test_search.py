@@ -34,14 +34,6 @@ def _store(session, title, lines, when=T0, url="http://a.gov.cn/r.html", organ="
     return stored
 
 
-@pytest.fixture
-def session(db_url):
-    engine = open_archive(db_url)
-    with sessionmaker_for(engine)() as s:
-        yield s
-    engine.dispose()
-
-
 def test_finds_substrings_across_versions_scripts_and_spacing(session, seeds):
     title, lines = seeds["002"]
     first = _store(session, title, lines)

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from models import queries, withdrawal
-from models.db import open_archive, sessionmaker_for
 from tests.test_archive import T0, _page, _store
-
-
-@pytest.fixture
-def session(db_url):
-    engine = open_archive(db_url)
-    with sessionmaker_for(engine)() as s:
-        yield s
-    engine.dispose()
 
 
 def test_reconcile_links_withdraws_unlinked_and_restores_relinked(session, seeds):
