@@ -38,6 +38,7 @@ class Document:
     title: str | None = None
     blocks: list[str] = field(default_factory=list)  # paragraphs / table rows, in order
     metadata: dict[str, str] = field(default_factory=dict)  # 索引号, 发布机构, PubDate ...
+    page_lines: list[str] = field(default_factory=list)  # the whole page's text, HTML only
     # Filled by later stages
     text: str = ""  # the clean report text, in the script it was published in
     norm_text: str = ""  # normalised form (simplified, NFKC, whitespace) for hash/search

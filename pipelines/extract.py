@@ -13,7 +13,7 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from pipelines import attachments, content
+from pipelines import attachments, content, metadata
 from pipelines.decode import decode
 from pipelines.document import Document
 from pipelines.stage import StagePipeline
@@ -171,6 +171,9 @@ def extract_html(doc: Document) -> Document:
             f"decode: {decoded.replaced} undecodable byte sequences in {decoded.encoding}"
         )
     soup = BeautifulSoup(decoded.text, "lxml")
+    for el in soup.find_all(metadata.NON_TEXT_TAGS):
+        el.decompose()
+    doc.page_lines = metadata.soup_lines(soup)
     for el in soup.find_all(_DROP_TAGS):
         el.decompose()
     doc.metadata.update(_metadata(soup))

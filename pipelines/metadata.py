@@ -142,16 +142,29 @@ def parse_date(value: str | None) -> str | None:
     return None
 
 
-def _page_lines(html: str) -> list[str]:
-    soup = BeautifulSoup(html, "lxml")
-    for el in soup(["script", "style", "noscript", "template"]):
-        el.decompose()
+# What is not page text, for the labelled-field reader (extraction drops more, later).
+NON_TEXT_TAGS = ["script", "style", "noscript", "template"]
+
+
+def soup_lines(soup: BeautifulSoup) -> list[str]:
+    """The page's text lines, for a soup whose :data:`NON_TEXT_TAGS` are already removed.
+
+    Extraction calls this on the soup it parsed anyway (``doc.page_lines``), so a report
+    page is parsed once, not once more here.
+    """
     text = soup.get_text("\n")
     return [
         line.strip()
         for line in text.replace("\u3000", " ").replace("\xa0", " ").splitlines()
         if line.strip()
     ]
+
+
+def _page_lines(html: str) -> list[str]:
+    soup = BeautifulSoup(html, "lxml")
+    for el in soup(NON_TEXT_TAGS):
+        el.decompose()
+    return soup_lines(soup)
 
 
 def _valid(field: str, value: str) -> bool:
@@ -202,7 +215,7 @@ def page_fields(html: str) -> dict[str, str]:
 
 def run(doc: Document) -> Document:
     """Add the page's labelled fields to ``doc.metadata`` (never overwriting meta tags)."""
-    lines = _page_lines(doc.html) if doc.html else []
+    lines = (doc.page_lines or _page_lines(doc.html)) if doc.html else []
     if not doc.html:
         # Attachments: the fields, if any, are in the first and last lines of the text.
         lines = doc.blocks[:15] + doc.blocks[-6:]
