@@ -17,6 +17,7 @@ reach ``doc.metadata`` either way. Keys are stable (``index_no``, ``publisher``,
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
@@ -46,6 +47,9 @@ MIN_CJK = 50
 MIN_CJK_KNOWN = 1
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_A = frozenset({"a"})
+_DENSITY_CANDIDATES = frozenset({"div", "td", "article", "section", "main"})
+_LIST_CANDIDATES = frozenset({"ul", "ol", "dl", "div", "table"})
 
 META_KEYS = {
     "索引号": "index_no",
@@ -72,17 +76,26 @@ _LABEL = re.compile(
 )
 
 
+def find_tags(node: Tag, names: Collection[str] | None = None) -> list[Tag]:
+    """``node.find_all(names)`` (``find_all(True)`` when ``names`` is None): the same tags
+    in the same order, from a plain walk. bs4's generic matcher costs several times the
+    walk, and extraction asks for tags by name a dozen times per page."""
+    if names is None:
+        return [el for el in node.descendants if isinstance(el, Tag)]
+    return [el for el in node.descendants if isinstance(el, Tag) and el.name in names]
+
+
 def cjk_count(text: str) -> int:
     return len(_CJK.findall(text))
 
 
 def _link_cjk(el: Tag) -> int:
-    return sum(cjk_count(a.get_text()) for a in el.find_all("a"))
+    return sum(cjk_count(a.get_text()) for a in find_tags(el, _A))
 
 
 def is_link_list(el: Tag) -> bool:
     """A run of headlines: three or more links that make up most of the element's text."""
-    links = el.find_all("a")
+    links = find_tags(el, _A)
     if len(links) < 3:
         return False
     n = cjk_count(el.get_text())
@@ -124,7 +137,7 @@ def _known_containers(soup: BeautifulSoup) -> list[list[Tag]]:
     """Elements matching each CONTAINERS entry, in document order: one pass over the tree
     (a CSS select per selector costs a full walk each)."""
     found: list[list[Tag]] = [[] for _ in _SELECTORS]
-    for el in soup.find_all(True):
+    for el in find_tags(soup):
         classes: list[str] = list(el.get("class") or [])
         el_id = el.get("id")
         for i, (tag, kind, name) in enumerate(_SELECTORS):
@@ -152,7 +165,7 @@ def find_container(soup: BeautifulSoup) -> Tag:
     body = soup.body or soup
     best: Tag = body
     best_score = 0.0
-    for el in body.find_all(["div", "td", "article", "section", "main"]):
+    for el in find_tags(body, _DENSITY_CANDIDATES):
         n = cjk_count(el.get_text())
         if n < MIN_CJK:
             continue
@@ -165,7 +178,7 @@ def find_container(soup: BeautifulSoup) -> Tag:
 def prune_link_lists(container: Tag) -> list[str]:
     """Remove headline lists nested in the container; return their text for the record."""
     removed: list[str] = []
-    for el in container.find_all(["ul", "ol", "dl", "div", "table"]):
+    for el in find_tags(container, _LIST_CANDIDATES):
         if el.decomposed or el is container:
             continue
         if is_link_list(el) and not el.find(["p"], recursive=True):
@@ -176,16 +189,25 @@ def prune_link_lists(container: Tag) -> list[str]:
     return removed
 
 
+def _cell_of(node: NavigableString) -> Tag | None:
+    """The table cell a text sits in: ``find_parent(["td", "th"])`` without bs4's generic
+    matcher, which costs more than the rest of the metadata reader put together."""
+    for parent in node.parents:
+        if parent.name in ("td", "th"):
+            return parent
+    return None
+
+
 def _texts(soup: BeautifulSoup) -> list[tuple[str, Tag | None]]:
     """Every text node, whitespace-collapsed, with the table cell it sits in (if any)."""
     out: list[tuple[str, Tag | None]] = []
-    for s in soup.find_all(string=True):
+    for s in soup.descendants:
         if type(s) is NavigableString and s.parent is not None:
             if s.parent.name in ("script", "style", "title"):
                 continue
             t = " ".join(s.split())
             if t:
-                out.append((t, s.find_parent(["td", "th"])))
+                out.append((t, _cell_of(s)))
     return out
 
 
@@ -221,6 +243,8 @@ def disclosure_metadata(soup: BeautifulSoup) -> dict[str, str]:
     return meta
 
 
+_HEADINGS = {"h1", "h2", "h3"}
+_TITLE_CLASSES = frozenset({"bt", "title", "wz_title", "article-title", "tit"})
 _REPORT_WORD = re.compile(r"报告|報告|年报|年報")
 _TITLE_SEP = re.compile(r"\s*[_|｜\-–—]\s*")
 
@@ -237,9 +261,18 @@ def find_title(soup: BeautifulSoup, meta_title: str | None) -> str | None:
         return meta_title.strip()
     raw_title = soup.title.get_text().strip() if soup.title else ""
     page_title = _nf(raw_title)
-    candidates = soup.find_all(["h1", "h2", "h3"]) + soup.select(
-        ".bt, .title, .wz_title, .article-title, .tit"
-    )
+    headings: list[Tag] = []
+    titled: list[Tag] = []  # what soup.select(".bt, .title, …") finds, without soupsieve
+    for el in soup.descendants:
+        if isinstance(el, Tag):
+            if el.name in _HEADINGS:
+                headings.append(el)
+            classes = el.get("class") or ()
+            if not _TITLE_CLASSES.isdisjoint(
+                classes.split() if isinstance(classes, str) else classes
+            ):
+                titled.append(el)
+    candidates = headings + titled
     texts = [" ".join(el.get_text(" ").split()) for el in candidates]
     prefixes = [t for t in texts if cjk_count(t) >= 4 and page_title.startswith(_nf(t))]
     reports = [t for t in texts if cjk_count(t) >= 6 and _REPORT_WORD.search(t) and len(t) < 80]

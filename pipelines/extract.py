@@ -78,8 +78,13 @@ _WS = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 # A source line break between two CJK characters is not a space (browsers differ; the
 # report has none): "政府信息\n    公开" is 政府信息公开.
 _CJK_BREAK = re.compile(r"(?<=[\u3400-\u9fff，。；：、）》”])\s*\n\s*(?=[\u3400-\u9fff（《“])")
+_DROP = frozenset(_DROP_TAGS)
+_NON_TEXT = frozenset(metadata.NON_TEXT_TAGS)
+_BR, _TR, _META = frozenset({"br"}), frozenset({"tr"}), frozenset({"meta"})
+_PARAGRAPHS = frozenset({"p", "div", "li"})
 cjk_count = content.cjk_count
 find_container = content.find_container
+find_tags = content.find_tags
 
 
 def _clean_line(text: str) -> str:
@@ -129,16 +134,16 @@ def _is_layout_cell(cell: Tag) -> bool:
     Word-exported statistics tables wrap every cell in ``<p class=MsoNormal>``; that is
     still one value. Several paragraphs, line breaks, a nested table or a long text are not.
     """
-    if cell.find("table") is not None or len(cell.find_all("br")) >= 2:
+    if cell.find("table") is not None or len(find_tags(cell, _BR)) >= 2:
         return True
-    paragraphs = [b for b in cell.find_all(["p", "div", "li"]) if b.get_text(strip=True)]
+    paragraphs = [b for b in find_tags(cell, _PARAGRAPHS) if b.get_text(strip=True)]
     return len(paragraphs) >= 2 or cjk_count(cell.get_text()) > 150
 
 
 def _table_rows(table: Tag) -> list[str]:
     """A table as one block per row, cells joined by `` | ``; layout tables are walked."""
     rows: list[str] = []
-    for tr in table.find_all("tr"):
+    for tr in find_tags(table, _TR):
         if tr.find_parent("table") is not table:
             continue
         cells = tr.find_all(["td", "th"], recursive=False)
@@ -154,7 +159,7 @@ def _table_rows(table: Tag) -> list[str]:
 
 def _metadata(soup: BeautifulSoup) -> dict[str, str]:
     meta: dict[str, str] = {}
-    for tag in soup.find_all("meta"):
+    for tag in find_tags(soup, _META):
         name = tag.get("name") or tag.get("property")
         content = tag.get("content")
         if isinstance(name, str) and isinstance(content, str) and name in _META_NAMES:
@@ -171,10 +176,10 @@ def extract_html(doc: Document) -> Document:
             f"decode: {decoded.replaced} undecodable byte sequences in {decoded.encoding}"
         )
     soup = BeautifulSoup(decoded.text, "lxml")
-    for el in soup.find_all(metadata.NON_TEXT_TAGS):
+    for el in find_tags(soup, _NON_TEXT):
         el.decompose()
     doc.page_lines = metadata.soup_lines(soup)
-    for el in soup.find_all(_DROP_TAGS):
+    for el in find_tags(soup, _DROP):
         el.decompose()
     doc.metadata.update(_metadata(soup))
     for key, value in content.disclosure_metadata(soup).items():

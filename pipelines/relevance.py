@@ -104,9 +104,10 @@ def features(block: str) -> Features:
     block = to_simplified(block)  # the vocabulary is simplified; reports come in both
     return Features(
         cjk=len(_CJK.findall(block)),
-        disclosure=sum(block.count(t) for t in DISCLOSURE_TERMS),
-        admin=sum(block.count(t) for t in ADMIN_TERMS),
-        genre=sum(block.count(t) for t in GENRE_CUES),
+        # map over the bound method: a generator expression here cost more than the counting
+        disclosure=sum(map(block.count, DISCLOSURE_TERMS)),
+        admin=sum(map(block.count, ADMIN_TERMS)),
+        genre=sum(map(block.count, GENRE_CUES)),
         first_person=len(_I.findall(block)),
     )
 
