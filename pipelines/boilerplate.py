@@ -122,6 +122,7 @@ _STAMP = re.compile(
     r"(\s*(来源|來源|作者|编辑|浏览|点击)[：:]?.{0,30})?$"
 )
 _DATELINE_MORE = re.compile(r"(来源|來源|作者|浏览|点击|阅读|热度|字体|字号)")
+_SPACE = re.compile(r"\s")
 _SHORT_RULES = {"copyright", "icp", "counter", "farm-download", "scan", "police-record", "site-id"}
 
 
@@ -136,7 +137,7 @@ def _is_widget_strip(block: str) -> bool:
 
 def classify(block: str, index: int = 99) -> str | None:
     """The boilerplate rule a block matches, or None if it is content."""
-    head = re.sub(r"\s", "", block[:16]) + block[16:]
+    head = _SPACE.sub("", block[:16]) + block[16:]
     if _META_BLOCK.match(head):
         return "disclosure-meta"
     if _DATELINE.match(head) and len(block) < 80 and (index < 5 or _DATELINE_MORE.search(block)):
@@ -156,7 +157,7 @@ def classify(block: str, index: int = 99) -> str | None:
 
 
 def _nf(text: str) -> str:
-    return re.sub(r"\s", "", text)
+    return _SPACE.sub("", text)
 
 
 def _title_blocks(doc: Document) -> range:

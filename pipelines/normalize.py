@@ -48,7 +48,10 @@ def _t2s():  # type: ignore[no-untyped-def]
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=4096)
 def to_simplified(text: str) -> str:
+    """OpenCC t2s; cached because a block is converted by several stages (relevance
+    scores it, the spin check reads it again, recognition tests headings)."""
     return _t2s().convert(text)
 
 

@@ -89,6 +89,7 @@ _TRAILING_DATE = re.compile(
 # Attachments that are a part of or a form for a report, not the report itself.
 _PART = re.compile(r"统计表|附表|报表|申请表|登记表|解读|图解|说明")
 THRESHOLD = 3.0
+_SCORED_CHARS = 30000  # of the clean text; a report's sections come well before this
 
 
 @dataclass
@@ -148,11 +149,22 @@ def _section_evidence(blocks: list[str], body: str) -> tuple[float, list[str]]:
 
 
 def recognize(
-    title: str | None, text: str, blocks: list[str] | None = None, spun: bool = False
+    title: str | None,
+    text: str,
+    blocks: list[str] | None = None,
+    spun: bool = False,
+    norm_text: str | None = None,
 ) -> Recognition:
-    """Score a page; ``title`` is its title, ``text``/``blocks`` its clean body."""
+    """Score a page; ``title`` is its title, ``text``/``blocks`` its clean body.
+
+    ``norm_text``, if given, is ``normal_form(text)`` (the fingerprint stage computed it),
+    so a body within the scored length is not normalised a second time.
+    """
     blocks = blocks if blocks is not None else [line for line in text.splitlines() if line.strip()]
-    body = normal_form(text[:30000])
+    if norm_text is not None and len(text) <= _SCORED_CHARS:
+        body = norm_text
+    else:
+        body = normal_form(text[:_SCORED_CHARS])
     if spun:  # 政府 → 当局 synonym spinning hides the section names
         body = body.replace("当局", "政府")
         blocks = [b.replace("当局", "政府") for b in blocks]
@@ -237,7 +249,8 @@ def run(doc: Document) -> Document:
     title = next((t for t, v in zip(titles, verdicts, strict=True) if v == "report"), None)
     title = title or next((t for t, v in zip(titles, verdicts, strict=True) if v == "copy"), None)
     title = title or next((t for t in titles if t), "")
-    result = recognize(title, doc.text, doc.blocks, spun="spun_text" in doc.flags)
+    norm = doc.norm_text if doc.sha256 else None  # set by the fingerprint stage
+    result = recognize(title, doc.text, doc.blocks, spun="spun_text" in doc.flags, norm_text=norm)
     if (
         not result.is_report
         and doc.kind in ("pdf", "doc", "docx")
