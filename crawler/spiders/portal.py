@@ -10,7 +10,9 @@ by :class:`crawler.middlewares.PageBudgetMiddleware`). Every address is canonica
 so one page is fetched once per crawl.
 
 Pages that might be reports go to the pipelines with their raw response; attachments
-(PDF/DOC/DOCX) are followed from them. URLs of reports already in the archive are
+(PDF/DOC/DOCX) are followed from them. Every other page fetched whole goes to the page
+cache as a ``listing`` item, so the next crawl can ask for it conditionally
+(:mod:`crawler.conditional`). URLs of reports already in the archive are
 re-requested directly, so a report that left its column is still checked. Every request
 that fails or is refused is logged with its reason and counted (``portal/skipped/*``).
 """
@@ -70,6 +72,7 @@ class PortalSpider(scrapy.Spider):
     attachment_maxsize: int
     use_sitemaps: bool
     obey_robots: bool
+    cache_pages: bool
     fallback: Fallback
     guard: TrapGuard
 
@@ -113,6 +116,7 @@ class PortalSpider(scrapy.Spider):
         spider.guard = TrapGuard(s.getint("NIANBAO_TRAP_MAX_PER_PATTERN"))
         spider.fallback = Fallback(s.getint("NIANBAO_FALLBACK_BATCH"))
         spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
+        spider.cache_pages = s.getbool("NIANBAO_CONDITIONAL_ENABLED")
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         if spider.use_sitemaps and spider.obey_robots:
             crawler.signals.connect(spider.robots_received, signal=signals.response_received)
@@ -280,6 +284,7 @@ class PortalSpider(scrapy.Spider):
             kind=kind,
             headers=headers,
             body=response.body,
+            cached="cached" in response.flags,
             **extra,
         )
 
@@ -348,6 +353,9 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("portal/candidates")
             yield self._page_item(response)
             yield from self._attachments(response, title, page_links)
+        elif self.cache_pages and response.status == 200 and "cached" not in response.flags:
+            if response.request is not None and response.request.method == "GET":
+                yield self._item(response, "listing")
         yield from self._hanweb_group(response)
         yield from self._follow(response, page_links)
 
