@@ -4,13 +4,19 @@ At spider open the middleware loads, in a worker thread, two maps of ``ETag`` /
 ``Last-Modified`` for the source:
 
 * **reports** — the latest capture of each report URL (:func:`models.incremental.
-  validators_for`). A 304 there goes to the spider, which hands it on as a
-  ``not_modified`` capture ("seen again, unchanged"): evidence for the auditor.
+  validators_for`). A 304 there is evidence: the spider hands it on as a ``not_modified``
+  capture ("seen again, unchanged").
 * **pages** — every other page the last crawl fetched whole: column lists, articles, the
   home page (:mod:`models.pagecache`; the spider sends them to the store pipeline as
-  ``listing`` items). A 304 there is replaced by the cached copy, marked ``cached``, so
-  the spider follows the same links as if it had downloaded the page, and
-  :mod:`crawler.linkwatch` still sees what the page links to.
+  ``listing`` items).
+
+Either way the crawl must still follow the page's links (a column that did not change may
+link a report that was missing last time; a report page links its attachments and the
+pages around it). So a 304 is replaced by the stored copy — the cached page, or the raw
+body of the report capture it confirms — marked ``cached`` (for a report, with the 304's
+headers in ``meta["nianbao_304"]``): the spider follows the same links as if it had
+downloaded the page, and :mod:`crawler.linkwatch` still sees what the page links to. A
+report with no stored text body (a PDF/DOCX) keeps its bare 304.
 
 Only GET requests are made conditional (a Hanweb ``dataproxy.jsp`` POST answers
 differently per form, under one URL). A page whose cached copy has vanished meanwhile is
@@ -29,9 +35,11 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
+from crawler.middlewares import is_document
 from models import pagecache
 from models.db import make_engine, resolve_url, sessionmaker_for
-from models.incremental import Validators, validators_for
+from models.incremental import Validators, latest_report_body, validators_for
+from models.types import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +76,22 @@ class ConditionalRequests:
         assert self.source is not None and self.engine is not None
         with sessionmaker_for(self.engine)() as session:
             return pagecache.load(session, self.source, url)
+
+    def _confirmed(self, url: str) -> pagecache.CachedPage | None:
+        """The report body a 304 at ``url`` confirms, if it is a text page."""
+        assert self.source is not None and self.engine is not None
+        with sessionmaker_for(self.engine)() as session:
+            found = latest_report_body(session, self.source, url)
+        if found is None:
+            return None
+        headers, body = found
+        lower = {k.lower(): (v[0] if isinstance(v, list) and v else v) for k, v in headers.items()}
+        ctype = lower.get("content-type") or None
+        if is_document(body[:16]) or not (ctype is None or "html" in str(ctype).lower()):
+            return None  # an attachment: nothing to follow
+        return pagecache.CachedPage(
+            url, utcnow(), lower.get("etag"), lower.get("last-modified"), ctype, body
+        )
 
     async def spider_opened(self, spider: Any) -> None:
         self.source = getattr(spider, "source", None)
@@ -113,7 +137,11 @@ class ConditionalRequests:
             return response
         self.stats.inc_value("conditional/not_modified")
         if kind == "report":
-            return response
+            confirmed = await asyncio.to_thread(self._confirmed, request.url)
+            if confirmed is None:
+                return response
+            request.meta["nianbao_304"] = response.headers
+            return self._replay(request, confirmed)
         cached = await asyncio.to_thread(self._cached, request.url)
         if cached is None:  # dropped from the cache since the crawl began: ask plainly
             self.stats.inc_value("conditional/cache_missing")
@@ -126,6 +154,10 @@ class ConditionalRequests:
                 headers=headers, meta=meta | {"nianbao_unconditional": True}, dont_filter=True
             )
         self.stats.inc_value("conditional/replayed")
+        return self._replay(request, cached)
+
+    @staticmethod
+    def _replay(request: Request, cached: pagecache.CachedPage) -> Response:
         headers = Headers()
         for name, value in (
             ("Content-Type", cached.content_type),

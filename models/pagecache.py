@@ -89,10 +89,10 @@ def save(session: Session, source_id: int, pages: Iterable[CachedPage]) -> int:
     }
     if not rows:
         return 0
-    upsert.upsert_rows(
+    upsert.upsert_rows(  # in URL order: concurrent batches lock rows in one order, no deadlock
         session,
         Page.__table__,
-        list(rows.values()),
+        [rows[url] for url in sorted(rows)],
         conflict=["source_id", "url"],
         update=["fetched_at", "etag", "last_modified", "content_type", "body"],
     )
