@@ -1,14 +1,27 @@
-"""Conditional requests for URLs the archive already holds a report capture of.
+"""Conditional requests for every URL the archive already holds, so an unchanged recrawl is cheap.
 
-At spider open the middleware loads, in a worker thread, the ``ETag`` / ``Last-Modified``
-of the latest capture of each of the source's report URLs (:func:`models.incremental.
-validators_for`); each request for such a URL then carries ``If-None-Match`` /
-``If-Modified-Since``, and a server that has nothing new answers 304 with no body, which
-the spider hands on as a ``not_modified`` capture ("seen again, unchanged").
+At spider open the middleware loads, in a worker thread, two maps of ``ETag`` /
+``Last-Modified`` for the source:
 
-Only report URLs get validators: list pages are never sent conditionally (they are not
-archived, and a 304 there would hide the links the crawl needs to find new reports).
-Settings: ``NIANBAO_CONDITIONAL_ENABLED`` (default True). Stats under ``conditional/``.
+* **reports** — the latest capture of each report URL (:func:`models.incremental.
+  validators_for`). A 304 there is evidence: the spider hands it on as a ``not_modified``
+  capture ("seen again, unchanged").
+* **pages** — every other page the last crawl fetched whole: column lists, articles, the
+  home page (:mod:`models.pagecache`; the spider sends them to the store pipeline as
+  ``listing`` items).
+
+Either way the crawl must still follow the page's links (a column that did not change may
+link a report that was missing last time; a report page links its attachments and the
+pages around it). So a 304 is replaced by the stored copy — the cached page, or the raw
+body of the report capture it confirms — marked ``cached`` (for a report, with the 304's
+headers in ``meta["nianbao_304"]``): the spider follows the same links as if it had
+downloaded the page, and :mod:`crawler.linkwatch` still sees what the page links to. A
+report with no stored text body (a PDF/DOCX) keeps its bare 304.
+
+Only GET requests are made conditional (a Hanweb ``dataproxy.jsp`` POST answers
+differently per form, under one URL). A page whose cached copy has vanished meanwhile is
+requested again without validators. Settings: ``NIANBAO_CONDITIONAL_ENABLED`` (default
+True) turns both off. Stats under ``conditional/``.
 """
 
 from __future__ import annotations
@@ -19,22 +32,18 @@ from typing import Any
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Response
+from scrapy.http import Headers, Response
+from scrapy.responsetypes import responsetypes
 
+from crawler.middlewares import is_document
+from models import pagecache
 from models.db import make_engine, resolve_url, sessionmaker_for
-from models.incremental import Validators, validators_for
+from models.incremental import Validators, latest_report_body, validators_for
+from models.types import utcnow
 
 logger = logging.getLogger(__name__)
 
-
-def load_validators(db_url: str, source: str) -> dict[str, Validators]:
-    """Blocking: read the validators map (runs in a worker thread)."""
-    engine = make_engine(db_url, read_only=True)
-    try:
-        with sessionmaker_for(engine)() as session:
-            return validators_for(session, source)
-    finally:
-        engine.dispose()
+_CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
 
 
 class ConditionalRequests:
@@ -42,7 +51,10 @@ class ConditionalRequests:
         self.crawler = crawler
         self.stats = crawler.stats
         self.db_url = db_url
-        self.validators: dict[str, Validators] = {}
+        self.source: str | None = None
+        self.reports: dict[str, Validators] = {}
+        self.pages: dict[str, Validators] = {}
+        self.engine: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ConditionalRequests:
@@ -50,32 +62,116 @@ class ConditionalRequests:
             raise NotConfigured
         mw = cls(crawler, resolve_url(crawler.settings.get("NIANBAO_DB") or None))
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
 
+    def _load(self, source: str) -> tuple[dict[str, Validators], dict[str, Validators]]:
+        """Blocking (runs in a worker thread): both validator maps, one read-only engine
+        kept open for the cached bodies that 304 answers call for."""
+        self.engine = make_engine(self.db_url, read_only=True)
+        with sessionmaker_for(self.engine)() as session:
+            return validators_for(session, source), pagecache.validators_for(session, source)
+
+    def _cached(self, url: str) -> pagecache.CachedPage | None:
+        assert self.source is not None and self.engine is not None
+        with sessionmaker_for(self.engine)() as session:
+            return pagecache.load(session, self.source, url)
+
+    def _confirmed(self, url: str) -> pagecache.CachedPage | None:
+        """The report body a 304 at ``url`` confirms, if it is a text page."""
+        assert self.source is not None and self.engine is not None
+        with sessionmaker_for(self.engine)() as session:
+            found = latest_report_body(session, self.source, url)
+        if found is None:
+            return None
+        headers, body = found
+        lower = {k.lower(): (v[0] if isinstance(v, list) and v else v) for k, v in headers.items()}
+        ctype = lower.get("content-type") or None
+        if is_document(body[:16]) or not (ctype is None or "html" in str(ctype).lower()):
+            return None  # an attachment: nothing to follow
+        return pagecache.CachedPage(
+            url, utcnow(), lower.get("etag"), lower.get("last-modified"), ctype, body
+        )
+
     async def spider_opened(self, spider: Any) -> None:
-        source = getattr(spider, "source", None)
-        if not source:
+        self.source = getattr(spider, "source", None)
+        if not self.source:
             return
         # The archive is migrated by the store pipeline, which opens before this signal.
-        self.validators = await asyncio.to_thread(load_validators, self.db_url, source)
-        self.stats.set_value("conditional/known_urls", len(self.validators))
-        logger.info("conditional requests: validators for %d URLs", len(self.validators))
+        self.reports, self.pages = await asyncio.to_thread(self._load, self.source)
+        self.stats.set_value("conditional/known_urls", len(self.reports))
+        self.stats.set_value("conditional/cached_pages", len(self.pages))
+        logger.info(
+            "conditional requests: validators for %d report URLs and %d cached pages",
+            len(self.reports),
+            len(self.pages),
+        )
+
+    def spider_closed(self, spider: Any) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
 
     def process_request(self, request: Request) -> None:
-        v = self.validators.get(request.url)
-        if v is None or b"If-None-Match" in request.headers:
+        if request.method != "GET" or request.meta.get("nianbao_unconditional"):
+            return
+        if any(h in request.headers for h in _CONDITIONAL):
+            return  # the caller asked for something of its own
+        kind, v = "report", self.reports.get(request.url)
+        if v is None:
+            kind, v = "page", self.pages.get(request.url)
+        if v is None:
             return
         if v.etag:
             request.headers[b"If-None-Match"] = v.etag
         if v.last_modified:
             request.headers[b"If-Modified-Since"] = v.last_modified
-        request.meta["nianbao_conditional"] = True
+        request.meta["nianbao_conditional"] = kind
         self.stats.inc_value("conditional/requests")
 
-    def process_response(self, request: Request, response: Response) -> Response:
-        if request.meta.get("nianbao_conditional"):
-            if response.status == 304:
-                self.stats.inc_value("conditional/not_modified")
-            else:
-                self.stats.inc_value("conditional/modified")
-        return response
+    async def process_response(self, request: Request, response: Response) -> Response | Request:
+        kind = request.meta.get("nianbao_conditional")
+        if not kind:
+            return response
+        if response.status != 304:
+            self.stats.inc_value("conditional/modified")
+            return response
+        self.stats.inc_value("conditional/not_modified")
+        if kind == "report":
+            confirmed = await asyncio.to_thread(self._confirmed, request.url)
+            if confirmed is None:
+                return response
+            request.meta["nianbao_304"] = response.headers
+            return self._replay(request, confirmed)
+        cached = await asyncio.to_thread(self._cached, request.url)
+        if cached is None:  # dropped from the cache since the crawl began: ask plainly
+            self.stats.inc_value("conditional/cache_missing")
+            logger.warning("no cached copy of %s any more; fetching it whole", request.url)
+            headers = Headers(request.headers)
+            for h in _CONDITIONAL:
+                headers.pop(h, None)
+            meta = {k: v for k, v in request.meta.items() if k != "nianbao_conditional"}
+            return request.replace(
+                headers=headers, meta=meta | {"nianbao_unconditional": True}, dont_filter=True
+            )
+        self.stats.inc_value("conditional/replayed")
+        return self._replay(request, cached)
+
+    @staticmethod
+    def _replay(request: Request, cached: pagecache.CachedPage) -> Response:
+        headers = Headers()
+        for name, value in (
+            ("Content-Type", cached.content_type),
+            ("ETag", cached.etag),
+            ("Last-Modified", cached.last_modified),
+        ):
+            if value:
+                headers[name] = value
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=cached.body)
+        return cls(
+            url=request.url,
+            status=200,
+            headers=headers,
+            body=cached.body,
+            request=request,
+            flags=["cached"],
+        )

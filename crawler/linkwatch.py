@@ -13,9 +13,9 @@ because page 2 was never fetched). Otherwise nothing changes and ``linkwatch/ski
 says why. Settings: ``NIANBAO_LINKWATCH_ENABLED`` (default True; the crawl runner turns it
 off for a resumed crawl, which sees only part of the portal). Stats under ``linkwatch/``.
 
-Known limit: a page answered 304 has no body, so its links are not seen; only report
-pages get conditional requests, so this matters only for a report page that is the sole
-link to another report.
+A page answered 304 is rebuilt from its stored copy (:mod:`crawler.conditional`), so its
+links are seen as if it had been downloaded (a page without ``ETag``/``Last-Modified`` is
+never asked for conditionally: it is downloaded whole every time).
 """
 
 from __future__ import annotations

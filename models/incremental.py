@@ -3,18 +3,19 @@
 Loaded once per source at spider open (never per request, so the reactor never waits on
 the database): the URLs of the source's reports, to re-request them directly, and the HTTP
 validators (``ETag`` / ``Last-Modified``) of the latest capture of each, for conditional
-requests.
+requests; and, per 304 answer, the raw body that answer confirms.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.tables import Capture, Report, ReportUrl, Source
+from models.tables import Blob, Capture, Report, ReportUrl, Source
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,30 @@ def validators_for(session: Session, source_name: str) -> dict[str, Validators]:
         if v.etag or v.last_modified:
             out[url] = v
     return out
+
+
+def latest_report_body(
+    session: Session, source_name: str, url: str
+) -> tuple[dict[str, Any], bytes] | None:
+    """Headers and raw body of the latest 200 report capture at ``url`` (what a 304 there
+    confirms), or None."""
+    row = session.execute(
+        select(Capture.headers, Blob.compression, Blob.data)
+        .join(Source, Source.id == Capture.source_id)
+        .join(Blob, Blob.sha256 == Capture.body_sha256)
+        .where(
+            Source.name == source_name,
+            Capture.url == url,
+            Capture.kind == "report",
+            Capture.status == 200,
+        )
+        .order_by(Capture.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None
+    headers, compression, data = row
+    return headers or {}, zlib.decompress(data) if compression == "zlib" else bytes(data)
 
 
 def known_report_urls(session: Session, source_name: str) -> list[str]:

@@ -102,7 +102,7 @@ def derive_capture(session: Session, capture: Capture) -> Document:
         body = archive.read_blob(blob)
     except zlib.error as exc:
         raise LookupError(
-            f"capture {capture.id}: raw body {capture.body_sha256[:16]} is unreadable ({exc})"
+            f"capture {capture.id}: raw body {str(capture.body_sha256)[:16]} is unreadable ({exc})"
         ) from exc
     ctype = _header(capture.headers, "Content-Type") or "text/html"
     return derive(body, capture.url, ctype, _charset(ctype))

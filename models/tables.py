@@ -5,6 +5,7 @@ sources ─< reports ─< versions
                  └─< report_urls            (every address a report was seen at)
 captures (every response handed to the archive) → blobs (raw bodies, once per sha256)
 captures → report, version                   (which version a capture showed)
+sources ─< pages                            (latest copy of each non-report page: a cache)
 
 Outside these models (created by migration 0002 per backend, see ``alembic/env.py``):
 ``versions_fts`` (SQLite FTS5, trigram tokenizer, over ``versions.norm_text``) and the
@@ -174,3 +175,24 @@ class Capture(Base):
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), index=True)
     landing_url: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Page(Base):
+    """The latest copy of a page that is not a report (a column list, an article, a home page).
+
+    Not evidence, a cache: the next crawl asks for the page with its validators
+    (``If-None-Match`` / ``If-Modified-Since``) and, when the portal answers 304, follows the
+    links of this copy instead of downloading the page again (:mod:`crawler.conditional`).
+    One row per (source, URL), overwritten when the page changes; ``body`` is zlib-compressed.
+    """
+
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("source_id", "url"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    url: Mapped[str] = mapped_column(String(1000))
+    fetched_at: Mapped[datetime]
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[bytes] = mapped_column(LargeBinary)

@@ -125,3 +125,19 @@ def touch_report_url(session: Session, report_id: int, url: str, when: datetime)
         set_={"last_seen": _later(session, table.c.last_seen, stmt.excluded.last_seen)},
     )
     session.execute(stmt)
+
+
+def upsert_rows(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    conflict: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """Insert ``rows`` in one statement; a row whose ``conflict`` columns exist overwrites
+    that row's ``update`` columns (last writer wins). No two rows may share a key."""
+    stmt = _insert(session, table).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(conflict), set_={c: stmt.excluded[c] for c in update}
+    )
+    session.execute(stmt)

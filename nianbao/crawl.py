@@ -33,6 +33,8 @@ class SourceResult:
     new_versions: int = 0
     unchanged: int = 0
     not_modified: int = 0
+    cached_pages: int = 0  # other pages that answered 304: their links came from the page cache
+    downloaded: int = 0  # response body bytes
     errors: int = 0
     skipped: int = 0  # deliberate: robots.txt, budget, traps, too large, 404 …
     resumed: bool = False
@@ -88,6 +90,8 @@ def _result(name: str, stats: dict[str, Any]) -> SourceResult:
         new_versions=int(stats.get("archive/new_versions", 0)),
         unchanged=int(stats.get("archive/unchanged", 0)),
         not_modified=int(stats.get("archive/captures_not_modified", 0)),
+        cached_pages=int(stats.get("conditional/replayed", 0)),
+        downloaded=int(stats.get("downloader/response_bytes", 0)),
         errors=int(errors),
         skipped=int(skipped),
         stats=stats,

@@ -107,10 +107,10 @@ def main(db: str | None) -> int:
         rows = queries.list_reports(session)
     engine.dispose()
     click.echo(f"\nThe archive at {safe_url(url)} holds {len(rows)} reports:")
-    for r in rows:
+    for row in rows:
         click.echo(
-            f"  {r['id']:>3}  {r['year'] or '----'}  {r['organ'] or '?'}  "
-            f"({r['versions']} version(s))  {r['title']}"
+            f"  {row['id']:>3}  {row['year'] or '----'}  {row['organ'] or '?'}  "
+            f"({row['versions']} version(s))  {row['title']}"
         )
     first = rows[0]["id"] if rows else 1
     click.echo(

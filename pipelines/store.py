@@ -4,6 +4,10 @@ Database work runs on one dedicated writer thread so it never blocks the reactor
 keeps fetching while a version is written) and SQLite sees a single writer per process.
 Each item is one transaction; a failure is logged with the URL and counted, and never
 takes already-archived data with it.
+
+Pages that are not reports (``listing`` items, and candidates recognition turned down) go
+to the page cache (:mod:`models.pagecache`) in batches of ``PAGE_BATCH``, one statement
+each, so a portal of thousands of list and article pages costs few transactions.
 """
 
 from __future__ import annotations
@@ -17,12 +21,21 @@ from scrapy.exceptions import DropItem
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from crawler.items import CaptureItem
-from models import archive, runs
+from models import archive, pagecache, runs
 from models.db import ArchiveError, open_archive, safe_url, sessionmaker_for
 from pipelines.derive import CLEANER_VERSION
 from pipelines.metadata import report_fields
 
 logger = logging.getLogger(__name__)
+
+PAGE_BATCH = 200
+
+
+def _header(headers: dict[str, Any], name: str) -> str | None:
+    for key, values in headers.items():
+        if key.lower() == name:
+            return values[0] if isinstance(values, list) and values else values or None
+    return None
 
 
 class StorePipeline:
@@ -32,6 +45,8 @@ class StorePipeline:
         self.stats = crawler.stats
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nianbao-writer")
         self.run_id: int | None = None
+        self.source_id: int | None = None
+        self.pages: list[pagecache.CachedPage] = []
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -43,7 +58,7 @@ class StorePipeline:
         config = {"start_urls": spider.start_urls, "allowed_domains": spider.allowed_domains}
         with self.Session.begin() as session:
             run = runs.start_run(session, spider.source, getattr(spider, "organ", None), config)
-            self.run_id = run.id
+            self.run_id, self.source_id = run.id, run.source_id
         logger.info("archiving to %s (crawl run %s)", safe_url(str(self.engine.url)), self.run_id)
 
     def open_spider(self, spider: Any = None) -> None:
@@ -85,6 +100,8 @@ class StorePipeline:
     def close_spider(self, spider: Any = None) -> None:
         reason = self.crawler.stats.get_value("finish_reason") or "finished"
         try:
+            if self.pages:
+                self.executor.submit(self._save_pages, self._take_pages()).result()
             self.executor.submit(self._finish, reason).result()
         finally:
             self.executor.shutdown(wait=True)
@@ -128,7 +145,7 @@ class StorePipeline:
             fields = report_fields(doc)
             organ = fields.organ or getattr(self.crawler.spider, "organ", None)
             published, year = fields.published, fields.year
-            meta = {k: v for k, v in doc.metadata.items()}
+            meta: dict[str, Any] = dict(doc.metadata)
             meta.update(
                 kind=doc.kind,
                 encoding=doc.encoding,
@@ -146,8 +163,49 @@ class StorePipeline:
                 meta=meta,
             )
 
+    def _take_pages(self) -> list[pagecache.CachedPage]:
+        batch, self.pages = self.pages, []
+        return batch
+
+    def _save_pages(self, batch: list[pagecache.CachedPage]) -> None:
+        """One transaction per batch. A failure loses only cache rows: those pages are
+        downloaded whole next time."""
+        assert self.source_id is not None
+        try:
+            with self.Session.begin() as session:
+                written = pagecache.save(session, self.source_id, batch)
+        except OperationalError as exc:
+            self.stats.inc_value("archive/error")
+            logger.error("page cache write of %d pages failed (%s)", len(batch), exc.orig)
+            return
+        self.stats.inc_value("archive/pages_cached", written)
+
+    async def _cache_page(self, item: CaptureItem) -> None:
+        """Queue a non-report page for the page cache; write when a batch is full."""
+        if item.cached or item.status != 200:
+            return  # rebuilt from the cache (nothing new), or not a page worth asking for again
+        etag, last_modified = _header(item.headers, "etag"), _header(item.headers, "last-modified")
+        if not pagecache.cacheable(item.url, item.body, etag, last_modified):
+            return
+        self.pages.append(
+            pagecache.CachedPage(
+                item.url,
+                item.fetched_at,
+                etag,
+                last_modified,
+                _header(item.headers, "content-type"),
+                item.body,
+            )
+        )
+        if len(self.pages) >= PAGE_BATCH:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self.executor, self._save_pages, self._take_pages())
+
     async def process_item(self, item: CaptureItem, spider: Any = None) -> CaptureItem:
         loop = asyncio.get_running_loop()
+        if item.kind == "listing":
+            await self._cache_page(item)
+            raise DropItem(f"not a report candidate: {item.url}", log_level="DEBUG")
         try:
             stored = await loop.run_in_executor(self.executor, self._store, item)
         except OperationalError as exc:
@@ -160,6 +218,7 @@ class StorePipeline:
             raise DropItem(f"archive write failed: {exc.orig}") from exc
         if stored is None:
             self.stats.inc_value("archive/not_report")
+            await self._cache_page(item)
             raise DropItem(f"not an annual report: {item.url}", log_level="DEBUG")
         self.stats.inc_value(f"archive/captures_{item.kind}")
         if stored.new_report:

@@ -10,7 +10,10 @@ by :class:`crawler.middlewares.PageBudgetMiddleware`). Every address is canonica
 so one page is fetched once per crawl.
 
 Pages that might be reports go to the pipelines with their raw response; attachments
-(PDF/DOC/DOCX) are followed from them. URLs of reports already in the archive are
+(PDF/DOC/DOCX) are followed from them. Every other page fetched whole goes to the page
+cache as a ``listing`` item, so the next crawl can ask for it conditionally; a 304 comes
+back as the stored copy, whose links are followed as if it had been downloaded
+(:mod:`crawler.conditional`). URLs of reports already in the archive are
 re-requested directly, so a report that left its column is still checked. Every request
 that fails or is refused is logged with its reason and counted (``portal/skipped/*``).
 """
@@ -54,6 +57,10 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def _headers(headers: Any) -> dict[str, list[str]]:
+    return {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in headers.items()}
+
+
 def link_priority(text: str, url: str) -> int:
     """Higher for links more likely to lead to a report (kept for callers of 0.1)."""
     return linkmod.score(text, url)
@@ -70,6 +77,7 @@ class PortalSpider(scrapy.Spider):
     attachment_maxsize: int
     use_sitemaps: bool
     obey_robots: bool
+    cache_pages: bool
     fallback: Fallback
     guard: TrapGuard
 
@@ -113,6 +121,7 @@ class PortalSpider(scrapy.Spider):
         spider.guard = TrapGuard(s.getint("NIANBAO_TRAP_MAX_PER_PATTERN"))
         spider.fallback = Fallback(s.getint("NIANBAO_FALLBACK_BATCH"))
         spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
+        spider.cache_pages = s.getbool("NIANBAO_CONDITIONAL_ENABLED")
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         if spider.use_sitemaps and spider.obey_robots:
             crawler.signals.connect(spider.robots_received, signal=signals.response_received)
@@ -268,19 +277,29 @@ class PortalSpider(scrapy.Spider):
     # --- pages --------------------------------------------------------------------------
 
     def _item(self, response: Response, kind: str, **extra: Any) -> CaptureItem:
-        headers = {
-            k.decode("latin-1"): [v.decode("latin-1") for v in vs]
-            for k, vs in response.headers.items()
-        }
         return CaptureItem(
             source=self.source,
             url=response.url,
             status=response.status,
             fetched_at=datetime.now(UTC),
             kind=kind,
-            headers=headers,
+            headers=_headers(response.headers),
             body=response.body,
+            cached="cached" in response.flags,
             **extra,
+        )
+
+    def _not_modified(self, response: Response) -> CaptureItem:
+        """The capture of a 304 at a report URL; ``response`` may be the stored copy the
+        304 confirmed (crawler.conditional), with the 304's own headers in its meta."""
+        confirmed = response.meta.get("nianbao_304")
+        return CaptureItem(
+            source=self.source,
+            url=response.url,
+            status=304,
+            fetched_at=datetime.now(UTC),
+            kind="not_modified",
+            headers=_headers(confirmed if confirmed is not None else response.headers),
         )
 
     def _page_item(self, response: Response, **extra: Any) -> CaptureItem:
@@ -298,8 +317,12 @@ class PortalSpider(scrapy.Spider):
 
     def parse(self, response: Response, **_: Any) -> Iterator[Any]:
         if response.status == 304:  # answer to a conditional request: seen again, unchanged
-            yield self._item(response, "not_modified")
+            yield self._not_modified(response)
             return
+        # The stored copy of a report a 304 confirmed: its capture, then its links as usual.
+        confirmed = "cached" in response.flags and "nianbao_304" in response.meta
+        if confirmed:
+            yield self._not_modified(response)
         if response.status in (404, 410):
             if response.meta.get("known_report"):
                 yield self._item(response, "gone")
@@ -321,6 +344,8 @@ class PortalSpider(scrapy.Spider):
         # attachment of a report page, a report-named link, a sitemap entry or a known
         # report; the pipelines decide what it is.
         if not isinstance(response, TextResponse) or is_document(response.body[:16]):
+            if confirmed:
+                return
             if meta.get("known_report") or meta.get("landing_url") or is_attachment(response.url):
                 item = self._page_item(
                     response,
@@ -345,9 +370,13 @@ class PortalSpider(scrapy.Spider):
         )
         page_links = linkmod.links(response.selector, response.url, response.text)
         if looks_like_candidate(title, body_text) or meta.get("known_report"):
-            self.crawler.stats.inc_value("portal/candidates")
-            yield self._page_item(response)
+            if not confirmed:
+                self.crawler.stats.inc_value("portal/candidates")
+                yield self._page_item(response)
             yield from self._attachments(response, title, page_links)
+        elif self.cache_pages and response.status == 200 and "cached" not in response.flags:
+            if response.request is not None and response.request.method == "GET":
+                yield self._item(response, "listing")
         yield from self._hanweb_group(response)
         yield from self._follow(response, page_links)
 

@@ -1,0 +1,146 @@
+"""The page cache: an unchanged recrawl asks for every page conditionally and still follows
+the links of pages that answer 304 (crawler/conditional.py, models/pagecache.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from scrapy import Request
+from scrapy.http import Response
+from scrapy.utils.test import get_crawler
+from sqlalchemy import delete, select
+
+from crawler.conditional import ConditionalRequests
+from models import pagecache, runs
+from models.db import open_archive, sessionmaker_for
+from models.tables import Page as PageRow
+from nianbao.localportal import Page
+from nianbao.portalgen import Report, trs_page
+from tests.conftest import cli_json, crawl
+
+COLUMN = "/zwgk/ndbg/index.html"
+LATE = "/zwgk/ndbg/201901/t20190120_2001.html"  # linked before it exists
+LATER = "/zwgk/ndbg/202001/t20200120_2002.html"  # added to the column later
+
+
+def cached_urls(db_url: str) -> dict[str, str | None]:
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine)() as session:
+        rows = dict(session.execute(select(PageRow.url, PageRow.etag)).all())
+    engine.dispose()
+    return {url.split("/", 3)[3]: etag for url, etag in rows.items()}
+
+
+def report_page(slug: str, year: int, seeds: dict[str, tuple[str, list[str]]]) -> Page:
+    _title, lines = seeds["000"]
+    report = Report(
+        slug, f"梨树镇{year}年政府信息公开工作年度报告", lines, f"{year + 1}-01-20", "trs"
+    )
+    return Page(trs_page(report, "梨树镇人民政府"))
+
+
+def test_recrawl_follows_the_links_of_pages_that_answer_304(db_url, county, seeds, serve):
+    # The column already links a report that is not published yet (404 on the first crawl).
+    column = county.get(COLUMN)
+    link = f'<li><a href="{LATE}">梨树镇2018年政府信息公开工作年度报告</a></li>'.encode()
+    county.set(COLUMN, Page(column.body.replace(b"</ul>", link + b"</ul>", 1)))
+    server = serve(county)
+    start = server.url("/")
+
+    crawl(db_url, start)
+    assert len(cli_json(db_url, "reports")) == 3
+    first = {p for p, _status, _size in county.log}
+    cached = cached_urls(db_url)
+    assert "/" + "zwgk/ndbg/index.html" in {"/" + u for u in cached}
+    # report pages are archived as captures, not cached a second time
+    assert not [u for u in cached if u.endswith(("_1001.html", "_1002.html", ".docx"))]
+
+    # 1. The report appears at the address the unchanged column always linked to. The column
+    # answers 304; its cached copy's links are followed and the report is found. Every page
+    # the first crawl asked for is asked for again, also those only report pages link to
+    # (a report's 304 is followed through the raw body it confirms).
+    county.set(LATE, report_page("2001", 2018, seeds))
+    county.clear_log()
+    crawl(db_url, start)
+    answered = {p: status for p, status, _ in county.log}
+    assert answered[COLUMN] == 304
+    assert answered[LATE] == 200
+    assert first <= set(answered)
+    assert {p for p, s in answered.items() if s == 200} == {"/robots.txt", LATE}
+    assert len(cli_json(db_url, "reports")) == 4
+
+    # 2. The column changes (a new report on it): downloaded whole, its cached copy replaced.
+    column = county.get(COLUMN)
+    link = f'<li><a href="{LATER}">梨树镇2019年政府信息公开工作年度报告</a></li>'.encode()
+    county.set(COLUMN, Page(column.body.replace(b"</ul>", link + b"</ul>", 1)))
+    county.set(LATER, report_page("2002", 2019, seeds))
+    county.clear_log()
+    crawl(db_url, start)
+    answered = {p: status for p, status, _ in county.log}
+    assert answered[COLUMN] == 200 and answered[LATER] == 200
+    assert len(cli_json(db_url, "reports")) == 5
+    assert cached_urls(db_url)["zwgk/ndbg/index.html"] == county.get(COLUMN).etag
+
+    # 3. With conditional requests off, every page is downloaded whole again.
+    county.clear_log()
+    crawl(db_url, start, "-s", "NIANBAO_CONDITIONAL_ENABLED=False")
+    assert not [p for p, s, _ in county.log if s == 304]
+
+
+def _middleware(db_url: str, source: str) -> ConditionalRequests:
+    crawler = get_crawler(settings_dict={"NIANBAO_DB": db_url})
+    crawler.stats.open_spider()
+    mw = ConditionalRequests(crawler, db_url)
+    asyncio.run(mw.spider_opened(SimpleNamespace(source=source)))
+    return mw
+
+
+def test_a_304_is_answered_from_the_cache_or_asked_again_plainly(db_url):
+    url = "http://portal.example/zwgk/index.html"
+    body = "<html><body><a href='/a.html'>政务公开</a></body></html>".encode()
+    engine = open_archive(db_url)
+    Session = sessionmaker_for(engine)
+    with Session.begin() as session:
+        run = runs.start_run(session, "example", None, {})
+        source_id = run.source_id
+        written = pagecache.save(
+            session,
+            source_id,
+            [
+                pagecache.CachedPage(
+                    url, datetime.now(UTC), '"v1"', None, "text/html; charset=utf-8", body
+                ),
+                # no validator to ask with: not cached
+                pagecache.CachedPage(url + "?x", datetime.now(UTC), None, None, None, body),
+            ],
+        )
+    assert written == 1
+
+    mw = _middleware(db_url, "example")
+    try:
+        request = Request(url)
+        mw.process_request(request)
+        assert request.headers[b"If-None-Match"] == b'"v1"'
+        # POSTs (Hanweb dataproxy forms share one URL) are never conditional
+        post = Request(url, method="POST")
+        mw.process_request(post)
+        assert b"If-None-Match" not in post.headers
+
+        replayed = asyncio.run(mw.process_response(request, Response(url, status=304)))
+        assert replayed.status == 200 and "cached" in replayed.flags
+        assert replayed.body == body and replayed.css("a::attr(href)").get() == "/a.html"
+
+        # the cached copy vanished after the crawl began: fetched again, unconditionally
+        with Session.begin() as session:
+            session.execute(delete(PageRow))
+        again = asyncio.run(mw.process_response(request, Response(url, status=304)))
+        assert isinstance(again, Request) and again.dont_filter
+        assert b"If-None-Match" not in again.headers
+        mw.process_request(again)
+        assert b"If-None-Match" not in again.headers
+        assert mw.stats.get_value("conditional/cache_missing") == 1
+    finally:
+        mw.spider_closed(None)
+        engine.dispose()
