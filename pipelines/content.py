@@ -133,21 +133,35 @@ def _selector(selector: str) -> tuple[str | None, str, str]:
 _SELECTORS = [_selector(s) for s in CONTAINERS]
 
 
+def _index(kind: str) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for i, (_tag, k, name) in enumerate(_SELECTORS):
+        if k == kind:
+            index.setdefault(name, []).append(i)
+    return index
+
+
+# CONTAINERS entries by the class, id or tag name they ask for.
+_BY_CLASS, _BY_ID, _BY_TAG = _index("class"), _index("id"), _index("tag")
+
+
 def _known_containers(soup: BeautifulSoup) -> list[list[Tag]]:
     """Elements matching each CONTAINERS entry, in document order: one pass over the tree
-    (a CSS select per selector costs a full walk each)."""
+    (a CSS select per selector costs a full walk each), each element looked up by its
+    classes, id and name rather than tested against every entry."""
     found: list[list[Tag]] = [[] for _ in _SELECTORS]
     for el in find_tags(soup):
-        classes: list[str] = list(el.get("class") or [])
+        classes = el.get("class") or ()
         el_id = el.get("id")
-        for i, (tag, kind, name) in enumerate(_SELECTORS):
-            if tag is not None and el.name != tag:
-                continue
-            if (
-                (kind == "class" and name in classes)
-                or (kind == "id" and el_id == name)
-                or (kind == "tag")
-            ):
+        hits: set[int] = set(_BY_TAG.get(el.name, ()))
+        if el_id in _BY_ID:
+            hits.update(_BY_ID[el_id])
+        if not isinstance(classes, str):
+            for name in classes:
+                hits.update(_BY_CLASS.get(name, ()))
+        for i in hits:
+            tag = _SELECTORS[i][0]
+            if tag is None or el.name == tag:
                 found[i].append(el)
     return found
 

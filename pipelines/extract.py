@@ -195,6 +195,10 @@ def extract_html(doc: Document) -> Document:
         for block in _blocks(soup.body or soup):
             doc.remove(STAGE, "outside-container", block)
     doc.blocks = _blocks(container)
+    # Break the trees' parent/child cycles now: freed by reference counting, they never
+    # reach the cyclic garbage collector, whose full passes also walk the crawler's heap.
+    container.decompose()
+    soup.decompose()
     return doc
 
 
