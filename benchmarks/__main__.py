@@ -238,7 +238,9 @@ def run(work: Path) -> None:
         say(f"  first crawl: {first[0]} requests, {first[1] / 1e6:.2f} MB served")
         say(
             f"  recrawl:     {second[0]} requests, {second[1] / 1e6:.2f} MB served; "
-            f"{again['not_modified']} answered 304, {again['new_versions']} new versions"
+            f"{again['not_modified'] + again['cached_pages']} answered 304 "
+            f"({again['not_modified']} reports, {again['cached_pages']} other pages), "
+            f"{again['new_versions']} new versions"
         )
         say(
             f"  ratio bytes {ratio:.2f}, requests {second[0] / first[0]:.2f} "

@@ -1,10 +1,11 @@
 """One benchmark crawl in a process of its own (Scrapy's reactor starts once per process).
 
-``python -m benchmarks.crawlrun DB URL bare|full`` runs the same code path as
+``python -m benchmarks.crawlrun DB URL bare|full [NAME=VALUE ...]`` runs the same code path as
 ``nianbao crawl --url URL --db DB`` (``nianbao.crawl.run``), with politeness off so the
 software is measured rather than the delays, and prints the crawl's numbers as JSON.
 ``bare`` removes every item pipeline: the spider still parses and follows every page,
-but nothing is extracted, cleaned or stored.
+but nothing is extracted, cleaned or stored. ``NAME=VALUE`` arguments are further Scrapy
+settings (``NIANBAO_CONDITIONAL_ENABLED=False`` to measure the page cache's cost).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ FAST = {
 
 
 def main(argv: list[str]) -> None:
-    db, url, mode = argv
-    overrides = dict(FAST)
+    db, url, mode, *extra = argv
+    overrides = dict(FAST) | dict(arg.split("=", 1) for arg in extra)
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = "{}"
     [result] = crawl.run([from_url(url)], db, overrides)
@@ -45,6 +46,7 @@ def main(argv: list[str]) -> None:
                 "new_versions": result.new_versions,
                 "unchanged": result.unchanged,
                 "not_modified": result.not_modified,
+                "cached_pages": result.cached_pages,
                 "errors": result.errors,
             }
         )

@@ -145,7 +145,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         if not self._count("workers"):
             if self.server.delete(self.keys["paused"]):
                 # The last worker of an interrupted crawl left its frontier: resume it.
-                logger.info("resuming the interrupted shared crawl of %s", base)
+                logger.warning("resuming the interrupted shared crawl of %s", base)
+                self.stats.set_value("frontier/resumed", 1)
             else:
                 # Nobody is crawling this source: whatever is left is from a finished or
                 # crashed crawl, and inheriting its duplicate filter would fetch nothing.

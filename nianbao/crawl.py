@@ -94,6 +94,7 @@ def _result(name: str, stats: dict[str, Any]) -> SourceResult:
         downloaded=int(stats.get("downloader/response_bytes", 0)),
         errors=int(errors),
         skipped=int(skipped),
+        resumed=bool(stats.get("frontier/resumed")),  # a shared (Redis) crawl picked up again
         stats=stats,
     )
 
@@ -148,7 +149,7 @@ def run(
     for name, crawler in crawlers:
         result = _result(name, crawler.stats.get_stats() if crawler.stats else {})
         if name in jobs:
-            result.resumed = jobs[name].resumed
+            result.resumed = result.resumed or jobs[name].resumed
             jobs[name].finish(str(result.stats.get("finish_reason", "shutdown")))
         results.append(result)
     return results
