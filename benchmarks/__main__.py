@@ -237,13 +237,13 @@ def run(work: Path) -> None:
         ratio = second[1] / first[1]
         say(f"  first crawl: {first[0]} requests, {first[1] / 1e6:.2f} MB served")
         say(
-            f"  recrawl:     {second[0]} requests, {second[1] / 1e6:.2f} MB served; "
+            f"  recrawl:     {second[0]} requests, {second[1]:,} bytes served; "
             f"{again['not_modified'] + again['cached_pages']} answered 304 "
             f"({again['not_modified']} reports, {again['cached_pages']} other pages), "
             f"{again['new_versions']} new versions"
         )
         say(
-            f"  ratio bytes {ratio:.2f}, requests {second[0] / first[0]:.2f} "
+            f"  ratio bytes {ratio:.4f}, requests {second[0] / first[0]:.2f} "
             f"(target ≤ 0.10 bytes: {'ok' if ratio <= 0.10 else 'NOT MET'})"
         )
 
