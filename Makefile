@@ -21,6 +21,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy crawler models pipelines nianbao
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
