@@ -37,6 +37,7 @@ from scrapy.responsetypes import responsetypes
 
 from crawler.middlewares import is_document
 from models import pagecache
+from models.archive import header
 from models.db import make_engine, resolve_url, sessionmaker_for
 from models.incremental import Validators, latest_report_body, validators_for
 from models.types import utcnow
@@ -85,12 +86,11 @@ class ConditionalRequests:
         if found is None:
             return None
         headers, body = found
-        lower = {k.lower(): (v[0] if isinstance(v, list) and v else v) for k, v in headers.items()}
-        ctype = lower.get("content-type") or None
-        if is_document(body[:16]) or not (ctype is None or "html" in str(ctype).lower()):
+        ctype = header(headers, "content-type")
+        if is_document(body[:16]) or not (ctype is None or "html" in ctype.lower()):
             return None  # an attachment: nothing to follow
         return pagecache.CachedPage(
-            url, utcnow(), lower.get("etag"), lower.get("last-modified"), ctype, body
+            url, utcnow(), header(headers, "etag"), header(headers, "last-modified"), ctype, body
         )
 
     async def spider_opened(self, spider: Any) -> None:

@@ -79,6 +79,17 @@ def put_blob(session: Session, body: bytes) -> str:
     return digest
 
 
+def header(headers: dict[str, Any] | None, name: str) -> str | None:
+    """One HTTP header of a stored capture (``{name: [values]}``, any case), first value."""
+    wanted = name.lower()
+    for key, value in (headers or {}).items():
+        if key.lower() == wanted:
+            if isinstance(value, list):
+                return str(value[0]) if value else None
+            return str(value) if value else None
+    return None
+
+
 def read_blob(blob: Blob) -> bytes:
     return zlib.decompress(blob.data) if blob.compression == "zlib" else bytes(blob.data)
 

@@ -8,13 +8,13 @@ requests; and, per 304 answer, the raw body that answer confirms.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from models.archive import header, read_blob
 from models.tables import Blob, Capture, Report, ReportUrl, Source
 
 
@@ -22,15 +22,6 @@ from models.tables import Blob, Capture, Report, ReportUrl, Source
 class Validators:
     etag: str | None
     last_modified: str | None
-
-
-def _header(headers: dict[str, Any], name: str) -> str | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == name:
-            if isinstance(value, list):
-                return str(value[0]) if value else None
-            return str(value)
-    return None
 
 
 def validators_for(session: Session, source_name: str) -> dict[str, Validators]:
@@ -56,7 +47,7 @@ def validators_for(session: Session, source_name: str) -> dict[str, Validators]:
     for url, status, kind, headers in rows:
         if status != 200 or kind != "report":  # a 200 challenge page is "blocked"
             continue
-        v = Validators(_header(headers, "etag"), _header(headers, "last-modified"))
+        v = Validators(header(headers, "etag"), header(headers, "last-modified"))
         if v.etag or v.last_modified:
             out[url] = v
     return out
@@ -68,7 +59,7 @@ def latest_report_body(
     """Headers and raw body of the latest 200 report capture at ``url`` (what a 304 there
     confirms), or None."""
     row = session.execute(
-        select(Capture.headers, Blob.compression, Blob.data)
+        select(Capture.headers, Blob)
         .join(Source, Source.id == Capture.source_id)
         .join(Blob, Blob.sha256 == Capture.body_sha256)
         .where(
@@ -82,8 +73,8 @@ def latest_report_body(
     ).one_or_none()
     if row is None:
         return None
-    headers, compression, data = row
-    return headers or {}, zlib.decompress(data) if compression == "zlib" else bytes(data)
+    headers, blob = row
+    return headers or {}, read_blob(blob)
 
 
 def known_report_urls(session: Session, source_name: str) -> list[str]:

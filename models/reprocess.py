@@ -86,13 +86,6 @@ def _charset(content_type: str) -> str | None:
     return content_type.lower().split("charset=", 1)[1].split(";")[0].strip() or None
 
 
-def _header(headers: dict[str, Any], name: str) -> str:
-    for key, value in (headers or {}).items():
-        if key.lower() == name.lower():
-            return value[0] if isinstance(value, list) and value else str(value or "")
-    return ""
-
-
 def derive_capture(session: Session, capture: Capture) -> Document:
     """The cleaner applied to one stored capture (exactly what a crawl would derive)."""
     blob = session.get(Blob, capture.body_sha256)
@@ -104,7 +97,7 @@ def derive_capture(session: Session, capture: Capture) -> Document:
         raise LookupError(
             f"capture {capture.id}: raw body {str(capture.body_sha256)[:16]} is unreadable ({exc})"
         ) from exc
-    ctype = _header(capture.headers, "Content-Type") or "text/html"
+    ctype = archive.header(capture.headers, "Content-Type") or "text/html"
     return derive(body, capture.url, ctype, _charset(ctype))
 
 

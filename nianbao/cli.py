@@ -153,7 +153,8 @@ def crawl(
             f"{r.new_reports} new reports, {r.new_versions} new versions, "
             f"{r.unchanged} unchanged, {r.not_modified} not modified (304), "
             f"{r.cached_pages} other pages unchanged (304, links from the page cache), "
-            f"{r.downloaded / 1e6:.2f} MB downloaded, {r.skipped} skipped (robots/budget/traps/size), {r.errors} errors"
+            f"{r.downloaded / 1e6:.2f} MB downloaded, "
+            f"{r.skipped} skipped (robots/budget/traps/size), {r.errors} errors"
             + (" (resumed)" if r.resumed else "")
         )
     total_v = sum(r.new_versions for r in results)

@@ -31,13 +31,6 @@ logger = logging.getLogger(__name__)
 PAGE_BATCH = 200
 
 
-def _header(headers: dict[str, Any], name: str) -> str | None:
-    for key, values in headers.items():
-        if key.lower() == name:
-            return values[0] if isinstance(values, list) and values else values or None
-    return None
-
-
 class StorePipeline:
     def __init__(self, db_url: str, crawler: Any) -> None:
         self.db_url = db_url
@@ -184,7 +177,8 @@ class StorePipeline:
         """Queue a non-report page for the page cache; write when a batch is full."""
         if item.cached or item.status != 200:
             return  # rebuilt from the cache (nothing new), or not a page worth asking for again
-        etag, last_modified = _header(item.headers, "etag"), _header(item.headers, "last-modified")
+        etag = archive.header(item.headers, "etag")
+        last_modified = archive.header(item.headers, "last-modified")
         if not pagecache.cacheable(item.url, item.body, etag, last_modified):
             return
         self.pages.append(
@@ -193,7 +187,7 @@ class StorePipeline:
                 item.fetched_at,
                 etag,
                 last_modified,
-                _header(item.headers, "content-type"),
+                archive.header(item.headers, "content-type"),
                 item.body,
             )
         )
