@@ -85,7 +85,7 @@ class ConditionalRequests:
             found = latest_report_body(session, self.source, url)
         if found is None:
             return None
-        headers, body = found
+        headers, body = found  # the entity: content codings undone
         ctype = header(headers, "content-type")
         if is_document(body[:16]) or not (ctype is None or "html" in ctype.lower()):
             return None  # an attachment: nothing to follow
@@ -154,6 +154,7 @@ class ConditionalRequests:
                 headers=headers, meta=meta | {"nianbao_unconditional": True}, dont_filter=True
             )
         self.stats.inc_value("conditional/replayed")
+        request.meta["nianbao_page_304"] = response.headers
         return self._replay(request, cached)
 
     @staticmethod

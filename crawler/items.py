@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crawler.wire import Wire
 from pipelines.document import Document
 
 
@@ -16,9 +17,14 @@ class CaptureItem:
     ``kind`` says what the spider saw: ``page`` (a report candidate: ``doc`` carries the raw
     body through the cleaning stages), ``not_modified`` (304 to a conditional request),
     ``gone`` (404/410 at a known report URL), ``blocked`` (an anti-bot gateway answered) or
-    ``listing`` (any other page fetched whole: kept in the page cache so that the next crawl
-    can ask for it conditionally, see :mod:`models.pagecache`). ``cached`` marks a response
-    rebuilt from that cache after a 304 (:mod:`crawler.conditional`), never archived again.
+    ``listing`` (any other page: kept as a ``page`` capture whenever its bytes change, and
+    asked for conditionally next time, see :mod:`models.pagecache`). ``cached`` marks a
+    response rebuilt from the archive after a 304 (:mod:`crawler.conditional`): its body is
+    never archived again; for a listing, the 304 itself is.
+
+    ``body`` is the body as received (before content decoding) and ``wire`` the exchange
+    as it crossed the network (:mod:`crawler.wire`); ``doc`` carries the decoded entity
+    through the cleaning stages.
     """
 
     source: str
@@ -32,6 +38,8 @@ class CaptureItem:
     landing_title: str | None = None
     doc: Document | None = None
     cached: bool = False
+    wire: Wire | None = None
+    cert_sha256: str | None = None
 
     def __repr__(self) -> str:  # Scrapy logs items; never dump the body
         return f"<CaptureItem {self.kind} {self.status} {self.url} ({len(self.body)} bytes)>"

@@ -14,7 +14,10 @@ loops, binary pages.
   burning ``REDIRECT_MAX_TIMES`` requests on every entry into the loop.
 - :class:`BinaryGuard` stops a download whose headers say ``text/html`` but whose first
   bytes are an image, archive or executable, so it never reaches the pipelines as a
-  "page". PDF/DOC/DOCX bytes under a wrong type are let through: that is a mislabelled
+  "page". A body sent with ``Content-Encoding`` (gzip, deflate, br, zstd: nearly every
+  real portal) is judged by its first *decoded* bytes; when those cannot be had from the
+  first chunk, the guard lets it through and the decoder's own size limit
+  (:mod:`crawler.wire`) bounds it. PDF/DOC/DOCX bytes under a wrong type are let through: that is a mislabelled
   attachment, and the extractor sniffs magic bytes. Oversized bodies are cut off by
   Scrapy's own ``DOWNLOAD_MAXSIZE`` (and the spider's per-page ``download_maxsize``).
 """
@@ -36,6 +39,7 @@ from twisted.internet import task
 from w3lib.url import safe_url_string
 
 from crawler.urls import canonical
+from pipelines import entity
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +213,8 @@ class BinaryGuard:
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
-        self.pending: dict[int, str] = {}  # id(request) → declared Content-Type
+        # id(request) → (declared Content-Type, Content-Encoding values)
+        self.pending: dict[int, tuple[str, list[bytes]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> BinaryGuard:
@@ -226,11 +231,21 @@ class BinaryGuard:
     ) -> None:
         ctype = (headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if not ctype or ctype.startswith(("text/", "application/xhtml")):
-            self.pending[id(request)] = ctype or "(none)"
+            self.pending[id(request)] = (ctype or "(none)", headers.getlist(b"Content-Encoding"))
 
     def bytes_received(self, data: bytes, request: Request, spider: Any) -> None:
-        ctype = self.pending.pop(id(request), None)
-        if ctype is None or not looks_binary(data) or is_document(data):
+        pending = self.pending.pop(id(request), None)
+        if pending is None:
+            return
+        ctype, encodings = pending
+        if entity.codings(encodings):
+            # Compressed on the wire: judge what it decodes to. Undecodable yet (a tiny
+            # first chunk, an unknown coding): let the decoder and its size limit decide.
+            decoded = entity.peek(data, encodings)
+            if decoded is None:
+                return
+            data = decoded
+        if not looks_binary(data) or is_document(data):
             return
         self.crawler.stats.inc_value("binary_guard/stopped")
         logger.warning(

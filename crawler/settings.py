@@ -49,7 +49,19 @@ HTTPERROR_ALLOWED_CODES = [304, 404, 410, 412, 521]
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 
+# The exchange as it crossed the network (request head, response head, peer, body before
+# content decoding) is recorded for every capture: crawler/wire.py.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.wire.WireDownloadHandler",
+    "https": "crawler.wire.WireDownloadHandler",
+}
+
 DOWNLOADER_MIDDLEWARES = {
+    # Content-Encoding undone where Scrapy's HttpCompressionMiddleware would do it, keeping
+    # the body as received for the archive (gzip, deflate, br, zstd; bounded by
+    # DOWNLOAD_MAXSIZE after decoding)
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.wire.ContentDecoding": 590,
     # after RobotsTxtMiddleware (100): a forbidden URL spends no budget
     "crawler.middlewares.PageBudgetMiddleware": 120,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

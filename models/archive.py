@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from models import upsert
 from models.tables import Blob, Capture, Report, ReportUrl, Source, Version
 from models.types import utcnow
+from pipelines import entity as entity_mod
 from pipelines.normalize import normal_form
 
 COMPRESS_MIN = 256  # tiny bodies are not worth zlib's header
@@ -35,7 +36,12 @@ COMPRESS_MIN = 256  # tiny bodies are not worth zlib's header
 
 @dataclass
 class CaptureIn:
-    """What the crawler observed, independent of Scrapy."""
+    """What the crawler observed, independent of Scrapy.
+
+    ``body`` is what the blob will hold: with ``body_form = "wire"`` the body as received,
+    before content decoding (see :class:`models.tables.Capture`). The heads are the raw
+    bytes of the exchange (``request_head`` as sent, ``response_head`` as received).
+    """
 
     source: str
     url: str
@@ -45,6 +51,59 @@ class CaptureIn:
     body: bytes | None = None
     landing_url: str | None = None
     run_id: int | None = None
+    body_form: str = "wire"
+    protocol: str | None = None
+    reason: str | None = None
+    request_head: bytes | None = None
+    response_head: bytes | None = None
+    remote_ip: str | None = None
+    remote_port: int | None = None
+    cert_sha256: str | None = None
+    note: str | None = None
+
+    def exchange(self) -> dict[str, Any]:
+        """The capture columns that record the exchange itself."""
+        return {
+            "body_form": self.body_form,
+            "protocol": self.protocol,
+            "reason": self.reason,
+            "request_head": _latin1(self.request_head),
+            "response_head": _latin1(self.response_head),
+            "remote_ip": self.remote_ip,
+            "remote_port": self.remote_port,
+            "cert_sha256": self.cert_sha256,
+        }
+
+
+def _latin1(raw: bytes | None) -> str | None:
+    """Raw header bytes as text that maps back to the same bytes (Latin-1 is 1:1)."""
+    return raw.decode("latin-1") if raw else None
+
+
+# A stored body is decoded with this bound: it was decoded within DOWNLOAD_MAXSIZE when it
+# was captured, so this only stops a body that was tampered with into a bomb.
+ENTITY_MAX = 1 << 30
+
+
+def content_encodings(headers: dict[str, Any] | None) -> list[str]:
+    """Every ``Content-Encoding`` value of a stored capture's headers, in order."""
+    out: list[str] = []
+    for key, value in (headers or {}).items():
+        if key.lower() == "content-encoding":
+            out.extend(str(v) for v in (value if isinstance(value, list) else [value]))
+    return out
+
+
+def entity(capture: Capture, stored: bytes) -> bytes:
+    """The entity a capture's stored body describes (content codings undone).
+
+    ``decoded`` captures already hold it; ``wire`` captures hold the body as sent, decoded
+    here by :mod:`pipelines.entity`, the code the crawl used. A body that was not in its
+    declared coding was archived as sent and is returned as it is, as the crawl used it.
+    """
+    if capture.body_form != "wire":
+        return stored
+    return entity_mod.decode(stored, content_encodings(capture.headers), ENTITY_MAX).body
 
 
 @dataclass
@@ -225,6 +284,8 @@ def record_report(
         report_id=report.id,
         version_id=version.id,
         landing_url=cap.landing_url,
+        note=cap.note,
+        **cap.exchange(),
     )
     session.add(capture)
     session.flush()
@@ -266,6 +327,8 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
         report_id=report.id if report else None,
         version_id=version.id if version else None,
         landing_url=cap.landing_url,
+        note=cap.note,
+        **cap.exchange(),
     )
     session.add(capture)
     session.flush()
@@ -290,6 +353,8 @@ def record_gone(session: Session, cap: CaptureIn) -> Stored:
         kind="gone",
         report_id=report.id if report else None,
         landing_url=cap.landing_url,
+        note=cap.note,
+        **cap.exchange(),
     )
     session.add(capture)
     session.flush()
@@ -317,6 +382,7 @@ def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None =
         report_id=report.id if report else None,
         landing_url=cap.landing_url,
         note=note,
+        **cap.exchange(),
     )
     session.add(capture)
     session.flush()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.archive import header, read_blob
+from models.archive import entity, header, read_blob
 from models.tables import Blob, Capture, Report, ReportUrl, Source
 
 
@@ -56,10 +56,10 @@ def validators_for(session: Session, source_name: str) -> dict[str, Validators]:
 def latest_report_body(
     session: Session, source_name: str, url: str
 ) -> tuple[dict[str, Any], bytes] | None:
-    """Headers and raw body of the latest 200 report capture at ``url`` (what a 304 there
-    confirms), or None."""
+    """Headers and entity (content codings undone) of the latest 200 report capture at
+    ``url`` (what a 304 there confirms), or None."""
     row = session.execute(
-        select(Capture.headers, Blob)
+        select(Capture, Blob)
         .join(Source, Source.id == Capture.source_id)
         .join(Blob, Blob.sha256 == Capture.body_sha256)
         .where(
@@ -73,8 +73,8 @@ def latest_report_body(
     ).one_or_none()
     if row is None:
         return None
-    headers, blob = row
-    return headers or {}, read_blob(blob)
+    capture, blob = row
+    return capture.headers or {}, entity(capture, read_blob(blob))
 
 
 def known_report_urls(session: Session, source_name: str) -> list[str]:

@@ -1,37 +1,38 @@
-"""The page cache: the latest copy of each non-report page, for conditional recrawls.
+"""List pages as evidence, and the latest copy of each for conditional recrawls.
 
-A recrawl of an unchanged portal should cost almost nothing, but the crawl must still
-follow every column list to find new reports. So the archive keeps, per source and URL,
-the last body of every page that was not a report together with its ``ETag`` /
-``Last-Modified``: the next crawl asks for the page conditionally and, on 304, follows the
-links of the stored copy (:mod:`crawler.conditional`). Report pages are not cached here:
-their raw captures are in ``captures``/``blobs`` already and a 304 there is evidence in
-its own right (a ``not_modified`` capture).
+Pages that are not reports — column lists, articles, the home page — decide what a crawl
+finds, and an auditor may have to prove that a report was linked from its column on a
+date. So every such page fetched whole is kept as a capture of kind ``page`` **whenever its
+bytes change** (the body is content-addressed in ``blobs``, so an unchanged page costs
+nothing), and a 304 for it is a small ``not_modified`` capture with no body: "first linked
+on" and "still there on" are both provable from captures.
 
-Writes come in batches from the store pipeline's writer thread, as one ``INSERT … ON
-CONFLICT DO UPDATE`` per batch (:mod:`models.upsert`), so many crawler processes may write
-the same page and the last one wins, which for a cache is right.
+The "page cache" a recrawl needs is then a view, not a second store: the latest ``page``
+capture of each URL gives the validators (``ETag`` / ``Last-Modified``) to ask with and,
+when the portal answers 304, the body whose links the crawl follows instead
+(:mod:`crawler.conditional`). Report pages are not kept here: their captures are report
+captures already.
+
+Writes come in batches from the store pipeline's writer thread: one query for the latest
+body hash of the batch's URLs, the new blobs, then the capture rows.
 """
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from models import upsert
+from models.archive import CaptureIn, entity, header, put_blob, read_blob
 from models.incremental import Validators
-from models.tables import Page, Source
+from models.tables import Blob, Capture, Source
 
-# Longer URLs are not cached (the unique index on (source, url) has a size limit); such a
-# page is simply downloaded whole every time.
+# URLs longer than this are kept as evidence but never asked for conditionally.
 MAX_URL = 1000
-# A page much larger than any column list is not worth keeping a second copy of.
-MAX_BODY = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -41,59 +42,112 @@ class CachedPage:
     etag: str | None
     last_modified: str | None
     content_type: str | None
-    body: bytes  # uncompressed
+    body: bytes  # the entity (content codings undone)
 
 
-def cacheable(url: str, body: bytes, etag: str | None, last_modified: str | None) -> bool:
-    """Whether a page is worth caching: it has a validator to ask with, and sane sizes."""
-    return bool(etag or last_modified) and len(url) <= MAX_URL and len(body) <= MAX_BODY
+def _latest(source_filter: object) -> object:
+    return (
+        select(Capture.url, func.max(Capture.id).label("id"))
+        .where(source_filter, Capture.kind == "page", Capture.body_sha256.is_not(None))  # type: ignore[arg-type]
+        .group_by(Capture.url)
+        .subquery()
+    )
 
 
 def validators_for(session: Session, source_name: str) -> dict[str, Validators]:
-    """URL → validators of every cached page of this source (loaded once per crawl)."""
+    """URL → validators of the latest page capture of each page of this source (once per crawl)."""
+    source_id = session.scalar(select(Source.id).where(Source.name == source_name))
+    if source_id is None:
+        return {}
+    latest = _latest(Capture.source_id == source_id)
     rows = session.execute(
-        select(Page.url, Page.etag, Page.last_modified)
-        .join(Source, Source.id == Page.source_id)
-        .where(Source.name == source_name)
+        select(Capture.url, Capture.headers).join(latest, latest.c.id == Capture.id)  # type: ignore[attr-defined]
     )
-    return {url: Validators(etag, lm) for url, etag, lm in rows}
+    out: dict[str, Validators] = {}
+    for url, headers in rows:
+        v = Validators(header(headers, "etag"), header(headers, "last-modified"))
+        if (v.etag or v.last_modified) and len(url) <= MAX_URL:
+            out[url] = v
+    return out
 
 
 def load(session: Session, source_name: str, url: str) -> CachedPage | None:
-    """The cached copy of one page, decompressed."""
+    """The latest page capture of ``url``, its body decoded."""
     row = session.execute(
-        select(Page.fetched_at, Page.etag, Page.last_modified, Page.content_type, Page.body)
-        .join(Source, Source.id == Page.source_id)
-        .where(Source.name == source_name, Page.url == url)
+        select(Capture, Blob)
+        .join(Source, Source.id == Capture.source_id)
+        .join(Blob, Blob.sha256 == Capture.body_sha256)
+        .where(Source.name == source_name, Capture.url == url, Capture.kind == "page")
+        .order_by(Capture.id.desc())
+        .limit(1)
     ).one_or_none()
     if row is None:
         return None
-    fetched_at, etag, last_modified, content_type, body = row
-    return CachedPage(url, fetched_at, etag, last_modified, content_type, zlib.decompress(body))
-
-
-def save(session: Session, source_id: int, pages: Iterable[CachedPage]) -> int:
-    """Insert or overwrite the cached copies; returns how many rows were written."""
-    rows = {  # one row per URL: ON CONFLICT may not touch a row twice in one statement
-        p.url: {
-            "source_id": source_id,
-            "url": p.url,
-            "fetched_at": p.fetched_at,
-            "etag": p.etag,
-            "last_modified": p.last_modified,
-            "content_type": p.content_type,
-            "body": zlib.compress(p.body, 6),
-        }
-        for p in pages
-        if cacheable(p.url, p.body, p.etag, p.last_modified)
-    }
-    if not rows:
-        return 0
-    upsert.upsert_rows(  # in URL order: concurrent batches lock rows in one order, no deadlock
-        session,
-        Page.__table__,
-        [rows[url] for url in sorted(rows)],
-        conflict=["source_id", "url"],
-        update=["fetched_at", "etag", "last_modified", "content_type", "body"],
+    capture, blob = row
+    headers = capture.headers
+    return CachedPage(
+        url,
+        capture.fetched_at,
+        header(headers, "etag"),
+        header(headers, "last-modified"),
+        header(headers, "content-type"),
+        entity(capture, read_blob(blob)),
     )
-    return len(rows)
+
+
+def latest_hashes(session: Session, source_id: int, urls: Sequence[str]) -> dict[str, str]:
+    """URL → body hash of its latest page capture, for the given URLs."""
+    latest = _latest(Capture.source_id == source_id)
+    rows = session.execute(
+        select(Capture.url, Capture.body_sha256)
+        .join(latest, latest.c.id == Capture.id)  # type: ignore[attr-defined]
+        .where(Capture.url.in_(list(urls)))
+    )
+    return {url: sha for url, sha in rows}
+
+
+@dataclass
+class Saved:
+    changed: int = 0  # page captures with a new body
+    unchanged: int = 0  # fetched whole, same bytes as the latest capture: no row
+    not_modified: int = 0  # 304 rows
+
+
+def save(session: Session, source_id: int, pages: Iterable[CaptureIn]) -> Saved:
+    """Record a batch of non-report pages: a capture for each new body or 304."""
+    batch = list(pages)
+    out = Saved()
+    whole = [p for p in batch if p.status == 200 and p.body is not None]
+    known = latest_hashes(session, source_id, sorted({p.url for p in whole}))
+    rows: list[dict[str, object]] = []
+    for cap in batch:
+        sha = None
+        if cap.status == 200 and cap.body is not None:
+            sha = hashlib.sha256(cap.body).hexdigest()
+            if known.get(cap.url) == sha:
+                out.unchanged += 1
+                continue
+            known[cap.url] = put_blob(session, cap.body)
+            out.changed += 1
+        elif cap.status == 304:
+            out.not_modified += 1
+        else:
+            continue
+        rows.append(
+            {
+                "run_id": cap.run_id,
+                "source_id": source_id,
+                "url": cap.url,
+                "fetched_at": cap.fetched_at,
+                "status": cap.status,
+                "headers": cap.headers,
+                "body_sha256": sha,
+                "kind": "page" if sha else "not_modified",
+                "landing_url": None,
+                "note": cap.note,
+                **cap.exchange(),
+            }
+        )
+    if rows:
+        session.execute(insert(Capture), rows)
+    return out

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.archive import read_blob
+from models.archive import entity, read_blob
 from models.tables import Blob, Capture, CrawlRun, Report, Source, Version
 
 
@@ -120,13 +121,40 @@ def list_captures(session: Session, report_id: int) -> list[dict[str, Any]]:
             "version": n,
             "run_id": c.run_id,
             "landing_url": c.landing_url,
+            **exchange(c),
         }
         for c, n in rows
     ]
 
 
-def capture_body(session: Session, capture_id: int) -> bytes:
-    """The exact bytes a capture received."""
+def exchange(c: Capture) -> dict[str, Any]:
+    """What a capture recorded of the exchange itself (see :class:`models.tables.Capture`)."""
+    return {
+        "body_form": c.body_form,
+        "protocol": c.protocol,
+        "reason": c.reason,
+        "remote_ip": c.remote_ip,
+        "remote_port": c.remote_port,
+        "cert_sha256": c.cert_sha256,
+        "request_head": c.request_head,
+        "response_head": c.response_head,
+        "note": c.note,
+    }
+
+
+@dataclass(frozen=True)
+class CaptureBody:
+    body: bytes
+    form: str  # "wire" (as received), "decoded" (content codings undone)
+    capture: Capture
+
+
+def capture_body(session: Session, capture_id: int, decoded: bool = False) -> CaptureBody:
+    """The bytes a capture received (``decoded``: the entity, content codings undone).
+
+    A capture made before wire capture (``body_form = "decoded"``) only has the entity;
+    ``form`` says which one the caller got.
+    """
     capture = session.get(Capture, capture_id)
     if capture is None:
         raise NotFound(f"no capture with id {capture_id}")
@@ -136,8 +164,12 @@ def capture_body(session: Session, capture_id: int) -> bytes:
             "a 304 answer carries none; its version's body is in an earlier capture"
         )
     blob = session.get(Blob, capture.body_sha256)
-    assert blob is not None  # foreign key
-    return read_blob(blob)
+    if blob is None:
+        raise NotFound(f"capture {capture_id}: its body {capture.body_sha256} is missing")
+    stored = read_blob(blob)
+    if decoded:
+        return CaptureBody(entity(capture, stored), "decoded", capture)
+    return CaptureBody(stored, capture.body_form, capture)
 
 
 def list_runs(session: Session, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:

@@ -92,8 +92,8 @@ def derive_capture(session: Session, capture: Capture) -> Document:
     if blob is None:
         raise LookupError(f"capture {capture.id}: raw body {capture.body_sha256} is missing")
     try:
-        body = archive.read_blob(blob)
-    except zlib.error as exc:
+        body = archive.entity(capture, archive.read_blob(blob))
+    except (zlib.error, ValueError) as exc:
         raise LookupError(
             f"capture {capture.id}: raw body {str(capture.body_sha256)[:16]} is unreadable ({exc})"
         ) from exc

@@ -5,7 +5,8 @@ sources ─< reports ─< versions
                  └─< report_urls            (every address a report was seen at)
 captures (every response handed to the archive) → blobs (raw bodies, once per sha256)
 captures → report, version                   (which version a capture showed)
-sources ─< pages                            (latest copy of each non-report page: a cache)
+captures of kind "page": column lists and other non-report pages, whenever their bytes
+change (their latest capture per URL is what a recrawl asks for conditionally)
 
 Outside these models (created by migration 0002 per backend, see ``alembic/env.py``):
 ``versions_fts`` (SQLite FTS5, trigram tokenizer, over ``versions.norm_text``) and the
@@ -75,7 +76,12 @@ class CrawlRun(Base):
 
 
 class Blob(Base):
-    """A raw response body, stored once per SHA-256 of the uncompressed bytes."""
+    """A response body, stored once per SHA-256 of its bytes.
+
+    For captures with ``body_form = "wire"`` those bytes are the body as the server sent it
+    (after transfer decoding, before content decoding: what WARC calls the payload), so the
+    key is WARC's payload digest. ``compression`` is only how the archive stores them.
+    """
 
     __tablename__ = "blobs"
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -158,7 +164,15 @@ class Version(Base):
 
 
 class Capture(Base):
-    """One response handed to the archive: the evidence of where and when."""
+    """One exchange handed to the archive: the evidence of where, when and what was said.
+
+    ``headers`` is the response headers as ``{name: [values]}`` (Scrapy's view, kept for
+    lookups); ``response_head`` and ``request_head`` are the status line and header lines
+    received, and the request line and header lines sent, byte for byte (stored as
+    Latin-1 text, which maps every byte to one character and back). ``body_form`` says what
+    the blob holds: ``wire`` (the body as received, before content decoding) or
+    ``decoded`` (captures made before wire capture: only the decoded entity was kept).
+    """
 
     __tablename__ = "captures"
     __table_args__ = (Index("ix_captures_url", "url", postgresql_using="hash"),)
@@ -170,29 +184,17 @@ class Capture(Base):
     status: Mapped[int] = mapped_column(Integer)
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     body_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # report / not_modified / gone / blocked / error
+    # report / not_modified / gone / blocked / page (a non-report page: list, column, home)
+    kind: Mapped[str] = mapped_column(String(20))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), index=True)
     landing_url: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
-
-
-class Page(Base):
-    """The latest copy of a page that is not a report (a column list, an article, a home page).
-
-    Not evidence, a cache: the next crawl asks for the page with its validators
-    (``If-None-Match`` / ``If-Modified-Since``) and, when the portal answers 304, follows the
-    links of this copy instead of downloading the page again (:mod:`crawler.conditional`).
-    One row per (source, URL), overwritten when the page changes; ``body`` is zlib-compressed.
-    """
-
-    __tablename__ = "pages"
-    __table_args__ = (UniqueConstraint("source_id", "url"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
-    url: Mapped[str] = mapped_column(String(1000))
-    fetched_at: Mapped[datetime]
-    etag: Mapped[str | None] = mapped_column(String(200))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
-    content_type: Mapped[str | None] = mapped_column(String(200))
-    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_form: Mapped[str] = mapped_column(String(10), default="wire")
+    protocol: Mapped[str | None] = mapped_column(String(16))  # "HTTP/1.1"
+    reason: Mapped[str | None] = mapped_column(String(200))  # the status line's phrase
+    request_head: Mapped[str | None] = mapped_column(Text)
+    response_head: Mapped[str | None] = mapped_column(Text)
+    remote_ip: Mapped[str | None] = mapped_column(String(64))
+    remote_port: Mapped[int | None] = mapped_column(Integer)
+    cert_sha256: Mapped[str | None] = mapped_column(String(64))  # HTTPS: server cert (DER)

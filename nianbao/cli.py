@@ -295,11 +295,36 @@ def captures(db: str | None, as_json: bool, report_id: int) -> None:
 @main.command()
 @db_option
 @click.argument("capture_id", type=int)
-def raw(db: str | None, capture_id: int) -> None:
-    """Write the exact bytes a capture received to stdout (redirect to a file)."""
-    body = _read(db, queries.capture_body, capture_id)
-    sys.stdout.buffer.write(body)
-    sys.stdout.buffer.flush()
+@click.option(
+    "--decoded", is_flag=True, help="The entity, with Content-Encoding (gzip, br …) undone."
+)
+@click.option(
+    "--http",
+    "with_head",
+    is_flag=True,
+    help="Prefix the status line and headers as received (an HTTP response message).",
+)
+def raw(db: str | None, capture_id: int, decoded: bool, with_head: bool) -> None:
+    """Write the bytes a capture received to stdout (redirect to a file).
+
+    By default the body exactly as the server sent it (after transfer decoding, before
+    content decoding: a gzip page comes out as gzip bytes).
+    """
+    got = _read(db, queries.capture_body, capture_id, decoded)
+    if got.form == "decoded" and not decoded:
+        click.echo(
+            f"capture {capture_id} was made before nianbao kept the bytes on the wire: "
+            "these are the decoded bytes, the only ones kept",
+            err=True,
+        )
+    out = sys.stdout.buffer
+    if with_head:
+        head = got.capture.response_head
+        if not head:
+            raise click.ClickException(f"capture {capture_id} has no recorded response head")
+        out.write(head.encode("latin-1"))
+    out.write(got.body)
+    out.flush()
 
 
 @main.command()

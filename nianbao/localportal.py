@@ -1,6 +1,10 @@
 """A small HTTP server for portals that live in memory: the demo, the tests, the benchmarks.
 
-It behaves like a real static web server where it matters to a crawler: ``ETag`` and
+It behaves like a real web server where it matters to a crawler: HTTP/1.1 with keep-alive,
+bodies compressed when the client asks (``Accept-Encoding``; gzip by default, as nginx and
+IIS on real portals do, or deflate, raw deflate, br, zstd per portal or per page), some
+responses chunked (``Transfer-Encoding: chunked``), the headers real servers send
+(``Server``, ``Date``, ``Vary``, ``Set-Cookie``), ``ETag`` and
 ``Last-Modified`` on every page and 304 answers to conditional requests, configurable
 status codes and redirects, a request log to count what the crawler fetched. Pages can
 be changed while it runs (the tests edit a report between two crawls). Dynamic pages
@@ -12,9 +16,11 @@ binds to 127.0.0.1 only.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
@@ -34,6 +40,11 @@ class Page:
     # when given, else the connection is closed after the body (no length announced).
     stream: Callable[[], Iterator[bytes]] | None = None
     length: int | None = None
+    # How this page is compressed when the client accepts it: None = the portal's
+    # default; "identity" = never. Any name of ENCODERS, or "gzip, gzip" (double encoding).
+    encoding: str | None = None
+    # Seconds to wait before answering (a slow portal).
+    delay: float = 0.0
 
     @property
     def etag(self) -> str:
@@ -46,10 +57,94 @@ def _key(path: str) -> str:
     return base + sep + "&".join(sorted(query.split("&"))) if sep else path
 
 
-class Portal:
-    """A thread-safe mapping of path → :class:`Page`, plus a request log."""
+def _raw_deflate(body: bytes) -> bytes:
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return c.compress(body) + c.flush()
 
-    def __init__(self, pages: dict[str, Page] | None = None) -> None:
+
+def _brotli(body: bytes) -> bytes:
+    import brotli
+
+    return bytes(brotli.compress(body))
+
+
+def _zstd(body: bytes) -> bytes:
+    try:
+        from compression import zstd  # type: ignore[import-not-found]
+    except ImportError:
+        from backports import zstd  # type: ignore[import-not-found,no-redef]
+    return bytes(zstd.compress(body))
+
+
+# Content-Encoding name → (token the client must accept, encoder). "deflate-raw" is what
+# some IIS versions send under "deflate": a raw deflate stream without the zlib wrapper.
+ENCODERS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
+    "gzip": ("gzip", lambda b: gzip.compress(b, mtime=0)),
+    "deflate": ("deflate", zlib.compress),
+    "deflate-raw": ("deflate", _raw_deflate),
+    "br": ("br", _brotli),
+    "zstd": ("zstd", _zstd),
+}
+# Only text is worth compressing, as on real servers (nginx gzip_types).
+_COMPRESSIBLE = (
+    "text/",
+    "application/xhtml",
+    "application/xml",
+    "application/json",
+    "application/javascript",
+)
+
+
+def _accepts(header: str | None, token: str) -> bool:
+    """Whether an ``Accept-Encoding`` value accepts ``token`` (q=0 refuses)."""
+    for part in (header or "").split(","):
+        name, _, params = part.partition(";")
+        if name.strip().lower() not in (token, "*"):
+            continue
+        q = params.replace(" ", "").lower()
+        if q.startswith("q="):
+            try:
+                return float(q[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
+
+
+def encode(body: bytes, encoding: str) -> bytes:
+    """``body`` in ``encoding`` (a name of :data:`ENCODERS`, or several separated by commas,
+    applied left to right as ``Content-Encoding`` lists them)."""
+    for name in encoding.split(","):
+        body = ENCODERS[name.strip()][1](body)
+    return body
+
+
+def content_encoding_header(encoding: str) -> str:
+    return ", ".join(ENCODERS[n.strip()][0] for n in encoding.split(","))
+
+
+class Portal:
+    """A thread-safe mapping of path → :class:`Page`, plus a request log.
+
+    ``encoding`` is how pages are compressed for clients that accept it (None: never);
+    ``chunk_every`` sends every n-th response with ``Transfer-Encoding: chunked`` instead
+    of a ``Content-Length`` (0: never).
+    """
+
+    def __init__(
+        self,
+        pages: dict[str, Page] | None = None,
+        *,
+        encoding: str | None = "gzip",
+        chunk_every: int = 3,
+        server: str = "nginx/1.20.1",
+    ) -> None:
+        self.encoding = encoding
+        self.chunk_every = chunk_every
+        self.server = server
+        self.served = 0
+        # Content-Encoding values actually sent, for the tests that check a portal compresses
+        self.encodings_sent: set[str] = set()
         self._pages: dict[str, Page] = {_key(p): page for p, page in (pages or {}).items()}
         self._lock = threading.Lock()
         self.log: list[tuple[str, int, int]] = []  # (path, status, bytes sent)
@@ -110,6 +205,10 @@ class Portal:
         with self._lock:
             self.log.append((path, status, size))
 
+    def note_encoding(self, value: str) -> None:
+        with self._lock:
+            self.encodings_sent.add(value)
+
     def clear_log(self) -> None:
         with self._lock:
             self.log.clear()
@@ -133,6 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, body, "text/html; charset=utf-8", {})
             portal.record(path, 404, len(body))
             return
+        if page.delay:
+            time.sleep(page.delay)
         headers = dict(page.headers)
         if page.stream is not None:
             portal.record(path, page.status, self._send_stream(page))
@@ -144,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(304, b"", None, {"ETag": page.etag})
                 portal.record(path, 304, 0)
                 return
-        self._send(page.status, page.body, page.content_type, headers)
+        self._send(page.status, page.body, page.content_type, headers, page.encoding)
         portal.record(path, page.status, len(page.body))
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
@@ -171,16 +272,60 @@ class _Handler(BaseHTTPRequestHandler):
                 return False
         return False
 
-    def _send(self, status: int, body: bytes, ctype: str | None, headers: dict[str, str]) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str | None,
+        headers: dict[str, str],
+        encoding: str | None = None,
+    ) -> None:
+        """Answer as a real server would: compressed when asked, sometimes chunked."""
+        portal = self.server.portal
         self.send_response(status)
         if ctype:
             self.send_header("Content-Type", ctype)
+        names = {k.lower() for k in headers}
         for k, v in headers.items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        encoding = encoding or portal.encoding
+        compressible = bool(ctype) and ctype.lower().startswith(_COMPRESSIBLE)
+        if status == 200 and compressible and "set-cookie" not in names:
+            # A session cookie, as Java/.NET CMSs set on every page.
+            self.send_header("Set-Cookie", "JSESSIONID=A1B2C3D4E5F6; Path=/; HttpOnly")
+        if compressible and "content-encoding" not in names:
+            self.send_header("Vary", "Accept-Encoding")
+            accepted = self.headers.get("Accept-Encoding")
+            if (
+                body
+                and encoding
+                and encoding != "identity"
+                and all(_accepts(accepted, ENCODERS[n.strip()][0]) for n in encoding.split(","))
+            ):
+                body = encode(body, encoding)
+                self.send_header("Content-Encoding", content_encoding_header(encoding))
+                portal.note_encoding(content_encoding_header(encoding))
+        with portal._lock:
+            portal.served += 1
+            chunked = bool(portal.chunk_every) and portal.served % portal.chunk_every == 0
+        chunked = chunked and bool(body) and status != 304 and self.command != "HEAD"
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif "content-length" not in names:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD" or status == 304:
+            return
+        if chunked:
+            for pos in range(0, len(body), 4096):
+                part = body[pos : pos + 4096]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
             self.wfile.write(body)
+
+    def version_string(self) -> str:
+        return self.server.portal.server
 
     def _send_stream(self, page: Page) -> int:
         """Send a streamed body; return how many bytes the client accepted."""

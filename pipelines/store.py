@@ -5,9 +5,13 @@ keeps fetching while a version is written) and SQLite sees a single writer per p
 Each item is one transaction; a failure is logged with the URL and counted, and never
 takes already-archived data with it.
 
-Pages that are not reports (``listing`` items, and candidates recognition turned down) go
-to the page cache (:mod:`models.pagecache`) in batches of ``PAGE_BATCH``, one statement
-each, so a portal of thousands of list and article pages costs few transactions.
+Pages that are not reports (``listing`` items, and candidates recognition turned down) are
+kept as ``page`` captures whenever their bytes change, and their 304s as small rows
+(:mod:`models.pagecache`), in batches of ``PAGE_BATCH``, so a portal of thousands of list
+and article pages costs few transactions.
+
+What is stored is the exchange as it crossed the network (:mod:`crawler.wire`): the body
+before content decoding, the request and response heads byte for byte, the peer.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ class StorePipeline:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nianbao-writer")
         self.run_id: int | None = None
         self.source_id: int | None = None
-        self.pages: list[pagecache.CachedPage] = []
+        self.pages: list[archive.CaptureIn] = []
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -113,17 +117,34 @@ class StorePipeline:
             self.stats.inc_value("archive/retried")
             return self._store_once(item)
 
-    def _store_once(self, item: CaptureItem) -> archive.Stored | None:
-        cap = archive.CaptureIn(
+    def _capture_in(self, item: CaptureItem) -> archive.CaptureIn:
+        wire = item.wire
+        line = wire.status_line() if wire is not None else None
+        note = None
+        if wire is not None and wire.decode_error:
+            note = f"Content-Encoding not undone: {wire.decode_error}; stored as sent"
+        return archive.CaptureIn(
             source=item.source,
             url=item.url,
             status=item.status,
             fetched_at=item.fetched_at,
             headers=item.headers,
-            body=item.body,
+            body=item.body if item.status != 304 else None,
             landing_url=item.landing_url,
             run_id=self.run_id,
+            body_form="wire",
+            protocol=line[0] if line else None,
+            reason=line[2] if line else None,
+            request_head=wire.request_head if wire is not None else None,
+            response_head=wire.response_head if wire is not None else None,
+            remote_ip=wire.peer[0] if wire is not None and wire.peer else None,
+            remote_port=wire.peer[1] if wire is not None and wire.peer else None,
+            cert_sha256=item.cert_sha256,
+            note=note,
         )
+
+    def _store_once(self, item: CaptureItem) -> archive.Stored | None:
+        cap = self._capture_in(item)
         with self.Session.begin() as session:
             if item.kind == "not_modified":
                 return archive.record_not_modified(session, cap)
@@ -156,41 +177,30 @@ class StorePipeline:
                 meta=meta,
             )
 
-    def _take_pages(self) -> list[pagecache.CachedPage]:
+    def _take_pages(self) -> list[archive.CaptureIn]:
         batch, self.pages = self.pages, []
         return batch
 
-    def _save_pages(self, batch: list[pagecache.CachedPage]) -> None:
-        """One transaction per batch. A failure loses only cache rows: those pages are
-        downloaded whole next time."""
+    def _save_pages(self, batch: list[archive.CaptureIn]) -> None:
+        """One transaction per batch. A failure loses only those rows: the pages are
+        fetched whole next time and recorded then."""
         assert self.source_id is not None
         try:
             with self.Session.begin() as session:
-                written = pagecache.save(session, self.source_id, batch)
+                saved = pagecache.save(session, self.source_id, batch)
         except OperationalError as exc:
             self.stats.inc_value("archive/error")
-            logger.error("page cache write of %d pages failed (%s)", len(batch), exc.orig)
+            logger.error("writing %d list-page captures failed (%s)", len(batch), exc.orig)
             return
-        self.stats.inc_value("archive/pages_cached", written)
+        self.stats.inc_value("archive/page_captures", saved.changed)
+        self.stats.inc_value("archive/pages_unchanged", saved.unchanged)
+        self.stats.inc_value("archive/page_not_modified", saved.not_modified)
 
     async def _cache_page(self, item: CaptureItem) -> None:
-        """Queue a non-report page for the page cache; write when a batch is full."""
-        if item.cached or item.status != 200:
-            return  # rebuilt from the cache (nothing new), or not a page worth asking for again
-        etag = archive.header(item.headers, "etag")
-        last_modified = archive.header(item.headers, "last-modified")
-        if not pagecache.cacheable(item.url, item.body, etag, last_modified):
-            return
-        self.pages.append(
-            pagecache.CachedPage(
-                item.url,
-                item.fetched_at,
-                etag,
-                last_modified,
-                archive.header(item.headers, "content-type"),
-                item.body,
-            )
-        )
+        """Queue a non-report page (or its 304) for the list-page captures."""
+        if item.cached or item.status not in (200, 304):
+            return  # rebuilt from the archive (nothing new), or not a page worth keeping
+        self.pages.append(self._capture_in(item))
         if len(self.pages) >= PAGE_BATCH:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self.executor, self._save_pages, self._take_pages())

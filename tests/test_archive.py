@@ -184,7 +184,7 @@ def test_raw_bodies_by_capture_and_what_has_none(session, seeds):
     title, lines = seeds["000"]
     body = _page(title, lines)
     stored = _store(session, body, T0)
-    assert queries.capture_body(session, stored.capture_id) == body
+    assert queries.capture_body(session, stored.capture_id).body == body
     url = "http://a.gov.cn/r.html"
     nm = archive.record_not_modified(session, archive.CaptureIn("a", url, 304, T0))
     session.commit()

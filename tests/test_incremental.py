@@ -60,10 +60,14 @@ def start_crawl(db: str, url: str, *extra: str) -> subprocess.Popen[str]:
 
 
 def count(db: str, what) -> int:  # type: ignore[no-untyped-def]
+    """Rows of a table; for captures, those of reports (list pages are captures too)."""
     engine = open_archive(db)
+    query = select(func.count()).select_from(what)
+    if what is Capture:
+        query = query.where(Capture.report_id.is_not(None))
     try:
         with sessionmaker_for(engine)() as session:
-            return int(session.scalar(select(func.count()).select_from(what)) or 0)
+            return int(session.scalar(query) or 0)
     finally:
         engine.dispose()
 

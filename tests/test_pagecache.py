@@ -1,5 +1,7 @@
-"""The page cache: an unchanged recrawl asks for every page conditionally and still follows
-the links of pages that answer 304 (crawler/conditional.py, models/pagecache.py)."""
+"""List pages as evidence and as the page cache: an unchanged recrawl asks for every page
+conditionally and still follows the links of pages that answer 304; every list page is a
+capture whenever its bytes change, its 304s small rows (crawler/conditional.py,
+models/pagecache.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from sqlalchemy import delete, select
 
 from crawler.conditional import ConditionalRequests
 from models import pagecache, runs
+from models.archive import CaptureIn, header
 from models.db import open_archive, sessionmaker_for
-from models.tables import Page as PageRow
+from models.tables import Capture
 from nianbao.localportal import Page
 from nianbao.portalgen import Report, trs_page
 from tests.conftest import cli_json, crawl
@@ -25,12 +28,22 @@ LATE = "/zwgk/ndbg/201901/t20190120_2001.html"  # linked before it exists
 LATER = "/zwgk/ndbg/202001/t20200120_2002.html"  # added to the column later
 
 
-def cached_urls(db_url: str) -> dict[str, str | None]:
+def page_captures(db_url: str) -> list[tuple[str, int, str | None, str | None]]:
+    """(path, status, ETag, body hash) of every list-page capture, oldest first."""
     engine = open_archive(db_url)
     with sessionmaker_for(engine)() as session:
-        rows = dict(session.execute(select(PageRow.url, PageRow.etag)).all())
+        rows = session.execute(
+            select(Capture.url, Capture.status, Capture.headers, Capture.body_sha256)
+            .where(Capture.report_id.is_(None), Capture.kind.in_(("page", "not_modified")))
+            .order_by(Capture.id)
+        ).all()
     engine.dispose()
-    return {url.split("/", 3)[3]: etag for url, etag in rows.items()}
+    return [(u.split("/", 3)[3], st, header(h, "etag"), sha) for u, st, h, sha in rows]
+
+
+def cached_urls(db_url: str) -> dict[str, str | None]:
+    """Path → ETag of the latest page capture with a body (what the page cache is)."""
+    return {path: etag for path, status, etag, sha in page_captures(db_url) if sha}
 
 
 def report_page(slug: str, year: int, seeds: dict[str, tuple[str, list[str]]]) -> Page:
@@ -71,7 +84,13 @@ def test_recrawl_follows_the_links_of_pages_that_answer_304(db_url, county, seed
     assert {p for p, s in answered.items() if s == 200} == {"/robots.txt", LATE}
     assert len(cli_json(db_url, "reports")) == 4
 
-    # 2. The column changes (a new report on it): downloaded whole, its cached copy replaced.
+    # The column's 304 is evidence too: a small row with no body.
+    column_rows = [(st, sha) for p, st, _e, sha in page_captures(db_url) if p == COLUMN[1:]]
+    assert column_rows[0][0] == 200 and column_rows[0][1]
+    assert (304, None) in column_rows
+
+    # 2. The column changes (a new report on it): downloaded whole, a new capture of it kept
+    # beside the old one (so "first linked on" is provable), the cache is the latest.
     column = county.get(COLUMN)
     link = f'<li><a href="{LATER}">梨树镇2019年政府信息公开工作年度报告</a></li>'.encode()
     county.set(COLUMN, Page(column.body.replace(b"</ul>", link + b"</ul>", 1)))
@@ -82,6 +101,8 @@ def test_recrawl_follows_the_links_of_pages_that_answer_304(db_url, county, seed
     assert answered[COLUMN] == 200 and answered[LATER] == 200
     assert len(cli_json(db_url, "reports")) == 5
     assert cached_urls(db_url)["zwgk/ndbg/index.html"] == county.get(COLUMN).etag
+    bodies = [sha for p, st, _e, sha in page_captures(db_url) if p == COLUMN[1:] and sha]
+    assert len(bodies) == 2 and bodies[0] != bodies[1]
 
     # 3. With conditional requests off, every page is downloaded whole again.
     county.clear_log()
@@ -105,18 +126,26 @@ def test_a_304_is_answered_from_the_cache_or_asked_again_plainly(db_url):
     with Session.begin() as session:
         run = runs.start_run(session, "example", None, {})
         source_id = run.source_id
-        written = pagecache.save(
+        now = datetime.now(UTC)
+        saved = pagecache.save(
             session,
             source_id,
             [
-                pagecache.CachedPage(
-                    url, datetime.now(UTC), '"v1"', None, "text/html; charset=utf-8", body
+                CaptureIn(
+                    "example",
+                    url,
+                    200,
+                    now,
+                    {"ETag": ['"v1"'], "Content-Type": ["text/html"]},
+                    body,
                 ),
-                # no validator to ask with: not cached
-                pagecache.CachedPage(url + "?x", datetime.now(UTC), None, None, None, body),
+                # no validator to ask with: kept as evidence, never asked for conditionally
+                CaptureIn("example", url + "?x", 200, now, {}, body),
+                # the same bytes again: no second capture
+                CaptureIn("example", url, 200, now, {"ETag": ['"v1"']}, body),
             ],
         )
-    assert written == 1
+    assert (saved.changed, saved.unchanged) == (2, 1)
 
     mw = _middleware(db_url, "example")
     try:
@@ -134,7 +163,7 @@ def test_a_304_is_answered_from_the_cache_or_asked_again_plainly(db_url):
 
         # the cached copy vanished after the crawl began: fetched again, unconditionally
         with Session.begin() as session:
-            session.execute(delete(PageRow))
+            session.execute(delete(Capture).where(Capture.kind == "page"))
         again = asyncio.run(mw.process_response(request, Response(url, status=304)))
         assert isinstance(again, Request) and again.dont_filter
         assert b"If-None-Match" not in again.headers

@@ -67,9 +67,12 @@ def by_url_tail(db: str) -> dict[str, dict]:
 
 
 def raw(db: str, capture_id: int) -> bytes:
-    """``nianbao raw`` read as bytes, as an auditor redirecting it to a file would."""
+    """``nianbao raw --decoded`` read as bytes, as an auditor redirecting it to a file would
+    (the portal gzips; the entity is what the page said)."""
     proc = subprocess.run(
-        [*NIANBAO, "raw", str(capture_id), "--db", db], capture_output=True, timeout=120
+        [*NIANBAO, "raw", str(capture_id), "--decoded", "--db", db],
+        capture_output=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

@@ -20,6 +20,7 @@ that fails or is refused is logged with its reason and counted (``portal/skipped
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ from crawler.items import CaptureItem
 from crawler.middlewares import is_document
 from crawler.traps import TrapGuard
 from crawler.urls import canonical, is_attachment, is_binary
+from crawler.wire import Wire, header_pairs
 from pipelines.decode import response_encoding
 from pipelines.document import Document
 from pipelines.metadata import page_fields
@@ -57,8 +59,34 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
-def _headers(headers: Any) -> dict[str, list[str]]:
+def _headers(headers: Any, wire: Wire | None = None) -> dict[str, list[str]]:
+    """``{name: [values]}`` of the response headers: as received when the exchange was
+    recorded (Scrapy's copy has lost Content-Encoding once the body was decoded, and its
+    connection headers), else Scrapy's view."""
+    if wire is not None and wire.response_head:
+        out: dict[str, list[str]] = {}
+        for name, value in header_pairs(wire.response_head):
+            out.setdefault(name, []).append(value)
+        return out
     return {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in headers.items()}
+
+
+def _wire(response: Response) -> Wire | None:
+    """The recorded exchange behind ``response`` (None for a copy rebuilt from the archive)."""
+    if "cached" in response.flags:
+        return None
+    wire = response.meta.get("nianbao_wire")
+    return wire if isinstance(wire, Wire) else None
+
+
+def _cert_sha256(response: Response) -> str | None:
+    cert = getattr(response, "certificate", None)
+    if cert is None:
+        return None
+    try:
+        return hashlib.sha256(cert.dump()).hexdigest()  # DER (ASN.1) is dump()'s default
+    except Exception:  # noqa: BLE001 - a certificate we cannot serialise is just not recorded
+        return None
 
 
 def link_priority(text: str, url: str) -> int:
@@ -277,15 +305,19 @@ class PortalSpider(scrapy.Spider):
     # --- pages --------------------------------------------------------------------------
 
     def _item(self, response: Response, kind: str, **extra: Any) -> CaptureItem:
+        wire = _wire(response)
+        body = wire.body if wire is not None and wire.body is not None else response.body
         return CaptureItem(
             source=self.source,
             url=response.url,
             status=response.status,
             fetched_at=datetime.now(UTC),
             kind=kind,
-            headers=_headers(response.headers),
-            body=response.body,
+            headers=_headers(response.headers, wire),
+            body=body,
             cached="cached" in response.flags,
+            wire=wire,
+            cert_sha256=_cert_sha256(response),
             **extra,
         )
 
@@ -293,13 +325,30 @@ class PortalSpider(scrapy.Spider):
         """The capture of a 304 at a report URL; ``response`` may be the stored copy the
         304 confirmed (crawler.conditional), with the 304's own headers in its meta."""
         confirmed = response.meta.get("nianbao_304")
+        wire = response.meta.get("nianbao_wire")
+        wire = wire if isinstance(wire, Wire) else None
         return CaptureItem(
             source=self.source,
             url=response.url,
             status=304,
             fetched_at=datetime.now(UTC),
             kind="not_modified",
-            headers=_headers(confirmed if confirmed is not None else response.headers),
+            headers=_headers(confirmed if confirmed is not None else response.headers, wire),
+            wire=wire,
+        )
+
+    def _listing_not_modified(self, response: Response) -> CaptureItem:
+        """The 304 a non-report page answered (its links come from the stored copy)."""
+        wire = response.meta.get("nianbao_wire")
+        wire = wire if isinstance(wire, Wire) else None
+        return CaptureItem(
+            source=self.source,
+            url=response.url,
+            status=304,
+            fetched_at=datetime.now(UTC),
+            kind="listing",
+            headers=_headers(response.meta["nianbao_page_304"], wire),
+            wire=wire,
         )
 
     def _page_item(self, response: Response, **extra: Any) -> CaptureItem:
@@ -369,12 +418,18 @@ class PortalSpider(scrapy.Spider):
             if t.strip()
         )
         page_links = linkmod.links(response.selector, response.url, response.text)
-        if looks_like_candidate(title, body_text) or meta.get("known_report"):
+        if "nianbao_page_304" in meta:
+            # A page the archive holds as a non-report page answered 304: the same bytes
+            # recognition turned down last time. Its 304 is the capture; links as usual.
+            yield self._listing_not_modified(response)
+            if looks_like_candidate(title, body_text):
+                yield from self._attachments(response, title, page_links)
+        elif looks_like_candidate(title, body_text) or meta.get("known_report"):
             if not confirmed:
                 self.crawler.stats.inc_value("portal/candidates")
                 yield self._page_item(response)
             yield from self._attachments(response, title, page_links)
-        elif self.cache_pages and response.status == 200 and "cached" not in response.flags:
+        elif response.status == 200 and "cached" not in response.flags:  # evidence, always
             if response.request is not None and response.request.method == "GET":
                 yield self._item(response, "listing")
         yield from self._hanweb_group(response)
