@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from bs4 import BeautifulSoup
 
 from pipelines.document import Document
+from pipelines.labels import label_key, label_regex
 from pipelines.normalize import strip_pinyin
 
-# Field → labels as portals print them (simplified and traditional).
+# Field → labels as portals print them. Traditional forms and converter pinyin
+# (發(fā)布時間) match too: see :mod:`pipelines.labels`.
 LABELS: dict[str, list[str]] = {
     "index_no": ["索引号", "索引號", "索 引 号", "信息索引号", "索取号"],
     "publisher": [
@@ -55,8 +57,8 @@ LABELS: dict[str, list[str]] = {
     "topic": ["主题分类", "主题词"],
     "validity": ["有效性", "时效性"],
 }
-_ALL_LABELS = sorted({lab for labs in LABELS.values() for lab in labs}, key=len, reverse=True)
-_LABEL_ALT = "|".join(re.escape(lab) for lab in _ALL_LABELS)
+_LABEL_FIELD = {label_key(lab): f for f, labs in LABELS.items() for lab in labs}
+_LABEL_ALT = label_regex(lab for labs in LABELS.values() for lab in labs)
 # A label at a line start or after a separator, then a colon, then its value.
 _FIELD = re.compile(rf"(?:^|(?<=[\s|｜【\[（(]))({_LABEL_ALT})\s*[:：]\s*")
 _CUT = re.compile(
@@ -183,17 +185,18 @@ def _valid(field: str, value: str) -> bool:
 
 def labelled_fields(lines: list[str]) -> dict[str, str]:
     """索引号/发布机构/生成日期/文号 … from page lines; a value may sit on the label's next line."""
-    label_field = {lab: f for f, labs in LABELS.items() for lab in labs}
     found: dict[str, str] = {}
     for i, line in enumerate(lines):
         for m in _FIELD.finditer(line):
-            field = label_field[m.group(1)]
+            field = _LABEL_FIELD[label_key(m.group(1))]
             if field in found:
                 continue
             rest = line[m.end() :].strip()
             if not rest and i + 1 < len(lines) and not _FIELD.match(lines[i + 1]):
                 rest = lines[i + 1]
             value = _CUT.split(rest, maxsplit=1)[0].strip(" ：:")
+            # 城關鎮(zhèn): the converter that garbled the label garbles the value too.
+            value = strip_pinyin(value, converter_seen=label_key(m.group(1)) != m.group(1))[0]
             if field in ("generated", "stated"):
                 value = parse_date(value) or ""
             if _valid(field, value):

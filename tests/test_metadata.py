@@ -146,3 +146,29 @@ def test_attachment_closing_date_is_the_written_date(seeds):
     )
     assert doc.metadata["written"] == "2015-01-20"
     assert report_fields(doc).published == "2015-01-20"
+
+
+def test_converter_pinyin_labels_in_traditional_script(seeds):
+    """Seed 003 went through a bad converter: 發(fā)布時間 is still 发布时间 (issue 11 §4)."""
+    title, lines = seeds["003"]
+    assert lines[0] == "發(fā)布時間:2017-02-24 來源:城關鎮(zhèn)"
+    body = "".join(f"<p>{line}</p>" for line in lines)
+    page = f'<html><head><meta charset="utf-8"><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>'
+    doc = derive(page.encode(), "http://x.gov.cn/t20170224_1.html")
+    assert doc.metadata["stated"] == "2017-02-24"
+    assert report_fields(doc).published == "2017-02-24"
+    # The value loses the converter's pinyin too; the script stays as published.
+    assert doc.metadata["source"] == "城關鎮"
+
+
+@pytest.mark.parametrize(
+    "line, field, value",
+    [
+        ("索(suǒ)引(yǐn)號(hào):000014349/2020-00123", "index_no", "000014349/2020-00123"),
+        ("發(fā)布機(jī)構(gòu)：城關鎮(zhèn)人民政府", "publisher", "城關鎮人民政府"),
+        ("成文日期(qī)：2018年12月29日", "generated", "2018-12-29"),
+        ("發佈時間：2019-01-02", "stated", "2019-01-02"),
+    ],
+)
+def test_labels_with_pinyin_after_any_character(line, field, value):
+    assert labelled_fields([line])[field] == value
