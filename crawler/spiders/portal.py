@@ -38,7 +38,7 @@ from crawler.items import CaptureItem
 from crawler.middlewares import is_document
 from crawler.traps import TrapGuard
 from crawler.urls import canonical, is_attachment, is_binary
-from pipelines.decode import response_encoding
+from pipelines.decode import charset_of, response_encoding
 from pipelines.document import Document
 from pipelines.metadata import page_fields
 from pipelines.recognize import looks_like_candidate
@@ -305,11 +305,11 @@ class PortalSpider(scrapy.Spider):
     def _page_item(self, response: Response, **extra: Any) -> CaptureItem:
         item = self._item(response, "page", **extra)
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        charset = None
-        if "charset=" in ctype.lower():
-            charset = ctype.lower().split("charset=", 1)[1].split(";")[0].strip()
         item.doc = Document(
-            url=response.url, body=response.body, content_type=ctype, declared_charset=charset
+            url=response.url,
+            body=response.body,
+            content_type=ctype,
+            declared_charset=charset_of(ctype),
         )
         if item.landing_title:
             item.doc.metadata["landing_title"] = item.landing_title
