@@ -18,6 +18,7 @@ Three derived values go on the report and version (see :func:`report_fields`):
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -134,13 +135,21 @@ def cn_digits(text: str) -> str:
 
 
 def parse_date(value: str | None) -> str | None:
-    """The first plausible date in ``value`` as YYYY-MM-DD."""
+    """The first plausible date in ``value`` as YYYY-MM-DD.
+
+    A date that does not exist (2019-02-31, a template's typo) is skipped, not stored:
+    the archive's dates are compared and sorted as real dates.
+    """
     if not value:
         return None
     for m in _DATE.finditer(cn_digits(value)):
         y, mo, d = (int(g) for g in m.groups())
-        if 1990 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31:
-            return f"{y:04d}-{mo:02d}-{d:02d}"
+        if not 1990 <= y <= 2100:
+            continue
+        try:
+            return datetime.date(y, mo, d).isoformat()
+        except ValueError:
+            continue
     return None
 
 
@@ -204,15 +213,26 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
     return found
 
 
-_PUBDATE_META = re.compile(r"""<meta[^>]+name=["']?PubDate["']?[^>]+content=["']([^"']+)""", re.I)
+_META_TAG = re.compile(r"<meta\s[^>]*>", re.I)
+_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+
+
+def meta_content(html: str, name: str) -> str | None:
+    """The ``content`` of ``<meta name=…>``, whatever the attributes' order:
+    ``<meta content="2020-01-05" name="PubDate">`` is as common as name-first."""
+    for tag in _META_TAG.findall(html):
+        attrs = {m[0].lower(): m[1] or m[2] or m[3] for m in _ATTR.findall(tag)}
+        if attrs.get("name", "").lower() == name.lower() and "content" in attrs:
+            return attrs["content"]
+    return None
 
 
 def page_fields(html: str) -> dict[str, str]:
     """A landing page's labelled fields (and PubDate), which the spider hands to the
     attachments it links: the report in the PDF has no 索引号 or 发布时间 of its own."""
     fields = labelled_fields(_page_lines(html))
-    if (m := _PUBDATE_META.search(html[:20000])) and (date := parse_date(m.group(1))):
-        fields["published"] = date
+    if published := parse_date(meta_content(html[:20000], "PubDate")):
+        fields["published"] = published
     return fields
 
 

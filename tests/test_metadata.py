@@ -8,6 +8,7 @@ from pipelines.derive import derive
 from pipelines.metadata import (
     cn_digits,
     labelled_fields,
+    page_fields,
     parse_date,
     published_date,
     report_fields,
@@ -60,6 +61,11 @@ def test_value_on_the_next_line_and_placeholders_ignored():
         ("二〇一九年一月十五日", "2019-01-15"),
         ("二〇二〇年十二月三十一日", "2020-12-31"),
         ("2019-13-45", None),
+        # Dates that do not exist are no dates (issue 11 §4).
+        ("2019-02-31", None),
+        ("2019年2月29日", None),
+        ("2020-02-29", "2020-02-29"),
+        ("2019-04-31 更新于 2019-05-02", "2019-05-02"),
         (None, None),
     ],
 )
@@ -172,3 +178,18 @@ def test_converter_pinyin_labels_in_traditional_script(seeds):
 )
 def test_labels_with_pinyin_after_any_character(line, field, value):
     assert labelled_fields([line])[field] == value
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta name="PubDate" content="2020-01-05 10:00">',
+        '<meta content="2020-01-05 10:00" name="PubDate">',
+        "<META CONTENT='2020-01-05' NAME=pubdate />",
+        '<meta http-equiv="x" content="2020-01-05" name="PubDate">',
+    ],
+)
+def test_landing_pubdate_in_any_attribute_order(meta):
+    """``content`` before ``name`` was missed, so the attachment lost its date."""
+    html = f"<html><head>{meta}<title>t</title></head><body><p>详见附件</p></body></html>"
+    assert page_fields(html)["published"] == "2020-01-05"
