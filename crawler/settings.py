@@ -48,6 +48,10 @@ REDIRECT_MAX_TIMES = 5
 HTTPERROR_ALLOWED_CODES = [304, 404, 410, 412, 521]
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 starts an HTTP server in every crawl (RemoteControl, on by default) that runs
+# Python code sent to it, and writes its port and token to the user's profile. An
+# unattended archive crawl has no use for a remote shell into its process.
+REMOTE_CONTROL_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
     # after RobotsTxtMiddleware (100): a forbidden URL spends no budget
