@@ -79,6 +79,8 @@ NIANBAO_FALLBACK_BATCH = 20
 # Calendars and date archives: fetches per address pattern (digits collapsed) per crawl.
 NIANBAO_TRAP_MAX_PER_PATTERN = 12
 # Read robots.txt Sitemap: lines (else /sitemap.xml) and queue the pages they list.
+# Set by nianbao.crawl when a --jobdir crawl continues after a graceful stop.
+NIANBAO_RESUMED = False
 NIANBAO_SITEMAPS = True
 # Scrapy's own depth counts every hop, pagination included: a ceiling for pathological
 # sites only, well above NIANBAO_MAX_DEPTH plus a long paginated column.
