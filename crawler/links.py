@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from scrapy.selector import Selector
+from w3lib.html import get_base_url
 
 HOT = 20
 WARM = 5
@@ -73,12 +74,18 @@ class Link:
     text: str
 
 
-def links(selector: Selector, base_url: str, html: str) -> list[Link]:
+def links(selector: Selector, page_url: str, html: str) -> list[Link]:
     """Every ``<a href>`` of a page, including the records Hanweb (大汉) column pages
     carry inside ``<script type="text/xml"><datastore>`` as CDATA, which HTML parsers
-    do not see as links."""
+    do not see as links.
+
+    Relative links resolve against the page's ``<base href>`` when it has one, as in a
+    browser: the same join as Scrapy's ``response.urljoin`` (w3lib's ``get_base_url`` on
+    the first 4 KB), which :mod:`crawler.linkwatch` uses, so both see the same targets.
+    """
     from urllib.parse import urljoin
 
+    base_url = get_base_url(html[:4096], page_url)
     out: list[Link] = []
     anchors = list(selector.css("a"))
     for cdata in _RECORD.findall(html):

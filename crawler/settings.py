@@ -48,6 +48,10 @@ REDIRECT_MAX_TIMES = 5
 HTTPERROR_ALLOWED_CODES = [304, 404, 410, 412, 521]
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 starts an HTTP server in every crawl (RemoteControl, on by default) that runs
+# Python code sent to it, and writes its port and token to the user's profile. An
+# unattended archive crawl has no use for a remote shell into its process.
+REMOTE_CONTROL_ENABLED = False
 
 # The exchange as it crossed the network (request head, response head, peer, body before
 # content decoding) is recorded for every capture: crawler/wire.py.
@@ -87,6 +91,8 @@ NIANBAO_FALLBACK_BATCH = 20
 # Calendars and date archives: fetches per address pattern (digits collapsed) per crawl.
 NIANBAO_TRAP_MAX_PER_PATTERN = 12
 # Read robots.txt Sitemap: lines (else /sitemap.xml) and queue the pages they list.
+# Set by nianbao.crawl when a --jobdir crawl continues after a graceful stop.
+NIANBAO_RESUMED = False
 NIANBAO_SITEMAPS = True
 # Scrapy's own depth counts every hop, pagination included: a ceiling for pathological
 # sites only, well above NIANBAO_MAX_DEPTH plus a long paginated column.

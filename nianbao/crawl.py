@@ -128,6 +128,7 @@ def run(
             if job.resumed:
                 # Only the rest of the portal will be seen: no "unlinked" judgement.
                 own.set("NIANBAO_LINKWATCH_ENABLED", False, priority="cmdline")
+                own.set("NIANBAO_RESUMED", True, priority="cmdline")
                 logger.warning("resuming the interrupted crawl of %s from %s", src.name, job.path)
         # Per-crawler settings (JOBDIR) need our own Crawler; the first installs the reactor,
         # as CrawlerProcess.create_crawler would.

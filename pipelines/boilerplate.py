@@ -16,6 +16,7 @@ import re
 
 from pipelines import content
 from pipelines.document import Document
+from pipelines.labels import label_regex
 from pipelines.recognize import title_verdict
 from pipelines.stage import StagePipeline
 
@@ -111,10 +112,18 @@ _WIDGET_WORDS = re.compile(
     r"收藏|保存本页|设为首页|字体|字号|默认|分享|大|中|小"
 )
 _WIDGET_REST = re.compile(r"[\s【】\[\]()（）|｜:：/、,，·•>»-]+")
+# Labels in either script, with or without converter pinyin (pipelines.labels).
 _META_BLOCK = re.compile(
-    r"^(索引号|發布機構|发布机构|生成日期|发文日期|主题分类|有效性|文号|发文字号|发文机关|成文日期|公开方式|公开范围|公开时限)[:：|]"
+    "^("
+    + label_regex(
+        "索引号 发布机构 生成日期 发文日期 主题分类 有效性 文号 发文字号 发文机关 成文日期 "
+        "公开方式 公开范围 公开时限".split()
+    )
+    + ")[:：|]"
 )
-_DATELINE = re.compile(r"^(发布时间|發布時間|发布日期|發布日期|時間|时间|日期)[：:]\s*\d{4}")
+_DATELINE = re.compile(
+    "^(" + label_regex(["发布时间", "发布日期", "时间", "日期"]) + r")[：:]\s*\d{4}"
+)
 # "2022.01.20 16:31 来源：河南日报" — a date with a clock time is a news dateline, never a
 # report's own date (the signature date has no time).
 _STAMP = re.compile(
@@ -224,7 +233,7 @@ def _pairs(block: str) -> dict[str, str]:
     i = 0
     while i < len(cells):
         m = re.match(r"^(\S{2,6}?)\s*[:：]\s*(.*)$", cells[i])
-        key = content.META_KEYS.get(_nf(m.group(1))) if m else None
+        key = content.meta_key(m.group(1)) if m else None
         if m and key:
             value = m.group(2).strip()
             if not value and i + 1 < len(cells) and not re.search(r"[:：]$", cells[i + 1]):

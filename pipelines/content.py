@@ -21,6 +21,8 @@ from collections.abc import Collection
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
+from pipelines.labels import label_key, label_regex
+
 # Known CMS content containers, most specific first (see DOMAIN.md).
 CONTAINERS = [
     "div.TRS_Editor",
@@ -69,11 +71,14 @@ META_KEYS = {
     "来源": "source",
     "信息来源": "source",
 }
-_LABEL = re.compile(
-    r"^("
-    + "|".join(sorted(map(re.escape, META_KEYS), key=len, reverse=True))
-    + r")(?:\s*[:：]\s*(.*)|$)"
-)
+# Traditional forms and converter pinyin (發(fā)布時間) match too: see pipelines.labels.
+_META_KEY = {label_key(label): key for label, key in META_KEYS.items()}
+_LABEL = re.compile(r"^(" + label_regex(META_KEYS) + r")(?:\s*[:：]\s*(.*)|$)")
+
+
+def meta_key(label: str) -> str | None:
+    """The metadata key a printed label stands for (索引號, 發(fā)布機構 …), if it is one."""
+    return _META_KEY.get(label_key(label))
 
 
 def find_tags(node: Tag, names: Collection[str] | None = None) -> list[Tag]:
@@ -243,7 +248,7 @@ def disclosure_metadata(soup: BeautifulSoup) -> dict[str, str]:
         m = _LABEL.match(t.replace("　", "").replace(" ", "") if len(t) < 12 else t)
         if not m:
             continue
-        key, rest = META_KEYS[m.group(1)], (m.group(2) or "").strip()
+        key, rest = _META_KEY[label_key(m.group(1))], (m.group(2) or "").strip()
         if key in meta:
             continue
         # "发布时间：2019-01-15 来源：XX" — cut at the next label on the same line.

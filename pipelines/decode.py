@@ -28,9 +28,12 @@ import re
 from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
+# Any charset= in a <meta>, for pages w3lib's WHATWG prescan passes over (a content
+# attribute without the http-equiv pragma); read only outside comments.
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
-_XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-]+)""", re.I)
+_COMMENT = re.compile(rb"<!--.*?(?:-->|$)", re.S)
 _WIDEN = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
@@ -93,9 +96,15 @@ def canonical(name: str | None) -> str | None:
 
 
 def declared_in_markup(body: bytes) -> str | None:
-    """The charset a page's own <meta> (or XML declaration) names, first 4 KB as browsers do."""
-    head = body[:4096]
-    match = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
+    """The codec a page's own <meta> (or XML declaration) names, first 4 KB as browsers do.
+
+    w3lib's prescan skips comments, so a commented-out ``<!-- <meta charset="big5"> -->``
+    left above the real ``<meta charset="gb2312">`` does not turn the page into Big5
+    mojibake. A ``charset=`` in a meta without the pragma is still taken, after that.
+    """
+    if name := html_body_declared_encoding(body):
+        return name
+    match = _META_CHARSET.search(_COMMENT.sub(b"", body[:4096]))
     return match.group(1).decode("ascii", "ignore") if match else None
 
 
@@ -198,10 +207,11 @@ def decode(body: bytes, declared: str | None = None) -> Decoded:
 
 
 def charset_of(content_type: str | None) -> str | None:
-    """The ``charset=`` parameter of a Content-Type header value, if any."""
-    if content_type and "charset=" in content_type.lower():
-        return content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
-    return None
+    """The codec a Content-Type header value's ``charset=`` names (w3lib's parsing), if any.
+
+    An ISO-8859-1 header comes back as cp1252, which :func:`decode` treats as weak.
+    """
+    return http_content_type_encoding(content_type)
 
 
 def response_encoding(body: bytes, content_type: str | None) -> str:

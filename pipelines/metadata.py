@@ -18,15 +18,18 @@ Three derived values go on the report and version (see :func:`report_fields`):
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 
 from bs4 import BeautifulSoup
 
 from pipelines.document import Document
+from pipelines.labels import label_key, label_regex
 from pipelines.normalize import strip_pinyin
 
-# Field → labels as portals print them (simplified and traditional).
+# Field → labels as portals print them. Traditional forms and converter pinyin
+# (發(fā)布時間) match too: see :mod:`pipelines.labels`.
 LABELS: dict[str, list[str]] = {
     "index_no": ["索引号", "索引號", "索 引 号", "信息索引号", "索取号"],
     "publisher": [
@@ -55,8 +58,8 @@ LABELS: dict[str, list[str]] = {
     "topic": ["主题分类", "主题词"],
     "validity": ["有效性", "时效性"],
 }
-_ALL_LABELS = sorted({lab for labs in LABELS.values() for lab in labs}, key=len, reverse=True)
-_LABEL_ALT = "|".join(re.escape(lab) for lab in _ALL_LABELS)
+_LABEL_FIELD = {label_key(lab): f for f, labs in LABELS.items() for lab in labs}
+_LABEL_ALT = label_regex(lab for labs in LABELS.values() for lab in labs)
 # A label at a line start or after a separator, then a colon, then its value.
 _FIELD = re.compile(rf"(?:^|(?<=[\s|｜【\[（(]))({_LABEL_ALT})\s*[:：]\s*")
 _CUT = re.compile(
@@ -132,13 +135,21 @@ def cn_digits(text: str) -> str:
 
 
 def parse_date(value: str | None) -> str | None:
-    """The first plausible date in ``value`` as YYYY-MM-DD."""
+    """The first plausible date in ``value`` as YYYY-MM-DD.
+
+    A date that does not exist (2019-02-31, a template's typo) is skipped, not stored:
+    the archive's dates are compared and sorted as real dates.
+    """
     if not value:
         return None
     for m in _DATE.finditer(cn_digits(value)):
         y, mo, d = (int(g) for g in m.groups())
-        if 1990 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31:
-            return f"{y:04d}-{mo:02d}-{d:02d}"
+        if not 1990 <= y <= 2100:
+            continue
+        try:
+            return datetime.date(y, mo, d).isoformat()
+        except ValueError:
+            continue
     return None
 
 
@@ -183,17 +194,18 @@ def _valid(field: str, value: str) -> bool:
 
 def labelled_fields(lines: list[str]) -> dict[str, str]:
     """索引号/发布机构/生成日期/文号 … from page lines; a value may sit on the label's next line."""
-    label_field = {lab: f for f, labs in LABELS.items() for lab in labs}
     found: dict[str, str] = {}
     for i, line in enumerate(lines):
         for m in _FIELD.finditer(line):
-            field = label_field[m.group(1)]
+            field = _LABEL_FIELD[label_key(m.group(1))]
             if field in found:
                 continue
             rest = line[m.end() :].strip()
             if not rest and i + 1 < len(lines) and not _FIELD.match(lines[i + 1]):
                 rest = lines[i + 1]
             value = _CUT.split(rest, maxsplit=1)[0].strip(" ：:")
+            # 城關鎮(zhèn): the converter that garbled the label garbles the value too.
+            value = strip_pinyin(value, converter_seen=label_key(m.group(1)) != m.group(1))[0]
             if field in ("generated", "stated"):
                 value = parse_date(value) or ""
             if _valid(field, value):
@@ -201,15 +213,26 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
     return found
 
 
-_PUBDATE_META = re.compile(r"""<meta[^>]+name=["']?PubDate["']?[^>]+content=["']([^"']+)""", re.I)
+_META_TAG = re.compile(r"<meta\s[^>]*>", re.I)
+_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+
+
+def meta_content(html: str, name: str) -> str | None:
+    """The ``content`` of ``<meta name=…>``, whatever the attributes' order:
+    ``<meta content="2020-01-05" name="PubDate">`` is as common as name-first."""
+    for tag in _META_TAG.findall(html):
+        attrs = {m[0].lower(): m[1] or m[2] or m[3] for m in _ATTR.findall(tag)}
+        if attrs.get("name", "").lower() == name.lower() and "content" in attrs:
+            return attrs["content"]
+    return None
 
 
 def page_fields(html: str) -> dict[str, str]:
     """A landing page's labelled fields (and PubDate), which the spider hands to the
     attachments it links: the report in the PDF has no 索引号 or 发布时间 of its own."""
     fields = labelled_fields(_page_lines(html))
-    if (m := _PUBDATE_META.search(html[:20000])) and (date := parse_date(m.group(1))):
-        fields["published"] = date
+    if published := parse_date(meta_content(html[:20000], "PubDate")):
+        fields["published"] = published
     return fields
 
 

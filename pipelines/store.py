@@ -21,6 +21,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from scrapy import signals
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -47,7 +48,9 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
-        return cls(crawler.settings.get("NIANBAO_DB") or "", crawler)
+        pipeline = cls(crawler.settings.get("NIANBAO_DB") or "", crawler)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def _open(self, spider: Any) -> None:
         self.engine = open_archive(self.db_url or None)
@@ -95,10 +98,17 @@ class StorePipeline:
         self.engine.dispose()
 
     def close_spider(self, spider: Any = None) -> None:
-        reason = self.crawler.stats.get_value("finish_reason") or "finished"
+        if self.pages:
+            self.executor.submit(self._save_pages, self._take_pages()).result()
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        """Finish the run row with the reason Scrapy closed the crawl for.
+
+        Not in :meth:`close_spider`: pipelines are closed before Scrapy records
+        ``finish_reason`` in the stats, so a Ctrl-C'd crawl (``shutdown``) was stored as
+        ``ok`` while the CLI summary, reading the final stats, said ``shutdown``.
+        """
         try:
-            if self.pages:
-                self.executor.submit(self._save_pages, self._take_pages()).result()
             self.executor.submit(self._finish, reason).result()
         finally:
             self.executor.shutdown(wait=True)

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from pipelines.decode import canonical, declared_in_markup, decode
+from pipelines.decode import canonical, charset_of, declared_in_markup, decode
 from pipelines.derive import derive
 
 # 〇, 镕 and 堃 are GBK/GB18030 but not GB2312: a strict GB2312 decoder fails on them.
@@ -101,7 +101,8 @@ def test_lone_lead_byte_is_dropped_reported_and_never_replaced():
 
 
 def test_declaration_sniffing():
-    assert declared_in_markup(b'<?xml version="1.0" encoding="GBK"?><html/>') == "GBK"
+    # w3lib resolves the label to its codec (GBK → its superset GB18030).
+    assert declared_in_markup(b'<?xml version="1.0" encoding="GBK"?><html/>') == "gb18030"
     assert (
         declared_in_markup(b"<meta content='text/html; charset=gb2312' http-equiv=x>") == "gb2312"
     )
@@ -171,3 +172,17 @@ def test_response_encoding_for_scrapy():
     assert response_encoding(page("").encode(), "text/html; charset=GB2312") == "utf-8"
     assert response_encoding(codecs.BOM_UTF8 + b"<p>x</p>", "text/html") == "utf-8-sig"
     assert response_encoding(page("").encode("gbk"), "text/html; charset=utf-8") == "gb18030"
+
+
+def test_a_commented_out_declaration_is_not_the_page_charset():
+    """A template's ``<!-- <meta charset="big5"> -->`` above the real GB2312 one (issue 11 §4)."""
+    body = page('<!-- <meta charset="big5"> --><meta charset="gb2312">', REPORT).encode("gb18030")
+    assert canonical(declared_in_markup(body)) == "gb18030"
+    out = decode(body)
+    assert out.encoding == "gb18030" and REPORT in out.text
+
+
+def test_header_charset_parsing():
+    assert charset_of('text/html; charset="GB2312"') == "gb18030"
+    assert charset_of("text/html;charset=utf-8") == "utf-8"
+    assert charset_of("text/html") is None and charset_of(None) is None

@@ -135,3 +135,18 @@ def test_a_short_report_in_a_cms_box_is_still_found():
     short = ["七、需要说明的其他事项", "我镇没有需要说明的其他事项", "白银市平川区王家山镇人民政府"]
     doc = _extract(_html(f"{CHROME}<div id='zoom'>{_paras(short)}</div><p>版权所有：某县</p>"))
     assert doc.blocks == short
+
+
+def test_disclosure_labels_in_traditional_script_with_converter_pinyin():
+    """A bad converter's 索引號 / 發(fā)布機(jī)構(gòu) cells are still labels (issue 11 §4)."""
+    meta = (
+        "<table><tr><td>索(suǒ)引號(hào)：</td><td>0001/2017-00012</td>"
+        "<td>發(fā)布機(jī)構(gòu)：</td><td>城關鎮人民政府</td></tr>"
+        "<tr><td>成文日期：</td><td>2017-02-20</td></tr></table>"
+    )
+    doc = _extract(
+        _html(f"{meta}<h1>某镇2016年政府信息公开工作年度报告</h1><div id='zoom'>{_paras()}</div>")
+    )
+    assert doc.metadata["index_no"] == "0001/2017-00012"
+    assert doc.metadata["publisher"] == "城關鎮人民政府"
+    assert doc.metadata["written"] == "2017-02-20"

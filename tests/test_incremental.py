@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from models import queries
@@ -233,3 +234,37 @@ def test_the_readme_cron_line_and_systemd_unit_work_as_written(db_url, county, s
     assert proc.returncode == 0, proc.stderr
     assert "3 not modified (304)" in proc.stdout  # same archive: the unchanged recrawl
     assert settings["KillSignal"] == "SIGINT"  # the graceful stop the jobdir resume relies on
+
+
+@pytest.mark.parametrize(
+    "stop_at", ["/sitemap.xml", "/sitemaps/content.xml.gz", "/content/post_3002.html"]
+)
+def test_sigint_on_a_sitemap_only_source_is_shutdown_and_resumes(
+    db_url, seeds, serve, tmp_path, stop_at
+):
+    """Issue 11 §4: the stopped run was stored as ``ok`` (the summary said ``shutdown``),
+    and resuming a source reachable only through its sitemap fetched nothing, twice."""
+    from nianbao import testportals
+
+    tp = testportals.sitemap_portal(seeds)
+    server = serve(tp.portal)
+    gate = Gate(tp.portal, stop_at)
+    jobdir = tmp_path / "jobs"
+    proc = start_crawl(
+        db_url, server.url("/"), "--jobdir", str(jobdir), "-s", "CONCURRENT_REQUESTS=1"
+    )
+    try:
+        assert gate.entered.wait(60), "the crawl never reached the gated report"
+        proc.send_signal(signal.SIGINT)
+    finally:
+        gate.release.set()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "shutdown" in out
+    assert [r["status"] for r in cli_json(db_url, "runs")] == ["shutdown"]
+
+    tp.portal.clear_log()
+    out = crawl(db_url, server.url("/"), "--jobdir", str(jobdir))
+    assert "(resumed)" in out.stdout and ": ok;" in out.stdout, out.stdout
+    assert {(r["organ"], r["year"]) for r in cli_json(db_url, "reports")} == tp.expected
+    assert [r["status"] for r in cli_json(db_url, "runs")] == ["ok", "shutdown"]

@@ -53,3 +53,23 @@ def test_column_slugs_in_query_strings() -> None:
         "", "http://x.cn/list.php?cat=xw"
     )
     assert score("", "http://x.cn/col/zfxxgknb/index.html") >= 20
+
+
+def test_links_resolve_against_base_href_like_linkwatch() -> None:
+    """A ``<base href>`` moves relative links; links.py ignored it, linkwatch did not."""
+    from scrapy.http import HtmlResponse
+
+    from crawler import linkwatch
+
+    html = """<html><head><base href="http://host/xxgk/"></head><body>
+    <a href="ndbg/index.html">年度报告</a><a href="../zwgk/t1.html">政务公开</a>
+    <a href="/abs.html">首页</a></body></html>"""
+    page_url = "http://host/a/b/page.html"
+    found = [link.url for link in links(Selector(text=html), page_url, html)]
+    assert found == [
+        "http://host/xxgk/ndbg/index.html",
+        "http://host/zwgk/t1.html",
+        "http://host/abs.html",
+    ]
+    response = HtmlResponse(page_url, body=html.encode(), encoding="utf-8")
+    assert set(found) <= linkwatch.links(response)

@@ -8,6 +8,7 @@ from pipelines.derive import derive
 from pipelines.metadata import (
     cn_digits,
     labelled_fields,
+    page_fields,
     parse_date,
     published_date,
     report_fields,
@@ -60,6 +61,11 @@ def test_value_on_the_next_line_and_placeholders_ignored():
         ("二〇一九年一月十五日", "2019-01-15"),
         ("二〇二〇年十二月三十一日", "2020-12-31"),
         ("2019-13-45", None),
+        # Dates that do not exist are no dates (issue 11 §4).
+        ("2019-02-31", None),
+        ("2019年2月29日", None),
+        ("2020-02-29", "2020-02-29"),
+        ("2019-04-31 更新于 2019-05-02", "2019-05-02"),
         (None, None),
     ],
 )
@@ -146,3 +152,44 @@ def test_attachment_closing_date_is_the_written_date(seeds):
     )
     assert doc.metadata["written"] == "2015-01-20"
     assert report_fields(doc).published == "2015-01-20"
+
+
+def test_converter_pinyin_labels_in_traditional_script(seeds):
+    """Seed 003 went through a bad converter: 發(fā)布時間 is still 发布时间 (issue 11 §4)."""
+    title, lines = seeds["003"]
+    assert lines[0] == "發(fā)布時間:2017-02-24 來源:城關鎮(zhèn)"
+    body = "".join(f"<p>{line}</p>" for line in lines)
+    page = f'<html><head><meta charset="utf-8"><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>'
+    doc = derive(page.encode(), "http://x.gov.cn/t20170224_1.html")
+    assert doc.metadata["stated"] == "2017-02-24"
+    assert report_fields(doc).published == "2017-02-24"
+    # The value loses the converter's pinyin too; the script stays as published.
+    assert doc.metadata["source"] == "城關鎮"
+
+
+@pytest.mark.parametrize(
+    "line, field, value",
+    [
+        ("索(suǒ)引(yǐn)號(hào):000014349/2020-00123", "index_no", "000014349/2020-00123"),
+        ("發(fā)布機(jī)構(gòu)：城關鎮(zhèn)人民政府", "publisher", "城關鎮人民政府"),
+        ("成文日期(qī)：2018年12月29日", "generated", "2018-12-29"),
+        ("發佈時間：2019-01-02", "stated", "2019-01-02"),
+    ],
+)
+def test_labels_with_pinyin_after_any_character(line, field, value):
+    assert labelled_fields([line])[field] == value
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta name="PubDate" content="2020-01-05 10:00">',
+        '<meta content="2020-01-05 10:00" name="PubDate">',
+        "<META CONTENT='2020-01-05' NAME=pubdate />",
+        '<meta http-equiv="x" content="2020-01-05" name="PubDate">',
+    ],
+)
+def test_landing_pubdate_in_any_attribute_order(meta):
+    """``content`` before ``name`` was missed, so the attachment lost its date."""
+    html = f"<html><head>{meta}<title>t</title></head><body><p>详见附件</p></body></html>"
+    assert page_fields(html)["published"] == "2020-01-05"

@@ -40,7 +40,7 @@ from crawler.middlewares import is_document
 from crawler.traps import TrapGuard
 from crawler.urls import canonical, is_attachment, is_binary
 from crawler.wire import Wire, header_pairs
-from pipelines.decode import response_encoding
+from pipelines.decode import charset_of, response_encoding
 from pipelines.document import Document
 from pipelines.metadata import page_fields
 from pipelines.recognize import looks_like_candidate
@@ -104,6 +104,7 @@ class PortalSpider(scrapy.Spider):
     page_maxsize: int
     attachment_maxsize: int
     use_sitemaps: bool
+    resumed: bool  # continuing a JOBDIR queue after a graceful stop
     obey_robots: bool
     cache_pages: bool
     fallback: Fallback
@@ -146,6 +147,7 @@ class PortalSpider(scrapy.Spider):
         spider.page_maxsize = s.getint("NIANBAO_MAX_PAGE_BYTES")
         spider.attachment_maxsize = s.getint("DOWNLOAD_MAXSIZE")
         spider.use_sitemaps = s.getbool("NIANBAO_SITEMAPS")
+        spider.resumed = s.getbool("NIANBAO_RESUMED")
         spider.guard = TrapGuard(s.getint("NIANBAO_TRAP_MAX_PER_PATTERN"))
         spider.fallback = Fallback(s.getint("NIANBAO_FALLBACK_BATCH"))
         spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
@@ -235,6 +237,11 @@ class PortalSpider(scrapy.Spider):
             "link_priority": priority,
             "download_maxsize": maxsize,
         } | (meta or {})
+        # robots.txt and sitemaps are a sitemap-only source's only way in. Ctrl-C while a
+        # sitemap is fetched drops the requests its callback yields, but Scrapy's JOBDIR
+        # keeps its fingerprint: a resumed crawl that let the dupefilter drop the sitemap
+        # fetched nothing. ``self.seen`` still asks for each once per process.
+        dont_filter = kind in ("robots", "sitemap")
         if formdata is not None:
             return scrapy.FormRequest(
                 url,
@@ -243,6 +250,7 @@ class PortalSpider(scrapy.Spider):
                 errback=self.failed,
                 priority=priority,
                 meta=request_meta,
+                dont_filter=dont_filter,
             )
         return scrapy.Request(
             url,
@@ -250,6 +258,7 @@ class PortalSpider(scrapy.Spider):
             errback=self.failed,
             priority=priority,
             meta=request_meta,
+            dont_filter=dont_filter,
         )
 
     async def start(self) -> AsyncIterator[Any]:
@@ -261,8 +270,11 @@ class PortalSpider(scrapy.Spider):
             req = self._request(url, priority=30, kind="known", meta={"known_report": True})
             if req:
                 yield req
-        if self.use_sitemaps and not self.obey_robots:
+        if self.use_sitemaps and (self.resumed or not self.obey_robots):
             # Not obeying robots.txt, Scrapy does not fetch it: read its Sitemap: lines here.
+            # Resumed, the start URLs are in JOBDIR's seen list and the queue may be empty
+            # (stopped while a sitemap was fetched): then no request would make Scrapy
+            # fetch robots.txt and a sitemap-only source would yield nothing.
             for origin in dict.fromkeys(sitemaps.robots_url(u) for u in self.start_urls):
                 req = self._request(origin, priority=40, kind="robots", callback=self.parse_robots)
                 if req:
@@ -354,11 +366,11 @@ class PortalSpider(scrapy.Spider):
     def _page_item(self, response: Response, **extra: Any) -> CaptureItem:
         item = self._item(response, "page", **extra)
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        charset = None
-        if "charset=" in ctype.lower():
-            charset = ctype.lower().split("charset=", 1)[1].split(";")[0].strip()
         item.doc = Document(
-            url=response.url, body=response.body, content_type=ctype, declared_charset=charset
+            url=response.url,
+            body=response.body,
+            content_type=ctype,
+            declared_charset=charset_of(ctype),
         )
         if item.landing_title:
             item.doc.metadata["landing_title"] = item.landing_title

@@ -1,0 +1,28 @@
+"""Crawl settings: what a crawler built from the project settings runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.extensions.remote_control import RemoteControl
+from scrapy.extensions.telnet import TelnetConsole
+
+from crawler.spiders.portal import PortalSpider
+from nianbao.crawl import crawl_settings
+
+
+@pytest.mark.parametrize("extension", [RemoteControl, TelnetConsole])
+def test_no_listening_server_in_a_crawl(extension: type, tmp_path) -> None:
+    """Scrapy 2.19 enables RemoteControl (an HTTP server executing posted code) by default;
+    no crawl of ours listens on a port (issue 11 §4)."""
+    crawler = Crawler(PortalSpider, crawl_settings(f"sqlite:///{tmp_path / 'a.db'}"))
+
+    async def build() -> object:
+        # RemoteControl asks for a running asyncio loop before anything else.
+        return extension.from_crawler(crawler)
+
+    with pytest.raises(NotConfigured):
+        asyncio.run(build())
