@@ -9,8 +9,8 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from models.db import make_engine, resolve_url
-from models.tables import Base
+from nianbao.models.db import make_engine, resolve_url
+from nianbao.models.tables import Base
 
 config = context.config
 if config.config_file_name and not config.attributes.get("skip_logging"):

@@ -38,8 +38,8 @@ from typing import Any
 
 from benchmarks import auditor
 from benchmarks.portal import bench_portal
-from nianbao.localportal import Portal, PortalServer
-from nianbao.portalgen import seed_reports
+from nianbao.demo.portalgen import seed_reports
+from nianbao.demo.server import Portal, PortalServer
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "tests" / "fixtures" / "seeds"
@@ -116,7 +116,7 @@ def pg_database(admin: str) -> Iterator[str]:
 def pg_size(url: str) -> int:
     from sqlalchemy import create_engine, text
 
-    from models.db import resolve_url
+    from nianbao.models.db import resolve_url
 
     engine = create_engine(resolve_url(url))
     with engine.connect() as conn:
@@ -140,7 +140,7 @@ def cleaning_section(portal: Portal) -> None:
     say("  (benchmarks.clean not present: timing only, on the portal's reports and realpages)")
     import trafilatura
 
-    from pipelines.derive import derive
+    from nianbao.pipelines.derive import derive
 
     pages = [(p, portal.get(p)) for p in portal.paths() if p.startswith("/zwgk/ndbg/2")]
     bodies = [(p, page.body, page.content_type) for p, page in pages if page][:150]
@@ -195,7 +195,7 @@ def run(work: Path) -> None:
                 results["sqlite"] = full
         sizes["sqlite"] = (sqlite_size(sqlite_db), results["sqlite"]["new_reports"])
         if pg_admin:
-            from models.db import upgrade
+            from nianbao.models.db import upgrade
 
             for i in range(2):  # best of two as well; the size is the first archive's
                 with pg_database(pg_admin) as pg_url:
@@ -260,7 +260,7 @@ def run(work: Path) -> None:
         backends.append(("postgresql", pg_admin))
     for name, admin in backends:
         with _audit_db(name, admin, work) as audit_db:
-            from models.db import open_archive
+            from nianbao.models.db import open_archive
 
             engine = open_archive(audit_db)
             t = time.perf_counter()

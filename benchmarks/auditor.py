@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, text
 
-from models import archive, queries
-from models.db import sessionmaker_for
-from models.tables import Report, ReportUrl, Source, Version
+from nianbao.models import archive, queries
+from nianbao.models.db import sessionmaker_for
+from nianbao.models.tables import Report, ReportUrl, Source, Version
 
 T0 = datetime(2015, 1, 1, tzinfo=UTC)
 CHUNK = 10_000

@@ -26,10 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import boilerplate, extract, fingerprint, normalize
-from pipelines.derive import derive
-from pipelines.document import Document
-from tests import goldset
+from benchmarks import goldset
+from nianbao.pipelines import boilerplate, extract, fingerprint, normalize
+from nianbao.pipelines.derive import derive
+from nianbao.pipelines.document import Document
 
 REPEAT = 3
 VERBOSE = False

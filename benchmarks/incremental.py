@@ -13,14 +13,23 @@ the first crawl and as a ratio to the unconditional recrawl.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from nianbao.localportal import PortalServer
-from nianbao.portalgen import Report, county_portal, seed_reports
-from tests.conftest import SEEDS, crawl
+from nianbao.demo import SEEDS
+from nianbao.demo.portalgen import Report, county_portal, seed_reports
+from nianbao.demo.server import PortalServer
+
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
+
+
+def crawl(db: str, url: str, *extra: str) -> None:
+    """One ``nianbao crawl`` in a subprocess, as an operator runs it."""
+    command = [sys.executable, "-m", "nianbao", "crawl", "--url", url, "--db", db, *FAST, *extra]
+    subprocess.run(command, check=True, capture_output=True, timeout=3600)
 
 
 def portal_reports(n: int) -> list[Report]:

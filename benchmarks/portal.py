@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import html
 
-from nianbao.localportal import Page, Portal
-from nianbao.portalgen import CHROME_TOP, FOOTER, Report, hanweb_page, simple_page, trs_page
+from nianbao.demo.portalgen import CHROME_TOP, FOOTER, Report, hanweb_page, simple_page, trs_page
+from nianbao.demo.server import Page, Portal
 
 ORGAN = "方正县"
 TOWNS = ["方正镇", "会发镇", "大罗密镇", "天门乡", "松南乡", "德善乡", "宝兴乡", "伊汉通乡"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipelines.decode import declared_in_markup, decode
-from pipelines.derive import derive
+from nianbao.pipelines.decode import declared_in_markup, decode
+from nianbao.pipelines.derive import derive
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "realpages"
 

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.portal import bench_portal
-from nianbao.portalgen import seed_reports
-from pipelines.decode import charset_of
-from pipelines.derive import CLEANER_VERSION, STAGES
-from pipelines.document import Document
+from nianbao.demo.portalgen import seed_reports
+from nianbao.pipelines.decode import charset_of
+from nianbao.pipelines.derive import CLEANER_VERSION, STAGES
+from nianbao.pipelines.document import Document
 
 SEEDS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "seeds"
 
@@ -42,10 +42,10 @@ def stage_times(pages: list[tuple[str, bytes, str]], passes: int = 3) -> dict[st
 
 def store_time(pages: list[tuple[str, bytes, str]], passes: int = 2) -> tuple[float, int]:
     """CPU-ms per recognised report of the archive write, the best of ``passes``."""
-    from models import archive
-    from models.db import open_archive, sessionmaker_for
-    from pipelines.derive import derive
-    from pipelines.metadata import report_fields
+    from nianbao.models import archive
+    from nianbao.models.db import open_archive, sessionmaker_for
+    from nianbao.pipelines.derive import derive
+    from nianbao.pipelines.metadata import report_fields
 
     docs = [
         (body, ctype, derive(body, url, ctype, charset_of(ctype))) for url, body, ctype in pages

@@ -35,12 +35,13 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
-from crawler.middlewares import is_document
-from models import pagecache
-from models.archive import header
-from models.db import make_engine, resolve_url, sessionmaker_for
-from models.incremental import Validators, latest_report_body, validators_for
-from models.types import utcnow
+from nianbao.crawler.middlewares import is_document
+from nianbao.crawler.source import source_of
+from nianbao.models import pagecache
+from nianbao.models.archive import header
+from nianbao.models.db import make_engine, resolve_url, sessionmaker_for
+from nianbao.models.incremental import Validators, latest_report_body, validators_for
+from nianbao.models.types import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +95,7 @@ class ConditionalRequests:
         )
 
     async def spider_opened(self, spider: Any) -> None:
-        self.source = getattr(spider, "source", None)
-        if not self.source:
-            return
+        self.source = source_of(self.crawler).name
         # The archive is migrated by the store pipeline, which opens before this signal.
         self.reports, self.pages = await asyncio.to_thread(self._load, self.source)
         self.stats.set_value("conditional/known_urls", len(self.reports))

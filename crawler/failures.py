@@ -14,7 +14,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
-from crawler.middlewares import BudgetExhausted, RedirectLoop
+from nianbao.crawler.middlewares import BudgetExhausted, RedirectLoop
 
 
 def record(failure: Failure, stats: StatsCollector, logger: logging.LoggerAdapter) -> str:  # type: ignore[type-arg]

@@ -40,7 +40,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 import time
 from collections import deque
 from typing import Any
@@ -49,6 +48,9 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
+
+from nianbao.crawler.source import source_of
+from nianbao.errors import NianbaoError
 
 try:  # an optional extra: pip install -e '.[redis]'
     from scrapy_redis.dupefilter import RFPDupeFilter
@@ -61,7 +63,7 @@ logger = logging.getLogger(__name__)
 CLAIMED = "nianbao_frontier_claimed"  # meta flag: popped by an idle worker's poll
 
 
-class FrontierError(Exception):
+class FrontierError(NianbaoError):
     """The shared frontier was asked for but cannot be used (extra missing, Redis down)."""
 
 
@@ -88,11 +90,12 @@ class RedisFrontier:
         return cls()
 
     def update_settings(self, settings: Any) -> None:
-        url = settings.get("NIANBAO_REDIS_URL")
+        url = settings.get("NIANBAO_REDIS_URL") or os.environ.get("NIANBAO_REDIS", "")
         if not url:
             raise NotConfigured  # no Redis: Scrapy's in-process scheduler
         check(url)
-        settings.set("SCHEDULER", "crawler.frontier.SharedScheduler", "addon")
+        settings.set("SCHEDULER", "nianbao.crawler.frontier.SharedScheduler", "addon")
+        settings.set("NIANBAO_SHARED_BUDGET", True, "addon")
         settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
         settings.set("REDIS_URL", url, "addon")
         # Each worker sees only the pages it fetched, not the portal's whole link graph, so
@@ -126,7 +129,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         return instance
 
     def open(self, spider: Any) -> None:
-        base = f"{_key_part(self.prefix)}:{_key_part(getattr(spider, 'source', spider.name))}"
+        source = source_of(self.crawler)
+        base = f"{_key_part(self.prefix)}:{_key_part(source.name)}"
         self.keys = {
             name: f"{base}:{name}"
             for name in ("requests", "dupefilter", "budget", "workers", "busy", "paused")
@@ -139,9 +143,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         )
         # The shared budget replaces the spider's per-process one, which would count URLs
         # another worker had already queued and stop discovery early.
-        self.max_pages = int(getattr(spider, "max_pages", 0) or 0)
-        if self.max_pages:
-            spider.max_pages = sys.maxsize
+        # (The add-on set NIANBAO_SHARED_BUDGET, so PageBudgetMiddleware stands aside.)
+        self.max_pages = source.max_pages
         if not self._count("workers"):
             if self.server.delete(self.keys["paused"]):
                 # The last worker of an interrupted crawl left its frontier: resume it.

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crawler.wire import Wire
-from pipelines.document import Document
+from nianbao.crawler.wire import Wire
+from nianbao.pipelines.document import Document
 
 
 @dataclass

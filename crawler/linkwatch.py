@@ -30,10 +30,11 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
 
-from crawler.urls import canonical
-from models import withdrawal
-from models.db import make_engine, resolve_url, sessionmaker_for
-from models.types import utcnow
+from nianbao.crawler.source import source_of
+from nianbao.crawler.urls import canonical
+from nianbao.models import withdrawal
+from nianbao.models.db import make_engine, resolve_url, sessionmaker_for
+from nianbao.models.types import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class LinkWatch:
         return None
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
-        source = getattr(spider, "source", None)
+        source = source_of(self.crawler).name
         why = self._why_incomplete(reason)
         if not source or why:
             self.stats.set_value("linkwatch/skipped", why or "no source")

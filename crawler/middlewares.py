@@ -38,8 +38,8 @@ from scrapy.utils.response import response_status_message
 from twisted.internet import task
 from w3lib.url import safe_url_string
 
-from crawler.urls import canonical
-from pipelines import entity
+from nianbao.crawler.urls import canonical
+from nianbao.pipelines import entity
 
 logger = logging.getLogger(__name__)
 
@@ -279,14 +279,14 @@ class PageBudgetMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PageBudgetMiddleware:
+        if crawler.settings.getbool("NIANBAO_SHARED_BUDGET"):
+            raise NotConfigured  # the shared frontier spends one budget for all workers
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
         if request.url.endswith("/robots.txt"):
             return None
-        limit = getattr(self.crawler.spider, "max_pages", 0) or self.crawler.settings.getint(
-            "NIANBAO_MAX_PAGES"
-        )
+        limit = self.crawler.settings.getint("NIANBAO_MAX_PAGES")
         if self.sent >= limit:
             self.crawler.stats.inc_value("budget/exhausted")
             raise BudgetExhausted(f"page budget of {limit} requests spent")

@@ -14,6 +14,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from nianbao.crawler.source import source_of
+
 
 class Progress:
     def __init__(self, crawler: Any, interval: float) -> None:
@@ -40,7 +42,7 @@ class Progress:
             if k.startswith("downloader/exception_type_count/") or k == "archive/error"
         )
         return (
-            f"[{self.crawler.spider.source}] {get('downloader/response_count', 0)} pages, "
+            f"[{source_of(self.crawler).name}] {get('downloader/response_count', 0)} pages, "
             f"{get('portal/candidates', 0)} candidates, {get('archive/new_versions', 0)} new versions, "
             f"{errors} errors"
         )

@@ -6,11 +6,9 @@ AutoThrottle, retries that back off (and honour Retry-After), size limits, a nam
 User-Agent with a contact URL.
 """
 
-import os
-
 BOT_NAME = "nianbao"
-SPIDER_MODULES = ["crawler.spiders"]
-NEWSPIDER_MODULE = "crawler.spiders"
+SPIDER_MODULES = ["nianbao.crawler.spiders"]
+NEWSPIDER_MODULE = "nianbao.crawler.spiders"
 
 # --- Politeness -------------------------------------------------------------------------
 USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; archive of government information-disclosure annual reports)"
@@ -56,8 +54,8 @@ REMOTE_CONTROL_ENABLED = False
 # The exchange as it crossed the network (request head, response head, peer, body before
 # content decoding) is recorded for every capture: crawler/wire.py.
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.wire.WireDownloadHandler",
-    "https": "crawler.wire.WireDownloadHandler",
+    "http": "nianbao.crawler.wire.WireDownloadHandler",
+    "https": "nianbao.crawler.wire.WireDownloadHandler",
 }
 
 DOWNLOADER_MIDDLEWARES = {
@@ -65,15 +63,15 @@ DOWNLOADER_MIDDLEWARES = {
     # the body as received for the archive (gzip, deflate, br, zstd; bounded by
     # DOWNLOAD_MAXSIZE after decoding)
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
-    "crawler.wire.ContentDecoding": 590,
+    "nianbao.crawler.wire.ContentDecoding": 590,
     # after RobotsTxtMiddleware (100): a forbidden URL spends no budget
-    "crawler.middlewares.PageBudgetMiddleware": 120,
+    "nianbao.crawler.middlewares.PageBudgetMiddleware": 120,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "nianbao.crawler.middlewares.BackoffRetryMiddleware": 550,
     # If-None-Match / If-Modified-Since for report URLs the archive holds (NIANBAO_CONDITIONAL_*)
-    "crawler.conditional.ConditionalRequests": 560,
+    "nianbao.crawler.conditional.ConditionalRequests": 560,
     # sees 3xx before RedirectMiddleware (600) does
-    "crawler.middlewares.RedirectLoopMiddleware": 650,
+    "nianbao.crawler.middlewares.RedirectLoopMiddleware": 650,
 }
 
 # --- Discovery (crawler/links.py, crawler/traps.py, crawler/sitemaps.py) -----------------
@@ -100,8 +98,9 @@ DEPTH_LIMIT = 60
 DEPTH_PRIORITY = 0
 
 # --- Archive ----------------------------------------------------------------------------
-# SQLAlchemy URL or a SQLite path; empty means $NIANBAO_DB, else the per-user default file.
-NIANBAO_DB = os.environ.get("NIANBAO_DB", "")
+# SQLAlchemy URL or a SQLite path; empty means $NIANBAO_DB (read when the crawl opens the
+# archive, not when this module is imported), else the per-user default file.
+NIANBAO_DB = ""
 
 # --- Incremental recrawls ----------------------------------------------------------------
 # Report URLs the archive holds are requested with If-None-Match / If-Modified-Since from
@@ -115,21 +114,21 @@ NIANBAO_LINKWATCH_ENABLED = True
 # A Redis URL (or $NIANBAO_REDIS; `nianbao crawl --redis URL`) makes every crawler process
 # pointed at it share one request queue and duplicate filter per source (scrapy-redis, see
 # crawler/frontier.py and the README's "Scaling out"). Empty: Scrapy's in-process scheduler.
-NIANBAO_REDIS_URL = os.environ.get("NIANBAO_REDIS", "")
+NIANBAO_REDIS_URL = ""  # empty: $NIANBAO_REDIS when the crawler starts, else no Redis
 NIANBAO_REDIS_PREFIX = "nianbao"  # keys: <prefix>:<source>:requests|dupefilter|budget|workers
 NIANBAO_REDIS_WORKER_TIMEOUT = 600  # s without taking a request before a worker counts as dead
 NIANBAO_REDIS_IDLE_POLL = 0.5  # s between an idle worker's looks at the shared queue
-ADDONS = {"crawler.frontier.RedisFrontier": 100}
+ADDONS = {"nianbao.crawler.frontier.RedisFrontier": 100}
 
 # --- Pipelines: the data path, in order ---------------------------------------------------
 ITEM_PIPELINES = {
-    "pipelines.extract.ExtractPipeline": 100,
-    "pipelines.normalize.NormalizePipeline": 200,
-    "pipelines.boilerplate.BoilerplatePipeline": 300,
-    "pipelines.relevance.RelevancePipeline": 400,
-    "pipelines.fingerprint.FingerprintPipeline": 500,
-    "pipelines.recognize.RecognizePipeline": 600,
-    "pipelines.store.StorePipeline": 900,
+    "nianbao.pipelines.extract.ExtractPipeline": 100,
+    "nianbao.pipelines.normalize.NormalizePipeline": 200,
+    "nianbao.pipelines.boilerplate.BoilerplatePipeline": 300,
+    "nianbao.pipelines.relevance.RelevancePipeline": 400,
+    "nianbao.pipelines.fingerprint.FingerprintPipeline": 500,
+    "nianbao.pipelines.recognize.RecognizePipeline": 600,
+    "nianbao.crawler.store.StorePipeline": 900,
 }
 
 # --- Engine -----------------------------------------------------------------------------
@@ -142,8 +141,8 @@ LOGSTATS_INTERVAL = 30.0
 # --- Operator output --------------------------------------------------------------------
 EXTENSIONS = {
     # stops a binary body served as text/html after its first bytes (NIANBAO_BINARY_GUARD_*)
-    "crawler.middlewares.BinaryGuard": 100,
-    "crawler.progress.Progress": 500,
-    "crawler.linkwatch.LinkWatch": 510,
+    "nianbao.crawler.middlewares.BinaryGuard": 100,
+    "nianbao.crawler.progress.Progress": 500,
+    "nianbao.crawler.linkwatch.LinkWatch": 510,
 }
 NIANBAO_PROGRESS_INTERVAL = 10.0

@@ -36,7 +36,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response, TextResponse
 from scrapy.responsetypes import responsetypes
 
-from pipelines import entity
+from nianbao.pipelines import entity
 
 logger = logging.getLogger(__name__)
 

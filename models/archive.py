@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import upsert
-from models.tables import Blob, Capture, Report, ReportUrl, Source, Version
-from models.types import utcnow
-from pipelines import entity as entity_mod
-from pipelines.normalize import normal_form
+from nianbao.models import upsert
+from nianbao.models.tables import Blob, Capture, Report, ReportUrl, Source, Version
+from nianbao.models.types import utcnow
+from nianbao.pipelines import entity as entity_mod
+from nianbao.pipelines.normalize import normal_form
 
 COMPRESS_MIN = 256  # tiny bodies are not worth zlib's header
 

@@ -6,6 +6,15 @@ overridden by ``$NIANBAO_DB`` or ``--db``. SQLite runs in WAL mode with
 ``synchronous=FULL`` (an acknowledged write survives a power cut), a busy timeout so
 concurrent crawls wait for each other instead of failing, and ``BEGIN IMMEDIATE`` for
 writers so two writers never deadlock upgrading read locks.
+
+Two ways in, because reading must never get in a writer's way:
+
+* :func:`open_archive` — writers (crawl, reprocess, ``db upgrade``): creates a new archive,
+  migrates to head once per process, ``BEGIN IMMEDIATE``.
+* :func:`open_reader` — every read command and the web app: never creates, never migrates
+  (a schema behind the code is an error naming ``nianbao db upgrade``), SQLite opened
+  read-only (``mode=ro``) with a plain ``BEGIN``, so a long ``verify`` never holds the
+  write lock a nightly crawl waits for.
 """
 
 from __future__ import annotations
@@ -19,12 +28,30 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from nianbao.errors import NianbaoError
+
 BUSY_TIMEOUT_MS = 60_000
 
 
-class ArchiveError(Exception):
+class ArchiveError(NianbaoError):
     """A problem with the archive an operator can act on (bad URL, locked, not migrated)."""
+
+
+def migrations_dir() -> Path:
+    """Where the Alembic scripts are: ``nianbao/migrations`` in an installed wheel (package
+    data), ``alembic/`` beside ``models/`` in a checkout (an editable install maps the
+    package folders, but not a folder without ``__init__.py``; ``alembic/`` must not have
+    one, or it would shadow the alembic library for code run from the repository root)."""
+    import nianbao
+    import nianbao.models
+
+    for candidate in (
+        Path(nianbao.__file__).parent / "migrations",
+        Path(nianbao.models.__file__).parent.parent / "alembic",
+    ):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise ArchiveError("the archive's migrations are not installed (nianbao/migrations)")
 
 
 def default_path() -> Path:
@@ -32,15 +59,22 @@ def default_path() -> Path:
     return Path(base) / "nianbao" / "archive.sqlite"
 
 
-def resolve_url(url: str | None = None) -> str:
+def resolve_url(url: str | None = None, *, create: bool = True) -> str:
     """``--db`` value, else ``$NIANBAO_DB``, else the per-user SQLite file.
 
-    A bare path is accepted as a SQLite file.
+    A bare path is accepted as a SQLite file. ``create`` makes its directory (writers);
+    a reader creates nothing.
     """
     url = url or os.environ.get("NIANBAO_DB") or str(default_path())
     if "://" not in url:
         path = Path(url).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ArchiveError(
+                    f"cannot create the archive's folder {path.parent}: {exc}"
+                ) from exc
         return f"sqlite:///{path}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -88,17 +122,45 @@ def _sqlite_pragmas(engine: Engine, read_only: bool) -> None:
 
 
 def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
-    url = resolve_url(url)
+    url = resolve_url(url, create=not read_only)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        if read_only and parsed.database and parsed.database != ":memory:":
+            # The file opened read-only: a reader can never take the write lock (nor
+            # create the file). WAL readers still see committed writes as they happen.
+            engine = create_engine(
+                "sqlite://",
+                creator=_read_only_connect(parsed.database),
+            )
+        else:
+            engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _sqlite_pragmas(engine, read_only)
         return engine
     if parsed.get_backend_name() == "postgresql":
+        if read_only:
+            return create_engine(
+                url,
+                pool_pre_ping=True,
+                connect_args={"options": "-c default_transaction_read_only=on"},
+            )
         return create_engine(url, pool_pre_ping=True)
     raise ArchiveError(
         f"unsupported database URL {parsed.render_as_string()!r}: use sqlite:/// or postgresql://"
     )
+
+
+def _read_only_connect(path: str) -> Any:
+    import sqlite3
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(
+            uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+
+    return connect
 
 
 def sessionmaker_for(engine: Engine) -> sessionmaker[Session]:
@@ -108,8 +170,8 @@ def sessionmaker_for(engine: Engine) -> sessionmaker[Session]:
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 
-    cfg = Config(str(REPO_ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(REPO_ROOT / "alembic"))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["skip_logging"] = True  # the caller (CLI, Scrapy) owns logging
     return cfg
@@ -145,17 +207,65 @@ def upgrade(url: str | None = None) -> None:
         engine.dispose()
 
 
+_MIGRATED: set[str] = set()  # archives this process has migrated already
+
+
 def open_archive(url: str | None = None, *, migrate: bool = True) -> Engine:
-    """Engine for the archive, migrated to head first (cheap when already there)."""
+    """Engine for a writer, the archive migrated to head first (once per process)."""
     url = resolve_url(url)
-    if migrate:
+    if migrate and url not in _MIGRATED:
         try:
             upgrade(url)
         except Exception as exc:  # alembic wraps driver errors; say what failed and where
             raise ArchiveError(
                 f"cannot open or migrate the archive at {safe_url(url)}: {exc}"
             ) from exc
+        _MIGRATED.add(url)
     return make_engine(url)
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(migrations_dir())).get_current_head()
+
+
+def open_reader(url: str | None = None) -> Engine:
+    """Engine for a reader: the archive must exist and be at the code's schema.
+
+    Nothing is created or migrated. A missing file, an empty database and a schema
+    behind the code are each one clear :class:`ArchiveError`.
+    """
+    url = resolve_url(url, create=False)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(str(parsed.database))
+        if not path.is_file():
+            raise ArchiveError(
+                f"no archive at {path}: give --db the archive's path or URL "
+                "(a crawl creates one; `nianbao demo` makes a demo archive)"
+            )
+    engine = make_engine(url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception as exc:  # no table: not an archive (or an empty one)
+        engine.dispose()
+        raise ArchiveError(
+            f"{safe_url(url)} is not a nianbao archive (no schema version): {_first_line(exc)}"
+        ) from exc
+    head = head_revision()
+    if found != head:
+        engine.dispose()
+        raise ArchiveError(
+            f"the archive at {safe_url(url)} is at schema {found}, this nianbao needs {head}: "
+            "run `nianbao db upgrade` (with the same --db) first"
+        )
+    return engine
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", exc)).splitlines()[0]
 
 
 def safe_url(url: str) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.archive import entity, header, read_blob
-from models.tables import Blob, Capture, Report, ReportUrl, Source
+from nianbao.models.archive import entity, header, read_blob
+from nianbao.models.tables import Blob, Capture, Report, ReportUrl, Source
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from models.archive import CaptureIn, entity, header, put_blob, read_blob
-from models.incremental import Validators
-from models.tables import Blob, Capture, Source
+from nianbao.models.archive import CaptureIn, entity, header, put_blob, read_blob
+from nianbao.models.incremental import Validators
+from nianbao.models.tables import Blob, Capture, Source
 
 # URLs longer than this are kept as evidence but never asked for conditionally.
 MAX_URL = 1000

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.archive import entity, read_blob
-from models.tables import Blob, Capture, CrawlRun, Report, Source, Version
+from nianbao import errors
+from nianbao.models.archive import entity, read_blob
+from nianbao.models.tables import Blob, Capture, CrawlRun, Report, Source, Version
 
 
-class NotFound(LookupError):
+class NotFound(errors.NotFound, LookupError):
     """The report or version asked for is not in the archive."""
 
 

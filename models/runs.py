@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.archive import get_or_create_source
-from models.tables import CrawlRun
-from models.types import utcnow
+from nianbao.models.archive import get_or_create_source
+from nianbao.models.tables import CrawlRun
+from nianbao.models.types import utcnow
 
 
 def run_status(stats: dict[str, Any], reason: str = "finished") -> str:

@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from models.tables import Report, Source, Version
-from pipelines.normalize import normal_form
+from nianbao.errors import NianbaoError
+from nianbao.models.tables import Report, Source, Version
+from nianbao.pipelines.normalize import normal_form
 
 SNIPPET = 30  # characters either side of the first hit
 
 
-class SearchError(ValueError):
+class SearchError(NianbaoError, ValueError):
     """The query cannot be searched (empty after normalisation)."""
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, CursorResult, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from models.tables import Blob, Report, ReportUrl, Source
+from nianbao.models.tables import Blob, Report, ReportUrl, Source
 
 
 def _insert(session: Session, table: Any) -> Any:

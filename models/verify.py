@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from models.tables import Blob, Version
+from nianbao.models.tables import Blob, Version
 
 BATCH = 1000  # keys per page
 T = TypeVar("T", Blob, Version)
@@ -91,8 +91,44 @@ def _one(session: Session, model: type[T], key: Any) -> T:
     return row
 
 
+def _has_fts(session: Session) -> bool:
+    if session.get_bind().dialect.name != "sqlite":
+        return False  # PostgreSQL's trigram index is an ordinary index: always in step
+    found = session.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'versions_fts'")
+    ).first()
+    return found is not None
+
+
+def _probes(norm: str) -> list[str]:
+    """Three trigrams of a text (start, middle, end) that its index entry must hold."""
+    if len(norm) < 3:
+        return []
+    mid = len(norm) // 2 - 1
+    return list(dict.fromkeys([norm[:3], norm[mid : mid + 3], norm[-3:]]))
+
+
+def check_search_index(session: Session, version: Version) -> str | None:
+    """Whether the SQLite FTS5 index finds this version by its own current text.
+
+    Read-only (``verify`` never takes a write lock, so SQLite's own ``integrity-check``,
+    which is a write statement, is not available): an index that missed an update of the
+    text lacks the new text's trigrams.
+    """
+    for probe in _probes(version.norm_text or ""):
+        quoted = '"' + probe.replace('"', '""') + '"'
+        hit = session.execute(
+            text("SELECT 1 FROM versions_fts WHERE versions_fts MATCH :q AND rowid = :id"),
+            {"q": quoted, "id": version.id},
+        ).first()
+        if hit is None:
+            return f"the search index does not find this version's text ({probe!r})"
+    return None
+
+
 def verify(session: Session) -> VerifyResult:
     result = VerifyResult()
+    fts = _has_fts(session)
     for sha in _keys(session, Blob.sha256):
         blob = _one(session, Blob, sha)
         result.blobs += 1
@@ -103,7 +139,7 @@ def verify(session: Session) -> VerifyResult:
     for vid in _keys(session, Version.id):
         version = _one(session, Version, vid)
         result.versions += 1
-        why = check_version(version)
+        why = check_version(version) or (check_search_index(session, version) if fts else None)
         if why:
             result.problems.append(Problem("version", f"{version.report_id}/{version.n}", why))
         session.expunge(version)

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.tables import Capture, Report, ReportUrl, Source
+from nianbao.models.tables import Capture, Report, ReportUrl, Source
 
 
 def reconcile_links(

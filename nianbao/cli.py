@@ -16,9 +16,17 @@ from typing import Any
 
 import click
 
-from models import queries
-from models.db import ArchiveError, open_archive, resolve_url, safe_url, sessionmaker_for
 from nianbao import sources as sources_mod
+from nianbao.errors import NianbaoError
+from nianbao.models import queries
+from nianbao.models.db import (
+    ArchiveError,
+    open_archive,
+    open_reader,
+    resolve_url,
+    safe_url,
+    sessionmaker_for,
+)
 
 EXIT_SOURCE_FAILED = 3
 EXIT_VERIFY_FAILED = 4
@@ -39,21 +47,15 @@ def _emit(data: Any) -> None:
 
 
 def _session(db: str | None):  # type: ignore[no-untyped-def]
-    """A session on the archive, migrated if it is new."""
-    try:
-        engine = open_archive(db)
-    except ArchiveError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return sessionmaker_for(engine)()
+    """A read-only session on an existing archive at the code's schema (never migrates,
+    never creates, never takes the write lock: a crawl is never kept waiting)."""
+    return sessionmaker_for(open_reader(db))()
 
 
 def _read(db: str | None, query: Any, *args: Any) -> Any:
     """Run one read query; an unknown report, version or capture is a clear error (exit 1)."""
     with _session(db) as session:
-        try:
-            return query(session, *args)
-        except queries.NotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+        return query(session, *args)
 
 
 def _version_as(
@@ -73,7 +75,19 @@ def _parse_time(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Every :class:`~nianbao.errors.NianbaoError` becomes one line and its exit code,
+    here and nowhere else."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NianbaoError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nianbao")
 def main() -> None:
     """nianbao: an archive of government information-disclosure annual reports (年报)."""
@@ -118,8 +132,8 @@ def crawl(
     verbose: bool,
 ) -> None:
     """Crawl portals and archive every annual report found."""
-    from crawler.frontier import FrontierError
     from nianbao import crawl as crawl_mod
+    from nianbao.crawler.frontier import FrontierError
     from nianbao.jobdir import JobDirError
 
     if bool(sources_file) == bool(urls):
@@ -334,8 +348,8 @@ def raw(db: str | None, capture_id: int, decoded: bool, with_head: bool) -> None
 @click.option("--limit", default=100, show_default=True, help="At most this many versions.")
 def search(db: str | None, as_json: bool, text: str, limit: int) -> None:
     """Versions whose normalised text contains TEXT (any script, any spacing)."""
-    from models.search import SearchError
-    from models.search import search as run_search
+    from nianbao.models.search import SearchError
+    from nianbao.models.search import search as run_search
 
     with _session(db) as session:
         try:
@@ -386,7 +400,7 @@ def runs(db: str | None, as_json: bool, source: str | None, limit: int) -> None:
 @json_option
 def verify(db: str | None, as_json: bool) -> None:
     """Re-hash every stored raw body and version text; exit 4 on any mismatch."""
-    from models.verify import verify as run_verify
+    from nianbao.models.verify import verify as run_verify
 
     with _session(db) as session:
         result = run_verify(session)
@@ -418,7 +432,7 @@ def db() -> None:
 @db_option
 def db_upgrade(db: str | None) -> None:
     """Apply database migrations (Alembic upgrade to head)."""
-    from models.db import upgrade
+    from nianbao.models.db import upgrade
 
     url = resolve_url(db)
     try:
@@ -436,7 +450,7 @@ def db_upgrade(db: str | None) -> None:
 )
 def reprocess(db: str | None, as_json: bool, report_ids: tuple[int, ...]) -> None:
     """Re-derive versions from stored raw captures with the current cleaner (no re-crawl)."""
-    from models.reprocess import reprocess as run_reprocess
+    from nianbao.services.reprocess import reprocess as run_reprocess
 
     try:
         engine = open_archive(db)

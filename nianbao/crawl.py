@@ -14,10 +14,10 @@ from typing import Any
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
-from crawler import frontier
-from models import incremental, runs
-from models.db import open_archive, sessionmaker_for
+from nianbao.crawler import frontier
 from nianbao.jobdir import JobDir, open_jobdir
+from nianbao.models import incremental, runs
+from nianbao.models.db import open_archive, sessionmaker_for
 from nianbao.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class SourceResult:
 
 def crawl_settings(db_url: str, overrides: dict[str, str] | None = None) -> Settings:
     settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+    settings.setmodule("nianbao.crawler.settings", priority="project")
     settings.set("NIANBAO_DB", db_url, priority="cmdline")
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
@@ -121,6 +121,11 @@ def run(
     jobs: dict[str, JobDir] = {}
     for src in sources:
         own = settings.copy()
+        # What this crawler crawls: settings every component reads (crawler/source.py).
+        own.set("NIANBAO_SOURCE", src.name, priority="cmdline")
+        own.set("NIANBAO_SOURCE_ORGAN", src.organ or "", priority="cmdline")
+        if src.max_pages:
+            own.set("NIANBAO_MAX_PAGES", src.max_pages, priority="cmdline")
         if jobdir is not None:
             job = open_jobdir(jobdir, src.name)
             jobs[src.name] = job
@@ -140,7 +145,6 @@ def run(
             start_urls=src.start_urls,
             allowed_domains=src.domains(),
             organ=src.organ,
-            max_pages=src.max_pages,
             known_urls=known_report_urls(db_url, src.name),
         )
     if before_start:

@@ -30,14 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from models.types import utcnow
+from nianbao.errors import NianbaoError
+from nianbao.models.types import utcnow
 
 logger = logging.getLogger(__name__)
 STATE = "nianbao-state.json"
 LOCK = ".lock"
 
 
-class JobDirError(Exception):
+class JobDirError(NianbaoError):
     """The job directory cannot be used (locked by another crawl, not writable)."""
 
 

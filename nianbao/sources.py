@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from nianbao.errors import NianbaoError
 
-class SourcesError(ValueError):
+
+class SourcesError(NianbaoError, ValueError):
     """The sources file is missing, malformed or inconsistent; the message says where."""
 
 

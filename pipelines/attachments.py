@@ -21,8 +21,8 @@ import statistics
 import zipfile
 from struct import error as struct_error  # truncated Word files
 
-from pipelines.document import Document
-from pipelines.worddoc import OLE_MAGIC, DocFormatError, doc_lines
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.worddoc import OLE_MAGIC, DocFormatError, doc_lines
 
 logger = logging.getLogger(__name__)
 STAGE = "attachments"

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 
-from pipelines import content
-from pipelines.document import Document
-from pipelines.labels import label_regex
-from pipelines.recognize import title_verdict
-from pipelines.stage import StagePipeline
+from nianbao.pipelines import content
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.labels import label_regex
+from nianbao.pipelines.recognize import title_verdict
+from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "boilerplate"
 

@@ -21,7 +21,7 @@ from collections.abc import Collection
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from pipelines.labels import label_key, label_regex
+from nianbao.pipelines.labels import label_key, label_regex
 
 # Known CMS content containers, most specific first (see DOMAIN.md).
 CONTAINERS = [

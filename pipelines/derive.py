@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipelines import boilerplate, extract, fingerprint, normalize, recognize, relevance
-from pipelines.document import Document
+from nianbao.pipelines import boilerplate, extract, fingerprint, normalize, recognize, relevance
+from nianbao.pipelines.document import Document
 
 CLEANER_VERSION = "2"
 

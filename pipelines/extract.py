@@ -13,10 +13,10 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from pipelines import attachments, content, metadata
-from pipelines.decode import decode
-from pipelines.document import Document
-from pipelines.stage import StagePipeline
+from nianbao.pipelines import attachments, content, metadata
+from nianbao.pipelines.decode import decode
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "extract"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 
-from pipelines import spin
-from pipelines.document import Document
-from pipelines.normalize import normal_form
-from pipelines.stage import StagePipeline
+from nianbao.pipelines import spin
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.normalize import normal_form
+from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "fingerprint"
 

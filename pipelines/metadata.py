@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 from bs4 import BeautifulSoup
 
-from pipelines.document import Document
-from pipelines.labels import label_key, label_regex
-from pipelines.normalize import strip_pinyin
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.labels import label_key, label_regex
+from nianbao.pipelines.normalize import strip_pinyin
 
 # Field → labels as portals print them. Traditional forms and converter pinyin
 # (發(fā)布時間) match too: see :mod:`pipelines.labels`.

@@ -17,8 +17,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from pipelines.document import Document
-from pipelines.stage import StagePipeline
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "script"
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipelines import metadata
-from pipelines.document import Document
-from pipelines.normalize import normal_form, strip_pinyin
-from pipelines.stage import StagePipeline
+from nianbao.pipelines import metadata
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.normalize import normal_form, strip_pinyin
+from nianbao.pipelines.stage import StagePipeline
 
 # The genre as a noun phrase, on normal_form text (simplified, NFKC, no whitespace).
 _GENRE = re.compile(

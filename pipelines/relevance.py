@@ -29,9 +29,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipelines.document import Document
-from pipelines.normalize import to_simplified
-from pipelines.stage import StagePipeline
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.normalize import to_simplified
+from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "relevance"
 MIN_CJK = 20

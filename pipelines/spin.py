@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from pipelines.document import Document
-from pipelines.normalize import to_simplified
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.normalize import to_simplified
 
 MIN_MARKS = 3
 _MARKS = re.compile(

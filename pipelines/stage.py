@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.document import Document
+from nianbao.pipelines.document import Document
 
 
 class StagePipeline:

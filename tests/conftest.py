@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from models.db import open_archive, sessionmaker_for
-from nianbao.localportal import Portal, PortalServer
-from nianbao.portalgen import Report, county_portal, seed_reports
+from nianbao.demo.portalgen import Report, county_portal, seed_reports
+from nianbao.demo.server import Portal, PortalServer
+from nianbao.models.db import open_archive, sessionmaker_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = FIXTURES / "seeds"

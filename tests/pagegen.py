@@ -1,6 +1,6 @@
 """Pages for the tests, in the shapes portals publish them: CMS templates, PDF, DOCX.
 
-TRS and Hanweb pages come from :mod:`nianbao.portalgen`; this adds a Guangdong gkmlpt page,
+TRS and Hanweb pages come from :mod:`nianbao.demo.portalgen`; this adds a Guangdong gkmlpt page,
 a 2008-era layout-table page without a charset (GBK), a list page, PDFs typeset with
 reportlab's built-in STSong-Light CID font (no font file needed) and the text of a
 new-format (2019/2021) report with its statutory tables.
@@ -12,7 +12,7 @@ import html
 import io
 from functools import lru_cache
 
-from nianbao.portalgen import Report, docx_bytes, hanweb_page, trs_page
+from nianbao.demo.portalgen import Report, docx_bytes, hanweb_page, trs_page
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from nianbao.portalgen import seed_reports
+from nianbao.demo.portalgen import seed_reports
 from tests.pagegen import new_format_lines, render, to_traditional
 
 HERE = Path(__file__).parent
@@ -285,7 +285,7 @@ class Scores:
 
 def evaluate(pages: list[LabelledPage]) -> tuple[Scores, list[tuple[LabelledPage, bool, str]]]:
     """Run every page through the cleaning chain; count the verdicts."""
-    from pipelines.document import Document
+    from nianbao.pipelines.document import Document
 
     s = Scores(0, 0, 0, 0)
     verdicts = []
@@ -309,7 +309,7 @@ def evaluate(pages: list[LabelledPage]) -> tuple[Scores, list[tuple[LabelledPage
 
 def derive_doc(doc):  # type: ignore[no-untyped-def]
     """The cleaning chain on a prepared Document (derive() builds its own from bytes)."""
-    from pipelines.derive import STAGES
+    from nianbao.pipelines.derive import STAGES
 
     for _name, stage in STAGES:
         doc = stage(doc)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models import archive, incremental, queries
-from models.tables import Blob, Capture, Version
-from pipelines.derive import derive
+from nianbao.models import archive, incremental, queries
+from nianbao.models.tables import Blob, Capture, Version
+from nianbao.pipelines.derive import derive
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 PAGE = "<html><head><title>{t}</title></head><body><div id='zoom'>{b}</div></body></html>"

@@ -12,11 +12,11 @@ import zipfile
 
 import pytest
 
-from nianbao.portalgen import Report, docx_bytes, trs_page
-from pipelines.attachments import MAX_UNCOMPRESSED, cid_share, reflow, sniff
-from pipelines.derive import derive
-from pipelines.document import Document
-from pipelines.recognize import run as recognize_run
+from nianbao.demo.portalgen import Report, docx_bytes, trs_page
+from nianbao.pipelines.attachments import MAX_UNCOMPRESSED, cid_share, reflow, sniff
+from nianbao.pipelines.derive import derive
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.recognize import run as recognize_run
 from tests.olegen import compound_file, word_doc
 from tests.pagegen import new_format_lines, pdf_bytes
 from tests.recognition_set import derive_doc
@@ -88,7 +88,7 @@ def test_pdf_page_numbers_are_removed_and_recorded():
 
 def test_scanned_pdf_is_flagged_and_becomes_the_report_of_its_landing_page(caplog):
     body = scanned_pdf()
-    with caplog.at_level(logging.WARNING, logger="pipelines.attachments"):
+    with caplog.at_level(logging.WARNING, logger="nianbao.pipelines.attachments"):
         doc = with_landing(body, "http://x.gov.cn/ndbg/a.pdf", TITLE)
     assert "scanned_pdf" in doc.flags and "report" in doc.flags
     assert doc.body == body and doc.title == TITLE
@@ -107,7 +107,7 @@ def test_a_scanned_part_of_a_report_is_not_filed_as_the_report():
 
 def test_broken_pdf_gives_a_clear_error_and_keeps_the_bytes(caplog):
     body = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage"
-    with caplog.at_level(logging.WARNING, logger="pipelines.attachments"):
+    with caplog.at_level(logging.WARNING, logger="nianbao.pipelines.attachments"):
         doc = with_landing(body, "http://x.gov.cn/a.pdf", TITLE)
     assert doc.kind == "pdf" and doc.text == "" and doc.body == body
     assert "unparsable" in doc.flags or "scanned_pdf" in doc.flags
@@ -195,7 +195,7 @@ def test_word_files_we_cannot_read_say_why(kwargs, reason):
 
 def test_old_wps_format_is_refused_clearly_and_kept(caplog):
     body = b"\xff\x57\x50\x53" + "王家山镇".encode("gbk") * 10  # not a compound file
-    with caplog.at_level(logging.WARNING, logger="pipelines.attachments"):
+    with caplog.at_level(logging.WARNING, logger="nianbao.pipelines.attachments"):
         doc = with_landing(body, "http://x.gov.cn/a.wps", TITLE)
     assert "unparsable" in doc.flags and "not an OLE2 compound file" in doc.errors[0]
     assert "report" in doc.flags and doc.body == body
@@ -235,8 +235,8 @@ def test_crawl_archives_attachments_as_reports_with_flags(db_url, serve):
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
 
-    from models.tables import Blob, Capture, Version
-    from nianbao.localportal import Page, Portal
+    from nianbao.demo.server import Page, Portal
+    from nianbao.models.tables import Blob, Capture, Version
     from tests.conftest import crawl
 
     broken = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Length 99999 >>\nstream\n\x00\x01"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.boilerplate import classify, run
-from pipelines.document import Document
-from tests import goldset
+from benchmarks import goldset
+from nianbao.pipelines.boilerplate import classify, run
+from nianbao.pipelines.document import Document
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_stage_pipelines_count_removals_and_flags_in_crawl_stats():
     from scrapy.statscollectors import MemoryStatsCollector
     from scrapy.utils.test import get_crawler
 
-    from pipelines.boilerplate import BoilerplatePipeline
+    from nianbao.pipelines.boilerplate import BoilerplatePipeline
 
     crawler = get_crawler()
     stats = MemoryStatsCollector(crawler)

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from models import archive
-from models.db import open_archive, sessionmaker_for
-from models.tables import Blob, Capture, Report, ReportUrl, Source, Version
-from pipelines.derive import derive
+from nianbao.models import archive
+from nianbao.models.db import open_archive, sessionmaker_for
+from nianbao.models.tables import Blob, Capture, Report, ReportUrl, Source, Version
+from nianbao.pipelines.derive import derive
 
 WORKERS = 8
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ import codecs
 
 import pytest
 
-from pipelines.decode import canonical, charset_of, declared_in_markup, decode
-from pipelines.derive import derive
+from nianbao.pipelines.decode import canonical, charset_of, declared_in_markup, decode
+from nianbao.pipelines.derive import derive
 
 # 〇, 镕 and 堃 are GBK/GB18030 but not GB2312: a strict GB2312 decoder fails on them.
 REPORT = "朱镕基同志、王堃同志：二〇一八年政府信息公开工作年度报告。一、总体情况。主动公开政府信息1234条。"
@@ -123,8 +123,8 @@ def test_crawl_archives_every_encoding_without_mojibake(db_url, serve):
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
 
-    from models.tables import Version
-    from nianbao.localportal import Page, Portal
+    from nianbao.demo.server import Page, Portal
+    from nianbao.models.tables import Version
     from tests.conftest import crawl
     from tests.pagegen import new_format_lines
 
@@ -167,7 +167,7 @@ def test_crawl_archives_every_encoding_without_mojibake(db_url, serve):
 
 
 def test_response_encoding_for_scrapy():
-    from pipelines.decode import response_encoding
+    from nianbao.pipelines.decode import response_encoding
 
     assert response_encoding(page("").encode(), "text/html; charset=GB2312") == "utf-8"
     assert response_encoding(codecs.BOM_UTF8 + b"<p>x</p>", "text/html") == "utf-8-sig"

@@ -1,5 +1,5 @@
 """Discovery against local portals: every report found, no negative archived, robots.txt
-obeyed, traps bounded. Each test crawls one portal of :mod:`nianbao.testportals` with the
+obeyed, traps bounded. Each test crawls one portal of :mod:`tests.portals` with the
 real CLI and reads the server's request log.
 
 The requests-per-report figure of each portal is in the assertion messages (and printed
@@ -15,13 +15,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler import settings as crawl_settings
-from crawler.urls import canonical
-from nianbao import testportals
-from nianbao.portalgen import Report, county_portal
-from nianbao.testportals import LocalSite
-from nianbao.trapportal import HUGE_BYTES, trap_portal
+from nianbao.crawler import settings as crawl_settings
+from nianbao.crawler.urls import canonical
+from nianbao.demo.portalgen import Report, county_portal
+from tests import portals as testportals
 from tests.conftest import FAST, cli, cli_json, crawl
+from tests.portals import LocalSite
+from tests.trapportal import HUGE_BYTES, trap_portal
 
 MAX_REQUESTS_PER_REPORT = 8
 

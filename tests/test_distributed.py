@@ -20,11 +20,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from models.db import open_archive, sessionmaker_for
-from models.tables import Capture, CrawlRun, Report, Version
-from nianbao.localportal import Portal
-from nianbao.portalgen import Report as PortalReport
-from nianbao.portalgen import county_portal
+from nianbao.demo.portalgen import Report as PortalReport
+from nianbao.demo.portalgen import county_portal
+from nianbao.demo.server import Portal
+from nianbao.models.db import open_archive, sessionmaker_for
+from nianbao.models.tables import Capture, CrawlRun, Report, Version
 from tests.conftest import FAST, NIANBAO, REDIS_ENV, crawl
 
 TOWNS = ["苏家店", "王家山", "宝兴", "德善", "会发", "伊汉通", "天门", "松南", "永建", "宝兴东"]

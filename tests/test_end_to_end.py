@@ -9,8 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from nianbao.localportal import Page
-from nianbao.portalgen import Report, trs_page
+from nianbao.demo.portalgen import Report, trs_page
+from nianbao.demo.server import Page
 from tests.conftest import cli, cli_json, crawl
 
 

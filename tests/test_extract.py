@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.derive import derive
-from pipelines.document import Document
-from pipelines.extract import run
+from nianbao.pipelines.derive import derive
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.extract import run
 
 REPORT = [
     "根据《中华人民共和国政府信息公开条例》要求，现将我镇2018年政府信息公开工作情况报告如下。",

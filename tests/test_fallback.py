@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy import Request
 
-from crawler.fallback import Fallback
+from nianbao.crawler.fallback import Fallback
 
 
 def test_released_best_first_then_in_arrival_order() -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.derive import derive
-from tests import goldset
+from benchmarks import goldset
+from nianbao.pipelines.derive import derive
 
 FLOORS = json.loads((Path(__file__).parent / "goldset_floors.json").read_text())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
-from crawler.hanweb import first_group, next_group
+from nianbao.crawler.hanweb import first_group, next_group
 
 PAGE = """<div id="4521"><script type="text/xml"><datastore>
 <nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&amp;appid=1&amp;webid=12&amp;path=/&amp;columnid=105&amp;unitid=4521&amp;permissiontype=0"></a>]]></nextgroup>

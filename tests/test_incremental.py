@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from models import queries
-from models.db import open_archive, sessionmaker_for
-from models.tables import Capture, Version
-from nianbao.localportal import Page, Portal
+from nianbao.demo.server import Page, Portal
+from nianbao.models import queries
+from nianbao.models.db import open_archive, sessionmaker_for
+from nianbao.models.tables import Capture, Version
 from tests.conftest import FAST, NIANBAO, cli, cli_json, crawl
 
 REPO = Path(__file__).resolve().parent.parent
@@ -166,7 +166,7 @@ def test_two_crawls_of_one_portal_at_once_into_one_sqlite_file(db_url, county, s
         return original(path)
 
     county.get = get  # type: ignore[method-assign]
-    cli_json(db_url, "reports")  # migrate first, as `nianbao db upgrade` in a deploy would
+    cli(db_url, "db", "upgrade")  # migrate first, as a deploy would
     procs = [start_crawl(db_url, server.url("/")) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     for proc, (out, err) in zip(procs, outs, strict=True):
@@ -244,7 +244,7 @@ def test_sigint_on_a_sitemap_only_source_is_shutdown_and_resumes(
 ):
     """Issue 11 §4: the stopped run was stored as ``ok`` (the summary said ``shutdown``),
     and resuming a source reachable only through its sitemap fetched nothing, twice."""
-    from nianbao import testportals
+    from tests import portals as testportals
 
     tp = testportals.sitemap_portal(seeds)
     server = serve(tp.portal)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy.selector import Selector
 
-from crawler.links import is_pager, links, score
+from nianbao.crawler.links import is_pager, links, score
 
 
 def test_report_column_outranks_disclosure_section_outranks_rest() -> None:
@@ -59,7 +59,7 @@ def test_links_resolve_against_base_href_like_linkwatch() -> None:
     """A ``<base href>`` moves relative links; links.py ignored it, linkwatch did not."""
     from scrapy.http import HtmlResponse
 
-    from crawler import linkwatch
+    from nianbao.crawler import linkwatch
 
     html = """<html><head><base href="http://host/xxgk/"></head><body>
     <a href="ndbg/index.html">年度报告</a><a href="../zwgk/t1.html">政务公开</a>

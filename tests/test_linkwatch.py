@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy.http import HtmlResponse, TextResponse
 
-from crawler.linkwatch import links
+from nianbao.crawler.linkwatch import links
 
 
 def test_links_in_html_in_cdata_and_in_json_apis():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.derive import derive
-from pipelines.metadata import (
+from nianbao.pipelines.derive import derive
+from nianbao.pipelines.metadata import (
     cn_digits,
     labelled_fields,
     page_fields,
@@ -143,7 +143,7 @@ def test_cn_digits():
 
 
 def test_attachment_closing_date_is_the_written_date(seeds):
-    from nianbao.portalgen import docx_bytes
+    from nianbao.demo.portalgen import docx_bytes
 
     title, lines = seeds["002"]
     doc = derive(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from scrapy.http import Response
 from scrapy.settings import Settings
 
-from crawler.middlewares import (
+from nianbao.crawler.middlewares import (
     BackoffRetryMiddleware,
     is_document,
     looks_binary,
@@ -26,7 +26,7 @@ def test_retry_after_seconds_and_http_date() -> None:
 
 def test_backoff_is_exponential_capped_and_honours_retry_after() -> None:
     settings = Settings()
-    settings.setmodule("crawler.settings")
+    settings.setmodule("nianbao.crawler.settings")
     settings.set("NIANBAO_BACKOFF_BASE", 2.0)
     settings.set("NIANBAO_BACKOFF_MAX", 20.0)
     mw = BackoffRetryMiddleware(settings)

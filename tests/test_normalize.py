@@ -8,12 +8,12 @@ import opencc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines import spin
-from pipelines.derive import derive
-from pipelines.document import Document
-from pipelines.fingerprint import content_hash
-from pipelines.normalize import normal_form, run, strip_pinyin
-from tests import goldset
+from benchmarks import goldset
+from nianbao.pipelines import spin
+from nianbao.pipelines.derive import derive
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.fingerprint import content_hash
+from nianbao.pipelines.normalize import normal_form, run, strip_pinyin
 
 SEEDS = goldset.load_seeds()
 PARAGRAPHS = [line for s in SEEDS.values() for line in s.truth if len(line) > 10][:400]

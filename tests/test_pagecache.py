@@ -14,13 +14,13 @@ from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 from sqlalchemy import delete, select
 
-from crawler.conditional import ConditionalRequests
-from models import pagecache, runs
-from models.archive import CaptureIn, header
-from models.db import open_archive, sessionmaker_for
-from models.tables import Capture
-from nianbao.localportal import Page
-from nianbao.portalgen import Report, trs_page
+from nianbao.crawler.conditional import ConditionalRequests
+from nianbao.demo.portalgen import Report, trs_page
+from nianbao.demo.server import Page
+from nianbao.models import pagecache, runs
+from nianbao.models.archive import CaptureIn, header
+from nianbao.models.db import open_archive, sessionmaker_for
+from nianbao.models.tables import Capture
 from tests.conftest import cli_json, crawl
 
 COLUMN = "/zwgk/ndbg/index.html"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from crawler import settings
-from pipelines.derive import STAGES
+from nianbao.crawler import settings
+from nianbao.pipelines.derive import STAGES
 
 
 def test_item_pipelines_match_derive_stages():

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from models.db import make_engine, resolve_url
+from nianbao.models.db import make_engine, resolve_url
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -65,7 +65,7 @@ def test_workers_starting_together_migrate_a_new_database_once(db_url):
 
 @pytest.mark.backend("postgresql")
 def test_json_columns_are_jsonb(db_url):
-    from models.db import upgrade
+    from nianbao.models.db import upgrade
 
     upgrade(db_url)
     engine = make_engine(db_url)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from pipelines.document import Document
-from pipelines.metadata import report_fields
-from pipelines.recognize import looks_like_candidate, recognize, title_verdict
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.metadata import report_fields
+from nianbao.pipelines.recognize import looks_like_candidate, recognize, title_verdict
 from tests.recognition_set import FLOORS, derive_doc, evaluate, labelled_set
 
 
@@ -101,7 +101,7 @@ def test_seed_bodies_are_reports_even_under_a_site_name_title(seeds):
 
 def test_a_content_farm_copy_is_recognised_and_flagged(seeds):
     """Seed 004: a 范文 site's copy, unrelated prose pasted around a (spun) report."""
-    from pipelines.derive import derive
+    from nianbao.pipelines.derive import derive
 
     _title, lines = seeds["004"]
     title = "乡镇政府信息公开工作年度报告范文"

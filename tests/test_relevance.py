@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import relevance
-from pipelines.document import Document
-from tests import goldset
+from benchmarks import goldset
+from nianbao.pipelines import relevance
+from nianbao.pipelines.document import Document
 
 TUNED, HELDOUT = goldset.unrelated()
 SEEDS = goldset.load_seeds()

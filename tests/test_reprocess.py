@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from models import archive
-from models.db import open_archive, sessionmaker_for
-from models.reprocess import reprocess
-from models.tables import Blob, Version
-from pipelines.derive import CLEANER_VERSION, derive
-from pipelines.normalize import normal_form
+from nianbao.models import archive
+from nianbao.models.db import open_archive, sessionmaker_for
+from nianbao.models.tables import Blob, Version
+from nianbao.pipelines.derive import CLEANER_VERSION, derive
+from nianbao.pipelines.normalize import normal_form
+from nianbao.services.reprocess import reprocess
 from tests.conftest import cli, cli_json, crawl
 
 JUNK = "分享到：微信 微博 QQ空间"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from models import queries, runs
+from nianbao.models import queries, runs
 
 
 def test_runs_left_running_by_a_dead_process_are_marked_crashed(session):

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import text
 
 from alembic import command
-from models import archive
-from models.db import alembic_config, open_archive, sessionmaker_for
-from models.search import SearchError, search
-from pipelines.derive import derive
-from pipelines.normalize import normal_form
+from nianbao.models import archive
+from nianbao.models.db import alembic_config, open_archive, sessionmaker_for
+from nianbao.models.search import SearchError, search
+from nianbao.pipelines.derive import derive
+from nianbao.pipelines.normalize import normal_form
 from tests.conftest import cli
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)

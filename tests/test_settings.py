@@ -10,8 +10,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.extensions.remote_control import RemoteControl
 from scrapy.extensions.telnet import TelnetConsole
 
-from crawler.spiders.portal import PortalSpider
 from nianbao.crawl import crawl_settings
+from nianbao.crawler.spiders.portal import PortalSpider
 
 
 @pytest.mark.parametrize("extension", [RemoteControl, TelnetConsole])

@@ -6,7 +6,7 @@ import gzip
 
 from scrapy.http import Response, TextResponse
 
-from crawler.sitemaps import default_sitemap, from_robots, parse, robots_url
+from nianbao.crawler.sitemaps import default_sitemap, from_robots, parse, robots_url
 
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.traps import TrapGuard, is_date_like, pattern, trap_reason
+from nianbao.crawler.traps import TrapGuard, is_date_like, pattern, trap_reason
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.urls import canonical, is_attachment, is_binary
+from nianbao.crawler.urls import canonical, is_attachment, is_binary
 
 _segment = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#"),

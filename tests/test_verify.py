@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from models import archive
-from models.db import open_archive, sessionmaker_for
-from pipelines.derive import derive
+from nianbao.models import archive
+from nianbao.models.db import open_archive, sessionmaker_for
+from nianbao.pipelines.derive import derive
 from tests.conftest import cli
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
@@ -32,6 +33,10 @@ def _archive_two_reports(db_url: str, seeds) -> list[str]:
         session.commit()
     engine.dispose()
     return shas
+
+
+def _h(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _sql(db_url: str, statement: str, **params) -> None:
@@ -77,3 +82,22 @@ def test_a_corrupted_blob_and_an_edited_version_are_caught(db_url, seeds):
     assert "3 damaged" in proc.stdout
     report = json.loads(cli(db_url, "verify", "--json", check=False).stdout)
     assert (report["blobs"], report["versions"], len(report["problems"])) == (2, 2, 3)
+
+
+def test_the_search_index_follows_an_update_and_verify_checks_it(db_url, seeds):
+    """reprocess updates versions in place: search must find the new text, not the old;
+    an index that missed an update is damage ``verify`` reports (SQLite FTS5)."""
+    _archive_two_reports(db_url, seeds)
+    if not db_url.startswith("sqlite"):
+        return  # PostgreSQL's trigram index is an ordinary index: nothing to fall behind
+    new = "全新的唯一文本内容甲乙丙"
+    _sql(db_url, "UPDATE versions SET norm_text = :t, sha256 = :h WHERE id = 1", t=new, h=_h(new))
+    hits = json.loads(cli(db_url, "search", "唯一文本内容", "--json").stdout)
+    assert [h["report_id"] for h in hits] == [1]
+    # Without the trigger (an archive reprocessed before migration 0005), verify notices.
+    _sql(db_url, "DROP TRIGGER versions_fts_update")
+    new = "又一段从未索引过的文字"
+    _sql(db_url, "UPDATE versions SET norm_text = :t, sha256 = :h WHERE id = 2", t=new, h=_h(new))
+    proc = cli(db_url, "verify", check=False)
+    assert proc.returncode == 4
+    assert "version 2/1: the search index does not find this version's text" in proc.stdout

@@ -10,10 +10,10 @@ import re
 import subprocess
 from datetime import UTC, datetime
 
-from models import queries
-from models.db import open_archive, sessionmaker_for
-from nianbao.localportal import Page, Portal
-from nianbao.portalgen import Report, list_page, split_seed, trs_page
+from nianbao.demo.portalgen import Report, list_page, split_seed, trs_page
+from nianbao.demo.server import Page, Portal
+from nianbao.models import queries
+from nianbao.models.db import open_archive, sessionmaker_for
 from tests.conftest import NIANBAO, SEEDS, cli, cli_json, crawl
 
 ORGAN = "方正县"

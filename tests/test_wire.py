@@ -16,10 +16,10 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from models.db import open_archive, sessionmaker_for
-from models.tables import Capture
-from nianbao.localportal import ENCODERS, Page, encode
-from pipelines import entity
+from nianbao.demo.server import ENCODERS, Page, encode
+from nianbao.models.db import open_archive, sessionmaker_for
+from nianbao.models.tables import Capture
+from nianbao.pipelines import entity
 from tests.conftest import NIANBAO, cli_json, crawl
 
 EXPECTED_REPORTS = 3  # the county fixture's three reports

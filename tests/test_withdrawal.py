@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import queries, withdrawal
+from nianbao.models import queries, withdrawal
 from tests.test_archive import T0, _page, _store
 
 

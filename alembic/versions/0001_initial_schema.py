@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-import models.types
+import nianbao.models.types
 from alembic import op
 
 revision: str = "0001"
@@ -39,7 +39,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sources")),
         sa.UniqueConstraint("name", name=op.f("uq_sources_name")),
     )
@@ -47,8 +47,8 @@ def upgrade() -> None:
         "crawl_runs",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
-        sa.Column("started_at", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", nianbao.models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column(
             "counts",
@@ -77,9 +77,9 @@ def upgrade() -> None:
         sa.Column("year", sa.Integer(), nullable=True),
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("url", sa.Text(), nullable=False),
-        sa.Column("first_seen", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("withdrawn_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("first_seen", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("withdrawn_at", nianbao.models.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["source_id"], ["sources.id"], name=op.f("fk_reports_source_id_sources")
         ),
@@ -95,8 +95,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("report_id", sa.Integer(), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
-        sa.Column("first_seen", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_seen", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["report_id"], ["reports.id"], name=op.f("fk_report_urls_report_id_reports")
         ),
@@ -119,8 +119,8 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("norm_text", sa.Text(), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
-        sa.Column("first_seen", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_seen", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("cleaner_version", sa.String(length=20), nullable=False),
         sa.Column(
             "meta",
@@ -153,7 +153,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
-        sa.Column("fetched_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fetched_at", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column(
             "headers",

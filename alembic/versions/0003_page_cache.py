@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-import models.types
+import nianbao.models.types
 from alembic import op
 
 revision: str = "0003"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("url", sa.String(length=1000), nullable=False),
-        sa.Column("fetched_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fetched_at", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("etag", sa.String(length=200), nullable=True),
         sa.Column("last_modified", sa.String(length=100), nullable=True),
         sa.Column("content_type", sa.String(length=200), nullable=True),

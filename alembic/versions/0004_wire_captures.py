@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-import models.types
+import nianbao.models.types
 from alembic import op
 
 revision: str = "0004"
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.column("id", sa.Integer),
         sa.column("source_id", sa.Integer),
         sa.column("url", sa.String),
-        sa.column("fetched_at", models.types.UTCDateTime(timezone=True)),
+        sa.column("fetched_at", nianbao.models.types.UTCDateTime(timezone=True)),
         sa.column("etag", sa.String),
         sa.column("last_modified", sa.String),
         sa.column("content_type", sa.String),
@@ -83,9 +83,9 @@ def upgrade() -> None:
         "captures",
         sa.column("source_id", sa.Integer),
         sa.column("url", sa.Text),
-        sa.column("fetched_at", models.types.UTCDateTime(timezone=True)),
+        sa.column("fetched_at", nianbao.models.types.UTCDateTime(timezone=True)),
         sa.column("status", sa.Integer),
-        sa.column("headers", models.types.JSONType),
+        sa.column("headers", nianbao.models.types.JSONType),
         sa.column("body_sha256", sa.String),
         sa.column("kind", sa.String),
         sa.column("note", sa.Text),
@@ -136,7 +136,7 @@ def downgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("url", sa.String(length=1000), nullable=False),
-        sa.Column("fetched_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fetched_at", nianbao.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("etag", sa.String(length=200), nullable=True),
         sa.Column("last_modified", sa.String(length=100), nullable=True),
         sa.Column("content_type", sa.String(length=200), nullable=True),

@@ -32,18 +32,18 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler import failures, hanweb, sitemaps
-from crawler import links as linkmod
-from crawler.fallback import Fallback
-from crawler.items import CaptureItem
-from crawler.middlewares import is_document
-from crawler.traps import TrapGuard
-from crawler.urls import canonical, is_attachment, is_binary
-from crawler.wire import Wire, header_pairs
-from pipelines.decode import charset_of, response_encoding
-from pipelines.document import Document
-from pipelines.metadata import page_fields
-from pipelines.recognize import looks_like_candidate
+from nianbao.crawler import failures, hanweb, sitemaps
+from nianbao.crawler import links as linkmod
+from nianbao.crawler.fallback import Fallback
+from nianbao.crawler.items import CaptureItem
+from nianbao.crawler.middlewares import is_document
+from nianbao.crawler.traps import TrapGuard
+from nianbao.crawler.urls import canonical, is_attachment, is_binary
+from nianbao.crawler.wire import Wire, header_pairs
+from nianbao.pipelines.decode import charset_of, response_encoding
+from nianbao.pipelines.document import Document
+from nianbao.pipelines.metadata import page_fields
+from nianbao.pipelines.recognize import looks_like_candidate
 
 _BLOCKED = re.compile(
     r"(\$_ts|__jsluid|window\.location\.reload|challenge-platform|安全验证|访问验证)"
@@ -130,7 +130,8 @@ class PortalSpider(scrapy.Spider):
             re.sub(r":\d+$", "", u.split("//", 1)[-1].split("/", 1)[0]) for u in self.start_urls
         ]
         self.allowed_domains = domains
-        self.max_pages_arg = int(max_pages) if max_pages else None
+        if max_pages:
+            raise ValueError("the page budget is a setting: -s NIANBAO_MAX_PAGES=N")
         self.known_urls = _as_list(known_urls)
         self.queued = 0
         self.seen: set[str] = set()
@@ -140,7 +141,7 @@ class PortalSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
-        spider.max_pages = spider.max_pages_arg or s.getint("NIANBAO_MAX_PAGES")
+        spider.max_pages = s.getint("NIANBAO_MAX_PAGES")
         spider.max_queued = spider.max_pages * s.getint("NIANBAO_QUEUE_FACTOR")
         spider.max_depth = s.getint("NIANBAO_MAX_DEPTH")
         spider.max_cold_hops = s.getint("NIANBAO_MAX_COLD_HOPS")

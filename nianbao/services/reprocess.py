@@ -33,11 +33,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import archive
-from models.tables import Blob, Capture, Version
-from models.types import utcnow
-from pipelines.derive import CLEANER_VERSION, derive
-from pipelines.document import Document
+from nianbao.models import archive
+from nianbao.models.tables import Blob, Capture, Version
+from nianbao.models.types import utcnow
+from nianbao.pipelines.derive import CLEANER_VERSION, derive
+from nianbao.pipelines.document import Document
 
 # Metadata keys the cleaner derives from the page (others, e.g. landing_url, are the crawl's).
 _CLEANER_META = (

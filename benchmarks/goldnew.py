@@ -11,7 +11,7 @@ import html
 import random
 import tomllib
 
-from tests.goldpages import COMMON_MARKERS, FIXTURES, TEMPLATES, GoldPage, Seed, unrelated
+from benchmarks.goldpages import COMMON_MARKERS, FIXTURES, TEMPLATES, GoldPage, Seed, unrelated
 
 NEW_FORMAT = FIXTURES / "gold" / "new_format.toml"
 _T3_ROWS = [

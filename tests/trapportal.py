@@ -14,9 +14,9 @@ import itertools
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
-from nianbao.localportal import Page, Portal
-from nianbao.portalgen import NEGATIVES, Report, list_page, simple_page, trs_page
-from nianbao.testportals import (
+from nianbao.demo.portalgen import NEGATIVES, Report, list_page, simple_page, trs_page
+from nianbao.demo.server import Page, Portal
+from tests.portals import (
     LocalSite,
     Seeds,
     html_page,

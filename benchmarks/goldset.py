@@ -31,8 +31,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from tests.goldnew import new_format_pages
-from tests.goldpages import COMMON_MARKERS, FIXTURES, TEMPLATES, GoldPage, Seed, unrelated
+from benchmarks.goldnew import new_format_pages
+from benchmarks.goldpages import COMMON_MARKERS, FIXTURES, TEMPLATES, GoldPage, Seed, unrelated
 
 __all__ = ["GoldPage", "Seed", "build", "char_f1", "load_seeds", "score_page", "unrelated"]
 SEEDS = FIXTURES / "seeds"
@@ -177,7 +177,7 @@ _SCORE_DROP = re.compile(r"[\W_]+")
 
 def score_form(text: str) -> str:
     """What scoring compares: simplified script, NFKC, letters/digits/CJK only."""
-    from pipelines.normalize import normal_form
+    from nianbao.pipelines.normalize import normal_form
 
     return _SCORE_DROP.sub("", normal_form(text))
 

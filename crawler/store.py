@@ -25,11 +25,12 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from crawler.items import CaptureItem
-from models import archive, pagecache, runs
-from models.db import ArchiveError, open_archive, safe_url, sessionmaker_for
-from pipelines.derive import CLEANER_VERSION
-from pipelines.metadata import report_fields
+from nianbao.crawler.items import CaptureItem
+from nianbao.crawler.source import source_of
+from nianbao.models import archive, pagecache, runs
+from nianbao.models.db import ArchiveError, open_archive, safe_url, sessionmaker_for
+from nianbao.pipelines.derive import CLEANER_VERSION
+from nianbao.pipelines.metadata import report_fields
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +54,12 @@ class StorePipeline:
         return pipeline
 
     def _open(self, spider: Any) -> None:
+        self.source = source_of(self.crawler)
         self.engine = open_archive(self.db_url or None)
         self.Session = sessionmaker_for(self.engine)
         config = {"start_urls": spider.start_urls, "allowed_domains": spider.allowed_domains}
         with self.Session.begin() as session:
-            run = runs.start_run(session, spider.source, getattr(spider, "organ", None), config)
+            run = runs.start_run(session, self.source.name, self.source.organ, config)
             self.run_id, self.source_id = run.id, run.source_id
         logger.info("archiving to %s (crawl run %s)", safe_url(str(self.engine.url)), self.run_id)
 
@@ -167,7 +169,7 @@ class StorePipeline:
             if "report" not in doc.flags:
                 return None
             fields = report_fields(doc)
-            organ = fields.organ or getattr(self.crawler.spider, "organ", None)
+            organ = fields.organ or self.source.organ
             published, year = fields.published, fields.year
             meta: dict[str, Any] = dict(doc.metadata)
             meta.update(

@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from nianbao.localportal import Page, Portal
+from nianbao.demo.server import Page, Portal
 
 CHROME_TOP = """<div class="top"><a href="/">无障碍</a> | <a href="/">长者模式</a> | <a href="/">繁體</a></div>
 <div class="nav"><a href="/">首页</a> <a href="/zwgk/index.html">政务公开</a>

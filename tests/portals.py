@@ -1,6 +1,6 @@
 """Local portals that exercise discovery: several CMS styles, traps and politeness.
 
-Each builder returns a :class:`LocalSite`: the in-memory :class:`~nianbao.localportal.Portal`
+Each builder returns a :class:`LocalSite`: the in-memory :class:`~nianbao.demo.server.Portal`
 plus what a correct crawl must find (the (organ, year) of every report) and what it must
 never request. The report texts come from the seed reports, retitled per organ and year.
 
@@ -28,8 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from nianbao.localportal import Page, Portal
-from nianbao.portalgen import (
+from nianbao.demo.portalgen import (
     CHROME_TOP,
     NEGATIVES,
     Report,
@@ -37,6 +36,7 @@ from nianbao.portalgen import (
     hanweb_page,
     trs_page,
 )
+from nianbao.demo.server import Page, Portal
 
 Seeds = dict[str, tuple[str, list[str]]]
 

@@ -14,14 +14,16 @@ from pathlib import Path
 
 import click
 
-from models import queries
-from models.db import REPO_ROOT, open_archive, resolve_url, safe_url, sessionmaker_for
 from nianbao import crawl
-from nianbao.localportal import Page, Portal, PortalServer
-from nianbao.portalgen import FOOTER, Report, county_portal, seed_reports
+from nianbao.demo.portalgen import FOOTER, Report, county_portal, seed_reports
+from nianbao.demo.server import Page, Portal, PortalServer
+from nianbao.models import queries
+from nianbao.models.db import open_archive, resolve_url, safe_url, sessionmaker_for
 from nianbao.sources import SourceConfig
 
-SEEDS = REPO_ROOT / "tests" / "fixtures" / "seeds"
+# The five seed reports, shipped with the package (a copy of tests/fixtures/seeds, which
+# tests/test_layers.py keeps identical): the demo runs from an installed wheel too.
+SEEDS = Path(__file__).parent / "data" / "seeds"
 DEMO_PORTS = (18619, 18620)
 
 
