@@ -240,8 +240,10 @@ class PortalSpider(scrapy.Spider):
         # robots.txt and sitemaps are a sitemap-only source's only way in. Ctrl-C while a
         # sitemap is fetched drops the requests its callback yields, but Scrapy's JOBDIR
         # keeps its fingerprint: a resumed crawl that let the dupefilter drop the sitemap
-        # fetched nothing. ``self.seen`` still asks for each once per process.
-        dont_filter = kind in ("robots", "sitemap")
+        # fetched nothing. So a *resumed* crawl lets them past the dupefilter
+        # (``self.seen`` still asks for each once per process). Not otherwise: workers
+        # sharing a Redis frontier rely on the shared dupefilter to fetch a sitemap once.
+        dont_filter = self.resumed and kind in ("robots", "sitemap")
         if formdata is not None:
             return scrapy.FormRequest(
                 url,
