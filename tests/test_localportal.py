@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import time
 
 import pytest
 
@@ -16,7 +17,7 @@ from benchmarks.portal import bench_portal
 from nianbao.demo import demo_portals
 from nianbao.localportal import Portal, PortalServer
 from nianbao.portalgen import county_portal
-from nianbao.testportals import hanweb_portal, paged_portal, sitemap_portal
+from nianbao.testportals import LocalSite, hanweb_portal, paged_portal, sitemap_portal
 from nianbao.trapportal import trap_portal
 from tests.conftest import SEEDS
 
@@ -66,3 +67,16 @@ def test_a_portal_that_never_compresses_is_noticed():
         response, _ = _get(server, "/")
     assert response.getheader("Content-Encoding") is None
     assert portal.gzip_accepted == 1 and portal.never_compressed
+
+
+def test_slow_pages_of_the_standard_portals_are_slow(seeds):
+    """The testportals' ``slow`` pages really wait (tests/test_discovery.py checks that a
+    crawl still archives everything behind them)."""
+    sites: list[LocalSite] = [hanweb_portal(seeds), paged_portal(seeds), sitemap_portal(seeds)]
+    for site in sites:
+        assert site.slow
+        with PortalServer(site.portal) as server:
+            for path in site.slow:
+                start = time.monotonic()
+                response, _ = _get(server, path)
+                assert response.status == 200 and time.monotonic() - start >= 0.3, path
