@@ -40,7 +40,7 @@ class Progress:
             if k.startswith("downloader/exception_type_count/") or k == "archive/error"
         )
         return (
-            f"[{self.crawler.spider.source}] {get('downloader/response_count', 0)} pages, "
+            f"[{self.crawler.spider.source}] {get('portal/pages_received', 0)} pages, "
             f"{get('portal/candidates', 0)} candidates, {get('archive/new_versions', 0)} new versions, "
             f"{errors} errors"
         )

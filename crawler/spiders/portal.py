@@ -40,6 +40,7 @@ from crawler.middlewares import is_document
 from crawler.traps import TrapGuard
 from crawler.urls import canonical, is_attachment, is_binary
 from crawler.wire import Wire, header_pairs
+from models.runs import RECEIVED
 from pipelines.decode import charset_of, response_encoding
 from pipelines.document import Document
 from pipelines.metadata import page_fields
@@ -295,6 +296,7 @@ class PortalSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         if response.status != 200:
             return
+        self.crawler.stats.inc_value(RECEIVED)
         entries = sitemaps.parse(response, self.attachment_maxsize)
         stats = self.crawler.stats
         stats.inc_value("portal/sitemap_entries", len(entries.pages))
@@ -379,7 +381,9 @@ class PortalSpider(scrapy.Spider):
         return item
 
     def parse(self, response: Response, **_: Any) -> Iterator[Any]:
+        stats = self.crawler.stats
         if response.status == 304:  # answer to a conditional request: seen again, unchanged
+            stats.inc_value(RECEIVED)
             yield self._not_modified(response)
             return
         # The stored copy of a report a 304 confirmed: its capture, then its links as usual.
@@ -387,6 +391,8 @@ class PortalSpider(scrapy.Spider):
         if confirmed:
             yield self._not_modified(response)
         if response.status in (404, 410):
+            # Not a page received: a source answering only 404 failed (models.runs).
+            stats.inc_value(f"portal/skipped/http_{response.status}")
             if response.meta.get("known_report"):
                 yield self._item(response, "gone")
             return
@@ -395,12 +401,14 @@ class PortalSpider(scrapy.Spider):
             and len(response.body) < 4096
             and _BLOCKED.search(response.text)
         ):
-            self.crawler.stats.inc_value("portal/blocked")
+            stats.inc_value("portal/blocked")
             self.logger.warning(
                 "blocked by an anti-bot gateway at %s (HTTP %s)", response.url, response.status
             )
             yield self._item(response, "blocked")
             return
+        # Received whole (or confirmed by a 304): what makes a source's run not "failed".
+        stats.inc_value(RECEIVED)
         meta = response.meta
         # A document: binary, an uncompressed (all-ASCII) PDF that Scrapy's body sniffing
         # typed as text, or a PDF/DOC/DOCX served as text/html. Archived only as an
