@@ -39,7 +39,7 @@ def main(argv: list[str]) -> None:
             {
                 "status": result.status,
                 "seconds": float(stats.get("elapsed_time_seconds", 0.0)),
-                "responses": result.pages,
+                "responses": int(stats.get("downloader/response_count", 0)),
                 "requests": int(stats.get("downloader/request_count", 0)),
                 "response_bytes": int(stats.get("downloader/response_bytes", 0)),
                 "new_reports": result.new_reports,

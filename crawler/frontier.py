@@ -145,16 +145,19 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         # another worker had already queued and stop discovery early.
         # (The add-on set NIANBAO_SHARED_BUDGET, so PageBudgetMiddleware stands aside.)
         self.max_pages = source.max_pages
-        if not self._count("workers"):
-            if self.server.delete(self.keys["paused"]):
-                # The last worker of an interrupted crawl left its frontier: resume it.
-                logger.warning("resuming the interrupted shared crawl of %s", base)
-                self.stats.set_value("frontier/resumed", 1)
-            else:
-                # Nobody is crawling this source: whatever is left is from a finished or
-                # crashed crawl, and inheriting its duplicate filter would fetch nothing.
-                self.server.delete(*self.keys.values())
-        self._announce()
+        # Joining is one step under a lock: two workers starting together must not both
+        # find no peer, so that the second clears the frontier the first just joined.
+        with self.server.lock(f"{base}:join", timeout=30, blocking_timeout=60):
+            if not self._count("workers"):
+                if self.server.delete(self.keys["paused"]):
+                    # The last worker of an interrupted crawl left its frontier: resume it.
+                    logger.warning("resuming the interrupted shared crawl of %s", base)
+                    self.stats.set_value("frontier/resumed", 1)
+                else:
+                    # Nobody is crawling this source: whatever is left is from a finished or
+                    # crashed crawl, and inheriting its duplicate filter would fetch nothing.
+                    self.server.delete(*self.keys.values())
+            self._announce()
         workers = self._count("workers")
         super().open(spider)
         self.stats.set_value("frontier/dequeued", 0)  # 0 at the end: peers did all the work

@@ -42,7 +42,7 @@ class Progress:
             if k.startswith("downloader/exception_type_count/") or k == "archive/error"
         )
         return (
-            f"[{source_of(self.crawler).name}] {get('downloader/response_count', 0)} pages, "
+            f"[{source_of(self.crawler).name}] {get('portal/pages_received', 0)} pages, "
             f"{get('portal/candidates', 0)} candidates, {get('archive/new_versions', 0)} new versions, "
             f"{errors} errors"
         )

@@ -95,6 +95,8 @@ class StorePipeline:
             if (k.startswith("downloader/exception_type_count/") or k.startswith("archive/error"))
         }
         status = runs.run_status(stats, reason)
+        if status == "failed":
+            errors["failed"] = runs.failure_reason(stats)
         with self.Session.begin() as session:
             runs.finish_run(session, self.run_id, status, counts, errors)
         self.engine.dispose()

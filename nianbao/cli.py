@@ -163,7 +163,9 @@ def crawl(
     failed = [r for r in results if r.failed]
     for r in results:
         click.echo(
-            f"{r.name}: {r.status}; {r.pages} pages fetched, {r.reports} report captures, "
+            f"{r.name}: {r.status}"
+            + (f" ({r.reason})" if r.reason else "")
+            + f"; {r.pages} pages fetched, {r.reports} report captures, "
             f"{r.new_reports} new reports, {r.new_versions} new versions, "
             f"{r.unchanged} unchanged, {r.not_modified} not modified (304), "
             f"{r.cached_pages} other pages unchanged (304, links from the page cache), "
@@ -390,8 +392,9 @@ def runs(db: str | None, as_json: bool, source: str | None, limit: int) -> None:
         errors = sum(v for v in (r["errors"] or {}).values() if isinstance(v, int))
         click.echo(
             f"{r['id']:>5}  {r['started_at']} → {r['finished_at'] or '-'}  {r['source']}  "
-            f"{r['status']}; {c.get('responses', 0)} pages, {c.get('new_versions', 0)} new "
+            f"{r['status']}; {c.get('pages_received', 0)} pages, {c.get('new_versions', 0)} new "
             f"versions, {c.get('captures_not_modified', 0)} not modified, {errors} errors"
+            + (f" ({r['errors']['failed']})" if (r["errors"] or {}).get("failed") else "")
         )
 
 

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 class SourceResult:
     name: str
     status: str  # ok / failed / idle (shared frontier: peers did it all) / <finish reason>
-    pages: int = 0
+    pages: int = 0  # pages received whole (or confirmed by a 304): not robots.txt, 404s, stops
+    reason: str = ""  # why a failed source failed
     reports: int = 0
     new_reports: int = 0
     new_versions: int = 0
@@ -65,7 +66,6 @@ def known_report_urls(db_url: str, source_name: str) -> list[str]:
 
 
 def _result(name: str, stats: dict[str, Any]) -> SourceResult:
-    responses = int(stats.get("downloader/response_count", 0))
     status = runs.run_status(stats, str(stats.get("finish_reason", "finished")))
     # Errors are failures an operator should look at: fetches that failed (timeouts,
     # refused connections, after retries), archive writes, spider bugs. Deliberate skips
@@ -84,7 +84,8 @@ def _result(name: str, stats: dict[str, Any]) -> SourceResult:
     return SourceResult(
         name=name,
         status=status,
-        pages=responses,
+        pages=int(stats.get(runs.RECEIVED, 0)),
+        reason=runs.failure_reason(stats) if status == "failed" else "",
         reports=int(stats.get("archive/captures_page", 0)),
         new_reports=int(stats.get("archive/new_reports", 0)),
         new_versions=int(stats.get("archive/new_versions", 0)),

@@ -53,6 +53,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "backend(name): run this db_url test only on the named archive backend"
     )
+    config.addinivalue_line(
+        "markers",
+        "uncompressed(reason): this test's portals may never compress (say why; see"
+        " portals_compress)",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -151,6 +156,43 @@ def cli_json(db: str, *args: str) -> Any:
 
 def crawl(db: str, url: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return cli(db, "crawl", "--url", url, *FAST, *extra, check=check)
+
+
+@pytest.fixture(autouse=True)
+def portals_compress(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[Portal]]:
+    """Fail a test whose portal was asked for gzip and never compressed anything.
+
+    Nearly every real portal compresses; the binary guard once stopped every gzipped page
+    and no test noticed, because no test portal compressed (issue 11). So every portal a
+    test serves, through :func:`serve` or a :class:`PortalServer` of its own, must have sent
+    at least one compressed answer if a client accepting gzip asked it for text. A test
+    that means to serve plain bytes says so with ``@pytest.mark.uncompressed("why")``.
+    """
+    served: list[Portal] = []
+    enter = PortalServer.__enter__
+
+    def recording_enter(self: PortalServer) -> PortalServer:
+        served.append(self.portal)
+        return enter(self)
+
+    monkeypatch.setattr(PortalServer, "__enter__", recording_enter)
+    yield served
+    marker = request.node.get_closest_marker("uncompressed")
+    if marker is not None:
+        if not (marker.args and str(marker.args[0]).strip()):
+            pytest.fail("@pytest.mark.uncompressed needs a reason: why is nothing compressed?")
+        return
+    plain = [p for p in served if p.never_compressed]
+    if plain:
+        pytest.fail(
+            f"{len(plain)} portal(s) served {', '.join(str(p.gzip_accepted) for p in plain)}"
+            " text answer(s) to clients accepting gzip and compressed none: real portals"
+            " compress; keep Portal(encoding='gzip') or mark the test"
+            ' @pytest.mark.uncompressed("why")',
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -18,6 +18,10 @@ never request. The report texts come from the seed reports, retitled per organ a
   session-id and print/share variants, a search form and search links, a redirect loop,
   a 50 MB page (with and without Content-Length), a binary served as text/html, a list
   page that first answers 429 with ``Retry-After``, and negatives in the report column.
+
+A few pages of each answer slowly (``Page.delay``, 0.3–0.8 s, listed in
+:attr:`LocalSite.slow`), as overloaded county servers do: a crawl must still archive
+everything, without the suite waiting long.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class LocalSite:
     expected: set[tuple[str, int]]  # (organ, report year) of every report on it
     forbidden: set[str] = field(default_factory=set)  # paths a polite crawler never requests
     negatives: list[str] = field(default_factory=list)  # titles that must not be archived
+    slow: set[str] = field(default_factory=set)  # paths served after a delay: still archived
 
 
 def report_lines(seeds: Seeds, i: int) -> list[str]:
@@ -221,7 +226,8 @@ def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
             portal.set(path, Page(html_page(title, landing, "gb2312"), gbk))
             portal.set(pdf, Page(minimal_pdf([title, *report.lines]), "application/pdf"))
         else:
-            portal.set(path, Page(hanweb_page(report, organ), gbk))
+            # One report answers slowly, as an overloaded county server does.
+            portal.set(path, Page(hanweb_page(report, organ), gbk, delay=0.8 if i == 1 else 0))
     notice_path = "/art/2023/1/5/art_105_8999.html"
     notice = NEGATIVES[0]
     portal.set(
@@ -242,7 +248,8 @@ def hanweb_portal(seeds: Seeds, organ: str = "依兰县") -> LocalSite:
         Page(html_page("政府信息公开年报", _datastore(column[:2], len(column)), "gb2312"), gbk),
     )
     portal.route_post(PROXY, _dataproxy(column))
-    return LocalSite(portal, expected, negatives=[notice[1], guide[1]])
+    slow = {"/art/2021/1/11/art_105_9002.html"}
+    return LocalSite(portal, expected, negatives=[notice[1], guide[1]], slow=slow)
 
 
 # --- ?page=N CMS --------------------------------------------------------------------------
@@ -312,10 +319,12 @@ def paged_portal(seeds: Seeds, organ: str = "通河县") -> LocalSite:
             Page(
                 html_page(
                     "年度报告", link_list(chunk) + f"<div class='pages'>{numbers} {tail}</div>"
-                )
+                ),
+                delay=0.5 if n == 2 else 0,  # a slow list page: its reports are still found
             ),
         )
-    return LocalSite(portal, expected, negatives=[fzzf, budget_title])
+    slow = {"/list.php?cat=nb&page=2"}
+    return LocalSite(portal, expected, negatives=[fzzf, budget_title], slow=slow)
 
 
 # --- sitemap only -------------------------------------------------------------------------
@@ -335,7 +344,7 @@ def sitemap_portal(seeds: Seeds, organ: str = "巴彦县") -> LocalSite:
         urls.append(path)
         expected.add((unit, year))
         report = Report(f"30{i:02d}", title, report_lines(seeds, i), f"{year + 1}-01-25")
-        portal.set(path, Page(trs_page(report, organ)))
+        portal.set(path, Page(trs_page(report, organ), delay=0.3 if i == 2 else 0))
     for i in range(6):
         path = f"/content/post_{4001 + i}.html"
         urls.append(path)
@@ -361,4 +370,4 @@ def sitemap_portal(seeds: Seeds, organ: str = "巴彦县") -> LocalSite:
     portal.set(
         "/sitemaps/content.xml.gz", Page(gzip.compress(urlset(urls), mtime=0), "application/x-gzip")
     )
-    return LocalSite(portal, expected)
+    return LocalSite(portal, expected, slow={"/content/post_3003.html"})

@@ -55,6 +55,9 @@ def crawl_portal(db_url: str, tp: LocalSite, serve, *extra: str) -> list[dict]:
     again = Counter(canonical(server.url(p)) for p in paths if p not in retried)
     twice = {u: n for u, n in again.items() if n > 1}
     assert not twice, f"fetched more than once: {twice}"
+    # Slow pages (served after Page.delay) were waited for, not given up on.
+    for slow in tp.slow:
+        assert (slow, 200) in [(p, st) for p, st, _ in tp.portal.log], f"{slow} not fetched"
     per_report = len(paths) / len(tp.expected)
     message = f"{len(paths)} requests for {len(tp.expected)} reports = {per_report:.1f} per report"
     print(message)

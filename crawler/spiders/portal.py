@@ -40,6 +40,7 @@ from nianbao.crawler.middlewares import is_document
 from nianbao.crawler.traps import TrapGuard
 from nianbao.crawler.urls import canonical, is_attachment, is_binary
 from nianbao.crawler.wire import Wire, header_pairs
+from nianbao.models.runs import RECEIVED
 from nianbao.pipelines.decode import charset_of, response_encoding
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.metadata import page_fields
@@ -241,8 +242,10 @@ class PortalSpider(scrapy.Spider):
         # robots.txt and sitemaps are a sitemap-only source's only way in. Ctrl-C while a
         # sitemap is fetched drops the requests its callback yields, but Scrapy's JOBDIR
         # keeps its fingerprint: a resumed crawl that let the dupefilter drop the sitemap
-        # fetched nothing. ``self.seen`` still asks for each once per process.
-        dont_filter = kind in ("robots", "sitemap")
+        # fetched nothing. So a *resumed* crawl lets them past the dupefilter
+        # (``self.seen`` still asks for each once per process). Not otherwise: workers
+        # sharing a Redis frontier rely on the shared dupefilter to fetch a sitemap once.
+        dont_filter = self.resumed and kind in ("robots", "sitemap")
         if formdata is not None:
             return scrapy.FormRequest(
                 url,
@@ -294,6 +297,7 @@ class PortalSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         if response.status != 200:
             return
+        self.crawler.stats.inc_value(RECEIVED)
         entries = sitemaps.parse(response, self.attachment_maxsize)
         stats = self.crawler.stats
         stats.inc_value("portal/sitemap_entries", len(entries.pages))
@@ -378,7 +382,9 @@ class PortalSpider(scrapy.Spider):
         return item
 
     def parse(self, response: Response, **_: Any) -> Iterator[Any]:
+        stats = self.crawler.stats
         if response.status == 304:  # answer to a conditional request: seen again, unchanged
+            stats.inc_value(RECEIVED)
             yield self._not_modified(response)
             return
         # The stored copy of a report a 304 confirmed: its capture, then its links as usual.
@@ -386,6 +392,8 @@ class PortalSpider(scrapy.Spider):
         if confirmed:
             yield self._not_modified(response)
         if response.status in (404, 410):
+            # Not a page received: a source answering only 404 failed (models.runs).
+            stats.inc_value(f"portal/skipped/http_{response.status}")
             if response.meta.get("known_report"):
                 yield self._item(response, "gone")
             return
@@ -394,12 +402,14 @@ class PortalSpider(scrapy.Spider):
             and len(response.body) < 4096
             and _BLOCKED.search(response.text)
         ):
-            self.crawler.stats.inc_value("portal/blocked")
+            stats.inc_value("portal/blocked")
             self.logger.warning(
                 "blocked by an anti-bot gateway at %s (HTTP %s)", response.url, response.status
             )
             yield self._item(response, "blocked")
             return
+        # Received whole (or confirmed by a 304): what makes a source's run not "failed".
+        stats.inc_value(RECEIVED)
         meta = response.meta
         # A document: binary, an uncompressed (all-ASCII) PDF that Scrapy's body sniffing
         # typed as text, or a PDF/DOC/DOCX served as text/html. Archived only as an

@@ -101,7 +101,9 @@ def main(db: str | None) -> int:
         )
     for r in results:
         click.echo(
-            f"{r.name}: {r.status}; {r.pages} pages fetched, {r.reports} report captures, "
+            f"{r.name}: {r.status}"
+            + (f" ({r.reason})" if r.reason else "")
+            + f"; {r.pages} pages fetched, {r.reports} report captures, "
             f"{r.new_reports} new reports, {r.new_versions} new versions, {r.errors} errors"
         )
     engine = open_archive(url)

@@ -143,8 +143,11 @@ class Portal:
         self.chunk_every = chunk_every
         self.server = server
         self.served = 0
-        # Content-Encoding values actually sent, for the tests that check a portal compresses
+        # Content-Encoding values actually sent, and how many compressible answers went to a
+        # client that accepted gzip: a portal that was asked and never compressed is a test
+        # fixture that stopped looking like a real server (tests/conftest.py fails the test).
         self.encodings_sent: set[str] = set()
+        self.gzip_accepted = 0
         self._pages: dict[str, Page] = {_key(p): page for p, page in (pages or {}).items()}
         self._lock = threading.Lock()
         self.log: list[tuple[str, int, int]] = []  # (path, status, bytes sent)
@@ -208,6 +211,16 @@ class Portal:
     def note_encoding(self, value: str) -> None:
         with self._lock:
             self.encodings_sent.add(value)
+
+    def note_gzip_accepted(self) -> None:
+        with self._lock:
+            self.gzip_accepted += 1
+
+    @property
+    def never_compressed(self) -> bool:
+        """Clients accepting gzip asked for text and none of it was ever compressed."""
+        with self._lock:
+            return self.gzip_accepted > 0 and not self.encodings_sent
 
     def clear_log(self) -> None:
         with self._lock:
@@ -296,6 +309,8 @@ class _Handler(BaseHTTPRequestHandler):
         if compressible and "content-encoding" not in names:
             self.send_header("Vary", "Accept-Encoding")
             accepted = self.headers.get("Accept-Encoding")
+            if body and _accepts(accepted, "gzip"):
+                portal.note_gzip_accepted()
             if (
                 body
                 and encoding
