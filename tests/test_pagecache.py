@@ -111,7 +111,7 @@ def test_recrawl_follows_the_links_of_pages_that_answer_304(db_url, county, seed
 
 
 def _middleware(db_url: str, source: str) -> ConditionalRequests:
-    crawler = get_crawler(settings_dict={"NIANBAO_DB": db_url})
+    crawler = get_crawler(settings_dict={"NIANBAO_DB": db_url, "NIANBAO_SOURCE": source})
     crawler.stats.open_spider()
     mw = ConditionalRequests(crawler, db_url)
     asyncio.run(mw.spider_opened(SimpleNamespace(source=source)))
