@@ -56,3 +56,11 @@ def test_sqlite_pragmas_for_an_audit_archive(db_url):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_readers_know_the_schema_head():
+    """Readers check the archive's revision against SCHEMA_HEAD without importing Alembic:
+    it must be the newest migration (bump it with every new migration)."""
+    from nianbao.models.db import SCHEMA_HEAD, head_revision
+
+    assert head_revision() == SCHEMA_HEAD
