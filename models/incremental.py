@@ -58,6 +58,17 @@ def latest_report_body(
 ) -> tuple[dict[str, Any], bytes] | None:
     """Headers and entity (content codings undone) of the latest 200 report capture at
     ``url`` (what a 304 there confirms), or None."""
+    found = latest_body(session, source_name, url, "report")
+    if found is None:
+        return None
+    capture, body = found
+    return capture.headers or {}, body
+
+
+def latest_body(
+    session: Session, source_name: str, url: str, kind: str
+) -> tuple[Capture, bytes] | None:
+    """The latest 200 capture of ``kind`` at ``url`` with its entity (codings undone)."""
     row = session.execute(
         select(Capture, Blob)
         .join(Source, Source.id == Capture.source_id)
@@ -65,7 +76,7 @@ def latest_report_body(
         .where(
             Source.name == source_name,
             Capture.url == url,
-            Capture.kind == "report",
+            Capture.kind == kind,
             Capture.status == 200,
         )
         .order_by(Capture.id.desc())
@@ -74,7 +85,7 @@ def latest_report_body(
     if row is None:
         return None
     capture, blob = row
-    return capture.headers or {}, entity(capture, read_blob(blob))
+    return capture, entity(capture, read_blob(blob))
 
 
 def known_report_urls(session: Session, source_name: str) -> list[str]:

@@ -27,9 +27,9 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from nianbao.models.archive import CaptureIn, entity, header, put_blob, read_blob
-from nianbao.models.incremental import Validators
-from nianbao.models.tables import Blob, Capture, Source
+from nianbao.models.archive import CaptureIn, header, put_blob
+from nianbao.models.incremental import Validators, latest_body
+from nianbao.models.tables import Capture, Source
 
 # URLs longer than this are kept as evidence but never asked for conditionally.
 MAX_URL = 1000
@@ -73,17 +73,10 @@ def validators_for(session: Session, source_name: str) -> dict[str, Validators]:
 
 def load(session: Session, source_name: str, url: str) -> CachedPage | None:
     """The latest page capture of ``url``, its body decoded."""
-    row = session.execute(
-        select(Capture, Blob)
-        .join(Source, Source.id == Capture.source_id)
-        .join(Blob, Blob.sha256 == Capture.body_sha256)
-        .where(Source.name == source_name, Capture.url == url, Capture.kind == "page")
-        .order_by(Capture.id.desc())
-        .limit(1)
-    ).one_or_none()
-    if row is None:
+    found = latest_body(session, source_name, url, "page")
+    if found is None:
         return None
-    capture, blob = row
+    capture, body = found
     headers = capture.headers
     return CachedPage(
         url,
@@ -91,7 +84,7 @@ def load(session: Session, source_name: str, url: str) -> CachedPage | None:
         header(headers, "etag"),
         header(headers, "last-modified"),
         header(headers, "content-type"),
-        entity(capture, read_blob(blob)),
+        body,
     )
 
 

@@ -338,10 +338,9 @@ class PortalSpider(scrapy.Spider):
             **extra,
         )
 
-    def _not_modified(self, response: Response) -> CaptureItem:
-        """The capture of a 304 at a report URL; ``response`` may be the stored copy the
-        304 confirmed (crawler.conditional), with the 304's own headers in its meta."""
-        confirmed = response.meta.get("nianbao_304")
+    def _a_304(self, response: Response, kind: str, headers: Any) -> CaptureItem:
+        """The capture of a 304 answer: ``response`` may be the stored copy it confirmed
+        (crawler.conditional), the 304's own exchange and headers in its meta."""
         wire = response.meta.get("nianbao_wire")
         wire = wire if isinstance(wire, Wire) else None
         return CaptureItem(
@@ -349,24 +348,21 @@ class PortalSpider(scrapy.Spider):
             url=response.url,
             status=304,
             fetched_at=datetime.now(UTC),
-            kind="not_modified",
-            headers=_headers(confirmed if confirmed is not None else response.headers, wire),
+            kind=kind,
+            headers=_headers(headers, wire),
             wire=wire,
+        )
+
+    def _not_modified(self, response: Response) -> CaptureItem:
+        """A 304 at a report URL: the report seen again, unchanged."""
+        confirmed = response.meta.get("nianbao_304")
+        return self._a_304(
+            response, "not_modified", confirmed if confirmed is not None else response.headers
         )
 
     def _listing_not_modified(self, response: Response) -> CaptureItem:
         """The 304 a non-report page answered (its links come from the stored copy)."""
-        wire = response.meta.get("nianbao_wire")
-        wire = wire if isinstance(wire, Wire) else None
-        return CaptureItem(
-            source=self.source,
-            url=response.url,
-            status=304,
-            fetched_at=datetime.now(UTC),
-            kind="listing",
-            headers=_headers(response.meta["nianbao_page_304"], wire),
-            wire=wire,
-        )
+        return self._a_304(response, "listing", response.meta["nianbao_page_304"])
 
     def _page_item(self, response: Response, **extra: Any) -> CaptureItem:
         item = self._item(response, "page", **extra)
