@@ -21,7 +21,7 @@ from collections.abc import Collection
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from nianbao.pipelines.labels import label_key, label_regex
+from nianbao.pipelines.labels import GENERIC_LABELS, field_of, label_key, label_regex, labels
 
 # Known CMS content containers, most specific first (see DOMAIN.md).
 CONTAINERS = [
@@ -53,32 +53,15 @@ _A = frozenset({"a"})
 _DENSITY_CANDIDATES = frozenset({"div", "td", "article", "section", "main"})
 _LIST_CANDIDATES = frozenset({"ul", "ol", "dl", "div", "table"})
 
-META_KEYS = {
-    "索引号": "index_no",
-    "發布機構": "publisher",
-    "发布机构": "publisher",
-    "生成日期": "generated",
-    "发文日期": "issued",
-    "成文日期": "written",
-    "主题分类": "category",
-    "文号": "doc_no",
-    "发文字号": "doc_no",
-    "发文机关": "publisher",
-    "有效性": "validity",
-    "发布日期": "published",
-    "发布时间": "published",
-    "發布時間": "published",
-    "来源": "source",
-    "信息来源": "source",
-}
-# Traditional forms and converter pinyin (發(fā)布時間) match too: see pipelines.labels.
-_META_KEY = {label_key(label): key for label, key in META_KEYS.items()}
-_LABEL = re.compile(r"^(" + label_regex(META_KEYS) + r")(?:\s*[:：]\s*(.*)|$)")
+# The disclosure table's labels: the one vocabulary of pipelines.labels, without the
+# labels too generic to mark a table cell (时间).
+_LABEL = re.compile(r"^(" + label_regex(labels(generic=False)) + r")(?:\s*[:：]\s*(.*)|$)")
 
 
 def meta_key(label: str) -> str | None:
     """The metadata key a printed label stands for (索引號, 發(fā)布機構 …), if it is one."""
-    return _META_KEY.get(label_key(label))
+    key = label_key(label)
+    return None if key in GENERIC_LABELS else field_of(key)
 
 
 def find_tags(node: Tag, names: Collection[str] | None = None) -> list[Tag]:
@@ -248,7 +231,9 @@ def disclosure_metadata(soup: BeautifulSoup) -> dict[str, str]:
         m = _LABEL.match(t.replace("　", "").replace(" ", "") if len(t) < 12 else t)
         if not m:
             continue
-        key, rest = _META_KEY[label_key(m.group(1))], (m.group(2) or "").strip()
+        key, rest = field_of(m.group(1)), (m.group(2) or "").strip()
+        if key is None:
+            continue
         if key in meta:
             continue
         # "发布时间：2019-01-15 来源：XX" — cut at the next label on the same line.

@@ -61,3 +61,58 @@ def label_key(text: str) -> str:
     keyed by ``label_key(label)``."""
     text = re.sub(r"\s+", "", _PINYIN_RE.sub("", text))
     return "".join(_SIMPLIFIED.get(c, c) for c in text)
+
+
+# --- the one vocabulary ------------------------------------------------------------------
+# Field → the labels portals print for it (simplified script; traditional forms and pinyin
+# match through label_regex). Every reader of labelled fields — the disclosure table in the
+# page (pipelines.content), the labelled lines around the article (pipelines.metadata), the
+# metadata rows the boilerplate stage removes — uses these names and no others.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "index_no": ("索引号", "索 引 号", "信息索引号", "索取号"),
+    "publisher": (
+        "发布机构",
+        "发文机关",
+        "发文单位",
+        "发布单位",
+        "公开主体",
+        "所属机构",
+        "发布机关",
+    ),
+    "source": ("信息来源", "文章来源", "稿件来源", "来源"),
+    "generated": ("生成日期", "形成日期"),
+    "written": ("成文日期", "成文时间", "印发日期"),
+    "issued": ("发文日期",),
+    "published": (
+        "发布时间",
+        "发布日期",
+        "公开日期",
+        "公开时间",
+        "发表时间",
+        "时间",
+    ),
+    "doc_no": ("文号", "发文字号", "文件编号"),
+    "category": ("主题分类",),
+    "keywords": ("主题词",),
+    "validity": ("有效性", "时效性"),
+}
+# Fields whose value is a date (stored as ISO 2019-01-15).
+DATE_FIELDS: tuple[str, ...] = ("published", "generated", "written", "issued")
+# Labels too generic to mark a disclosure-table cell (a byline's 时间： is still read).
+GENERIC_LABELS = frozenset({"时间"})
+# Older archives stored metadata under other names for the same fields (one reader said
+# "stated" and "topic" where another said "published" and "category"): migration 0006
+# rewrites them, and nothing writes them any more.
+RENAMED: dict[str, str] = {"stated": "published", "topic": "category"}
+
+_FIELD_OF = {label_key(lab): f for f, labs in FIELDS.items() for lab in labs}
+
+
+def field_of(label: str) -> str | None:
+    """The field a printed label stands for (索引號, 發(fā)布時間, 索 引 号 …), if any."""
+    return _FIELD_OF.get(label_key(label))
+
+
+def labels(*, generic: bool = True) -> list[str]:
+    """Every label of the vocabulary (without the generic ones when ``generic`` is False)."""
+    return [lab for labs in FIELDS.values() for lab in labs if generic or lab not in GENERIC_LABELS]

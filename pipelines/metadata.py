@@ -25,41 +25,11 @@ from dataclasses import dataclass
 from bs4 import BeautifulSoup
 
 from nianbao.pipelines.document import Document
-from nianbao.pipelines.labels import label_key, label_regex
+from nianbao.pipelines.labels import DATE_FIELDS, FIELDS, field_of, label_key, label_regex, labels
 from nianbao.pipelines.normalize import strip_pinyin
 
-# Field → labels as portals print them. Traditional forms and converter pinyin
-# (發(fā)布時間) match too: see :mod:`pipelines.labels`.
-LABELS: dict[str, list[str]] = {
-    "index_no": ["索引号", "索引號", "索 引 号", "信息索引号", "索取号"],
-    "publisher": [
-        "发布机构",
-        "發布機構",
-        "发文机关",
-        "发文单位",
-        "发布单位",
-        "公开主体",
-        "所属机构",
-        "发布机关",
-    ],
-    "source": ["信息来源", "文章来源", "稿件来源", "来源", "來源"],
-    "generated": ["生成日期", "成文日期", "发文日期", "形成日期", "印发日期", "成文时间"],
-    "stated": [
-        "发布时间",
-        "发布日期",
-        "發布時間",
-        "發布日期",
-        "公开日期",
-        "公开时间",
-        "发表时间",
-        "时间",
-    ],
-    "doc_no": ["文号", "發文字號", "发文字号", "文件编号", "文號"],
-    "topic": ["主题分类", "主题词"],
-    "validity": ["有效性", "时效性"],
-}
-_LABEL_FIELD = {label_key(lab): f for f, labs in LABELS.items() for lab in labs}
-_LABEL_ALT = label_regex(lab for labs in LABELS.values() for lab in labs)
+# The labels and field names are the one vocabulary of pipelines.labels (FIELDS).
+_LABEL_ALT = label_regex(labels())
 # A label at a line start or after a separator, then a colon, then its value.
 _FIELD = re.compile(rf"(?:^|(?<=[\s|｜【\[（(]))({_LABEL_ALT})\s*[:：]\s*")
 _CUT = re.compile(
@@ -181,7 +151,7 @@ def _page_lines(html: str) -> list[str]:
 def _valid(field: str, value: str) -> bool:
     if not value or value in {"无", "暂无", "-", "/"}:
         return False
-    if field in ("generated", "stated"):
+    if field in DATE_FIELDS:
         return parse_date(value) is not None
     if field == "index_no":
         return bool(re.search(r"\d", value)) and len(value) <= 60
@@ -197,7 +167,9 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for i, line in enumerate(lines):
         for m in _FIELD.finditer(line):
-            field = _LABEL_FIELD[label_key(m.group(1))]
+            field = field_of(m.group(1))
+            if field is None:
+                continue
             if field in found:
                 continue
             rest = line[m.end() :].strip()
@@ -206,7 +178,7 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
             value = _CUT.split(rest, maxsplit=1)[0].strip(" ：:")
             # 城關鎮(zhèn): the converter that garbled the label garbles the value too.
             value = strip_pinyin(value, converter_seen=label_key(m.group(1)) != m.group(1))[0]
-            if field in ("generated", "stated"):
+            if field in DATE_FIELDS:
                 value = parse_date(value) or ""
             if _valid(field, value):
                 found[field] = value
@@ -243,13 +215,16 @@ def run(doc: Document) -> Document:
         # Attachments: the fields, if any, are in the first and last lines of the text.
         lines = doc.blocks[:15] + doc.blocks[-6:]
     for field, value in labelled_fields(lines).items():
-        doc.metadata.setdefault(field, value)
+        if field == "published":  # the page's own 发布时间 over a <meta name="PubDate">
+            doc.metadata[field] = value
+        else:
+            doc.metadata.setdefault(field, value)
     # Extraction keeps labelled values as printed ("2018年12月29日"); dates are stored as ISO.
-    for field in ("generated", "stated"):
+    for field in DATE_FIELDS:
         if (raw := doc.metadata.get(field)) and (date := parse_date(raw)):
             doc.metadata[field] = date
     # An attachment inherits what its landing page states (``landing_*``, set by the spider).
-    for key in [*LABELS, "published"]:
+    for key in FIELDS:
         if f"landing_{key}" in doc.metadata:
             doc.metadata.setdefault(key, doc.metadata[f"landing_{key}"])
     if "published" not in doc.metadata and not doc.html:
@@ -262,8 +237,9 @@ def run(doc: Document) -> Document:
 
 
 def published_date(meta: dict[str, str]) -> str | None:
-    """The ISO date the page states: 发布时间, PubDate, 生成日期/成文日期, a closing date."""
-    for key in ("stated", "published", "generated", "issued", "written"):
+    """The ISO date the page states: 发布时间 (else PubDate), 生成日期, 发文日期, 成文日期
+    or a closing date line."""
+    for key in ("published", "generated", "issued", "written"):
         date = parse_date(meta.get(key))
         if date:
             return date

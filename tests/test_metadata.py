@@ -38,7 +38,7 @@ def test_labelled_fields_and_report_fields_from_a_page():
     assert meta["publisher"] == "王家山镇人民政府"
     assert meta["doc_no"] == "王政发〔2019〕3号"
     assert meta["generated"] == "2018-12-29"
-    assert meta["stated"] == "2019-01-02" and meta["source"] == "区政务公开办"
+    assert meta["published"] == "2019-01-02" and meta["source"] == "区政务公开办"
     fields = report_fields(doc)
     # The page states 发布时间 2019-01-02: that, not PubDate or 生成日期, is the publication date.
     assert fields.published == "2019-01-02"
@@ -74,7 +74,7 @@ def test_parse_date(value, iso):
 
 
 def test_published_date_prefers_the_stated_date():
-    meta = {"published": "2019-01-03", "generated": "2018-12-29", "stated": "2019-01-02"}
+    meta = {"published": "2019-01-02", "generated": "2018-12-29", "written": "2018-12-20"}
     assert published_date(meta) == "2019-01-02"
     assert published_date({"generated": "2018-12-29"}) == "2018-12-29"
     assert published_date({}) is None
@@ -161,7 +161,7 @@ def test_converter_pinyin_labels_in_traditional_script(seeds):
     body = "".join(f"<p>{line}</p>" for line in lines)
     page = f'<html><head><meta charset="utf-8"><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>'
     doc = derive(page.encode(), "http://x.gov.cn/t20170224_1.html")
-    assert doc.metadata["stated"] == "2017-02-24"
+    assert doc.metadata["published"] == "2017-02-24"
     assert report_fields(doc).published == "2017-02-24"
     # The value loses the converter's pinyin too; the script stays as published.
     assert doc.metadata["source"] == "城關鎮"
@@ -172,8 +172,8 @@ def test_converter_pinyin_labels_in_traditional_script(seeds):
     [
         ("索(suǒ)引(yǐn)號(hào):000014349/2020-00123", "index_no", "000014349/2020-00123"),
         ("發(fā)布機(jī)構(gòu)：城關鎮(zhèn)人民政府", "publisher", "城關鎮人民政府"),
-        ("成文日期(qī)：2018年12月29日", "generated", "2018-12-29"),
-        ("發佈時間：2019-01-02", "stated", "2019-01-02"),
+        ("成文日期(qī)：2018年12月29日", "written", "2018-12-29"),
+        ("發佈時間：2019-01-02", "published", "2019-01-02"),
     ],
 )
 def test_labels_with_pinyin_after_any_character(line, field, value):
@@ -193,3 +193,27 @@ def test_landing_pubdate_in_any_attribute_order(meta):
     """``content`` before ``name`` was missed, so the attachment lost its date."""
     html = f"<html><head>{meta}<title>t</title></head><body><p>详见附件</p></body></html>"
     assert page_fields(html)["published"] == "2020-01-05"
+
+
+def test_one_vocabulary_for_every_reader():
+    """The disclosure table in the page, the labelled lines and the metadata rows speak the
+    same field names (one page used to store both category and topic, published and stated)."""
+    from nianbao.pipelines import content
+    from nianbao.pipelines.labels import FIELDS, RENAMED, field_of
+
+    for field, names in FIELDS.items():
+        for label in names:
+            assert field_of(label) == field
+            if label != "时间":
+                assert content.meta_key(label) == field
+    assert not set(RENAMED) & set(FIELDS)
+    page = (
+        "<html><head><title>2019年政府信息公开工作年度报告</title>"
+        '<meta name="PubDate" content="2020-01-03"></head><body>'
+        "<table><tr><td>主题分类</td><td>政务公开</td><td>发布日期</td><td>2020-01-02</td></tr></table>"
+        "<p>发布时间：2020-01-02</p><p>主题分类：政务公开</p></body></html>"
+    )
+    doc = derive(page.encode(), "http://x.gov.cn/t1.html")
+    assert doc.metadata.get("category") == "政务公开"
+    assert not {"topic", "stated"} & set(doc.metadata)
+    assert doc.metadata["published"] == "2020-01-02"

@@ -64,3 +64,48 @@ def test_readers_know_the_schema_head():
     from nianbao.models.db import SCHEMA_HEAD, head_revision
 
     assert head_revision() == SCHEMA_HEAD
+
+
+def test_old_metadata_names_are_renamed(tmp_path):
+    """0010: a version stored with the old vocabulary ("stated", "topic", landing_stated)
+    reads with the one vocabulary after the upgrade."""
+    import sqlite3
+
+    from alembic import command
+
+    from nianbao.models.db import alembic_config, open_archive
+
+    url = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    command.upgrade(alembic_config(url), "0005")
+    con = sqlite3.connect(tmp_path / "a.sqlite")
+    con.executescript(
+        """
+        INSERT INTO sources (id, name, config, created_at) VALUES (1, 's', '{}', '2020-01-01');
+        INSERT INTO reports (id, source_id, key, url, first_seen, last_seen)
+            VALUES (1, 1, 'k', 'u', '2020-01-01', '2020-01-01');
+        """
+    )
+    old = (
+        '{"stated": "2019-01-02", "published": "2019-01-05", "topic": "政务公开",'
+        ' "landing_stated": "2019-01-03", "index_no": "X-1"}'
+    )
+    con.execute(
+        "INSERT INTO versions (id, report_id, n, sha256, text, norm_text, url, first_seen,"
+        " last_seen, cleaner_version, meta, removed, flags) VALUES (1, 1, 1, 'h', 't', 't', 'u',"
+        " '2020-01-01', '2020-01-01', '2', ?, '{}', '{}')",
+        (old,),
+    )
+    con.commit()
+    con.close()
+    open_archive(url).dispose()  # upgrades to head
+    con = sqlite3.connect(tmp_path / "a.sqlite")
+    (meta,) = con.execute("SELECT meta FROM versions WHERE id = 1").fetchone()
+    con.close()
+    import json
+
+    assert json.loads(meta) == {
+        "published": "2019-01-02",
+        "category": "政务公开",
+        "landing_published": "2019-01-03",
+        "index_no": "X-1",
+    }
