@@ -35,7 +35,9 @@ class CaptureItem:
     headers: dict[str, Any] = field(default_factory=dict)
     body: bytes = b""
     landing_url: str | None = None
-    landing_title: str | None = None
+    # What the crawl saw around a report candidate (the landing page's title and fields,
+    # the link text): stored with the capture (captures.context) for reprocess.
+    context: dict[str, Any] = field(default_factory=dict)
     doc: Document | None = None
     cached: bool = False
     wire: Wire | None = None

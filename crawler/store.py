@@ -29,8 +29,7 @@ from nianbao.crawler.items import CaptureItem
 from nianbao.crawler.source import source_of
 from nianbao.models import archive, pagecache, runs
 from nianbao.models.db import ArchiveError, open_archive, safe_url, sessionmaker_for
-from nianbao.pipelines.derive import CLEANER_VERSION
-from nianbao.pipelines.metadata import report_fields
+from nianbao.pipelines.derive import CLEANER_VERSION, version_fields
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +154,7 @@ class StorePipeline:
             remote_port=wire.peer[1] if wire is not None and wire.peer else None,
             cert_sha256=item.cert_sha256,
             note=note,
+            context=item.context or None,
         )
 
     def _store_once(self, item: CaptureItem) -> archive.Stored | None:
@@ -170,23 +170,15 @@ class StorePipeline:
             assert doc is not None
             if "report" not in doc.flags:
                 return None
-            fields = report_fields(doc)
-            organ = fields.organ or self.source.organ
-            published, year = fields.published, fields.year
-            meta: dict[str, Any] = dict(doc.metadata)
-            meta.update(
-                kind=doc.kind,
-                encoding=doc.encoding,
-                errors=doc.errors,
-                landing_url=item.landing_url,
-            )
+            fields = version_fields(doc, self.source.organ)
+            meta = {**fields.meta, "landing_url": item.landing_url}
             return archive.record_report(
                 session,
                 cap,
                 doc,
-                organ=organ,
-                year=year,
-                published=published,
+                organ=fields.organ,
+                year=fields.year,
+                published=fields.published,
                 cleaner_version=CLEANER_VERSION,
                 meta=meta,
             )

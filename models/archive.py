@@ -60,6 +60,7 @@ class CaptureIn:
     remote_port: int | None = None
     cert_sha256: str | None = None
     note: str | None = None
+    context: dict[str, Any] | None = None  # what the crawl saw around it (landing page …)
 
     def exchange(self) -> dict[str, Any]:
         """The capture columns that record the exchange itself."""
@@ -72,6 +73,7 @@ class CaptureIn:
             "remote_ip": self.remote_ip,
             "remote_port": self.remote_port,
             "cert_sha256": self.cert_sha256,
+            "context": self.context,
         }
 
 

@@ -198,3 +198,6 @@ class Capture(Base):
     remote_ip: Mapped[str | None] = mapped_column(String(64))
     remote_port: Mapped[int | None] = mapped_column(Integer)
     cert_sha256: Mapped[str | None] = mapped_column(String(64))  # HTTPS: server cert (DER)
+    # What the crawl saw around a report candidate and the cleaner uses: the landing page's
+    # title and labelled fields, the link text (pipelines.derive.document_for).
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -8,9 +8,13 @@ Bump :data:`CLEANER_VERSION` whenever a stage's output can change.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from nianbao.pipelines import boilerplate, extract, fingerprint, normalize, recognize, relevance
+from nianbao.pipelines.decode import charset_of
 from nianbao.pipelines.document import Document
+from nianbao.pipelines.metadata import report_fields
 
 CLEANER_VERSION = "2"
 
@@ -24,10 +28,59 @@ STAGES: list[tuple[str, Callable[[Document], Document]]] = [
 ]
 
 
-def derive(
-    body: bytes, url: str, content_type: str = "text/html", declared_charset: str | None = None
+def document_for(
+    body: bytes, url: str, content_type: str, context: dict[str, Any] | None = None
 ) -> Document:
-    doc = Document(url=url, body=body, content_type=content_type, declared_charset=declared_charset)
+    """A capture as the cleaning stages take it — the one way, for the crawl and for
+    ``reprocess``: the entity (content codings undone), its URL and type, and the
+    context the crawl saw around it, which a stored capture keeps (``captures.context``):
+    ``landing_title`` / ``landing_link_text`` (the page and link that led to an
+    attachment) and ``landing_fields`` (that page's 索引号, 发布机构, dates: an attachment
+    inherits them)."""
+    doc = Document(
+        url=url, body=body, content_type=content_type, declared_charset=charset_of(content_type)
+    )
+    context = context or {}
+    for key in ("landing_title", "landing_link_text"):
+        if context.get(key):
+            doc.metadata[key] = context[key]
+    for key, value in (context.get("landing_fields") or {}).items():
+        doc.metadata[f"landing_{key}"] = value
+    return doc
+
+
+def clean(doc: Document) -> Document:
     for _name, stage in STAGES:
         doc = stage(doc)
     return doc
+
+
+def derive(
+    body: bytes,
+    url: str,
+    content_type: str = "text/html",
+    context: dict[str, Any] | None = None,
+) -> Document:
+    return clean(document_for(body, url, content_type, context))
+
+
+@dataclass(frozen=True)
+class VersionFields:
+    """What a version is filed under, derived from its Document: the same for the store
+    and for ``reprocess``."""
+
+    title: str | None
+    organ: str | None
+    year: int | None
+    published: str | None
+    meta: dict[str, Any]
+
+
+def version_fields(doc: Document, default_organ: str | None = None) -> VersionFields:
+    """Title, organ (else the source's organ), report year, publication date, metadata."""
+    fields = report_fields(doc)
+    meta: dict[str, Any] = dict(doc.metadata)
+    meta.update(kind=doc.kind, encoding=doc.encoding, errors=doc.errors)
+    return VersionFields(
+        doc.title, fields.organ or default_organ, fields.year, fields.published, meta
+    )

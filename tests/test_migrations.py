@@ -72,7 +72,6 @@ def test_old_metadata_names_are_renamed(tmp_path):
     import sqlite3
 
     from alembic import command
-
     from nianbao.models.db import alembic_config, open_archive
 
     url = f"sqlite:///{tmp_path / 'a.sqlite'}"

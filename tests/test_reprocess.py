@@ -140,3 +140,35 @@ def test_an_unreadable_raw_body_is_reported_and_touches_nothing(db_url, seeds):
     assert sorted(after.values()) == sorted(["0", CLEANER_VERSION]), "the other one is done"
     assert after.keys() == before.keys()
     engine.dispose()
+
+
+def test_same_cleaner_changes_nothing_and_every_field_is_rederived(db_url, county, serve):
+    """One capture → Document path for the crawl and reprocess: with the same cleaner an
+    attachment keeps what it inherited from its landing page (索引号, 发布机构, dates), and a
+    version's title, organ, year and publication date are derived again, not kept."""
+    server = serve(county)
+    crawl(db_url, server.url("/"))
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine)() as session:
+        before = {
+            v.id: (v.title, v.organ, v.year, v.published, dict(v.meta))
+            for v in session.scalars(select(Version))
+        }
+    docx = [k for k, (*_rest, meta) in before.items() if meta.get("kind") == "docx"]
+    assert docx and before[docx[0]][4].get("published") == before[docx[0]][4]["landing_published"]
+    outcome = cli_json(db_url, "reprocess")
+    assert outcome["unchanged"] == outcome["versions"] == len(before), outcome
+    # An older cleaner had filed the versions wrongly: reprocess files them again.
+    with sessionmaker_for(engine).begin() as session:
+        for v in session.scalars(select(Version)):
+            v.title, v.organ, v.year, v.published = "?", "?", 1999, None
+            v.meta = {k: val for k, val in v.meta.items() if k not in ("index_no", "publisher")}
+    outcome = cli_json(db_url, "reprocess")
+    assert outcome["refreshed"] == len(before), outcome
+    with sessionmaker_for(engine)() as session:
+        after = {
+            v.id: (v.title, v.organ, v.year, v.published, dict(v.meta))
+            for v in session.scalars(select(Version))
+        }
+    engine.dispose()
+    assert after == before

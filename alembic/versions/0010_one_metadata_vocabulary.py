@@ -1,4 +1,4 @@
-"""one metadata vocabulary: "stated" is "published", "topic" is "category"
+"""one metadata vocabulary ("stated" is "published", "topic" is "category"); capture context
 
 Revision ID: 0010
 Revises: 0005
@@ -45,6 +45,10 @@ def renamed(meta: dict) -> dict | None:
 
 
 def upgrade() -> None:
+    # The context a capture was cleaned in (landing page title and fields, link text), so
+    # that reprocess derives exactly what the crawl did (pipelines.derive.document_for).
+    with op.batch_alter_table("captures") as batch:
+        batch.add_column(sa.Column("context", nianbao.models.types.JSONType, nullable=True))
     bind = op.get_bind()
     versions = sa.table(
         "versions", sa.column("id", sa.Integer), sa.column("meta", nianbao.models.types.JSONType)
@@ -67,4 +71,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("captures") as batch:
+        batch.drop_column("context")

@@ -41,8 +41,8 @@ from nianbao.crawler.traps import TrapGuard
 from nianbao.crawler.urls import canonical, is_attachment, is_binary
 from nianbao.crawler.wire import Wire, header_pairs
 from nianbao.models.runs import RECEIVED
-from nianbao.pipelines.decode import charset_of, response_encoding
-from nianbao.pipelines.document import Document
+from nianbao.pipelines.decode import response_encoding
+from nianbao.pipelines.derive import document_for
 from nianbao.pipelines.metadata import page_fields
 from nianbao.pipelines.recognize import looks_like_candidate
 
@@ -364,17 +364,15 @@ class PortalSpider(scrapy.Spider):
         """The 304 a non-report page answered (its links come from the stored copy)."""
         return self._a_304(response, "listing", response.meta["nianbao_page_304"])
 
-    def _page_item(self, response: Response, **extra: Any) -> CaptureItem:
-        item = self._item(response, "page", **extra)
+    def _page_item(
+        self, response: Response, context: dict[str, Any] | None = None, **extra: Any
+    ) -> CaptureItem:
+        """A report candidate: the capture, its context (kept with it, so ``reprocess``
+        derives exactly what the crawl did), and the Document the stages clean."""
+        context = {k: v for k, v in (context or {}).items() if v}
+        item = self._item(response, "page", context=context, **extra)
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        item.doc = Document(
-            url=response.url,
-            body=response.body,
-            content_type=ctype,
-            declared_charset=charset_of(ctype),
-        )
-        if item.landing_title:
-            item.doc.metadata["landing_title"] = item.landing_title
+        item.doc = document_for(response.body, response.url, ctype, context)
         return item
 
     def parse(self, response: Response, **_: Any) -> Iterator[Any]:
@@ -415,16 +413,15 @@ class PortalSpider(scrapy.Spider):
             if confirmed:
                 return
             if meta.get("known_report") or meta.get("landing_url") or is_attachment(response.url):
-                item = self._page_item(
+                yield self._page_item(
                     response,
+                    {
+                        "landing_title": meta.get("landing_title"),
+                        "landing_link_text": meta.get("landing_link_text"),
+                        "landing_fields": meta.get("landing_fields"),
+                    },
                     landing_url=meta.get("landing_url"),
-                    landing_title=meta.get("landing_title"),
                 )
-                for key, value in response.meta.get("landing_fields", {}).items():
-                    item.doc.metadata[f"landing_{key}"] = value  # type: ignore[union-attr]
-                if link_text := response.meta.get("landing_link_text"):
-                    item.doc.metadata["landing_link_text"] = link_text  # type: ignore[union-attr]
-                yield item
             return
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         response = response.replace(encoding=response_encoding(response.body, ctype))

@@ -34,25 +34,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nianbao.models import archive
-from nianbao.models.tables import Blob, Capture, Version
+from nianbao.models.tables import Blob, Capture, Report, Source, Version
 from nianbao.models.types import utcnow
-from nianbao.pipelines.derive import CLEANER_VERSION, derive
+from nianbao.pipelines.derive import CLEANER_VERSION, derive, version_fields
 from nianbao.pipelines.document import Document
 
-# Metadata keys the cleaner derives from the page (others, e.g. landing_url, are the crawl's).
-_CLEANER_META = (
-    "index_no",
-    "publisher",
-    "generated",
-    "issued",
-    "written",
-    "category",
-    "doc_no",
-    "validity",
-    "published",
-    "source",
-    "spun_lines",
-)
+# Metadata a version carries that is not the cleaner's: the crawl's (where an attachment
+# was linked from) and reprocess's own records. Everything else is re-derived.
+_KEPT_META = ("landing_url", "rederived", "same_text_as", "captures_disagree")
 
 
 @dataclass
@@ -80,14 +69,29 @@ class Outcome:
         }
 
 
-def _charset(content_type: str) -> str | None:
-    if "charset=" not in content_type.lower():
-        return None
-    return content_type.lower().split("charset=", 1)[1].split(";")[0].strip() or None
+def _context(capture: Capture, version: Version) -> dict[str, Any]:
+    """The context the crawl cleaned this capture in. Captures made before it was stored
+    (migration 0010) get it back from the version's metadata, where the crawl had copied
+    the landing page's title, link text and fields."""
+    if capture.context is not None:
+        return dict(capture.context)
+    meta = version.meta or {}
+    fields = {
+        k.removeprefix("landing_"): v
+        for k, v in meta.items()
+        if k.startswith("landing_")
+        and k not in ("landing_url", "landing_title", "landing_link_text")
+    }
+    return {
+        "landing_title": meta.get("landing_title"),
+        "landing_link_text": meta.get("landing_link_text"),
+        "landing_fields": fields,
+    }
 
 
-def derive_capture(session: Session, capture: Capture) -> Document:
-    """The cleaner applied to one stored capture (exactly what a crawl would derive)."""
+def derive_capture(session: Session, capture: Capture, version: Version) -> Document:
+    """The cleaner applied to one stored capture: exactly what the crawl derives, through
+    the same :func:`~nianbao.pipelines.derive.document_for` with the same context."""
     blob = session.get(Blob, capture.body_sha256)
     if blob is None:
         raise LookupError(f"capture {capture.id}: raw body {capture.body_sha256} is missing")
@@ -98,7 +102,7 @@ def derive_capture(session: Session, capture: Capture) -> Document:
             f"capture {capture.id}: raw body {str(capture.body_sha256)[:16]} is unreadable ({exc})"
         ) from exc
     ctype = archive.header(capture.headers, "Content-Type") or "text/html"
-    return derive(body, capture.url, ctype, _charset(ctype))
+    return derive(body, capture.url, ctype, _context(capture, version))
 
 
 def _captures(session: Session, version: Version) -> list[Capture]:
@@ -120,27 +124,33 @@ def reprocess_version(session: Session, version: Version, out: Outcome) -> None:
     if not captures:
         out.errors.append(f"report {version.report_id} v{version.n}: no raw capture stored")
         return
-    doc = derive_capture(session, captures[0])
+    doc = derive_capture(session, captures[0], version)
     others: set[str] = set()
     for capture in captures[1:]:
         if capture.body_sha256 != captures[0].body_sha256:
-            others.add(derive_capture(session, capture).sha256)
+            others.add(derive_capture(session, capture, version).sha256)
     others.discard(doc.sha256)
-    meta = dict(version.meta or {})
+    # Every field the crawl derived, derived again the crawl's way (crawler/store.py).
+    source_organ = session.scalar(
+        select(Source.organ)
+        .join(Report, Report.source_id == Source.id)
+        .where(Report.id == version.report_id)
+    )
+    fields = version_fields(doc, source_organ)
+    old = version.meta or {}
+    meta = {**fields.meta, **{k: old[k] for k in _KEPT_META if k in old}}
     if others:
         meta["captures_disagree"] = sorted(others)
         out.captures_disagree.append({"report": version.report_id, "version": version.n})
-    for key in _CLEANER_META:
-        if key in doc.metadata:
-            meta[key] = doc.metadata[key]
-        else:
-            meta.pop(key, None)
+    filed = (fields.title, fields.organ, fields.year, fields.published)
+    same_filing = filed == (version.title, version.organ, version.year, version.published)
     same_text = doc.sha256 == version.sha256 and doc.text == version.text
     same_record = (
         version.removed == _removed(doc)
         and (version.flags or {}).get("items") == list(doc.flags)
         and version.cleaner_version == CLEANER_VERSION
         and meta == (version.meta or {})
+        and same_filing
     )
     if same_text and same_record:
         out.unchanged += 1
@@ -160,6 +170,9 @@ def reprocess_version(session: Session, version: Version, out: Outcome) -> None:
         out.rederived += 1
     else:
         out.refreshed += 1
+    # The version is re-filed; the report keeps its identity (source + organ + year key:
+    # reports are never merged or split by reprocess), its title follows the latest version.
+    version.title, version.organ, version.year, version.published = filed
     version.removed = _removed(doc)
     version.flags = {"items": list(doc.flags)}
     version.cleaner_version = CLEANER_VERSION
