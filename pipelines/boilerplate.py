@@ -83,6 +83,19 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("scan", re.compile(r"扫一扫|扫描二维码|手机扫码|在手机(上)?打开|微信扫")),
+    # Side-panel and attachment-box headings left empty by a script-filled template
+    # (pingtan.gov.cn: 附件下载 / 文字解读 / 图片解读 under every article).
+    (
+        "panel-heading",
+        re.compile(r"^(附件下载|相关附件|文字解读|图片解读|视频解读|图解解读)[：:]?$"),
+    ),
+    (
+        "source-dateline",
+        re.compile(
+            r"^(来源|來源|信息来源|文章来源)[：:]\s*\S{0,30}?\s*(发布时间|發布時間|时间|時間|日期)[：:]\s*"
+            r"\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?(\s*\d{1,2}:\d{2}(:\d{2})?)?$"
+        ),
+    ),
     ("farm-address", re.compile(r"^(本文地址|原文地址|本文链接|原文链接)[：:]|^转载请注明")),
     (
         "farm-download",
@@ -169,23 +182,31 @@ def _nf(text: str) -> str:
     return _SPACE.sub("", text)
 
 
-def _title_blocks(doc: Document) -> range:
+def _title_blocks(doc: Document) -> set[int]:
     """Leading blocks that repeat the title (templates print it inside the box too).
 
-    Only the first few blocks are looked at: a metadata table may come before the title.
+    Every repeat near the top goes, whole: a portal may print the title once as a heading
+    and again inside the body, broken over two or three lines (平潭: "…地方税务局2013年" /
+    "信息公开年度报告"); keeping either copy would give the same report a different text
+    in another template. Only the first blocks are looked at: a metadata table or a
+    dateline may come before the title.
     """
     if not doc.title:
-        return range(0)
+        return set()
     title = _nf(doc.title)
-    for start in range(min(6, len(doc.blocks))):
+    found: set[int] = set()
+    for start in range(min(8, len(doc.blocks))):
+        if start in found:
+            continue
         joined = ""
         for end in range(start, min(start + 3, len(doc.blocks))):
             joined += _nf(doc.blocks[end])
             if joined == title:
-                return range(start, end + 1)
+                found.update(range(start, end + 1))
+                break
             if not title.startswith(joined):
                 break
-    return range(0)
+    return found
 
 
 def _heading_title(doc: Document) -> str | None:
