@@ -29,7 +29,11 @@ STAGES: list[tuple[str, Callable[[Document], Document]]] = [
 
 
 def document_for(
-    body: bytes, url: str, content_type: str, context: dict[str, Any] | None = None
+    body: bytes,
+    url: str,
+    content_type: str,
+    context: dict[str, Any] | None = None,
+    declared_charset: str | None = None,
 ) -> Document:
     """A capture as the cleaning stages take it — the one way, for the crawl and for
     ``reprocess``: the entity (content codings undone), its URL and type, and the
@@ -38,7 +42,10 @@ def document_for(
     attachment) and ``landing_fields`` (that page's 索引号, 发布机构, dates: an attachment
     inherits them)."""
     doc = Document(
-        url=url, body=body, content_type=content_type, declared_charset=charset_of(content_type)
+        url=url,
+        body=body,
+        content_type=content_type,
+        declared_charset=declared_charset or charset_of(content_type),
     )
     context = context or {}
     for key in ("landing_title", "landing_link_text"):
@@ -59,9 +66,12 @@ def derive(
     body: bytes,
     url: str,
     content_type: str = "text/html",
+    declared_charset: str | None = None,
     context: dict[str, Any] | None = None,
 ) -> Document:
-    return clean(document_for(body, url, content_type, context))
+    """The cleaner applied to one body (``declared_charset``: what the HTTP header said,
+    when ``content_type`` does not carry it)."""
+    return clean(document_for(body, url, content_type, context, declared_charset))
 
 
 @dataclass(frozen=True)

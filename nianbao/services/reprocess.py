@@ -102,7 +102,7 @@ def derive_capture(session: Session, capture: Capture, version: Version) -> Docu
             f"capture {capture.id}: raw body {str(capture.body_sha256)[:16]} is unreadable ({exc})"
         ) from exc
     ctype = archive.header(capture.headers, "Content-Type") or "text/html"
-    return derive(body, capture.url, ctype, _context(capture, version))
+    return derive(body, capture.url, ctype, context=_context(capture, version))
 
 
 def _captures(session: Session, version: Version) -> list[Capture]:
