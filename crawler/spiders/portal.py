@@ -32,7 +32,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from nianbao.crawler import failures, hanweb, sitemaps
+from nianbao.crawler import cms, failures, sitemaps
 from nianbao.crawler import links as linkmod
 from nianbao.crawler.fallback import Fallback
 from nianbao.crawler.items import CaptureItem
@@ -448,7 +448,7 @@ class PortalSpider(scrapy.Spider):
         elif response.status == 200 and "cached" not in response.flags:  # evidence, always
             if response.request is not None and response.request.method == "GET":
                 yield self._item(response, "listing")
-        yield from self._hanweb_group(response)
+        yield from self._cms_lists(response)
         yield from self._follow(response, page_links)
 
     def _attachments(
@@ -521,33 +521,33 @@ class PortalSpider(scrapy.Spider):
             else:
                 self.fallback.push(req)
 
-    def _hanweb_group(self, response: Response) -> Iterator[Any]:
-        """The next dataproxy POST of a Hanweb column (crawler/hanweb.py), as a pager."""
-        previous = response.meta.get("hanweb_group")
+    def _cms_lists(self, response: Response) -> Iterator[Any]:
+        """List pages a CMS reaches without plain links (crawler/cms/), as pagers of this
+        page: as promising and as deep as the list itself."""
         text = response.text  # type: ignore[attr-defined]
-        if previous is not None:
-            group = hanweb.next_group(previous, text)
-        else:
-            group = hanweb.first_group(text, response.url)
-        if group is None:
-            return
-        priority = response.meta.get("link_priority", 0)
-        req = self._request(
-            group.url,
-            priority=priority,
-            kind="list",
-            cold=response.meta.get("cold", 0),
-            level=response.meta.get("level", 0),
-            formdata=group.formdata,
-            meta={"hanweb_group": group},
-        )
-        if req is not None:
-            self.crawler.stats.inc_value("portal/hanweb_groups")
-        if priority > 0:
-            if req:
-                yield req
-        else:
-            self.fallback.push(req)
+        came_from = response.meta.get("cms")
+        for adapter in cms.ADAPTERS:
+            state = came_from[1] if came_from and came_from[0] == adapter.name else None
+            if came_from and state is None:
+                continue  # an answer to another adapter's request
+            for page in adapter.next_lists(text, response.url, state):
+                priority = response.meta.get("link_priority", 0)
+                req = self._request(
+                    page.url,
+                    priority=priority,
+                    kind="list",
+                    cold=response.meta.get("cold", 0),
+                    level=response.meta.get("level", 0),
+                    formdata=page.formdata,
+                    meta={"cms": (adapter.name, page.state), **page.extra},
+                )
+                if req is not None:
+                    self.crawler.stats.inc_value(f"portal/cms/{adapter.name}")
+                if priority > 0:
+                    if req:
+                        yield req
+                else:
+                    self.fallback.push(req)
 
     # --- failures -----------------------------------------------------------------------
 
