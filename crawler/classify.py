@@ -20,7 +20,7 @@ import re
 
 from scrapy.http import Response, TextResponse
 
-from nianbao.crawler.middlewares import is_document
+from nianbao.pipelines.attachments import is_document
 
 BLOCKED_STATUS = (412, 521)
 # A challenge page is small; a real page may mention 安全验证 in passing.

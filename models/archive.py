@@ -128,9 +128,15 @@ def get_or_create_source(
     return source
 
 
+def body_digest(body: bytes) -> str:
+    """A body's key in ``blobs``: the SHA-256 of the bytes stored (for wire captures, the
+    body as received: WARC's payload digest)."""
+    return hashlib.sha256(body).hexdigest()
+
+
 def put_blob(session: Session, body: bytes) -> str:
     """Store ``body`` once; return its SHA-256."""
-    digest = hashlib.sha256(body).hexdigest()
+    digest = body_digest(body)
     if upsert.has_blob(session, digest):
         return digest
     if len(body) >= COMPRESS_MIN:

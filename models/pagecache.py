@@ -19,7 +19,6 @@ body hash of the batch's URLs, the new blobs, then the capture rows.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from nianbao.models.archive import CaptureIn, header, put_blob
+from nianbao.models.archive import CaptureIn, body_digest, header, put_blob
 from nianbao.models.incremental import Validators, latest_body
 from nianbao.models.tables import Capture, Source
 
@@ -116,7 +115,7 @@ def save(session: Session, source_id: int, pages: Iterable[CaptureIn]) -> Saved:
     for cap in batch:
         sha = None
         if cap.status == 200 and cap.body is not None:
-            sha = hashlib.sha256(cap.body).hexdigest()
+            sha = body_digest(cap.body)
             if known.get(cap.url) == sha:
                 out.unchanged += 1
                 continue

@@ -40,6 +40,15 @@ _PAGE_NUMBER = re.compile(
 _TABLE_ROW = re.compile(r"(?:\S+\s{2,}){2,}\S+|\|")
 
 
+# Magic numbers of the documents reports come as; crawler.middlewares asks the same.
+DOCUMENT_MAGIC = (b"%PDF", b"PK\x03\x04", OLE_MAGIC)
+
+
+def is_document(chunk: bytes) -> bool:
+    """PDF, DOCX (zip) or DOC/WPS (OLE) bytes, whatever the type they were served under."""
+    return chunk.lstrip()[:8].startswith(DOCUMENT_MAGIC)
+
+
 def sniff(body: bytes, content_type: str, url: str) -> str:
     """Which extractor a body needs, by magic bytes first and content type second."""
     head = body[:8].lstrip()
