@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -235,8 +236,8 @@ class VersionLink(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
     other_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
-    jaccard: Mapped[float]
-    contained: Mapped[float]
-    other_contained: Mapped[float]
+    jaccard: Mapped[float] = mapped_column(Float)
+    contained: Mapped[float] = mapped_column(Float)
+    other_contained: Mapped[float] = mapped_column(Float)
     substitutions: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"items": [...]}
     found_at: Mapped[datetime]
