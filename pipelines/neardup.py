@@ -46,10 +46,17 @@ def shingles(norm_text: str, k: int = K) -> set[str]:
     return {norm_text[i : i + k] for i in range(max(len(norm_text) - k + 1, 0))}
 
 
+_PERMUTATIONS: Any = None  # drawn once per process (the seed fixes them)
+
+
 def _minhash(items: set[str]) -> Any:
+    global _PERMUTATIONS
     from datasketch import MinHash  # imported on first use: numpy/scipy stay out of start-up
 
-    m = MinHash(num_perm=NUM_PERM, seed=SEED)
+    if _PERMUTATIONS is None:
+        first = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")
+        _PERMUTATIONS = first.permutations
+    m = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme="affine32")
     m.update_batch([s.encode("utf-8") for s in items])
     return m
 
