@@ -493,3 +493,33 @@ def demo(db: str | None) -> None:
     from nianbao import demo as demo_mod
 
     sys.exit(demo_mod.main(db))
+
+
+@main.command()
+@db_option
+@json_option
+@click.argument("report_id", type=int, required=False)
+@click.option(
+    "--min",
+    "min_similarity",
+    type=float,
+    default=0.8,
+    show_default=True,
+    help="Only links at least this similar (--cross-year: Jaccard).",
+)
+@click.option(
+    "--cross-year",
+    is_flag=True,
+    help="Organs whose report repeats their previous year's (whole archive).",
+)
+def similar(
+    db: str | None, as_json: bool, report_id: int | None, min_similarity: float, cross_year: bool
+) -> None:
+    """Near-duplicates of a report in other reports (spun, partial, copied, re-dated)."""
+    from nianbao.services import similar as similar_mod
+
+    rows = _read(db, similar_mod.similar, report_id, cross_year, min_similarity)
+    if as_json:
+        _emit(rows)
+    else:
+        click.echo("\n".join(similar_mod.lines(rows, cross_year)))

@@ -33,8 +33,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import archive
-from nianbao.models.tables import Blob, Capture, Report, Source, Version
+from nianbao.models import archive, neardup
+from nianbao.models.tables import Blob, Capture, Report, Source, Version, VersionSignature
 from nianbao.models.types import utcnow
 from nianbao.pipelines.derive import CLEANER_VERSION, derive, version_fields
 from nianbao.pipelines.document import Document
@@ -52,6 +52,7 @@ class Outcome:
     unchanged: int = 0
     refreshed: int = 0  # same text; removal record / flags / cleaner version updated
     rederived: int = 0  # text changed, updated in place
+    signed: int = 0  # near-duplicate signature (re)computed, links (re)found
     now_identical: list[dict[str, int]] = field(default_factory=list)
     captures_disagree: list[dict[str, int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -63,6 +64,7 @@ class Outcome:
             "unchanged": self.unchanged,
             "refreshed": self.refreshed,
             "rederived": self.rederived,
+            "signed": self.signed,
             "now_identical": self.now_identical,
             "captures_disagree": self.captures_disagree,
             "errors": self.errors,
@@ -179,6 +181,16 @@ def reprocess_version(session: Session, version: Version, out: Outcome) -> None:
     version.meta = meta
 
 
+def _sign(session: Session, version: Version, out: Outcome, changed: bool) -> None:
+    """Sign a version and find its near-duplicates when it has no signature of the current
+    scheme, or its text changed since it was signed (links follow the text)."""
+    current = session.get(VersionSignature, version.id)
+    if current is not None and current.scheme == neardup.SCHEME and not changed:
+        return
+    neardup.link_version(session, version)
+    out.signed += 1
+
+
 def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outcome:
     """Re-derive every version (or those of ``report_ids``), one transaction per report."""
     out = Outcome()
@@ -197,11 +209,13 @@ def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outc
             previous: Version | None = None
             for version in versions:
                 out.versions += 1
+                before = out.rederived
                 try:
                     with session.begin_nested():  # a failure leaves this version untouched
                         reprocess_version(session, version, out)
                 except LookupError as exc:
                     out.errors.append(f"report {report_id} v{version.n}: {exc}")
+                _sign(session, version, out, changed=out.rederived > before)
                 if previous is not None and previous.sha256 == version.sha256:
                     if (version.meta or {}).get("same_text_as") != previous.n:
                         version.meta = {**(version.meta or {}), "same_text_as": previous.n}
