@@ -87,7 +87,7 @@ def link_version(session: Session, version: Version) -> int:
     candidates = candidate_ids(session, version.id, version.report_id, keys)
     if len(candidates) > MAX_CANDIDATES:
         return 0
-    source_of = dict(
+    source_of: dict[Any, Any] = dict(
         session.execute(
             select(Report.id, Report.source_id).where(
                 Report.id.in_(

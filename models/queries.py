@@ -86,7 +86,7 @@ def list_versions(session: Session, report_id: int) -> list[dict[str, Any]]:
     similar: dict[int, list[dict[str, Any]]] = {}
     for link in links_of(session, report_id):
         similar.setdefault(link["version"], []).append(link)
-    shown = dict(
+    shown: dict[Any, Any] = dict(
         session.execute(
             select(Capture.version_id, func.count())
             .where(Capture.report_id == report_id, Capture.version_id.is_not(None))

@@ -425,7 +425,7 @@ class PortalSpider(scrapy.Spider):
             ).getall()
             if t.strip()
         )
-        page_links = linkmod.links(response.selector, response.url, response.text)
+        page_links = linkmod.links(response.selector, response.url, response.text)  # type: ignore[attr-defined]
         if "nianbao_page_304" in meta:
             # A page the archive holds as a non-report page answered 304: the same bytes
             # recognition turned down last time. Its 304 is the capture; links as usual.
