@@ -12,7 +12,7 @@ from collections.abc import Callable
 from nianbao.pipelines import boilerplate, extract, fingerprint, normalize, recognize, relevance
 from nianbao.pipelines.document import Document
 
-CLEANER_VERSION = "2"
+CLEANER_VERSION = "3"
 
 STAGES: list[tuple[str, Callable[[Document], Document]]] = [
     ("extract", extract.run),
