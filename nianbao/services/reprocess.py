@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import archive
+from nianbao.models import archive, figures
 from nianbao.models.tables import Blob, Capture, Version
 from nianbao.models.types import utcnow
 from nianbao.pipelines.derive import CLEANER_VERSION, derive
@@ -66,6 +66,7 @@ class Outcome:
     now_identical: list[dict[str, int]] = field(default_factory=list)
     captures_disagree: list[dict[str, int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    figures: int = 0  # versions whose table cells were (re)stored
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class Outcome:
             "now_identical": self.now_identical,
             "captures_disagree": self.captures_disagree,
             "errors": self.errors,
+            "figures": self.figures,
         }
 
 
@@ -144,6 +146,7 @@ def reprocess_version(session: Session, version: Version, out: Outcome) -> None:
     )
     if same_text and same_record:
         out.unchanged += 1
+        out.figures += figures.store(session, version)  # archives from before 0006
         return
     if not same_text:
         history = list(meta.get("rederived", []))
@@ -164,6 +167,7 @@ def reprocess_version(session: Session, version: Version, out: Outcome) -> None:
     version.flags = {"items": list(doc.flags)}
     version.cleaner_version = CLEANER_VERSION
     version.meta = meta
+    out.figures += figures.store(session, version)
 
 
 def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outcome:

@@ -1,0 +1,209 @@
+"""The rules a report's figures must obey, as data, and the check that applies them.
+
+Each :class:`Rule` says which cells must add up to which, and the formats (report-table
+formats, see :mod:`pipelines.figures`) it belongs to. For the 2021 format there are 42
+within-report equalities: for each of the 7 columns of 表三, 一 + 二 = （七）总计 + 四 and
+（七）总计 = the sum of its leaf rows (14); for each of the 25 rows, 总计 = 自然人 + the five
+法人或其他组织 columns (25); and in 表四, 总计 = 结果维持 + 结果纠正 + 其他结果 + 尚未审结 for
+行政复议 and both 行政诉讼 groups (3). Across years: last year's 四、结转下年度继续办理 = this
+year's 二、上年结转 (per column of 表三). Against the text: a figure the prose states for
+新收 applications equals the table's. A rule whose cells are not all reported (blank) is
+not checked, and says so. Pure: no database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from nianbao.pipelines import figures as F
+
+Key = tuple[str, str, str]  # (table, row, column)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    formats: tuple[str, ...]
+    left: tuple[Key, ...]
+    right: tuple[Key, ...]
+
+    def describe(self) -> str:
+        def side(keys: tuple[Key, ...]) -> str:
+            return " + ".join("/".join(k) for k in keys)
+
+        return f"{side(self.left)} = {side(self.right)}"
+
+
+@dataclass
+class Violation:
+    rule: str
+    description: str
+    cells: list[dict[str, Any]]
+    expected: float
+    found: float
+    formats: tuple[str, ...] = ()
+    lines: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "description": self.description,
+            "cells": self.cells,
+            "expected": F.number_out(self.expected),
+            "found": F.number_out(self.found),
+            "lines": self.lines,
+        }
+
+
+def _three_rows(fmt: str) -> list[str]:
+    return [F.NEW, F.CARRIED, *F.three_leaves(fmt), F.TOTAL, F.CARRY_OVER]
+
+
+def within_report_rules(fmt: str) -> list[Rule]:
+    """The equalities of one report in format ``fmt`` (42 for "2021", 40 for "2019")."""
+    formats = (fmt,)
+    rules: list[Rule] = []
+    for col in F.THREE_COLUMNS:
+        rules.append(
+            Rule(
+                f"三/一+二=七+四/{col}",
+                F.BOTH,
+                (("三", F.NEW, col), ("三", F.CARRIED, col)),
+                (("三", F.TOTAL, col), ("三", F.CARRY_OVER, col)),
+            )
+        )
+        rules.append(
+            Rule(
+                f"三/七=办理结果之和/{col}",
+                formats,
+                (("三", F.TOTAL, col),),
+                tuple(("三", leaf, col) for leaf in F.three_leaves(fmt)),
+            )
+        )
+    for row in _three_rows(fmt):
+        rules.append(
+            Rule(
+                f"三/总计=各申请人之和/{row}",
+                F.BOTH,
+                (("三", row, "总计"),),
+                tuple(("三", row, c) for c in F.THREE_COLUMNS[:-1]),
+            )
+        )
+    for group in F.FOUR_GROUPS:
+        rules.append(
+            Rule(
+                f"四/总计=四项之和/{group}",
+                F.BOTH,
+                (("四", group, "总计"),),
+                tuple(("四", group, c) for c in F.FOUR_COLUMNS[:-1]),
+            )
+        )
+    return rules
+
+
+@dataclass
+class Outcome:
+    format: str | None
+    checked: int = 0
+    unchecked: list[str] = field(default_factory=list)  # rules with blank cells
+    violations: list[Violation] = field(default_factory=list)
+
+
+def _index(figs: list[F.Figure]) -> dict[Key, F.Figure]:
+    return {(f.table, f.row, f.column): f for f in figs}
+
+
+def _cell(f: F.Figure, prefix: str = "") -> dict[str, Any]:
+    return {
+        "cell": prefix + f"{f.table}/{f.row}/{f.column}",
+        "value": F.number_out(f.value),
+        "line": f.line,
+    }
+
+
+def check(figs: list[F.Figure], year: int | None = None, text: str | None = None) -> Outcome:
+    """Apply the within-report rules (and text-against-table when ``text`` is given)."""
+    fmt = F.detect_format(figs, year)
+    out = Outcome(fmt)
+    if fmt is None:
+        return out
+    cells = _index(figs)
+    for rule in within_report_rules(fmt):
+        keys = rule.left + rule.right
+        present = [cells.get(k) for k in keys]
+        if any(p is None or p.value is None for p in present):
+            out.unchecked.append(rule.id)
+            continue
+        out.checked += 1
+        left = sum(cells[k].value or 0 for k in rule.left)
+        right = sum(cells[k].value or 0 for k in rule.right)
+        if abs(left - right) > 1e-9:
+            involved = [cells[k] for k in keys]
+            out.violations.append(
+                Violation(
+                    rule.id,
+                    rule.describe(),
+                    [_cell(f) for f in involved],
+                    expected=right,
+                    found=left,
+                    lines=sorted({f.line for f in involved}),
+                )
+            )
+    if text:
+        out.violations += text_against_table(text, cells)
+    return out
+
+
+# "收到（政府信息公开）申请 12 件", "新收政府信息公开申请12件", "受理…申请共计12件".
+_STATED_NEW = re.compile(
+    r"(?:新收|收到|受理)[^。；;，,|]{0,16}?申请[^。；;，,|\d]{0,6}?(\d+)\s*(?:件|条|个)"
+)
+
+
+def text_against_table(text: str, cells: dict[Key, F.Figure]) -> list[Violation]:
+    """The 新收 figure the prose states against 表三 一、本年新收 / 总计."""
+    total = cells.get(("三", F.NEW, "总计"))
+    if total is None or total.value is None:
+        return []
+    out: list[Violation] = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if " | " in line:
+            continue
+        for m in _STATED_NEW.finditer(line):
+            stated = float(m.group(1))
+            if stated != total.value:
+                out.append(
+                    Violation(
+                        "文字=表三/本年新收/总计",
+                        f"the text states {m.group(0)!r}; 表三 一、本年新收/总计 says otherwise",
+                        [_cell(total), {"cell": "text", "value": F.number_out(stated), "line": i}],
+                        expected=total.value,
+                        found=stated,
+                        lines=[i, total.line],
+                    )
+                )
+    return out
+
+
+def across_years(previous: list[F.Figure], current: list[F.Figure]) -> list[Violation]:
+    """Last year's 四、结转下年度继续办理 = this year's 二、上年结转, per column of 表三."""
+    prev, cur = _index(previous), _index(current)
+    out: list[Violation] = []
+    for col in F.THREE_COLUMNS:
+        a, b = prev.get(("三", F.CARRY_OVER, col)), cur.get(("三", F.CARRIED, col))
+        if a is None or b is None or a.value is None or b.value is None:
+            continue
+        if a.value != b.value:
+            out.append(
+                Violation(
+                    f"跨年/上年结转=去年结转下年度/{col}",
+                    "last year's 四、结转下年度继续办理 = this year's 二、上年结转",
+                    [_cell(a, "去年:"), _cell(b)],
+                    expected=a.value,
+                    found=b.value,
+                    lines=[b.line],
+                )
+            )
+    return out
