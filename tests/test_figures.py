@@ -214,3 +214,24 @@ def test_tables_check_and_cell_diff_from_the_archive(db_url, serve):
     ]
     text = cli(db_url, "diff", "--cells", str(reports[2023]), "1", "2").stdout
     assert text.startswith("三/三、本年度办理结果/（一）予以公开/自然人: 4 → 3, first seen ")
+
+
+def test_reprocess_fills_the_cells_of_versions_archived_without_them(db_url, serve):
+    from sqlalchemy import delete
+
+    from nianbao.models.db import open_archive, sessionmaker_for
+    from nianbao.models.tables import Figure
+
+    server = serve(_portal({2023: (content(2023), "2024-01-20")}))
+    crawl(db_url, server.url("/"))
+    (report,) = cli_json(db_url, "reports")
+    before = cli_json(db_url, "tables", str(report["id"]))["cells"]
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine).begin() as session:
+        session.execute(delete(Figure))  # as an archive upgraded to 0006 from an older one
+    engine.dispose()
+    assert cli_json(db_url, "tables", str(report["id"]))["cells"] == []
+    out = cli_json(db_url, "reprocess")
+    assert out["figures"] == 1 and out["versions"] == 1
+    assert cli_json(db_url, "tables", str(report["id"]))["cells"] == before
+    assert cli_json(db_url, "reprocess")["figures"] == 0, "idempotent"
