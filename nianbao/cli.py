@@ -571,3 +571,27 @@ def check(db: str | None, as_json: bool, report_id: int | None) -> None:
         )
     if result["violations"]:
         sys.exit(EXIT_CHECK_VIOLATIONS)
+
+
+@main.command()
+@db_option
+@json_option
+@click.option("--source", help="Only this source.")
+@click.option("--year", type=int, help="Only this report year (also lists organs with no report).")
+def compliance(db: str | None, as_json: bool, source: str | None, year: int | None) -> None:
+    """Per source × organ × report year: the deadline, the evidence, and on time / late /
+    missing / unknown / pending."""
+    from nianbao.services.compliance import ledger
+
+    rows = _read(db, ledger, source, year)
+    if as_json:
+        _emit(rows)
+        return
+    for r in rows:
+        edits = ", ".join(
+            f"v{e['version']} {e['first_seen'][:10]}" for e in r["edits_after_deadline"]
+        )
+        click.echo(
+            f"{r['year']}\t{r['organ'] or '?'}\t{r['status']}\tdue {r['deadline']}\t{r['basis']}"
+            + (f"\tedited after the deadline: {edits}" if edits else "")
+        )
