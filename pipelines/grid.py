@@ -5,7 +5,10 @@ up to 25 rows) loses its shape when each ``<tr>`` is read alone: the row after a
 ``rowspan`` lacks a column and its numbers shift left. Here each cell is placed on a grid;
 a cell spanning rows is repeated in every row it covers (so each row keeps its label), and
 a cell spanning columns fills its first column and leaves the others empty (a number is
-never counted twice). Used by HTML extraction and DOCX (``w:gridSpan`` / ``w:vMerge``).
+never counted twice). A row ends at its last real cell: the empty columns a span covers at
+its end, and columns the row never had, are not written (``行政许可 | 27`` under a colspan,
+not ``行政许可 | 27 |  |``); an empty ``<td>`` of its own is kept (a blank value). Used by
+HTML extraction and DOCX (``w:gridSpan`` / ``w:vMerge``).
 """
 
 from __future__ import annotations
@@ -47,32 +50,34 @@ def join_lines(parts: list[str]) -> str:
     return out
 
 
-def _fill(row: list[str | None], r: int, pending: dict[tuple[int, int], str]) -> None:
+def _fill(row: list[str | None], r: int, pending: dict[tuple[int, int], str | None]) -> None:
     """Put the cells carried down into row ``r`` at the columns they hold."""
     while (r, len(row)) in pending:
         row.append(pending.pop((r, len(row))))
 
 
 def expand(rows: list[list[Cell]]) -> list[list[str]]:
-    """Place the cells of each row on a grid; every output row has the same width."""
+    """Place the cells of each row on a grid (see the module docstring for the ends of rows)."""
     grid: list[list[str | None]] = []
-    pending: dict[tuple[int, int], str] = {}  # (row, col) → text carried down by a rowspan
+    # (row, col) → text carried down by a rowspan; None: the empty rest of a colspan.
+    pending: dict[tuple[int, int], str | None] = {}
     for r, cells in enumerate(rows):
         row: list[str | None] = []
         for cell in cells:
             _fill(row, r, pending)
             col = len(row)
             for c in range(cell.colspan):
-                row.append(cell.text if c == 0 else "")
+                row.append(cell.text if c == 0 else None)
                 for below in range(1, min(cell.rowspan, len(rows) - r)):
-                    pending[(r + below, col + c)] = cell.text if c == 0 else ""
+                    pending[(r + below, col + c)] = cell.text if c == 0 else None
         _fill(row, r, pending)
         # A rowspan may reach past cells the row lacks: fill the gap.
         for (pr, pc), text in sorted(pending.items()):
             if pr == r and pc >= len(row):
-                row.extend([""] * (pc - len(row)))
+                row.extend([None] * (pc - len(row)))
                 row.append(text)
                 del pending[(pr, pc)]
+        while row and row[-1] is None:
+            row.pop()
         grid.append(row)
-    width = max((len(row) for row in grid), default=0)
-    return [[t or "" for t in row] + [""] * (width - len(row)) for row in grid]
+    return [["" if t is None else t for t in row] for row in grid]
