@@ -6,7 +6,8 @@ within-report equalities: for each of the 7 columns of 表三, 一 + 二 = （�
 （七）总计 = the sum of its leaf rows (14); for each of the 25 rows, 总计 = 自然人 + the five
 法人或其他组织 columns (25); and in 表四, 总计 = 结果维持 + 结果纠正 + 其他结果 + 尚未审结 for
 行政复议 and both 行政诉讼 groups (3). Across years: last year's 四、结转下年度继续办理 = this
-year's 二、上年结转 (per column of 表三). Against the text: a figure the prose states for
+year's 二、上年结转 (per column of 表三), and 表二's 现行有效件数 = last year's + 本年制发 − 本年废止.
+Against the text: a figure the prose states for
 新收 applications equals the table's. A rule whose cells are not all reported (blank) is
 not checked, and says so. Pure: no database.
 """
@@ -188,7 +189,8 @@ def text_against_table(text: str, cells: dict[Key, F.Figure]) -> list[Violation]
 
 
 def across_years(previous: list[F.Figure], current: list[F.Figure]) -> list[Violation]:
-    """Last year's 四、结转下年度继续办理 = this year's 二、上年结转, per column of 表三."""
+    """Last year's 四、结转下年度继续办理 = this year's 二、上年结转, per column of 表三; and 表二's
+    现行有效件数 = last year's + 本年制发件数 − 本年废止件数 (规章, 行政规范性文件)."""
     prev, cur = _index(previous), _index(current)
     out: list[Violation] = []
     for col in F.THREE_COLUMNS:
@@ -204,6 +206,26 @@ def across_years(previous: list[F.Figure], current: list[F.Figure]) -> list[Viol
                     expected=a.value,
                     found=b.value,
                     lines=[b.line],
+                )
+            )
+    # 表二 (2021 format): 现行有效件数 = last year's + 本年制发件数 − 本年废止件数.
+    for row in ("规章", "行政规范性文件"):
+        before = prev.get(("二", row, "现行有效件数"))
+        made, repealed, now = (cur.get(("二", row, c)) for c in F.TWO_COLUMNS_2021[:3])
+        cells = [before, made, repealed, now]
+        if any(c is None or c.value is None for c in cells):
+            continue
+        assert before and made and repealed and now  # for the type checker
+        expected = (before.value or 0) + (made.value or 0) - (repealed.value or 0)
+        if expected != now.value:
+            out.append(
+                Violation(
+                    f"跨年/现行有效件数/{row}",
+                    "this year's 现行有效件数 = last year's + 本年制发件数 − 本年废止件数",
+                    [_cell(before, "去年:"), _cell(made), _cell(repealed), _cell(now)],
+                    expected=expected,
+                    found=now.value or 0,
+                    lines=[now.line],
                 )
             )
     return out

@@ -29,14 +29,14 @@ def figures_2021(new=(5, 1, 0, 0, 0, 0), carried=(1, 0, 0, 0, 0, 0), carry_over=
     )
 
 
-def content(year: int, rows=None, four=None, stated_new: int | None = None) -> str:
+def content(year: int, rows=None, four=None, stated_new: int | None = None, valid: int = 15) -> str:
     rows = rows or figures_2021()
     return t.report_html(
         ORGAN,
         year,
         t.table_three(rows),
         t.table_four(four or [1, 0, 0, 0, 1] + [0] * 10),
-        t.table_two({"规章": [0, 0, 0], "行政规范性文件": [3, 1, 15], "行政许可": [1260]}),
+        t.table_two({"规章": [0, 0, 0], "行政规范性文件": [3, 1, valid], "行政许可": [1260]}),
         rows[0][6] if stated_new is None else stated_new,
     )
 
@@ -123,9 +123,11 @@ def test_text_against_table_and_across_years():
     assert v.rule == "文字=表三/本年新收/总计" and (v.expected, v.found) == (6, 9)
     last_year, _ = parsed(content(2022, figures_2021(carry_over=(2, 0, 0, 0, 0, 0))), 2022)
     found = {w.rule: (w.expected, w.found) for w in across_years(last_year, cells)}
+    # Both years say 行政规范性文件: 制发 3, 废止 1, 现行有效 15; 15 + 3 − 1 = 17.
     assert found == {
         "跨年/上年结转=去年结转下年度/自然人": (2, 1),
         "跨年/上年结转=去年结转下年度/总计": (2, 1),
+        "跨年/现行有效件数/行政规范性文件": (17, 15),
     }
 
 
@@ -183,7 +185,7 @@ def test_tables_check_and_cell_diff_from_the_archive(db_url, serve):
     portal = _portal(
         {
             2022: (content(2022, figures_2021(carry_over=(1, 0, 0, 0, 0, 0))), "2023-01-18"),
-            2023: (content(2023, rows), "2024-01-20"),
+            2023: (content(2023, rows, valid=17), "2024-01-20"),
         }
     )
     server = serve(portal)
@@ -205,7 +207,10 @@ def test_tables_check_and_cell_diff_from_the_archive(db_url, serve):
     assert cli(db_url, "check", str(reports[2022])).returncode == 0
 
     fixed = figures_2021()  # the organ corrects its table: a new version
-    portal.set("/xxgk/ndbg/2023/t2023_1.html", Page(page(2023, content(2023, fixed), "2024-01-20")))
+    portal.set(
+        "/xxgk/ndbg/2023/t2023_1.html",
+        Page(page(2023, content(2023, fixed, valid=17), "2024-01-20")),
+    )
     crawl(db_url, server.url("/"))
     assert cli(db_url, "check", str(reports[2023])).returncode == 0
     diff = cli_json(db_url, "diff", "--cells", str(reports[2023]), "1", "2")
@@ -235,3 +240,18 @@ def test_reprocess_fills_the_cells_of_versions_archived_without_them(db_url, ser
     assert out["figures"] == 1 and out["versions"] == 1
     assert cli_json(db_url, "tables", str(report["id"]))["cells"] == before
     assert cli_json(db_url, "reprocess")["figures"] == 0, "idempotent"
+
+
+def test_the_gold_sets_2021_pages_parse_and_add_up():
+    """The project's own 2021-format fixture (benchmarks/goldnew.py) in three page templates:
+    its 表三 header spans three label columns over one-column rows, as sloppy pages do."""
+    from benchmarks.goldnew import new_format_pages
+
+    for gold in new_format_pages():
+        doc = derive(gold.body, gold.url, gold.content_type, gold.charset)
+        cells = F.parse(doc.text)
+        rows = {c.row for c in cells if c.table == "三"}
+        assert {F.NEW, F.CARRIED, F.TOTAL, F.CARRY_OVER, *F.three_leaves("2021")} <= rows, gold.name
+        assert len([c for c in cells if c.table == "四"]) == 15, gold.name
+        outcome = check(cells, 2021, doc.text)
+        assert (outcome.format, outcome.checked, outcome.violations) == ("2021", 42, []), gold.name
