@@ -229,7 +229,7 @@ def parse(text: str) -> list[Figure]:
     """Every recognised table cell in ``text``, in order."""
     lines = text.splitlines()
     out: list[Figure] = []
-    three_cols: list[str] | None = None  # column labels of 表三, right-aligned
+    three_cols: list[str | None] | None = None  # column labels of 表三, right-aligned
     group: str | None = None
     two_header: list[str] | None = None
     four_header_seen = False
@@ -245,7 +245,7 @@ def parse(text: str) -> list[Figure]:
         cols = [_three_column(c) for c in cells]
         if sum(1 for c in cols if c) >= 2:
             start = next(k for k, c in enumerate(cols) if c)
-            named = [c for c in cols[start:]]
+            named = cols[start:]
             if three_cols is None or sum(1 for c in named if c) >= sum(1 for c in three_cols if c):
                 three_cols = named
             continue
@@ -264,14 +264,16 @@ def parse(text: str) -> list[Figure]:
             two_header = cells[1:]
             continue
         if two_header is not None and cells:
-            row = next((std for std, stem, _f in TWO_ROWS if norm(cells[0]).endswith(stem)), None)
-            if row:
+            two_row = next(
+                (std for std, stem, _f in TWO_ROWS if norm(cells[0]).endswith(stem)), None
+            )
+            if two_row:
                 for head, raw in zip(two_header, cells[1:], strict=False):
-                    col = next((c for c, _f in TWO_COLUMNS if norm(c) in norm(head)), None)
-                    if col is None:
+                    two_col = next((c for c, _f in TWO_COLUMNS if norm(c) in norm(head)), None)
+                    if two_col is None:
                         continue
-                    unit = "万元" if "万元" in head or col in ("采购总金额",) else "件"
-                    out.append(Figure("二", row, col, parse_value(raw)[0], raw, unit, i))
+                    unit = "万元" if "万元" in head or two_col == "采购总金额" else "件"
+                    out.append(Figure("二", two_row, two_col, parse_value(raw)[0], raw, unit, i))
                 continue
         # pre-2019 统计表
         if [norm(c) for c in cells[:3]] == ["统计指标", "单位", "统计数"]:
@@ -302,9 +304,9 @@ def parse(text: str) -> list[Figure]:
             row, group = _three_row(row_labels, group)
             if row is None:
                 continue
-            for col, raw in zip(three_cols, tail, strict=True):
-                if col:
-                    out.append(Figure("三", row, col, parse_value(raw)[0], raw, "件", i))
+            for three_col, raw in zip(three_cols, tail, strict=True):
+                if three_col:
+                    out.append(Figure("三", row, three_col, parse_value(raw)[0], raw, "件", i))
             if row == CARRY_OVER:
                 three_cols, group = None, None
     return out
