@@ -517,6 +517,20 @@ def _diff_cells(db: str | None, report_id: int, a: int, b: int, as_json: bool) -
         click.echo(f"versions {a} and {b} have the same table cells")
 
 
+csv_option = click.option("--csv", "as_csv", is_flag=True, help="CSV (UTF-8, header row).")
+
+
+def _emit_csv(fields: list[str], rows: list[dict[str, Any]]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    click.echo(buf.getvalue(), nl=False)
+
+
 def _fig(value: Any) -> str:
     return "blank" if value is None else str(value)
 
@@ -526,11 +540,16 @@ def _fig(value: Any) -> str:
 @json_option
 @click.argument("report_id", type=int)
 @click.option("--version", "n", type=int, help="Version number (from 1; default: the latest).")
-def tables(db: str | None, as_json: bool, report_id: int, n: int | None) -> None:
+@csv_option
+def tables(db: str | None, as_json: bool, report_id: int, n: int | None, as_csv: bool) -> None:
     """The statistics tables (表二/三/四, 统计表) of a version as cells; blank = not reported."""
+    from nianbao.services.figures import TABLE_FIELDS, table_rows
     from nianbao.services.figures import tables as get_tables
 
     result = _read(db, get_tables, report_id, n)
+    if as_csv:
+        _emit_csv(TABLE_FIELDS, table_rows(result))
+        return
     if as_json:
         _emit(result)
         return
@@ -549,13 +568,17 @@ def tables(db: str | None, as_json: bool, report_id: int, n: int | None) -> None
 @db_option
 @json_option
 @click.argument("report_id", type=int, required=False)
-def check(db: str | None, as_json: bool, report_id: int | None) -> None:
+@csv_option
+def check(db: str | None, as_json: bool, report_id: int | None, as_csv: bool) -> None:
     """Check the figures of one report (or all): the table rules, text against table, and
     last year's carry-over; exit 5 when any rule is violated."""
+    from nianbao.services.figures import CHECK_FIELDS, check_rows
     from nianbao.services.figures import check as run_check
 
     result = _read(db, run_check, report_id)
-    if as_json:
+    if as_csv:
+        _emit_csv(CHECK_FIELDS, check_rows(result))
+    elif as_json:
         _emit(result)
     else:
         for r in result["results"]:
@@ -578,12 +601,18 @@ def check(db: str | None, as_json: bool, report_id: int | None) -> None:
 @json_option
 @click.option("--source", help="Only this source.")
 @click.option("--year", type=int, help="Only this report year (also lists organs with no report).")
-def compliance(db: str | None, as_json: bool, source: str | None, year: int | None) -> None:
+@csv_option
+def compliance(
+    db: str | None, as_json: bool, source: str | None, year: int | None, as_csv: bool
+) -> None:
     """Per source × organ × report year: the deadline, the evidence, and on time / late /
     missing / unknown / pending."""
-    from nianbao.services.compliance import ledger
+    from nianbao.services.compliance import LEDGER_FIELDS, ledger, ledger_rows
 
     rows = _read(db, ledger, source, year)
+    if as_csv:
+        _emit_csv(LEDGER_FIELDS, ledger_rows(rows))
+        return
     if as_json:
         _emit(rows)
         return

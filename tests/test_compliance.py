@@ -143,3 +143,11 @@ def test_ledger_on_time_late_missing_and_unknown(db_url, serve, tmp_path):
     text = cli(db_url, "compliance", "--source", "ontime").stdout
     assert "on_time" in text and "edited after the deadline: v2" in text
     assert cli(db_url, "compliance", "--source", "nosuch", check=False).returncode == 1
+    import csv
+
+    ledger = list(
+        csv.DictReader(cli(db_url, "compliance", "--year", "2023", "--csv").stdout.splitlines())
+    )
+    by_source = {r["source"]: r for r in ledger}
+    assert by_source["late"]["status"] == "late" and by_source["none"]["report"] == ""
+    assert by_source["ontime"]["edits_after_deadline"].startswith("v2@")

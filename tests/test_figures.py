@@ -205,6 +205,20 @@ def test_tables_check_and_cell_diff_from_the_archive(db_url, serve):
     result = json.loads(proc.stdout)
     assert result["with_tables"] == 2 and result["violations"] == 2
     assert cli(db_url, "check", str(reports[2022])).returncode == 0
+    import csv
+
+    violations = list(
+        csv.DictReader(cli(db_url, "check", "--csv", check=False).stdout.splitlines())
+    )
+    assert {v["rule"] for v in violations} == {
+        "三/七=办理结果之和/自然人",
+        "三/总计=各申请人之和/三、本年度办理结果/（一）予以公开",
+    }
+    cells = list(
+        csv.DictReader(cli(db_url, "tables", str(reports[2023]), "--csv").stdout.splitlines())
+    )
+    assert len(cells) == len(tables["cells"]) and cells[0]["table"] == "二"
+    assert [c["value"] for c in cells if c["row"] == "行政事业性收费"] == [""], "blank stays blank"
 
     fixed = figures_2021()  # the organ corrects its table: a new version
     portal.set(

@@ -214,3 +214,41 @@ def ledger(
                 report = next((r for r in reports if organ_of(r) == organ and r.year == y), None)
                 rows.append(_row(session, src, organ, y, report, runs, today))
     return rows
+
+
+LEDGER_FIELDS = [
+    "source",
+    "organ",
+    "organ_type",
+    "year",
+    "deadline",
+    "status",
+    "basis",
+    "report",
+    "stated_date",
+    "first_capture",
+    "first_capture_at",
+    "first_linked_by",
+    "first_linked_at",
+    "edits_after_deadline",
+]
+
+
+def ledger_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ledger flattened for CSV: capture ids and times, edits as ``v2@2024-05-01``."""
+    out = []
+    for r in rows:
+        first, linked = r["first_capture"] or {}, r["first_linked_by"] or {}
+        out.append(
+            {
+                **{k: r[k] for k in LEDGER_FIELDS if k in r},
+                "first_capture": first.get("capture"),
+                "first_capture_at": first.get("fetched_at"),
+                "first_linked_by": linked.get("capture"),
+                "first_linked_at": linked.get("fetched_at"),
+                "edits_after_deadline": " ".join(
+                    f"v{e['version']}@{e['first_seen'][:10]}" for e in r["edits_after_deadline"]
+                ),
+            }
+        )
+    return out

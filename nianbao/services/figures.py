@@ -100,3 +100,31 @@ def diff_cells(session: Session, report_id: int, a: int, b: int) -> dict[str, An
             }
         )
     return {"report": report_id, "from_version": a, "to_version": b, "changes": changes}
+
+
+# ---- flat rows for --csv ----------------------------------------------------------------------
+TABLE_FIELDS = ["report", "version", "table", "row", "column", "value", "raw", "unit", "line"]
+CHECK_FIELDS = ["report", "version", "organ", "year", "rule", "expected", "found", "cells", "lines"]
+
+
+def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"report": result["report"], "version": result["version"], **c} for c in result["cells"]
+    ]
+
+
+def check_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            **{k: r[k] for k in ("report", "version", "organ", "year")},
+            "rule": v["rule"],
+            "expected": v["expected"],
+            "found": v["found"],
+            "cells": "; ".join(
+                f"{c['cell']}={'' if c['value'] is None else c['value']}" for c in v["cells"]
+            ),
+            "lines": " ".join(str(n) for n in v["lines"]),
+        }
+        for r in result["results"]
+        for v in r["violations"]
+    ]
