@@ -8,7 +8,7 @@ within-report equalities: for each of the 7 columns of 表三, 一 + 二 = （�
 行政复议 and both 行政诉讼 groups (3). Across years: last year's 四、结转下年度继续办理 = this
 year's 二、上年结转 (per column of 表三), and 表二's 现行有效件数 = last year's + 本年制发 − 本年废止.
 Against the text: a figure the prose states for
-新收 applications equals the table's. A rule whose cells are not all reported (blank) is
+新收 applications, 行政复议 or 行政诉讼 equals the table's. A rule whose cells are not all reported (blank) is
 not checked, and says so. Pure: no database.
 """
 
@@ -161,31 +161,58 @@ def check(figs: list[F.Figure], year: int | None = None, text: str | None = None
 _STATED_NEW = re.compile(
     r"(?:新收|收到|受理)[^。；;，,|]{0,16}?申请[^。；;，,|\d]{0,6}?(\d+)\s*(?:件|条|个)"
 )
+# "被申请行政复议2件", "行政复议案件1件"; "行政诉讼3件", "提起行政诉讼1件".
+_STATED_REVIEW = re.compile(r"行政复议[^。；;，,|\d]{0,6}?(\d+)\s*(?:件|起|宗)")
+_STATED_SUIT = re.compile(r"行政诉讼[^。；;，,|\d]{0,6}?(\d+)\s*(?:件|起|宗)")
 
 
-def text_against_table(text: str, cells: dict[Key, F.Figure]) -> list[Violation]:
-    """The 新收 figure the prose states against 表三 一、本年新收 / 总计."""
-    total = cells.get(("三", F.NEW, "总计"))
-    if total is None or total.value is None:
+def _stated(
+    text: str, pattern: re.Pattern[str], keys: list[Key], cells: dict[Key, F.Figure], rule: str
+) -> list[Violation]:
+    found = [cells.get(k) for k in keys]
+    if not found or any(f is None or f.value is None for f in found):
         return []
+    table = [f for f in found if f is not None]
+    total = sum(f.value or 0 for f in table)
     out: list[Violation] = []
     for i, line in enumerate(text.splitlines(), 1):
         if " | " in line:
             continue
-        for m in _STATED_NEW.finditer(line):
+        for m in pattern.finditer(line):
             stated = float(m.group(1))
-            if stated != total.value:
+            if stated != total:
                 out.append(
                     Violation(
-                        "文字=表三/本年新收/总计",
-                        f"the text states {m.group(0)!r}; 表三 一、本年新收/总计 says otherwise",
-                        [_cell(total), {"cell": "text", "value": F.number_out(stated), "line": i}],
-                        expected=total.value,
+                        rule,
+                        f"the text states {m.group(0)!r}; the table says {F.number_out(total)}",
+                        [
+                            *(_cell(f) for f in table),
+                            {"cell": "text", "value": F.number_out(stated), "line": i},
+                        ],
+                        expected=total,
                         found=stated,
-                        lines=[i, total.line],
+                        lines=[i, *(f.line for f in table)],
                     )
                 )
     return out
+
+
+def text_against_table(text: str, cells: dict[Key, F.Figure]) -> list[Violation]:
+    """Figures the prose states against the table: 新收 applications (表三 一、本年新收/总计),
+    行政复议 (表四 行政复议/总计) and 行政诉讼 (the two 行政诉讼 总计 together)."""
+    return (
+        _stated(text, _STATED_NEW, [("三", F.NEW, "总计")], cells, "文字=表三/本年新收/总计")
+        + _stated(
+            text, _STATED_REVIEW, [("四", "行政复议", "总计")], cells, "文字=表四/行政复议/总计"
+        )
+        + _stated(
+            text,
+            _STATED_SUIT,
+            [("四", "行政诉讼/未经复议直接起诉", "总计"), ("四", "行政诉讼/复议后起诉", "总计")],
+            cells,
+            "文字=表四/行政诉讼/总计",
+        )
+    )
 
 
 def across_years(previous: list[F.Figure], current: list[F.Figure]) -> list[Violation]:

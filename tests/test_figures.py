@@ -121,6 +121,12 @@ def test_text_against_table_and_across_years():
     cells, text = parsed(content(2023, stated_new=9))
     (v,) = check(cells, 2023, text).violations
     assert v.rule == "文字=表三/本年新收/总计" and (v.expected, v.found) == (6, 9)
+    lines = text.splitlines()
+    prose = "全年被申请行政复议2件，未发生行政诉讼。本年度提起行政诉讼0件。"
+    said = "\n".join([*lines, prose])
+    found = {(v.rule, v.expected, v.found) for v in check(cells, 2023, said).violations}
+    assert ("文字=表四/行政复议/总计", 1, 2) in found
+    assert not any(r == "文字=表四/行政诉讼/总计" for r, _e, _f in found), "0 件 agrees"
     last_year, _ = parsed(content(2022, figures_2021(carry_over=(2, 0, 0, 0, 0, 0))), 2022)
     found = {w.rule: (w.expected, w.found) for w in across_years(last_year, cells)}
     # Both years say 行政规范性文件: 制发 3, 废止 1, 现行有效 15; 15 + 3 − 1 = 17.
