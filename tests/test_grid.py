@@ -126,3 +126,21 @@ def test_docx_merged_cells_are_expanded():
         "三、本年度办理结果 | （一）予以公开 | 1 | 2",
         "三、本年度办理结果 | （二）部分公开 | 0 | 3",
     ]
+
+
+def test_doc_cells_keep_their_wrapped_labels_on_the_row():
+    from tests.olegen import word_doc
+
+    paragraphs = [
+        "某县教育局2023年政府信息公开工作年度报告",
+        "三、收到和处理政府信息公开申请情况",
+        "说明\x07自然人\x07总计\x07\x07三、本",
+        "年度办",
+        "理结果\x07（一）予",
+        "以公开\x072\x072\x07\x07四、政府信息公开行政复议、行政诉讼情况",
+        "本机关全年未发生因政府信息公开被申请行政复议、提起行政诉讼的情况。",
+    ]
+    doc = derive(word_doc(paragraphs), "http://a.gov.cn/a.doc")
+    assert doc.kind == "doc"
+    assert "三、本年度办理结果 | （一）予以公开 | 2 | 2" in doc.blocks
+    assert "四、政府信息公开行政复议、行政诉讼情况" in doc.blocks, "paragraphs after a table stay"
