@@ -64,14 +64,21 @@ def _first_capture(session: Session, report_id: int) -> Capture | None:
     ).first()
 
 
-def _first_linked_by(session: Session, source_id: int, report: Report) -> Capture | None:
-    """The earliest list-page capture whose body holds a link to one of the report's addresses
-    (or its attachment's landing page)."""
+def _needles(session: Session, report: Report) -> set[bytes]:
+    """How a list page may link to a report: its addresses (or its attachment's landing
+    page), absolute or as a path."""
     urls = set(session.scalars(select(ReportUrl.url).where(ReportUrl.report_id == report.id)))
     for meta in session.scalars(select(Version.meta).where(Version.report_id == report.id)):
         if (meta or {}).get("landing_url"):
             urls.add(meta["landing_url"])
-    needles = {n.encode() for u in urls for n in (u, urlsplit(u).path) if len(n) > 1}
+    return {n.encode() for u in urls for n in (u, urlsplit(u).path) if len(n) > 1}
+
+
+def _first_links(session: Session, source_id: int, reports: list[Report]) -> dict[int, Capture]:
+    """Report id → the earliest list-page capture (kind ``page``) whose body links to it.
+    One pass over the source's page captures, each body decoded once."""
+    wanted = {r.id: _needles(session, r) for r in reports}
+    found: dict[int, Capture] = {}
     pages = session.scalars(
         select(Capture)
         .where(
@@ -82,6 +89,8 @@ def _first_linked_by(session: Session, source_id: int, report: Report) -> Captur
         .order_by(Capture.fetched_at, Capture.id)
     )
     for page in pages:
+        if len(found) == len(wanted):
+            break
         blob = session.get(Blob, page.body_sha256)
         if blob is None:
             continue
@@ -89,9 +98,10 @@ def _first_linked_by(session: Session, source_id: int, report: Report) -> Captur
             body = entity(page, read_blob(blob))
         except Exception:  # noqa: BLE001 — a damaged body is verify's business, not ours
             continue
-        if any(n in body for n in needles):
-            return page
-    return None
+        for report_id, needles in wanted.items():
+            if report_id not in found and any(n in body for n in needles):
+                found[report_id] = page
+    return found
 
 
 def _capture_ref(c: Capture | None) -> dict[str, Any] | None:
@@ -106,6 +116,7 @@ def _row(
     report: Report | None,
     runs: list[CrawlRun],
     today: date,
+    linked: dict[int, Capture],
 ) -> dict[str, Any]:
     override = (source.config or {}).get("organ_type")
     if override and (source.organ is None or organ == source.organ):
@@ -149,7 +160,7 @@ def _row(
         report=report.id,
         stated_date=stated,
         first_capture=_capture_ref(first),
-        first_linked_by=_capture_ref(_first_linked_by(session, source.id, report)),
+        first_linked_by=_capture_ref(linked.get(report.id)),
         edits_after_deadline=[
             {"version": v.n, "first_seen": iso(v.first_seen)}
             for v in versions[1:]
@@ -209,10 +220,12 @@ def ledger(
         organs = sorted({o for o in [src.organ, *(organ_of(r) for r in reports)] if o})
         years = [year] if year is not None else sorted({r.year for r in reports if r.year})
         runs = _complete_runs(session, src.id)
+        in_scope = [r for r in reports if year is None or r.year == year]
+        linked = _first_links(session, src.id, in_scope)
         for organ in organs or [None]:
             for y in years:
                 report = next((r for r in reports if organ_of(r) == organ and r.year == y), None)
-                rows.append(_row(session, src, organ, y, report, runs, today))
+                rows.append(_row(session, src, organ, y, report, runs, today, linked))
     return rows
 
 
