@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import neardup, upsert
+from nianbao.models import figures, neardup, upsert
 from nianbao.models.tables import Blob, Capture, Report, ReportUrl, Source, Version
 from nianbao.models.types import utcnow
 from nianbao.pipelines import entity as entity_mod
@@ -275,6 +275,7 @@ def record_report(
         session.add(version)
         session.flush()
         neardup.link_version(session, version)
+        figures.store(session, version)
         report.title, report.url = derived.title, cap.url
     else:
         assert current is not None

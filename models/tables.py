@@ -244,3 +244,20 @@ class VersionLink(Base):
     other_contained: Mapped[float] = mapped_column(Float)
     substitutions: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"items": [...]}
     found_at: Mapped[datetime]
+
+
+class Figure(Base):
+    """One cell of a version's statistics tables (表二/三/四, 统计表), parsed from its clean
+    text by :mod:`pipelines.figures`. ``value`` NULL: the cell was blank (not reported).
+    Derived data, like the text: re-derived in place by ``reprocess``."""
+
+    __tablename__ = "figures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    tbl: Mapped[str] = mapped_column(String(10))  # 二 / 三 / 四 / 统计表
+    row_label: Mapped[str] = mapped_column(Text)
+    col_label: Mapped[str] = mapped_column(String(100))
+    value: Mapped[float | None] = mapped_column(Float)
+    raw: Mapped[str] = mapped_column(String(100))  # the cell as written
+    unit: Mapped[str | None] = mapped_column(String(20))
+    line: Mapped[int] = mapped_column(Integer)  # 1-based line of the version's text

@@ -13,7 +13,7 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from nianbao.pipelines import attachments, content, metadata
+from nianbao.pipelines import attachments, content, grid, metadata
 from nianbao.pipelines.decode import decode
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.stage import StagePipeline
@@ -131,30 +131,47 @@ def _blocks(node: Tag) -> list[str]:
 def _is_layout_cell(cell: Tag) -> bool:
     """A cell that holds running text (page layout), not one value of a data table.
 
-    Word-exported statistics tables wrap every cell in ``<p class=MsoNormal>``; that is
-    still one value. Several paragraphs, line breaks, a nested table or a long text are not.
+    Word-exported statistics tables wrap every cell in ``<p class=MsoNormal>``, and narrow
+    columns break a label over several ``<p>``/``<br>`` (``三、本 / 年度办 / 理结果``): still
+    one value. A nested table, a long text, or several lines of real prose are not.
     """
-    if cell.find("table") is not None or len(find_tags(cell, _BR)) >= 2:
+    if cell.find("table") is not None:
         return True
+    cjk = cjk_count(cell.get_text())
+    if cjk > 150:
+        return True
+    if cjk <= 60:
+        return False
     paragraphs = [b for b in find_tags(cell, _PARAGRAPHS) if b.get_text(strip=True)]
-    return len(paragraphs) >= 2 or cjk_count(cell.get_text()) > 150
+    return len(paragraphs) >= 2 or len(find_tags(cell, _BR)) >= 2
 
 
 def _table_rows(table: Tag) -> list[str]:
-    """A table as one block per row, cells joined by `` | ``; layout tables are walked."""
-    rows: list[str] = []
-    for tr in find_tags(table, _TR):
-        if tr.find_parent("table") is not table:
-            continue
-        cells = tr.find_all(["td", "th"], recursive=False)
-        if any(_is_layout_cell(c) for c in cells):
+    """A table as one block per row, cells joined by `` | ``; layout tables are walked.
+
+    Data tables go on a grid (:mod:`pipelines.grid`): row and column spans are expanded,
+    so every row keeps all its columns, and a cell's lines stay on its row.
+    """
+    trs = [tr for tr in find_tags(table, _TR) if tr.find_parent("table") is table]
+    rows = [tr.find_all(["td", "th"], recursive=False) for tr in trs]
+    if any(_is_layout_cell(c) for cells in rows for c in cells):
+        out: list[str] = []
+        for cells in rows:
             for c in cells:
-                rows.extend(_blocks(c))
-            continue
-        texts = [_clean_line(c.get_text(" ")) for c in cells]
-        if any(texts):
-            rows.append(" | ".join(texts))
-    return rows
+                out.extend(_blocks(c))
+        return out
+    spanned = [
+        [
+            grid.Cell(
+                grid.join_lines(_blocks(c)),
+                grid.span(c.get("rowspan")),
+                grid.span(c.get("colspan")),
+            )
+            for c in cells
+        ]
+        for cells in rows
+    ]
+    return [" | ".join(row) for row in grid.expand(spanned) if any(row)]
 
 
 def _metadata(soup: BeautifulSoup) -> dict[str, str]:

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import archive, neardup
+from nianbao.models import archive, figures, neardup
 from nianbao.models.tables import Blob, Capture, Report, Source, Version, VersionSignature
 from nianbao.models.types import utcnow
 from nianbao.pipelines.derive import CLEANER_VERSION, derive, version_fields
@@ -56,6 +56,7 @@ class Outcome:
     now_identical: list[dict[str, int]] = field(default_factory=list)
     captures_disagree: list[dict[str, int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    figures: int = 0  # versions whose table cells were (re)stored
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +69,7 @@ class Outcome:
             "now_identical": self.now_identical,
             "captures_disagree": self.captures_disagree,
             "errors": self.errors,
+            "figures": self.figures,
         }
 
 
@@ -156,6 +158,7 @@ def reprocess_version(session: Session, version: Version, out: Outcome) -> None:
     )
     if same_text and same_record:
         out.unchanged += 1
+        out.figures += figures.store(session, version)  # archives from before 0006
         return
     if not same_text:
         history = list(meta.get("rederived", []))
@@ -179,6 +182,7 @@ def reprocess_version(session: Session, version: Version, out: Outcome) -> None:
     version.flags = {"items": list(doc.flags)}
     version.cleaner_version = CLEANER_VERSION
     version.meta = meta
+    out.figures += figures.store(session, version)
 
 
 def _sign(session: Session, version: Version, out: Outcome, changed: bool) -> None:
