@@ -89,14 +89,15 @@ class StorePipeline:
         )
         counts["responses"] = stats.get("downloader/response_count", 0)
         counts["requests"] = stats.get("downloader/request_count", 0)
-        errors = {
-            k: v
-            for k, v in stats.items()
-            if (k.startswith("downloader/exception_type_count/") or k.startswith("archive/error"))
-        }
-        status = runs.run_status(stats, reason)
+        summary = runs.summarize(stats, reason)
+        summary.resumed = summary.resumed or self.crawler.settings.getbool("NIANBAO_RESUMED")
+        counts["summary"] = summary.as_dict()
+        # The errors the summary counts, by kind (their sum is summary.errors), and why a
+        # failed run failed: the same numbers in the run row, `runs` and the crawl summary.
+        errors: dict[str, Any] = dict(summary.error_kinds)
+        status = summary.status
         if status == "failed":
-            errors["failed"] = runs.failure_reason(stats)
+            errors["failed"] = summary.reason
         with self.Session.begin() as session:
             runs.finish_run(session, self.run_id, status, counts, errors)
         self.engine.dispose()

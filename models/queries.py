@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from nianbao import errors
 from nianbao.models.archive import entity, read_blob
+from nianbao.models.runs import run_summary
 from nianbao.models.tables import Blob, Capture, CrawlRun, Report, Source, Version
 
 
@@ -177,6 +178,8 @@ def list_runs(session: Session, source: str | None = None, limit: int = 50) -> l
     """Crawl runs, newest first: what an operator checks each morning."""
     query = select(CrawlRun, Source.name).join(Source, Source.id == CrawlRun.source_id)
     if source:
+        if session.scalar(select(Source.id).where(Source.name == source)) is None:
+            raise NotFound(f"no such source: {source!r}")
         query = query.where(Source.name == source)
     rows = session.execute(query.order_by(CrawlRun.id.desc()).limit(limit)).all()
     return [
@@ -188,6 +191,7 @@ def list_runs(session: Session, source: str | None = None, limit: int = 50) -> l
             "status": run.status,
             "counts": run.counts,
             "errors": run.errors,
+            "summary": run_summary(run.counts, run.errors).as_dict(),
             "host": run.host,
             "pid": run.pid,
         }

@@ -27,6 +27,7 @@ from nianbao.models.db import (
     safe_url,
     sessionmaker_for,
 )
+from nianbao.models.runs import Summary, run_summary
 
 EXIT_SOURCE_FAILED = 3
 EXIT_VERIFY_FAILED = 4
@@ -63,6 +64,21 @@ def _version_as(
 ) -> Any:
     """Version ``n`` (or current at ``moment``, or the latest) of a report, as ``shape`` makes it."""
     return shape(queries.get_version(session, report_id, n, moment))
+
+
+def _summary_line(s: Summary) -> str:
+    """One source's crawl in one line: the crawl summary and ``runs`` print the same."""
+    return (
+        f"{s.status}"
+        + (f" ({s.reason})" if s.reason else "")
+        + f"; {s.pages} pages fetched, {s.reports} report captures, "
+        f"{s.new_reports} new reports, {s.new_versions} new versions, "
+        f"{s.unchanged} unchanged, {s.not_modified} not modified (304), "
+        f"{s.cached_pages} other pages unchanged (304, links from the page cache), "
+        f"{s.downloaded / 1e6:.2f} MB downloaded, "
+        f"{s.skipped} skipped (robots/budget/traps/size), {s.errors} errors"
+        + (" (resumed)" if s.resumed else "")
+    )
 
 
 def _parse_time(value: str) -> datetime:
@@ -157,22 +173,12 @@ def crawl(
     url = resolve_url(db)
     click.echo(f"crawling {len(srcs)} source(s) into {safe_url(url)}", err=True)
     try:
-        results = crawl_mod.run(srcs, url, settings, jobdir=jobdir)
+        results = crawl_mod.run(srcs, url, settings, jobdir=jobdir, quiet=not verbose)
     except (ArchiveError, FrontierError, JobDirError) as exc:
         raise click.ClickException(str(exc)) from exc
     failed = [r for r in results if r.failed]
     for r in results:
-        click.echo(
-            f"{r.name}: {r.status}"
-            + (f" ({r.reason})" if r.reason else "")
-            + f"; {r.pages} pages fetched, {r.reports} report captures, "
-            f"{r.new_reports} new reports, {r.new_versions} new versions, "
-            f"{r.unchanged} unchanged, {r.not_modified} not modified (304), "
-            f"{r.cached_pages} other pages unchanged (304, links from the page cache), "
-            f"{r.downloaded / 1e6:.2f} MB downloaded, "
-            f"{r.skipped} skipped (robots/budget/traps/size), {r.errors} errors"
-            + (" (resumed)" if r.resumed else "")
-        )
+        click.echo(f"{r.name}: " + _summary_line(r))
     total_v = sum(r.new_versions for r in results)
     click.echo(f"done: {len(results)} source(s), {len(failed)} failed, {total_v} new versions")
     if failed:
@@ -388,13 +394,11 @@ def runs(db: str | None, as_json: bool, source: str | None, limit: int) -> None:
     if not rows:
         click.echo("no crawl has run against this archive yet")
     for r in rows:
-        c = r["counts"] or {}
-        errors = sum(v for v in (r["errors"] or {}).values() if isinstance(v, int))
+        summary = run_summary(r["counts"], r["errors"])
+        summary.status = r["status"]  # "running", "crashed": the row knows, the counts not
         click.echo(
             f"{r['id']:>5}  {r['started_at']} → {r['finished_at'] or '-'}  {r['source']}  "
-            f"{r['status']}; {c.get('pages_received', 0)} pages, {c.get('new_versions', 0)} new "
-            f"versions, {c.get('captures_not_modified', 0)} not modified, {errors} errors"
-            + (f" ({r['errors']['failed']})" if (r["errors"] or {}).get("failed") else "")
+            + _summary_line(summary)
         )
 
 
