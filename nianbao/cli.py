@@ -491,9 +491,15 @@ def reprocess(db: str | None, as_json: bool, report_ids: tuple[int, ...]) -> Non
 
 
 @main.command()
-@db_option
+@click.option(
+    "--db",
+    "db",
+    default=None,
+    metavar="URL",
+    help="Archive to fill (default: demo.sqlite beside the default archive; never $NIANBAO_DB).",
+)
 def demo(db: str | None) -> None:
-    """Serve the bundled offline demo portal on 127.0.0.1 and archive it."""
+    """Serve the bundled offline demo portal on 127.0.0.1 and archive it (twice)."""
     from nianbao import demo as demo_mod
 
     sys.exit(demo_mod.main(db))
