@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from nianbao import sources as sources_mod
+from nianbao import table
 from nianbao.errors import NianbaoError
 from nianbao.models import queries
 from nianbao.models.db import (
@@ -64,6 +65,14 @@ def _version_as(
 ) -> Any:
     """Version ``n`` (or current at ``moment``, or the latest) of a report, as ``shape`` makes it."""
     return shape(queries.get_version(session, report_id, n, moment))
+
+
+def _page(text: str) -> None:
+    """Long texts through the pager ($PAGER, less) on a terminal; plain output otherwise."""
+    if sys.stdout.isatty() and text.count("\n") > 20:
+        click.echo_via_pager(text if text.endswith("\n") else text + "\n")
+    else:
+        click.echo(text)
 
 
 def _summary_line(s: Summary) -> str:
@@ -198,16 +207,26 @@ def reports(db: str | None, as_json: bool) -> None:
         return
     if not rows:
         click.echo("the archive holds no reports yet (run `nianbao crawl`)")
-    for r in rows:
-        gone = (
-            f"  [withdrawn {r['withdrawn_at']}: {r['withdrawn_reason']}]"
-            if r["withdrawn_at"]
-            else ""
-        )
-        click.echo(
-            f"{r['id']:>5}  {r['year'] or '----'}  {r['organ'] or '?'}  "
-            f"v{r['versions']}  {r['title'] or ''}{gone}\n       {r['url']}"
-        )
+    lines = table.columns(
+        [
+            [
+                str(r["id"]),
+                str(r["year"] or "----"),
+                r["organ"] or "?",
+                f"v{r['versions']}",
+                (r["title"] or "")
+                + (
+                    f"  [withdrawn {r['withdrawn_at']}: {r['withdrawn_reason']}]"
+                    if r["withdrawn_at"]
+                    else ""
+                ),
+            ]
+            for r in rows
+        ],
+        ">",
+    )
+    for line, r in zip(lines, rows, strict=True):
+        click.echo(f"{line}\n       {r['url']}")
 
 
 @main.command()
@@ -246,11 +265,11 @@ def show(db: str | None, as_json: bool, report_id: int, n: int | None, as_of: st
     if as_json:
         _emit(data)
         return
-    click.echo(
-        f"# {data['title']}  (report {report_id}, version {data['n']}, sha256 {data['sha256'][:16]})"
+    _page(
+        f"# {data['title']}  (report {report_id}, version {data['n']}, sha256 {data['sha256'][:16]})\n"
+        f"# {data['url']}  first seen {data['first_seen']}, last seen {data['last_seen']}\n\n"
+        + data["text"]
     )
-    click.echo(f"# {data['url']}  first seen {data['first_seen']}, last seen {data['last_seen']}\n")
-    click.echo(data["text"])
 
 
 @main.command()
@@ -259,8 +278,11 @@ def show(db: str | None, as_json: bool, report_id: int, n: int | None, as_of: st
 @click.argument("report_id", type=int)
 @click.option("--version", "n", type=int, help="Version number (from 1).")
 @click.option("--as-of", "as_of", help="The version current at this ISO 8601 time.")
+@click.option(
+    "--width", type=int, default=0, help="Cut each removed text to this many cells (0: whole)."
+)
 def explain(
-    db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None
+    db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None, width: int
 ) -> None:
     """What the cleaner removed from a version's page and why (rule or model), its flags."""
     if n is not None and as_of:
@@ -279,9 +301,11 @@ def explain(
         if data["meta"].get(key):
             click.echo(f"# {key}: {data['meta'][key]}")
     click.echo(f"# {len(data['removed'])} pieces removed:")
+    lines = []
     for r in data["removed"]:
         text = " ".join(str(r["text"] or "").split())
-        click.echo(f"{r['stage']}/{r['rule']}\t{text[:120]}")
+        lines.append(f"{r['stage']}/{r['rule']}\t{table.cut(text, width) if width else text}")
+    _page("\n".join(lines))
 
 
 @main.command()
@@ -292,7 +316,7 @@ def explain(
 def diff(db: str | None, report_id: int, a: int, b: int) -> None:
     """Unified diff of the texts of versions A and B of a report."""
     text = _read(db, queries.diff_versions, report_id, a, b)
-    click.echo(text if text else f"versions {a} and {b} have the same text")
+    _page(text if text else f"versions {a} and {b} have the same text")
 
 
 @main.command()
@@ -305,13 +329,20 @@ def captures(db: str | None, as_json: bool, report_id: int) -> None:
     if as_json:
         _emit(rows)
         return
-    for c in rows:
-        version = f"v{c['version']}" if c["version"] else "-"
-        body = (c["body_sha256"] or "(no body)")[:16]
-        click.echo(
-            f"{c['id']:>6}  {c['fetched_at']}  {c['status']}  {c['kind']:<12} {version:<4} "
-            f"{body:<16}  {c['url']}"
-        )
+    cells = [
+        [
+            str(c["id"]),
+            str(c["fetched_at"]),
+            str(c["status"]),
+            str(c["kind"]),
+            f"v{c['version']}" if c["version"] else "-",
+            (c["body_sha256"] or "(no body)")[:16],
+            str(c["url"]),
+        ]
+        for c in rows
+    ]
+    for line in table.columns(cells, ">"):
+        click.echo(line)
 
 
 @main.command()
@@ -369,14 +400,23 @@ def search(db: str | None, as_json: bool, text: str, limit: int) -> None:
         return
     if not rows:
         click.echo(f"no version contains {text!r}")
-    for r in rows:
-        flags = ("" if r["current"] else "  [superseded]") + (
-            "  [withdrawn]" if r["withdrawn"] else ""
-        )
-        click.echo(
-            f"{r['report_id']:>5} v{r['version']}  {r['year'] or '----'}  {r['organ'] or '?'}  "
-            f"{r['title'] or ''}{flags}\n       …{r['snippet']}…"
-        )
+    lines = table.columns(
+        [
+            [
+                str(r["report_id"]),
+                f"v{r['version']}",
+                str(r["year"] or "----"),
+                r["organ"] or "?",
+                (r["title"] or "")
+                + ("" if r["current"] else "  [superseded]")
+                + ("  [withdrawn]" if r["withdrawn"] else ""),
+            ]
+            for r in rows
+        ],
+        ">",
+    )
+    for line, r in zip(lines, rows, strict=True):
+        click.echo(f"{line}\n       …{r['snippet']}…")
 
 
 @main.command()
@@ -393,13 +433,20 @@ def runs(db: str | None, as_json: bool, source: str | None, limit: int) -> None:
         return
     if not rows:
         click.echo("no crawl has run against this archive yet")
+    cells = []
     for r in rows:
         summary = run_summary(r["counts"], r["errors"])
         summary.status = r["status"]  # "running", "crashed": the row knows, the counts not
-        click.echo(
-            f"{r['id']:>5}  {r['started_at']} → {r['finished_at'] or '-'}  {r['source']}  "
-            + _summary_line(summary)
+        cells.append(
+            [
+                str(r["id"]),
+                f"{r['started_at']} → {r['finished_at'] or '-'}",
+                r["source"],
+                _summary_line(summary),
+            ]
         )
+    for line in table.columns(cells, ">"):
+        click.echo(line)
 
 
 @main.command()
