@@ -61,6 +61,7 @@ class StorePipeline:
         with self.Session.begin() as session:
             run = runs.start_run(session, self.source.name, self.source.organ, config)
             self.run_id, self.source_id = run.id, run.source_id
+        self.stats.set_value("nianbao/run_id", self.run_id)  # the crawl's digest finds it
         logger.info("archiving to %s (crawl run %s)", safe_url(str(self.engine.url)), self.run_id)
 
     def open_spider(self, spider: Any = None) -> None:

@@ -147,6 +147,20 @@ def main() -> None:
     help="Share the request queue and duplicate filter with every worker using this Redis.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log on stderr.")
+@click.option(
+    "--digest",
+    "digest_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write what the crawl changed (new reports, versions, withdrawals) here as JSON.",
+)
+@click.option(
+    "--notify",
+    "notify_urls",
+    multiple=True,
+    metavar="URL",
+    help="Send the change digest to this Apprise URL (repeatable; also `notify` in the"
+    " sources file, $NIANBAO_NOTIFY).",
+)
 def crawl(
     db: str | None,
     sources_file: str | None,
@@ -155,6 +169,8 @@ def crawl(
     jobdir: Path | None,
     redis_url: str | None,
     verbose: bool,
+    digest_file: Path | None,
+    notify_urls: tuple[str, ...],
 ) -> None:
     """Crawl portals and archive every annual report found."""
     from nianbao import crawl as crawl_mod
@@ -169,6 +185,7 @@ def crawl(
             if sources_file
             else [sources_mod.from_url(u) for u in urls]
         )
+        notify = _notify_urls(sources_file, notify_urls)
     except sources_mod.SourcesError as exc:
         raise click.ClickException(str(exc)) from exc
     settings: dict[str, str] = {"LOG_LEVEL": "INFO" if verbose else "WARNING"}
@@ -190,6 +207,7 @@ def crawl(
         click.echo(f"{r.name}: " + _summary_line(r))
     total_v = sum(r.new_versions for r in results)
     click.echo(f"done: {len(results)} source(s), {len(failed)} failed, {total_v} new versions")
+    _after_crawl(url, [r.run_id for r in results if r.run_id is not None], digest_file, notify)
     if failed:
         click.echo("failed entirely: " + ", ".join(r.name for r in failed), err=True)
         sys.exit(EXIT_SOURCE_FAILED)
@@ -550,3 +568,34 @@ def demo(db: str | None) -> None:
     from nianbao import demo as demo_mod
 
     sys.exit(demo_mod.main(db))
+
+
+# --- the change digest after a crawl (issue 17) ---
+
+
+def _notify_urls(sources_file: str | None, given: tuple[str, ...]) -> list[str]:
+    import os
+
+    from nianbao.services import digest as digest_svc
+
+    urls = list(given) or (os.environ.get("NIANBAO_NOTIFY") or "").split()
+    if sources_file:
+        urls += sources_mod.load_notify(sources_file)
+    digest_svc.check(urls)
+    return urls
+
+
+def _after_crawl(url: str, run_ids: list[int], path: Path | None, notify: list[str]) -> None:
+    """Print what the crawl changed, write it as JSON, send it to the notification URLs."""
+    from nianbao.models.digest import as_text, is_empty
+    from nianbao.services import digest as digest_svc
+
+    if not run_ids:
+        return
+    digest = digest_svc.crawl_digest(url, run_ids)
+    if not is_empty(digest):
+        click.echo("changes:\n" + "\n".join("  " + line for line in as_text(digest).splitlines()))
+    if path is not None:
+        digest_svc.write(digest, path)
+    if not digest_svc.notify(notify, digest):
+        click.echo("the change notification could not be sent", err=True)

@@ -34,6 +34,12 @@ class SourceResult(runs.Summary):
     def failed(self) -> bool:
         return self.status == "failed"
 
+    @property
+    def run_id(self) -> int | None:
+        """The crawl run row this source's crawl wrote (None if it never opened one)."""
+        value = self.stats.get("nianbao/run_id")
+        return int(value) if value is not None else None
+
 
 def crawl_settings(db_url: str, overrides: dict[str, str] | None = None) -> Settings:
     settings = Settings()
