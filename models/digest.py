@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nianbao.models.queries import iso
@@ -68,9 +68,9 @@ def describe(change: dict[str, Any]) -> str:
     return f"…{context}「{old[:60]}」→「{new[:60]}」"
 
 
-def run_changes(session: Session, run_ids: list[int]) -> dict[str, Any]:
-    """New reports, new versions (with their changes), withdrawals and troubled sources
-    of these crawl runs."""
+def run_changes(session: Session, run_ids: list[int], detail: bool = True) -> dict[str, Any]:
+    """New reports, new versions (with their changes unless not ``detail``), withdrawals
+    and troubled sources of these crawl runs."""
     out: dict[str, Any] = {"new_reports": [], "new_versions": [], "withdrawn": [], "sources": []}
     if not run_ids:
         return out
@@ -124,16 +124,27 @@ def run_changes(session: Session, run_ids: list[int]) -> dict[str, Any]:
             if v.n == 1:
                 out["new_reports"].append(entry)
                 continue
+            if not detail:
+                out["new_versions"].append(entry)
+                continue
             previous = session.scalar(
                 select(Version.text).where(Version.report_id == v.report_id, Version.n == v.n - 1)
             )
             out["new_versions"].append({**entry, **char_changes(previous or "", v.text)})
+        # Withdrawals are judged as a run ends (possibly after its row is finished): the
+        # run's are those from its start to the next run of the source.
+        until = session.scalar(
+            select(func.min(CrawlRun.started_at)).where(
+                CrawlRun.source_id == run.source_id, CrawlRun.id > run.id
+            )
+        )
         withdrawn = session.scalars(
             select(Report)
             .where(
                 Report.source_id == run.source_id,
                 Report.withdrawn_at.is_not(None),
                 Report.withdrawn_at >= since,
+                *([Report.withdrawn_at < until] if until is not None else []),
             )
             .order_by(Report.id)
         ).all()
@@ -149,6 +160,20 @@ def run_changes(session: Session, run_ids: list[int]) -> dict[str, Any]:
                 }
             )
     return out
+
+
+def brief(changes: dict[str, Any]) -> dict[str, Any]:
+    """Which reports a run changed, by id: what ``runs`` lists under each run."""
+    return {
+        "new_reports": [r["report_id"] for r in changes["new_reports"]],
+        "new_versions": [
+            {"report_id": v["report_id"], "version": v["version"]} for v in changes["new_versions"]
+        ],
+        "withdrawn": [
+            {"report_id": w["report_id"], "at": w["withdrawn_at"], "reason": w["reason"]}
+            for w in changes["withdrawn"]
+        ],
+    }
 
 
 def is_empty(digest: dict[str, Any]) -> bool:

@@ -98,6 +98,7 @@ def list_versions(session: Session, report_id: int) -> list[dict[str, Any]]:
             "last_seen": iso(v.last_seen),
             "url": v.url,
             "same_text_elsewhere": same_text_elsewhere(session, report_id, v.sha256),
+            **withdrawal(v.report),
         }
         for v in versions
     ]
@@ -236,7 +237,33 @@ def version_dict(v: Version) -> dict[str, Any]:
         "url": v.url,
         "first_seen": iso(v.first_seen),
         "last_seen": iso(v.last_seen),
+        **withdrawal(v.report),
     }
+
+
+WITHDRAWN_WHY = {
+    "gone": "its address answered 404/410",
+    "unlinked": "the column page that linked it no longer does",
+}
+
+
+def withdrawal(report: Report) -> dict[str, Any]:
+    """The report's withdrawal (None when it is still published), for every version shown:
+    an auditor quoting a version must see that the report is no longer public."""
+    return {
+        "report_withdrawn_at": iso(report.withdrawn_at),
+        "report_withdrawn_reason": report.withdrawn_reason,
+    }
+
+
+def withdrawn_line(data: dict[str, Any]) -> str | None:
+    if not data.get("report_withdrawn_at"):
+        return None
+    reason = data.get("report_withdrawn_reason") or ""
+    return (
+        f"WITHDRAWN {data['report_withdrawn_at']}: {WITHDRAWN_WHY.get(reason, reason)}"
+        " (its versions are kept)"
+    )
 
 
 def explain_dict(v: Version) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +90,51 @@ def _summary_line(s: Summary) -> str:
     )
 
 
-def _parse_time(value: str) -> datetime:
+DEFAULT_TZ = "+08:00"  # China Standard Time (Asia/Shanghai; no daylight saving)
+
+
+def _zone(name: str) -> tzinfo:
+    """``+08:00``, ``-05:00``, ``UTC``/``Z`` or an IANA name (``Asia/Shanghai``)."""
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    if name[:1] in "+-" and len(name) == 6 and name[3] == ":":
+        try:
+            hours, minutes = int(name[1:3]), int(name[4:6])
+        except ValueError:
+            pass
+        else:
+            sign = -1 if name[0] == "-" else 1
+            return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise click.BadParameter(
+            f"{name!r} is not a time zone (+08:00, UTC or a name like Asia/Shanghai)",
+            param_hint="--tz",
+        ) from None
+
+
+def _parse_time(value: str, tz: str = DEFAULT_TZ) -> datetime:
+    """An ISO 8601 time; without a zone it is read in ``tz`` (default +08:00, as a Chinese
+    auditor means it; ``--tz`` or $NIANBAO_TZ for another)."""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an ISO 8601 time (e.g. 2024-03-31T12:00:00+08:00)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=_zone(tz))
+
+
+tz_option = click.option(
+    "--tz",
+    envvar="NIANBAO_TZ",
+    default=DEFAULT_TZ,
+    show_default=True,
+    help="Time zone of an --as-of time given without one ($NIANBAO_TZ).",
+)
 
 
 class _Group(click.Group):
@@ -257,6 +294,8 @@ def versions(db: str | None, as_json: bool, report_id: int) -> None:
     if as_json:
         _emit(rows)
         return
+    if rows and (gone := queries.withdrawn_line(rows[0])):
+        click.echo(f"report {report_id} {gone}")
     for v in rows:
         click.echo(
             f"v{v['n']}  {v['sha256'][:16]}  {v['first_seen']} → {v['last_seen']}  {v['url']}"
@@ -274,17 +313,22 @@ def versions(db: str | None, as_json: bool, report_id: int) -> None:
 @click.argument("report_id", type=int)
 @click.option("--version", "n", type=int, help="Version number (from 1).")
 @click.option("--as-of", "as_of", help="Show the version current at this ISO 8601 time.")
-def show(db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None) -> None:
+@tz_option
+def show(
+    db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None, tz: str
+) -> None:
     """Print the clean text of one version (default: the latest)."""
     if n is not None and as_of:
         raise click.UsageError("give --version or --as-of, not both")
-    moment = _parse_time(as_of) if as_of else None
+    moment = _parse_time(as_of, tz) if as_of else None
     data = _read(db, _version_as, queries.version_dict, report_id, n, moment)
     if as_json:
         _emit(data)
         return
+    gone = queries.withdrawn_line(data)
     _page(
-        f"# {data['title']}  (report {report_id}, version {data['n']}, sha256 {data['sha256'][:16]})\n"
+        (f"# {gone}\n" if gone else "")
+        + f"# {data['title']}  (report {report_id}, version {data['n']}, sha256 {data['sha256'][:16]})\n"
         f"# {data['url']}  first seen {data['first_seen']}, last seen {data['last_seen']}\n\n"
         + data["text"]
     )
@@ -299,13 +343,20 @@ def show(db: str | None, as_json: bool, report_id: int, n: int | None, as_of: st
 @click.option(
     "--width", type=int, default=0, help="Cut each removed text to this many cells (0: whole)."
 )
+@tz_option
 def explain(
-    db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None, width: int
+    db: str | None,
+    as_json: bool,
+    report_id: int,
+    n: int | None,
+    as_of: str | None,
+    width: int,
+    tz: str,
 ) -> None:
     """What the cleaner removed from a version's page and why (rule or model), its flags."""
     if n is not None and as_of:
         raise click.UsageError("give --version or --as-of, not both")
-    moment = _parse_time(as_of) if as_of else None
+    moment = _parse_time(as_of, tz) if as_of else None
     data = _read(db, _version_as, queries.explain_dict, report_id, n, moment)
     if as_json:
         _emit(data)
@@ -444,8 +495,12 @@ def search(db: str | None, as_json: bool, text: str, limit: int) -> None:
 @click.option("--limit", default=50, show_default=True, help="At most this many runs.")
 def runs(db: str | None, as_json: bool, source: str | None, limit: int) -> None:
     """Crawl runs, newest first: when, which source, how it ended, what it found."""
+    from nianbao.models.digest import brief, run_changes
+
     with _session(db) as session:
         rows = queries.list_runs(session, source, limit)
+        for r in rows:  # what each run changed, by report
+            r["changes"] = brief(run_changes(session, [r["id"]], detail=False))
     if as_json:
         _emit(rows)
         return
@@ -463,8 +518,18 @@ def runs(db: str | None, as_json: bool, source: str | None, limit: int) -> None:
                 _summary_line(summary),
             ]
         )
-    for line in table.columns(cells, ">"):
+    for line, r in zip(table.columns(cells, ">"), rows, strict=True):
         click.echo(line)
+        c = r["changes"]
+        if c["new_reports"]:
+            click.echo("       new reports: " + ", ".join(map(str, c["new_reports"])))
+        if c["new_versions"]:
+            click.echo(
+                "       new versions: "
+                + ", ".join(f"report {v['report_id']} v{v['version']}" for v in c["new_versions"])
+            )
+        for w in c["withdrawn"]:
+            click.echo(f"       withdrawn: report {w['report_id']} ({w['reason']}) {w['at']}")
 
 
 @main.command()
