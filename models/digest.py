@@ -84,7 +84,9 @@ def run_changes(session: Session, run_ids: list[int], detail: bool = True) -> di
         counts = run.counts or {}
         summary = counts.get("summary") or {}
         blocked = int(counts.get("blocked", 0) or 0)
-        if run.status not in ("ok", "idle") or blocked or summary.get("errors"):
+        # Failed, interrupted or blocked sources; a dead link's fetch error is in `runs`,
+        # not a reason to page anyone every night.
+        if run.status not in ("ok", "idle", "running") or blocked:
             out["sources"].append(
                 {
                     "source": name,

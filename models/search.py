@@ -61,9 +61,16 @@ def published_snippet(text: str, norm_text: str, at: int, length: int) -> str | 
     cut from the text as published (its script, its spacing collapsed), or None when the
     published text does not map onto the normal form character by character."""
     starts: list[int] = []  # index in text of each character of the normal form
+    pieces: list[str] = []
+    end = at + length + SNIPPET  # no need to map the text beyond the snippet
     for i, ch in enumerate(text):
-        starts.extend([i] * len(normal_form(ch)))
-    if len(starts) != len(norm_text) or at < 0 or at + length > len(starts):
+        piece = normal_form(ch)
+        starts.extend([i] * len(piece))
+        pieces.append(piece)
+        if len(starts) >= end:
+            break
+    mapped = "".join(pieces)
+    if at < 0 or at + length > len(starts) or mapped != norm_text[: len(mapped)]:
         return None
     lo = starts[max(at - SNIPPET, 0)]
     hi = starts[min(at + length - 1 + SNIPPET, len(starts) - 1)]
