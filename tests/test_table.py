@@ -69,3 +69,36 @@ def test_search_snippet_is_the_published_text_and_explain_is_not_cut(db_url, ser
     if table.width(longest) > 20:
         cut = cli(db_url, "explain", str(hit["report_id"]), "--width", "20").stdout
         assert longest not in cut and table.cut(longest, 20) in cut
+
+
+def test_long_texts_go_through_the_pager_only_on_a_terminal(db_url, serve, county, tmp_path):
+    import os
+    import pty
+    import subprocess
+
+    from tests.conftest import NIANBAO
+
+    server = serve(county)
+    crawl(db_url, server.url("/"))
+    rid = str(cli_json(db_url, "reports")[0]["id"])
+    paged = tmp_path / "paged.txt"
+    pager = tmp_path / "pager.sh"
+    pager.write_text(f"#!/bin/sh\ncat > {paged}\n")
+    pager.chmod(0o755)
+    env = {**os.environ, "PAGER": str(pager), "PYTHONIOENCODING": "utf-8"}
+    env.pop("NIANBAO_DB", None)
+
+    # Not a terminal: plain output, no pager.
+    cli(db_url, "show", rid, env={"PAGER": str(pager)})
+    assert not paged.exists()
+
+    main, child = pty.openpty()
+    proc = subprocess.run(
+        [*NIANBAO, "show", rid, "--db", db_url],
+        stdin=child, stdout=child, stderr=subprocess.PIPE, env=env, timeout=120,
+    )  # fmt: skip
+    os.close(child)
+    os.close(main)
+    assert proc.returncode == 0, proc.stderr
+    text = cli_json(db_url, "show", rid)["text"]
+    assert text.splitlines()[-1] in paged.read_text(encoding="utf-8")
