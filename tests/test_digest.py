@@ -64,6 +64,7 @@ def _portal(seeds, figure: str):
     )
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_a_crawl_finding_a_changed_report_sends_one_notification(
     db_url, serve, seeds, webhook, tmp_path
 ):

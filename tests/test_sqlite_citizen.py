@@ -14,6 +14,7 @@ from nianbao.models.db import alembic_config, open_archive
 from tests.conftest import cli_json, crawl
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_views_list_reports_and_versions_on_every_backend(db_url, serve, county):
     server = serve(county)
     crawl(db_url, server.url("/"))

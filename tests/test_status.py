@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from tests.conftest import FAST, cli, cli_json, crawl
 
 P1002 = "/zwgk/ndbg/201403/t20140305_1002.html"
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_a_withdrawn_report_says_so_in_show_versions_and_runs(db_url, serve, county):
     server = serve(county)
     crawl(db_url, server.url("/"))
@@ -39,6 +42,7 @@ def test_a_withdrawn_report_says_so_in_show_versions_and_runs(db_url, serve, cou
     assert f"withdrawn: report {rid} (gone)" in text and "new reports: " in text
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_as_of_without_a_zone_is_china_time_unless_told(db_url, serve, county):
     server = serve(county)
     crawl(db_url, server.url("/"))

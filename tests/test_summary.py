@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from nianbao.demo.server import Page
 from tests.conftest import FAST, cli, cli_json
 
@@ -31,6 +33,7 @@ def _dead_link_portal(county):
     return county
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_one_crawl_with_errors_shows_the_same_numbers_everywhere(db_url, serve, county):
     server = serve(_dead_link_portal(county))
     settings = [*FAST, "-s", "NIANBAO_PROGRESS_INTERVAL=3600", "-s", "RETRY_TIMES=2"]
