@@ -15,6 +15,7 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from nianbao.crawler.source import source_of
+from nianbao.models.runs import summarize
 
 
 class Progress:
@@ -34,17 +35,10 @@ class Progress:
         return ext
 
     def line(self) -> str:
-        stats = self.crawler.stats
-        get = stats.get_value
-        errors = sum(
-            v
-            for k, v in stats.get_stats().items()
-            if k.startswith("downloader/exception_type_count/") or k == "archive/error"
-        )
+        s = summarize(self.crawler.stats.get_stats())
         return (
-            f"[{source_of(self.crawler).name}] {get('portal/pages_received', 0)} pages, "
-            f"{get('portal/candidates', 0)} candidates, {get('archive/new_versions', 0)} new versions, "
-            f"{errors} errors"
+            f"[{source_of(self.crawler).name}] {s.pages} pages, {s.candidates} candidates, "
+            f"{s.new_versions} new versions, {s.errors} errors"
         )
 
     def spider_opened(self, spider: Any) -> None:
@@ -54,3 +48,4 @@ class Progress:
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.loop and self.loop.running:
             self.loop.stop()
+        print(self.line(), file=sys.stderr, flush=True)

@@ -62,6 +62,7 @@ class StorePipeline:
         with self.Session.begin() as session:
             run = runs.start_run(session, self.source.name, self.source.organ, config)
             self.run_id, self.source_id = run.id, run.source_id
+        self.stats.set_value("nianbao/run_id", self.run_id)  # the crawl's digest finds it
         logger.info("archiving to %s (crawl run %s)", safe_url(str(self.engine.url)), self.run_id)
 
     def open_spider(self, spider: Any = None) -> None:
@@ -90,14 +91,15 @@ class StorePipeline:
         )
         counts["responses"] = stats.get("downloader/response_count", 0)
         counts["requests"] = stats.get("downloader/request_count", 0)
-        errors = {
-            k: v
-            for k, v in stats.items()
-            if (k.startswith("downloader/exception_type_count/") or k.startswith("archive/error"))
-        }
-        status = runs.run_status(stats, reason)
+        summary = runs.summarize(stats, reason)
+        summary.resumed = summary.resumed or self.crawler.settings.getbool("NIANBAO_RESUMED")
+        counts["summary"] = summary.as_dict()
+        # The errors the summary counts, by kind (their sum is summary.errors), and why a
+        # failed run failed: the same numbers in the run row, `runs` and the crawl summary.
+        errors: dict[str, Any] = dict(summary.error_kinds)
+        status = summary.status
         if status == "failed":
-            errors["failed"] = runs.failure_reason(stats)
+            errors["failed"] = summary.reason
         with self.Session.begin() as session:
             runs.finish_run(session, self.run_id, status, counts, errors)
         self.engine.dispose()

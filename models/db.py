@@ -19,6 +19,7 @@ Two ways in, because reading must never get in a writer's way:
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -121,6 +122,12 @@ def _sqlite_pragmas(engine: Engine, read_only: bool) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _json_dumps(value: Any) -> str:
+    """JSON columns as readable UTF-8 (发布机构, not \\u53d1…): sqlite3 and datasette show
+    them as they are (migration 0009 rewrote older rows)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
     url = resolve_url(url, create=not read_only)
     parsed = make_url(url)
@@ -131,9 +138,14 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
             engine = create_engine(
                 "sqlite://",
                 creator=_read_only_connect(parsed.database),
+                json_serializer=_json_dumps,
             )
         else:
-            engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+            engine = create_engine(
+                url,
+                connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+                json_serializer=_json_dumps,
+            )
         _sqlite_pragmas(engine, read_only)
         return engine
     if parsed.get_backend_name() == "postgresql":

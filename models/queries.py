@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from nianbao import errors
 from nianbao.models.archive import entity, read_blob
+from nianbao.models.runs import run_summary
 from nianbao.models.tables import Blob, Capture, CrawlRun, Report, Source, Version
 
 
@@ -104,6 +105,7 @@ def list_versions(session: Session, report_id: int) -> list[dict[str, Any]]:
             "same_text_elsewhere": same_text_elsewhere(session, report_id, v.sha256),
             # near-duplicates in other reports (models.neardup), most similar first
             "similar": similar.get(v.n, []),
+            **withdrawal(v.report),
         }
         for v in versions
     ]
@@ -184,6 +186,8 @@ def list_runs(session: Session, source: str | None = None, limit: int = 50) -> l
     """Crawl runs, newest first: what an operator checks each morning."""
     query = select(CrawlRun, Source.name).join(Source, Source.id == CrawlRun.source_id)
     if source:
+        if session.scalar(select(Source.id).where(Source.name == source)) is None:
+            raise NotFound(f"no such source: {source!r}")
         query = query.where(Source.name == source)
     rows = session.execute(query.order_by(CrawlRun.id.desc()).limit(limit)).all()
     return [
@@ -195,6 +199,7 @@ def list_runs(session: Session, source: str | None = None, limit: int = 50) -> l
             "status": run.status,
             "counts": run.counts,
             "errors": run.errors,
+            "summary": run_summary(run.counts, run.errors).as_dict(),
             "host": run.host,
             "pid": run.pid,
         }
@@ -239,7 +244,33 @@ def version_dict(v: Version) -> dict[str, Any]:
         "url": v.url,
         "first_seen": iso(v.first_seen),
         "last_seen": iso(v.last_seen),
+        **withdrawal(v.report),
     }
+
+
+WITHDRAWN_WHY = {
+    "gone": "its address answered 404/410",
+    "unlinked": "the column page that linked it no longer does",
+}
+
+
+def withdrawal(report: Report) -> dict[str, Any]:
+    """The report's withdrawal (None when it is still published), for every version shown:
+    an auditor quoting a version must see that the report is no longer public."""
+    return {
+        "report_withdrawn_at": iso(report.withdrawn_at),
+        "report_withdrawn_reason": report.withdrawn_reason,
+    }
+
+
+def withdrawn_line(data: dict[str, Any]) -> str | None:
+    if not data.get("report_withdrawn_at"):
+        return None
+    reason = data.get("report_withdrawn_reason") or ""
+    return (
+        f"WITHDRAWN {data['report_withdrawn_at']}: {WITHDRAWN_WHY.get(reason, reason)}"
+        " (its versions are kept)"
+    )
 
 
 def explain_dict(v: Version) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import select
@@ -63,13 +64,8 @@ def failure_reason(stats: dict[str, Any]) -> str:
     found: list[tuple[int, str, str]] = []
     for key, (verb, why) in _WHY.items():
         if n := int(stats.get(key, 0) or 0):
-            if key == "portal/skipped/error":
-                kinds = sorted(
-                    k.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
-                    for k in stats
-                    if k.startswith("downloader/exception_type_count/")
-                )
-                why += f" ({', '.join(kinds)})" if kinds else ""
+            if key == "portal/skipped/error" and (words := _exception_words(stats)):
+                why += f" ({words})"
             found.append((n, verb, why))
     for key, value in stats.items():
         if key.startswith("portal/skipped/http_") and value:
@@ -87,6 +83,134 @@ def failure_reason(stats: dict[str, Any]) -> str:
             verbs[0] if len(verbs) == 1 else ", ".join(verbs[:-1]) + " or " + verbs[-1]
         )
     return f"{said}: " + "; ".join(f"{why} ({n})" for n, _, why in found)
+
+
+# Fetch failures by exception class, in words an operator reads without -v.
+_EXCEPTION_WORDS = {
+    "ConnectionRefusedError": "connection refused",
+    "DownloadConnectionRefusedError": "connection refused",
+    "DNSLookupError": "host name not found",
+    "TimeoutError": "timed out",
+    "TCPTimedOutError": "timed out",
+    "DownloadTimeoutError": "timed out",
+    "ConnectionLost": "connection lost",
+    "ResponseNeverReceived": "no response",
+    "ResponseFailed": "response broken off",
+}
+
+
+def _exception_words(stats: dict[str, Any]) -> str:
+    names = sorted(
+        k.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+        for k in stats
+        if k.startswith("downloader/exception_type_count/")
+    )
+    words = dict.fromkeys(_EXCEPTION_WORDS.get(n, n) for n in names)
+    return ", ".join(words)
+
+
+@dataclass
+class Summary:
+    """What one crawl of one source did: the numbers every face shows.
+
+    The progress line, the crawl summary, the run row and ``nianbao runs`` (text and
+    JSON) all show these, computed once by :func:`summarize`, so one run never shows
+    three different error counts. ``errors`` is ``sum(error_kinds.values())``: fetches
+    that failed after their retries (``fetch``; a retried attempt that later succeeded is
+    not an error), archive writes that failed (``archive``), spider bugs
+    (``spider/<exception>``). Deliberate skips (robots.txt, budget, traps, size, HTTP
+    4xx) are ``skipped``, never errors.
+    """
+
+    status: str = "running"  # ok / failed / idle / running / <finish reason>
+    reason: str = ""  # why a failed source failed
+    pages: int = 0  # pages received whole (or confirmed by a 304)
+    candidates: int = 0
+    reports: int = 0  # report captures
+    new_reports: int = 0
+    new_versions: int = 0
+    unchanged: int = 0
+    not_modified: int = 0
+    cached_pages: int = 0  # other pages that answered 304: links from the page cache
+    downloaded: int = 0  # response body bytes
+    errors: int = 0
+    skipped: int = 0
+    resumed: bool = False
+    error_kinds: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Summary:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def summarize(stats: dict[str, Any], reason: str | None = None) -> Summary:
+    """The :class:`Summary` of a crawl from its Scrapy stats (running or finished).
+
+    ``reason`` is Scrapy's finish reason; ``None`` while the crawl runs (the progress
+    line), else the stats' own ``finish_reason`` when there is one.
+    """
+    kinds: dict[str, int] = {}
+    if n := int(stats.get("portal/skipped/error", 0) or 0):
+        kinds["fetch"] = n
+    if n := int(stats.get("archive/error", 0) or 0):
+        kinds["archive"] = n
+    for key, value in stats.items():
+        if key.startswith("spider_exceptions/") and key != "spider_exceptions/count" and value:
+            kinds["spider/" + key.split("/", 1)[1]] = int(value)
+    skipped = sum(
+        int(v)
+        for k, v in stats.items()
+        if k.startswith("portal/skipped/") and k != "portal/skipped/error"
+    )
+    finished = reason or stats.get("finish_reason")
+    status = run_status(stats, str(finished)) if finished else "running"
+
+    def get(key: str) -> int:
+        return int(stats.get(key, 0) or 0)
+
+    return Summary(
+        status=status,
+        reason=failure_reason(stats) if status == "failed" else "",
+        pages=get(RECEIVED),
+        candidates=get("portal/candidates"),
+        reports=get("archive/captures_page"),
+        new_reports=get("archive/new_reports"),
+        new_versions=get("archive/new_versions"),
+        unchanged=get("archive/unchanged"),
+        not_modified=get("archive/captures_not_modified"),
+        cached_pages=get("conditional/replayed"),
+        downloaded=get("downloader/response_bytes"),
+        errors=sum(kinds.values()),
+        skipped=skipped,
+        resumed=bool(stats.get("frontier/resumed")),
+        error_kinds=kinds,
+    )
+
+
+def run_summary(counts: dict[str, Any] | None, errors: dict[str, Any] | None) -> Summary:
+    """The :class:`Summary` a run row stored (``counts["summary"]``), for ``nianbao runs``.
+
+    Rows written before summaries were stored are summarised from their counts (the
+    stats without their ``archive/``/``portal/`` prefix), as :func:`summarize` would.
+    """
+    counts, errors = counts or {}, errors or {}
+    if isinstance(counts.get("summary"), dict):
+        return Summary.from_dict(counts["summary"])
+    stats: dict[str, Any] = {}
+    for key, value in counts.items():
+        if key.startswith("conditional_"):
+            stats["conditional/" + key.removeprefix("conditional_")] = value
+        elif key.split("/", 1)[0] in ("pages_received", "candidates", "skipped", "trap", "blocked"):
+            stats["portal/" + key] = value
+        else:
+            stats["archive/" + key] = value
+    summary = summarize(stats, "finished")
+    summary.status, summary.reason = "", str(errors.get("failed", ""))
+    return summary
 
 
 def start_run(

@@ -56,6 +56,27 @@ def _matching_ids(session: Session, term: str) -> list[int]:
     )
 
 
+def published_snippet(text: str, norm_text: str, at: int, length: int) -> str | None:
+    """The hit at ``norm_text[at:at + length]`` with :data:`SNIPPET` characters either side,
+    cut from the text as published (its script, its spacing collapsed), or None when the
+    published text does not map onto the normal form character by character."""
+    starts: list[int] = []  # index in text of each character of the normal form
+    pieces: list[str] = []
+    end = at + length + SNIPPET  # no need to map the text beyond the snippet
+    for i, ch in enumerate(text):
+        piece = normal_form(ch)
+        starts.extend([i] * len(piece))
+        pieces.append(piece)
+        if len(starts) >= end:
+            break
+    mapped = "".join(pieces)
+    if at < 0 or at + length > len(starts) or mapped != norm_text[: len(mapped)]:
+        return None
+    lo = starts[max(at - SNIPPET, 0)]
+    hi = starts[min(at + length - 1 + SNIPPET, len(starts) - 1)]
+    return " ".join(text[lo : hi + 1].split())
+
+
 def search(session: Session, query: str, limit: int = 100) -> list[dict[str, Any]]:
     """Every version whose normalised text contains ``query``, newest report first."""
     term = normal_form(query)
@@ -97,7 +118,8 @@ def search(session: Session, query: str, limit: int = 100) -> list[dict[str, Any
                 "first_seen": v.first_seen.isoformat(),
                 "last_seen": v.last_seen.isoformat(),
                 "withdrawn": r.withdrawn_at is not None,
-                "snippet": v.norm_text[start : at + len(term) + SNIPPET],
+                "snippet": published_snippet(v.text, v.norm_text, at, len(term))
+                or v.norm_text[start : at + len(term) + SNIPPET],
             }
         )
     return out

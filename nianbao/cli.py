@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
 import click
 
 from nianbao import sources as sources_mod
+from nianbao import table
 from nianbao.errors import NianbaoError
 from nianbao.models import queries
 from nianbao.models.db import (
@@ -27,6 +28,7 @@ from nianbao.models.db import (
     safe_url,
     sessionmaker_for,
 )
+from nianbao.models.runs import Summary, run_summary
 
 EXIT_SOURCE_FAILED = 3
 EXIT_VERIFY_FAILED = 4
@@ -66,14 +68,74 @@ def _version_as(
     return shape(queries.get_version(session, report_id, n, moment))
 
 
-def _parse_time(value: str) -> datetime:
+def _page(text: str) -> None:
+    """Long texts through the pager ($PAGER, less) on a terminal; plain output otherwise."""
+    if sys.stdout.isatty() and text.count("\n") > 20:
+        click.echo_via_pager(text if text.endswith("\n") else text + "\n")
+    else:
+        click.echo(text)
+
+
+def _summary_line(s: Summary) -> str:
+    """One source's crawl in one line: the crawl summary and ``runs`` print the same."""
+    return (
+        f"{s.status}"
+        + (f" ({s.reason})" if s.reason else "")
+        + f"; {s.pages} pages fetched, {s.reports} report captures, "
+        f"{s.new_reports} new reports, {s.new_versions} new versions, "
+        f"{s.unchanged} unchanged, {s.not_modified} not modified (304), "
+        f"{s.cached_pages} other pages unchanged (304, links from the page cache), "
+        f"{s.downloaded / 1e6:.2f} MB downloaded, "
+        f"{s.skipped} skipped (robots/budget/traps/size), {s.errors} errors"
+        + (" (resumed)" if s.resumed else "")
+    )
+
+
+DEFAULT_TZ = "+08:00"  # China Standard Time (Asia/Shanghai; no daylight saving)
+
+
+def _zone(name: str) -> tzinfo:
+    """``+08:00``, ``-05:00``, ``UTC``/``Z`` or an IANA name (``Asia/Shanghai``)."""
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    if name[:1] in "+-" and len(name) == 6 and name[3] == ":":
+        try:
+            hours, minutes = int(name[1:3]), int(name[4:6])
+        except ValueError:
+            pass
+        else:
+            sign = -1 if name[0] == "-" else 1
+            return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise click.BadParameter(
+            f"{name!r} is not a time zone (+08:00, UTC or a name like Asia/Shanghai)",
+            param_hint="--tz",
+        ) from None
+
+
+def _parse_time(value: str, tz: str = DEFAULT_TZ) -> datetime:
+    """An ISO 8601 time; without a zone it is read in ``tz`` (default +08:00, as a Chinese
+    auditor means it; ``--tz`` or $NIANBAO_TZ for another)."""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an ISO 8601 time (e.g. 2024-03-31T12:00:00+08:00)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=_zone(tz))
+
+
+tz_option = click.option(
+    "--tz",
+    envvar="NIANBAO_TZ",
+    default=DEFAULT_TZ,
+    show_default=True,
+    help="Time zone of an --as-of time given without one ($NIANBAO_TZ).",
+)
 
 
 class _Group(click.Group):
@@ -123,6 +185,20 @@ def main() -> None:
     help="Share the request queue and duplicate filter with every worker using this Redis.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log on stderr.")
+@click.option(
+    "--digest",
+    "digest_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write what the crawl changed (new reports, versions, withdrawals) here as JSON.",
+)
+@click.option(
+    "--notify",
+    "notify_urls",
+    multiple=True,
+    metavar="URL",
+    help="Send the change digest to this Apprise URL (repeatable; also `notify` in the"
+    " sources file, $NIANBAO_NOTIFY).",
+)
 def crawl(
     db: str | None,
     sources_file: str | None,
@@ -131,6 +207,8 @@ def crawl(
     jobdir: Path | None,
     redis_url: str | None,
     verbose: bool,
+    digest_file: Path | None,
+    notify_urls: tuple[str, ...],
 ) -> None:
     """Crawl portals and archive every annual report found."""
     from nianbao import crawl as crawl_mod
@@ -145,6 +223,7 @@ def crawl(
             if sources_file
             else [sources_mod.from_url(u) for u in urls]
         )
+        notify = _notify_urls(sources_file, notify_urls)
     except sources_mod.SourcesError as exc:
         raise click.ClickException(str(exc)) from exc
     settings: dict[str, str] = {"LOG_LEVEL": "INFO" if verbose else "WARNING"}
@@ -158,24 +237,15 @@ def crawl(
     url = resolve_url(db)
     click.echo(f"crawling {len(srcs)} source(s) into {safe_url(url)}", err=True)
     try:
-        results = crawl_mod.run(srcs, url, settings, jobdir=jobdir)
+        results = crawl_mod.run(srcs, url, settings, jobdir=jobdir, quiet=not verbose)
     except (ArchiveError, FrontierError, JobDirError) as exc:
         raise click.ClickException(str(exc)) from exc
     failed = [r for r in results if r.failed]
     for r in results:
-        click.echo(
-            f"{r.name}: {r.status}"
-            + (f" ({r.reason})" if r.reason else "")
-            + f"; {r.pages} pages fetched, {r.reports} report captures, "
-            f"{r.new_reports} new reports, {r.new_versions} new versions, "
-            f"{r.unchanged} unchanged, {r.not_modified} not modified (304), "
-            f"{r.cached_pages} other pages unchanged (304, links from the page cache), "
-            f"{r.downloaded / 1e6:.2f} MB downloaded, "
-            f"{r.skipped} skipped (robots/budget/traps/size), {r.errors} errors"
-            + (" (resumed)" if r.resumed else "")
-        )
+        click.echo(f"{r.name}: " + _summary_line(r))
     total_v = sum(r.new_versions for r in results)
     click.echo(f"done: {len(results)} source(s), {len(failed)} failed, {total_v} new versions")
+    _after_crawl(url, [r.run_id for r in results if r.run_id is not None], digest_file, notify)
     if failed:
         click.echo("failed entirely: " + ", ".join(r.name for r in failed), err=True)
         sys.exit(EXIT_SOURCE_FAILED)
@@ -193,16 +263,26 @@ def reports(db: str | None, as_json: bool) -> None:
         return
     if not rows:
         click.echo("the archive holds no reports yet (run `nianbao crawl`)")
-    for r in rows:
-        gone = (
-            f"  [withdrawn {r['withdrawn_at']}: {r['withdrawn_reason']}]"
-            if r["withdrawn_at"]
-            else ""
-        )
-        click.echo(
-            f"{r['id']:>5}  {r['year'] or '----'}  {r['organ'] or '?'}  "
-            f"v{r['versions']}  {r['title'] or ''}{gone}\n       {r['url']}"
-        )
+    lines = table.columns(
+        [
+            [
+                str(r["id"]),
+                str(r["year"] or "----"),
+                r["organ"] or "?",
+                f"v{r['versions']}",
+                (r["title"] or "")
+                + (
+                    f"  [withdrawn {r['withdrawn_at']}: {r['withdrawn_reason']}]"
+                    if r["withdrawn_at"]
+                    else ""
+                ),
+            ]
+            for r in rows
+        ],
+        ">",
+    )
+    for line, r in zip(lines, rows, strict=True):
+        click.echo(f"{line}\n       {r['url']}")
 
 
 @main.command()
@@ -215,6 +295,8 @@ def versions(db: str | None, as_json: bool, report_id: int) -> None:
     if as_json:
         _emit(rows)
         return
+    if rows and (gone := queries.withdrawn_line(rows[0])):
+        click.echo(f"report {report_id} {gone}")
     for v in rows:
         click.echo(
             f"v{v['n']}  {v['sha256'][:16]}  {v['first_seen']} → {v['last_seen']}  {v['url']}"
@@ -232,20 +314,25 @@ def versions(db: str | None, as_json: bool, report_id: int) -> None:
 @click.argument("report_id", type=int)
 @click.option("--version", "n", type=int, help="Version number (from 1).")
 @click.option("--as-of", "as_of", help="Show the version current at this ISO 8601 time.")
-def show(db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None) -> None:
+@tz_option
+def show(
+    db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None, tz: str
+) -> None:
     """Print the clean text of one version (default: the latest)."""
     if n is not None and as_of:
         raise click.UsageError("give --version or --as-of, not both")
-    moment = _parse_time(as_of) if as_of else None
+    moment = _parse_time(as_of, tz) if as_of else None
     data = _read(db, _version_as, queries.version_dict, report_id, n, moment)
     if as_json:
         _emit(data)
         return
-    click.echo(
-        f"# {data['title']}  (report {report_id}, version {data['n']}, sha256 {data['sha256'][:16]})"
+    gone = queries.withdrawn_line(data)
+    _page(
+        (f"# {gone}\n" if gone else "")
+        + f"# {data['title']}  (report {report_id}, version {data['n']}, sha256 {data['sha256'][:16]})\n"
+        f"# {data['url']}  first seen {data['first_seen']}, last seen {data['last_seen']}\n\n"
+        + data["text"]
     )
-    click.echo(f"# {data['url']}  first seen {data['first_seen']}, last seen {data['last_seen']}\n")
-    click.echo(data["text"])
 
 
 @main.command()
@@ -254,13 +341,23 @@ def show(db: str | None, as_json: bool, report_id: int, n: int | None, as_of: st
 @click.argument("report_id", type=int)
 @click.option("--version", "n", type=int, help="Version number (from 1).")
 @click.option("--as-of", "as_of", help="The version current at this ISO 8601 time.")
+@click.option(
+    "--width", type=int, default=0, help="Cut each removed text to this many cells (0: whole)."
+)
+@tz_option
 def explain(
-    db: str | None, as_json: bool, report_id: int, n: int | None, as_of: str | None
+    db: str | None,
+    as_json: bool,
+    report_id: int,
+    n: int | None,
+    as_of: str | None,
+    width: int,
+    tz: str,
 ) -> None:
     """What the cleaner removed from a version's page and why (rule or model), its flags."""
     if n is not None and as_of:
         raise click.UsageError("give --version or --as-of, not both")
-    moment = _parse_time(as_of) if as_of else None
+    moment = _parse_time(as_of, tz) if as_of else None
     data = _read(db, _version_as, queries.explain_dict, report_id, n, moment)
     if as_json:
         _emit(data)
@@ -274,9 +371,11 @@ def explain(
         if data["meta"].get(key):
             click.echo(f"# {key}: {data['meta'][key]}")
     click.echo(f"# {len(data['removed'])} pieces removed:")
+    lines = []
     for r in data["removed"]:
         text = " ".join(str(r["text"] or "").split())
-        click.echo(f"{r['stage']}/{r['rule']}\t{text[:120]}")
+        lines.append(f"{r['stage']}/{r['rule']}\t{table.cut(text, width) if width else text}")
+    _page("\n".join(lines))
 
 
 @main.command()
@@ -292,7 +391,7 @@ def diff(db: str | None, report_id: int, a: int, b: int, cells: bool, as_json: b
         _diff_cells(db, report_id, a, b, as_json)
         return
     text = _read(db, queries.diff_versions, report_id, a, b)
-    click.echo(text if text else f"versions {a} and {b} have the same text")
+    _page(text if text else f"versions {a} and {b} have the same text")
 
 
 @main.command()
@@ -305,13 +404,20 @@ def captures(db: str | None, as_json: bool, report_id: int) -> None:
     if as_json:
         _emit(rows)
         return
-    for c in rows:
-        version = f"v{c['version']}" if c["version"] else "-"
-        body = (c["body_sha256"] or "(no body)")[:16]
-        click.echo(
-            f"{c['id']:>6}  {c['fetched_at']}  {c['status']}  {c['kind']:<12} {version:<4} "
-            f"{body:<16}  {c['url']}"
-        )
+    cells = [
+        [
+            str(c["id"]),
+            str(c["fetched_at"]),
+            str(c["status"]),
+            str(c["kind"]),
+            f"v{c['version']}" if c["version"] else "-",
+            (c["body_sha256"] or "(no body)")[:16],
+            str(c["url"]),
+        ]
+        for c in rows
+    ]
+    for line in table.columns(cells, ">"):
+        click.echo(line)
 
 
 @main.command()
@@ -369,14 +475,23 @@ def search(db: str | None, as_json: bool, text: str, limit: int) -> None:
         return
     if not rows:
         click.echo(f"no version contains {text!r}")
-    for r in rows:
-        flags = ("" if r["current"] else "  [superseded]") + (
-            "  [withdrawn]" if r["withdrawn"] else ""
-        )
-        click.echo(
-            f"{r['report_id']:>5} v{r['version']}  {r['year'] or '----'}  {r['organ'] or '?'}  "
-            f"{r['title'] or ''}{flags}\n       …{r['snippet']}…"
-        )
+    lines = table.columns(
+        [
+            [
+                str(r["report_id"]),
+                f"v{r['version']}",
+                str(r["year"] or "----"),
+                r["organ"] or "?",
+                (r["title"] or "")
+                + ("" if r["current"] else "  [superseded]")
+                + ("  [withdrawn]" if r["withdrawn"] else ""),
+            ]
+            for r in rows
+        ],
+        ">",
+    )
+    for line, r in zip(lines, rows, strict=True):
+        click.echo(f"{line}\n       …{r['snippet']}…")
 
 
 @main.command()
@@ -386,22 +501,41 @@ def search(db: str | None, as_json: bool, text: str, limit: int) -> None:
 @click.option("--limit", default=50, show_default=True, help="At most this many runs.")
 def runs(db: str | None, as_json: bool, source: str | None, limit: int) -> None:
     """Crawl runs, newest first: when, which source, how it ended, what it found."""
+    from nianbao.models.digest import brief, run_changes
+
     with _session(db) as session:
         rows = queries.list_runs(session, source, limit)
+        for r in rows:  # what each run changed, by report
+            r["changes"] = brief(run_changes(session, [r["id"]], detail=False))
     if as_json:
         _emit(rows)
         return
     if not rows:
         click.echo("no crawl has run against this archive yet")
+    cells = []
     for r in rows:
-        c = r["counts"] or {}
-        errors = sum(v for v in (r["errors"] or {}).values() if isinstance(v, int))
-        click.echo(
-            f"{r['id']:>5}  {r['started_at']} → {r['finished_at'] or '-'}  {r['source']}  "
-            f"{r['status']}; {c.get('pages_received', 0)} pages, {c.get('new_versions', 0)} new "
-            f"versions, {c.get('captures_not_modified', 0)} not modified, {errors} errors"
-            + (f" ({r['errors']['failed']})" if (r["errors"] or {}).get("failed") else "")
+        summary = run_summary(r["counts"], r["errors"])
+        summary.status = r["status"]  # "running", "crashed": the row knows, the counts not
+        cells.append(
+            [
+                str(r["id"]),
+                f"{r['started_at']} → {r['finished_at'] or '-'}",
+                r["source"],
+                _summary_line(summary),
+            ]
         )
+    for line, r in zip(table.columns(cells, ">"), rows, strict=True):
+        click.echo(line)
+        c = r["changes"]
+        if c["new_reports"]:
+            click.echo("       new reports: " + ", ".join(map(str, c["new_reports"])))
+        if c["new_versions"]:
+            click.echo(
+                "       new versions: "
+                + ", ".join(f"report {v['report_id']} v{v['version']}" for v in c["new_versions"])
+            )
+        for w in c["withdrawn"]:
+            click.echo(f"       withdrawn: report {w['report_id']} ({w['reason']}) {w['at']}")
 
 
 @main.command()
@@ -493,9 +627,15 @@ def reprocess(db: str | None, as_json: bool, report_ids: tuple[int, ...]) -> Non
 
 
 @main.command()
-@db_option
+@click.option(
+    "--db",
+    "db",
+    default=None,
+    metavar="URL",
+    help="Archive to fill (default: demo.sqlite beside the default archive; never $NIANBAO_DB).",
+)
 def demo(db: str | None) -> None:
-    """Serve the bundled offline demo portal on 127.0.0.1 and archive it."""
+    """Serve the bundled offline demo portal on 127.0.0.1 and archive it (twice)."""
     from nianbao import demo as demo_mod
 
     sys.exit(demo_mod.main(db))
@@ -650,3 +790,34 @@ def compliance(
             f"{r['year']}\t{r['organ'] or '?'}\t{r['status']}\tdue {r['deadline']}\t{r['basis']}"
             + (f"\tedited after the deadline: {edits}" if edits else "")
         )
+
+
+# --- the change digest after a crawl (issue 17) ---
+
+
+def _notify_urls(sources_file: str | None, given: tuple[str, ...]) -> list[str]:
+    import os
+
+    from nianbao.services import digest as digest_svc
+
+    urls = list(given) or (os.environ.get("NIANBAO_NOTIFY") or "").split()
+    if sources_file:
+        urls += sources_mod.load_notify(sources_file)
+    digest_svc.check(urls)
+    return urls
+
+
+def _after_crawl(url: str, run_ids: list[int], path: Path | None, notify: list[str]) -> None:
+    """Print what the crawl changed, write it as JSON, send it to the notification URLs."""
+    from nianbao.models.digest import as_text, is_empty
+    from nianbao.services import digest as digest_svc
+
+    if not run_ids:
+        return
+    digest = digest_svc.crawl_digest(url, run_ids)
+    if not is_empty(digest):
+        click.echo("changes:\n" + "\n".join("  " + line for line in as_text(digest).splitlines()))
+    if path is not None:
+        digest_svc.write(digest, path)
+    if not digest_svc.notify(notify, digest):
+        click.echo("the change notification could not be sent", err=True)

@@ -23,27 +23,22 @@ from nianbao.sources import SourceConfig
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class SourceResult:
+@dataclass(kw_only=True)
+class SourceResult(runs.Summary):
+    """One source's :class:`~nianbao.models.runs.Summary`, with its name and raw stats."""
+
     name: str
-    status: str  # ok / failed / idle (shared frontier: peers did it all) / <finish reason>
-    pages: int = 0  # pages received whole (or confirmed by a 304): not robots.txt, 404s, stops
-    reason: str = ""  # why a failed source failed
-    reports: int = 0
-    new_reports: int = 0
-    new_versions: int = 0
-    unchanged: int = 0
-    not_modified: int = 0
-    cached_pages: int = 0  # other pages that answered 304: their links came from the page cache
-    downloaded: int = 0  # response body bytes
-    errors: int = 0
-    skipped: int = 0  # deliberate: robots.txt, budget, traps, too large, 404 …
-    resumed: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    @property
+    def run_id(self) -> int | None:
+        """The crawl run row this source's crawl wrote (None if it never opened one)."""
+        value = self.stats.get("nianbao/run_id")
+        return int(value) if value is not None else None
 
 
 def crawl_settings(db_url: str, overrides: dict[str, str] | None = None) -> Settings:
@@ -66,38 +61,54 @@ def known_report_urls(db_url: str, source_name: str) -> list[str]:
 
 
 def _result(name: str, stats: dict[str, Any]) -> SourceResult:
-    status = runs.run_status(stats, str(stats.get("finish_reason", "finished")))
-    # Errors are failures an operator should look at: fetches that failed (timeouts,
-    # refused connections, after retries), archive writes, spider bugs. Deliberate skips
-    # (robots.txt, the page budget, traps, oversized or binary answers, HTTP 404 on a
-    # stale link) are counted apart, under ``portal/skipped/<reason>``.
-    errors = sum(
-        v
-        for k, v in stats.items()
-        if k in ("portal/skipped/error", "archive/error") or k.startswith("spider_exceptions/")
+    summary = runs.summarize(stats, str(stats.get("finish_reason", "finished")))
+    return SourceResult(name=name, stats=stats, **vars(summary))
+
+
+class QuietLog(logging.Filter):
+    """Without ``-v``: no tracebacks, and no line per failed fetch.
+
+    A fetch that failed after its retries is counted, and a source nothing could be
+    fetched from says why in its summary line ("failed (every page failed: fetch error
+    (connection refused) (1))"); Scrapy's own "Gave up retrying" and robots.txt download
+    errors, with their tracebacks, told an operator the same thing in 79 lines. Warnings
+    that say something new (binary bodies, undecodable encodings, resumed crawls) stay,
+    as one line each.
+    """
+
+    _FETCH_LOGGERS = (
+        "scrapy.downloadermiddlewares.retry",
+        "scrapy.downloadermiddlewares.robotstxt",
     )
-    skipped = sum(
-        v
-        for k, v in stats.items()
-        if k.startswith("portal/skipped/") and k != "portal/skipped/error"
-    )
-    return SourceResult(
-        name=name,
-        status=status,
-        pages=int(stats.get(runs.RECEIVED, 0)),
-        reason=runs.failure_reason(stats) if status == "failed" else "",
-        reports=int(stats.get("archive/captures_page", 0)),
-        new_reports=int(stats.get("archive/new_reports", 0)),
-        new_versions=int(stats.get("archive/new_versions", 0)),
-        unchanged=int(stats.get("archive/unchanged", 0)),
-        not_modified=int(stats.get("archive/captures_not_modified", 0)),
-        cached_pages=int(stats.get("conditional/replayed", 0)),
-        downloaded=int(stats.get("downloader/response_bytes", 0)),
-        errors=int(errors),
-        skipped=int(skipped),
-        resumed=bool(stats.get("frontier/resumed")),  # a shared (Redis) crawl picked up again
-        stats=stats,
-    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in self._FETCH_LOGGERS and record.levelno >= logging.ERROR:
+            return False
+        if str(record.msg).startswith("fetching %s failed"):
+            return False
+        if record.exc_info:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+# Loggers whose records QuietLog sees: a filter on a logger (not on Scrapy's root handler,
+# which every crawler replaces as it starts) applies to the records logged there.
+_QUIET_LOGGERS = (
+    *QuietLog._FETCH_LOGGERS,
+    "portal",
+    "scrapy.core.scraper",
+    "scrapy.core.engine",
+    "scrapy.downloadermiddlewares.robotstxt",
+    "twisted",
+)
+
+
+def _quiet_logging() -> None:
+    quiet = QuietLog()
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).addFilter(quiet)
 
 
 def run(
@@ -106,17 +117,20 @@ def run(
     overrides: dict[str, str] | None = None,
     before_start: Any = None,
     jobdir: Path | None = None,
+    quiet: bool = False,
 ) -> list[SourceResult]:
     """Crawl every source concurrently into the archive at ``db_url``; block until done.
 
-    With ``jobdir``, each source keeps its Scrapy state in ``jobdir/<source>/`` and a
+    ``quiet`` (the CLI without ``-v``) installs :class:`QuietLog`. With ``jobdir``, each source keeps its Scrapy state in ``jobdir/<source>/`` and a
     gracefully interrupted crawl resumes from it (see :mod:`nianbao.jobdir`).
     """
     settings = crawl_settings(db_url, overrides)
     if settings.get("NIANBAO_REDIS_URL"):  # say now, not from inside Scrapy, if it is down
         frontier.check(settings["NIANBAO_REDIS_URL"])
     open_archive(db_url).dispose()  # migrate once, before many writers start
-    process = CrawlerProcess(settings)
+    process = CrawlerProcess(settings)  # configures logging
+    if quiet:
+        _quiet_logging()
     spidercls = process.spider_loader.load("portal")
     crawlers: list[tuple[str, Crawler]] = []
     jobs: dict[str, JobDir] = {}

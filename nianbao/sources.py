@@ -116,3 +116,21 @@ def load(path: str | Path) -> list[SourceConfig]:
             )
         )
     return out
+
+
+def load_notify(path: str | Path) -> list[str]:
+    """The file's top-level ``notify = ["json://…", "mailto://…"]``: Apprise URLs that
+    receive the change digest after each crawl (empty when absent)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourcesError(f"{path}: no such sources file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SourcesError(f"{path}: not valid TOML: {exc}") from None
+    urls = data.get("notify", [])
+    if isinstance(urls, str):
+        urls = [urls]
+    if not isinstance(urls, list) or not all(isinstance(u, str) and u for u in urls):
+        raise SourcesError(f"{path}: 'notify' must be a list of notification URLs")
+    return urls

@@ -103,6 +103,8 @@ def test_changed_figure_makes_a_second_version_with_diff_and_as_of(db_url, seeds
         "url",
         "first_seen",
         "last_seen",
+        "report_withdrawn_at",
+        "report_withdrawn_reason",
     }
     assert latest["published"] == "2015-01-20"
 

@@ -75,7 +75,7 @@ def test_run_status_counts_only_pages_received():
     }
     assert failure_reason(mixed) == (
         "every page was blocked, skipped or failed: anti-bot challenge (412/521/verification"
-        " page) (4); forbidden by robots.txt (2); fetch error (ConnectionRefusedError) (1)"
+        " page) (4); forbidden by robots.txt (2); fetch error (connection refused) (1)"
     )
     assert failure_reason({}) == "no page could be fetched"
 

@@ -1,0 +1,208 @@
+"""What a crawl changed, for the people who watch the archive: the change digest.
+
+After each crawl (``nianbao crawl --digest FILE``, Apprise notifications) and in
+``nianbao runs``: new reports, new versions with a character-level summary of what
+changed (difflib over characters, so a corrected figure reads ``4395 → 4396``),
+withdrawals, and sources that failed or met anti-bot answers.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from nianbao.models.queries import iso
+from nianbao.models.tables import Capture, CrawlRun, Report, Source, Version
+
+CONTEXT = 12  # characters of unchanged text shown before a change
+MAX_CHANGES = 10  # changes listed per version (the rest are counted)
+
+
+def char_changes(old: str, new: str) -> dict[str, Any]:
+    """The character-level changes from ``old`` to ``new``.
+
+    Lines first (cheap on long texts), then characters within each changed block, so a
+    corrected figure is one change ``{"old": "4395", "new": "4396"}`` (widened to whole
+    numbers) with the words before it as ``context``.
+    """
+    a, b = old.splitlines(), new.splitlines()
+    changes: list[dict[str, Any]] = []
+    added = removed = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        x, y = "\n".join(a[i1:i2]), "\n".join(b[j1:j2])
+        chars = difflib.SequenceMatcher(None, x, y, autojunk=False)
+        for op, p1, p2, q1, q2 in chars.get_opcodes():
+            if op == "equal":
+                continue
+            removed += p2 - p1
+            added += q2 - q1
+            # A figure reads whole: 「4395」→「4396」, not 439「5」→「6」.
+            while p1 > 0 and q1 > 0 and x[p1 - 1].isdigit() and y[q1 - 1].isdigit():
+                p1, q1 = p1 - 1, q1 - 1
+            while p2 < len(x) and q2 < len(y) and x[p2].isdigit() and y[q2].isdigit():
+                p2, q2 = p2 + 1, q2 + 1
+            changes.append(
+                {"old": x[p1:p2], "new": y[q1:q2], "context": x[max(p1 - CONTEXT, 0) : p1]}
+            )
+    return {
+        "chars_added": added,
+        "chars_removed": removed,
+        "changes": changes[:MAX_CHANGES],
+        "more_changes": max(len(changes) - MAX_CHANGES, 0),
+    }
+
+
+def describe(change: dict[str, Any]) -> str:
+    """One change in words: ``…政务信息「4395」→「4396」``."""
+    old, new = (" ".join(s.split()) for s in (change["old"], change["new"]))
+    context = " ".join(change["context"].split())
+    if not old:
+        return f"…{context} + 「{new[:60]}」"
+    if not new:
+        return f"…{context} − 「{old[:60]}」"
+    return f"…{context}「{old[:60]}」→「{new[:60]}」"
+
+
+def run_changes(session: Session, run_ids: list[int], detail: bool = True) -> dict[str, Any]:
+    """New reports, new versions (with their changes unless not ``detail``), withdrawals
+    and troubled sources of these crawl runs."""
+    out: dict[str, Any] = {"new_reports": [], "new_versions": [], "withdrawn": [], "sources": []}
+    if not run_ids:
+        return out
+    runs = session.execute(
+        select(CrawlRun, Source.name)
+        .join(Source, Source.id == CrawlRun.source_id)
+        .where(CrawlRun.id.in_(run_ids))
+        .order_by(CrawlRun.id)
+    ).all()
+    for run, name in runs:
+        counts = run.counts or {}
+        summary = counts.get("summary") or {}
+        blocked = int(counts.get("blocked", 0) or 0)
+        # Failed, interrupted or blocked sources; a dead link's fetch error is in `runs`,
+        # not a reason to page anyone every night.
+        if run.status not in ("ok", "idle", "running") or blocked:
+            out["sources"].append(
+                {
+                    "source": name,
+                    "run": run.id,
+                    "status": run.status,
+                    "reason": (run.errors or {}).get("failed", ""),
+                    "blocked": blocked,
+                    "errors": int(summary.get("errors", 0) or 0),
+                }
+            )
+        since = run.started_at
+        # Versions first seen in this run: a capture of the run holds them, and they are
+        # no older than the run.
+        versions = session.scalars(
+            select(Version)
+            .where(
+                Version.id.in_(
+                    select(Capture.version_id).where(
+                        Capture.run_id == run.id, Capture.version_id.is_not(None)
+                    )
+                ),
+                Version.first_seen >= since,
+            )
+            .order_by(Version.report_id, Version.n)
+        ).all()
+        for v in versions:
+            entry = {
+                "source": name,
+                "report_id": v.report_id,
+                "version": v.n,
+                "organ": v.organ,
+                "year": v.year,
+                "title": v.title,
+                "url": v.url,
+                "first_seen": iso(v.first_seen),
+            }
+            if v.n == 1:
+                out["new_reports"].append(entry)
+                continue
+            if not detail:
+                out["new_versions"].append(entry)
+                continue
+            previous = session.scalar(
+                select(Version.text).where(Version.report_id == v.report_id, Version.n == v.n - 1)
+            )
+            out["new_versions"].append({**entry, **char_changes(previous or "", v.text)})
+        # Withdrawals are judged as a run ends (possibly after its row is finished): the
+        # run's are those from its start to the next run of the source.
+        until = session.scalar(
+            select(func.min(CrawlRun.started_at)).where(
+                CrawlRun.source_id == run.source_id, CrawlRun.id > run.id
+            )
+        )
+        withdrawn = session.scalars(
+            select(Report)
+            .where(
+                Report.source_id == run.source_id,
+                Report.withdrawn_at.is_not(None),
+                Report.withdrawn_at >= since,
+                *([Report.withdrawn_at < until] if until is not None else []),
+            )
+            .order_by(Report.id)
+        ).all()
+        for r in withdrawn:
+            out["withdrawn"].append(
+                {
+                    "source": name,
+                    "report_id": r.id,
+                    "title": r.title,
+                    "url": r.url,
+                    "withdrawn_at": iso(r.withdrawn_at),
+                    "reason": r.withdrawn_reason,
+                }
+            )
+    return out
+
+
+def brief(changes: dict[str, Any]) -> dict[str, Any]:
+    """Which reports a run changed, by id: what ``runs`` lists under each run."""
+    return {
+        "new_reports": [r["report_id"] for r in changes["new_reports"]],
+        "new_versions": [
+            {"report_id": v["report_id"], "version": v["version"]} for v in changes["new_versions"]
+        ],
+        "withdrawn": [
+            {"report_id": w["report_id"], "at": w["withdrawn_at"], "reason": w["reason"]}
+            for w in changes["withdrawn"]
+        ],
+    }
+
+
+def is_empty(digest: dict[str, Any]) -> bool:
+    return not any(digest[k] for k in ("new_reports", "new_versions", "withdrawn", "sources"))
+
+
+def as_text(digest: dict[str, Any]) -> str:
+    """The digest as lines for a terminal, a log or a notification body."""
+    lines: list[str] = []
+    for r in digest["new_reports"]:
+        lines.append(f"new report {r['report_id']} ({r['source']}): {r['title'] or r['url']}")
+    for v in digest["new_versions"]:
+        lines.append(
+            f"report {v['report_id']} ({v['source']}) changed, version {v['version']}: "
+            f"{v['title'] or v['url']} (+{v['chars_added']}/−{v['chars_removed']} characters)"
+        )
+        lines += [f"    {describe(c)}" for c in v["changes"]]
+        if v["more_changes"]:
+            lines.append(f"    … and {v['more_changes']} more changes")
+    for w in digest["withdrawn"]:
+        lines.append(
+            f"report {w['report_id']} ({w['source']}) withdrawn {w['withdrawn_at']} "
+            f"({w['reason']}): {w['title'] or w['url']}"
+        )
+    for s in digest["sources"]:
+        trouble = [s["status"] + (f" ({s['reason']})" if s["reason"] else "")]
+        trouble += [f"{s['blocked']} anti-bot answers"] if s["blocked"] else []
+        trouble += [f"{s['errors']} errors"] if s["errors"] else []
+        lines.append(f"source {s['source']}: " + ", ".join(trouble))
+    return "\n".join(lines)

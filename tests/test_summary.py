@@ -1,0 +1,87 @@
+"""One run, one set of numbers (issue 17): the progress line, the crawl summary, the run
+row, ``runs`` and ``runs --json`` all show :func:`nianbao.models.runs.summarize`.
+
+The regression: one crawl with a dead link showed 7 errors on the progress line (every
+retried attempt), 1 in the summary and 8 in ``runs --json`` (attempts plus archive keys).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from nianbao.demo.server import Page
+from tests.conftest import FAST, cli, cli_json
+
+NUMBERS = re.compile(
+    r"(\d+) pages fetched, (\d+) report captures, (\d+) new reports, (\d+) new versions, "
+    r"(\d+) unchanged, .* (\d+) skipped \(robots/budget/traps/size\), (\d+) errors"
+)
+
+
+def _dead_link_portal(county):
+    """The county portal, its home page also linking a page on a port nobody listens on."""
+    county.set(
+        "/",
+        Page(
+            '<html><body><a href="/zwgk/index.html">政务公开</a>'
+            ' <a href="http://127.0.0.1:1/zwgk/ndbg/dead.html">2019年政府信息公开工作年度报告</a>'
+            "</body></html>".encode()
+        ),
+    )
+    return county
+
+
+@pytest.mark.backend("sqlite", "postgresql")
+def test_one_crawl_with_errors_shows_the_same_numbers_everywhere(db_url, serve, county):
+    server = serve(_dead_link_portal(county))
+    settings = [*FAST, "-s", "NIANBAO_PROGRESS_INTERVAL=3600", "-s", "RETRY_TIMES=2"]
+    settings += ["-s", "NIANBAO_BACKOFF_BASE=0", "-s", "NIANBAO_BACKOFF_MAX=0"]
+    out = cli(db_url, "crawl", "--url", server.url("/"), *settings)
+    # Retried attempts are not errors: 3 attempts at the dead page, one failed fetch.
+    [line] = [x for x in out.stderr.splitlines() if x.startswith("[")]
+    progress = re.fullmatch(
+        r"\[(.+)\] (\d+) pages, (\d+) candidates, (\d+) new versions, (\d+) errors", line
+    )
+    assert progress, out.stderr
+    [summary_line] = [x for x in out.stdout.splitlines() if ": ok;" in x]
+    crawl_numbers = NUMBERS.search(summary_line).groups()
+    pages, errors = crawl_numbers[0], crawl_numbers[-1]
+    assert int(errors) >= 1, summary_line
+    assert (progress[2], progress[4], progress[5]) == (pages, crawl_numbers[3], errors)
+
+    [run] = cli_json(db_url, "runs")
+    s = run["summary"]
+    assert [
+        str(s[k]) for k in ("pages", "reports", "new_reports", "new_versions", "unchanged")
+    ] == list(crawl_numbers[:5])
+    assert (str(s["skipped"]), str(s["errors"])) == crawl_numbers[5:]
+    assert s["candidates"] == int(progress[3])
+    # The run row's errors are the summary's, by kind: they add up to the same number.
+    assert sum(v for v in run["errors"].values() if isinstance(v, int)) == s["errors"]
+    assert run["errors"] == s["error_kinds"] == {"fetch": int(errors)}
+
+    text = cli(db_url, "runs").stdout
+    assert NUMBERS.search(text).groups() == crawl_numbers, text
+
+
+def test_an_unreachable_source_is_one_clear_line(db_url):
+    out = cli(
+        db_url, "crawl", "--url", "http://127.0.0.1:1/", *FAST, "-s", "RETRY_TIMES=1", check=False
+    )
+    assert out.returncode == 3
+    assert "Traceback" not in out.stderr and "ERROR" not in out.stderr, out.stderr
+    assert out.stderr.splitlines() == [
+        "crawling 1 source(s) into " + out.stderr.splitlines()[0].split(" into ", 1)[1],
+        "failed entirely: 127.0.0.1-1",
+    ], out.stderr
+    [line] = [x for x in out.stdout.splitlines() if x.startswith("127.0.0.1-1:")]
+    assert "failed (every page failed: fetch error (connection refused) (1))" in line
+    assert line.endswith("1 errors")
+
+
+def test_runs_of_a_source_never_crawled_is_an_error(db_url):
+    cli(db_url, "crawl", "--url", "http://127.0.0.1:1/", *FAST, "-s", "RETRY_TIMES=0", check=False)
+    proc = cli(db_url, "runs", "--source", "nope", check=False)
+    assert proc.returncode == 1 and proc.stderr.strip() == "Error: no such source: 'nope'"
