@@ -493,3 +493,64 @@ def demo(db: str | None) -> None:
     from nianbao import demo as demo_mod
 
     sys.exit(demo_mod.main(db))
+
+
+# --- issue 13: exports and the web view (nianbao/services/export.py, warc.py; nianbao/web/) ---
+
+
+@main.group()
+def export() -> None:
+    """Export the archive: WARC for web-archive tools, JSONL and CSV for research."""
+
+
+_force_option = click.option("--force", is_flag=True, help="Replace existing files.")
+
+
+@export.command("warc")
+@db_option
+@json_option
+@_force_option
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--source", help="Only this source's captures.")
+@click.option("--since", help="Only captures fetched at or after this ISO 8601 time.")
+def export_warc(
+    db: str | None, as_json: bool, force: bool, out: Path, source: str | None, since: str | None
+) -> None:
+    """Every capture as WARC 1.1 request/response/revisit records (OUT.warc.gz: gzipped)."""
+    from nianbao.services.warc import export_warc as run
+
+    moment = _parse_time(since) if since else None
+    counts = _read(db, lambda s: run(s, out, source=source, since=moment, force=force)).as_dict()
+    if as_json:
+        _emit(counts)
+    else:
+        click.echo(
+            f"{counts['path']}: {counts['captures']} captures: {counts['request']} request, "
+            f"{counts['response']} response, {counts['revisit']} revisit, "
+            f"{counts['resource']} resource (pre-wire) records; {counts['skipped']} skipped"
+        )
+
+
+@export.command("jsonl")
+@db_option
+@_force_option
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def export_jsonl(db: str | None, force: bool, out: Path) -> None:
+    """One JSON line per version: text and provenance (source, organ, year, captures …)."""
+    from nianbao.services.export import export_jsonl as run
+
+    result = _read(db, lambda s: run(s, out, force=force))
+    click.echo(f"{result['path']}: {result['versions']} versions")
+
+
+@export.command("csv")
+@db_option
+@_force_option
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_csv(db: str | None, force: bool, directory: Path) -> None:
+    """reports.csv, versions.csv and captures.csv in DIRECTORY."""
+    from nianbao.services.export import export_csv as run
+
+    result = _read(db, lambda s: run(s, directory, force=force))
+    rows = ", ".join(f"{name} {n}" for name, n in result["rows"].items())
+    click.echo(f"{result['path']}: {rows}")
