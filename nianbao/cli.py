@@ -9,6 +9,7 @@ anything non-zero.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,13 +281,48 @@ def explain(
 
 @main.command()
 @db_option
+@json_option
 @click.argument("report_id", type=int)
-@click.argument("a", type=int)
-@click.argument("b", type=int)
-def diff(db: str | None, report_id: int, a: int, b: int) -> None:
-    """Unified diff of the texts of versions A and B of a report."""
-    text = _read(db, queries.diff_versions, report_id, a, b)
-    click.echo(text if text else f"versions {a} and {b} have the same text")
+@click.argument("a", type=int, required=False)
+@click.argument("b", type=int, required=False)
+@click.option(
+    "--as-of", "as_of", multiple=True, help="A version by time instead of number (repeatable)."
+)
+@click.option(
+    "--color/--no-color", "colour", default=None, help="Colour (default: only on a terminal)."
+)
+def diff(
+    db: str | None,
+    as_json: bool,
+    report_id: int,
+    a: int | None,
+    b: int | None,
+    as_of: tuple[str, ...],
+    colour: bool | None,
+) -> None:
+    """Diff two versions' texts, changed characters marked: A B, A --as-of T, or two --as-of.
+
+    Plain output is a unified diff; each changed line is followed by a `?` line with `^`
+    under its changed characters (two per CJK character). On a terminal, colour instead.
+    """
+    from nianbao.services import diff as diff_mod
+
+    numbers = [n for n in (a, b) if n is not None]
+    moments = [_parse_time(t) for t in as_of]
+    if len(numbers) + len(moments) != 2:
+        raise click.UsageError("give two versions: A B, A --as-of T, or --as-of T1 --as-of T2")
+    with _session(db) as session:
+        pair = diff_mod.pair(session, report_id, numbers, moments)
+        if as_json:
+            _emit(diff_mod.diff_dict(pair))
+            return
+        if colour is None:
+            colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        lines = list(diff_mod.unified(pair.a.text, pair.b.text, *pair.labels(), colour=colour))
+    if not lines:
+        click.echo(f"versions {pair.a.n} and {pair.b.n} have the same text")
+    for line in lines:
+        click.echo(line, color=colour)
 
 
 @main.command()
