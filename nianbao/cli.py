@@ -590,3 +590,21 @@ def export_csv(db: str | None, force: bool, directory: Path) -> None:
     result = _read(db, lambda s: run(s, directory, force=force))
     rows = ", ".join(f"{name} {n}" for name, n in result["rows"].items())
     click.echo(f"{result['path']}: {rows}")
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Worker threads.")
+def serve(db: str | None, host: str, port: int, threads: int) -> None:
+    """Serve the read-only web view: reports, diffs, replay, Memento, on HOST:PORT."""
+    import waitress
+
+    from nianbao.web import create_app
+
+    app = create_app(db)
+    click.echo(
+        f"nianbao serving {safe_url(resolve_url(db, create=False))} on http://{host}:{port}/"
+    )
+    waitress.serve(app, host=host, port=port, threads=threads, ident="nianbao")
