@@ -595,7 +595,7 @@ def export_csv(db: str | None, force: bool, directory: Path) -> None:
 @main.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free one).")
 @click.option("--threads", default=4, show_default=True, type=int, help="Worker threads.")
 def serve(db: str | None, host: str, port: int, threads: int) -> None:
     """Serve the read-only web view: reports, diffs, replay, Memento, on HOST:PORT."""
@@ -604,7 +604,7 @@ def serve(db: str | None, host: str, port: int, threads: int) -> None:
     from nianbao.web import create_app
 
     app = create_app(db)
-    click.echo(
-        f"nianbao serving {safe_url(resolve_url(db, create=False))} on http://{host}:{port}/"
-    )
-    waitress.serve(app, host=host, port=port, threads=threads, ident="nianbao")
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="nianbao")
+    where = f"http://{host}:{server.effective_port}/"  # type: ignore[union-attr]
+    click.echo(f"nianbao serving {safe_url(resolve_url(db, create=False))} read-only on {where}")
+    server.run()

@@ -4,7 +4,10 @@ archived from a portal that must never come alive on the app's origin."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+import subprocess
+import urllib.error
+import urllib.request
+from datetime import UTC, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 import lxml.html
@@ -12,8 +15,9 @@ import pytest
 
 from nianbao.demo.portalgen import Report, trs_page
 from nianbao.demo.server import Page
+from nianbao.errors import NianbaoError
 from nianbao.web import create_app
-from tests.conftest import cli_json, crawl
+from tests.conftest import NIANBAO, cli_json, crawl
 
 P1001 = "/zwgk/ndbg/201501/t20150120_1001.html"
 # Markup that would run if an archived page reached the app's origin unescaped.
@@ -190,9 +194,43 @@ def test_memento_rfc7089(archive):
     assert client.get("/web/timemap/link/http://127.0.0.1:1/nothing.html").status_code == 404
 
 
-def test_serve_refuses_a_missing_archive(tmp_path):
-    from nianbao.errors import NianbaoError
+def test_nianbao_serve_answers_memento_over_http(archive):
+    """The real command: `nianbao serve` on a free port, a TimeGate asked over HTTP."""
+    _client, _report, url, db = archive
+    proc = subprocess.Popen(
+        [*NIANBAO, "serve", "--db", db, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()  # printed once the socket listens
+        port = int(re.search(r"read-only on http://127\.0\.0\.1:(\d+)/", line).group(1))
+        opener = urllib.request.build_opener(NoRedirect)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/web/{url}",
+            headers={"Accept-Datetime": "Thu, 01 Jan 2015 00:00:00 GMT"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            opener.open(request, timeout=30)
+        answer.value.close()
+        assert answer.value.code == 302
+        assert answer.value.headers["Vary"] == "accept-datetime"
+        location = answer.value.headers["Location"]
+        assert location.startswith(f"http://127.0.0.1:{port}/web/")
+        with urllib.request.urlopen(location, timeout=30) as memento:
+            assert memento.headers["Memento-Datetime"]
+            assert memento.headers["Content-Security-Policy"] == "sandbox"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
 
-    with pytest.raises(NianbaoError):
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+
+def test_serve_refuses_a_missing_archive(tmp_path):
+    with pytest.raises(NianbaoError, match="nianbao"):
         create_app(f"sqlite:///{tmp_path / 'none.sqlite'}")
-    assert datetime.now(UTC)  # keep imports used
