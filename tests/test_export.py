@@ -44,6 +44,7 @@ def archived(db_url, county, serve):
     return db_url
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_warc_export_reads_back_with_exact_bytes_and_digests(archived, tmp_path):
     out = tmp_path / "archive.warc.gz"
     result = json.loads(cli(archived, "export", "warc", str(out), "--json").stdout)
@@ -146,6 +147,7 @@ def test_warc_export_filters_and_refuses_to_overwrite(archived, tmp_path):
     assert other["captures"] == 0
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_jsonl_and_csv_exports(archived, tmp_path):
     out = tmp_path / "versions.jsonl"
     cli(archived, "export", "jsonl", str(out))

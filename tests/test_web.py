@@ -64,7 +64,8 @@ def archive(db_url, county, serve, seeds):
     report = next(r for r in reports if r["versions"] == 2)
     app = create_app(db_url)
     app.testing = True
-    return app.test_client(), report, server.url(P1001), db_url
+    yield app.test_client(), report, server.url(P1001), db_url
+    app.config["NIANBAO_ENGINE"].dispose()
 
 
 def assert_inert(html: str) -> lxml.html.HtmlElement:
@@ -78,6 +79,7 @@ def assert_inert(html: str) -> lxml.html.HtmlElement:
     return doc
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_pages_list_report_diff_replay(archive):
     client, report, url, _db = archive
     page = client.get("/")
@@ -136,6 +138,7 @@ def test_pages_list_report_diff_replay(archive):
     assert client.get("/captures/999999").status_code == 404
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_memento_rfc7089(archive):
     client, _report, url, _db = archive
     base = "http://localhost"
