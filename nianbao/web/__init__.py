@@ -19,7 +19,7 @@ from flask import Flask, g, render_template, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from nianbao.errors import NianbaoError, NotFound, UsageError
+from nianbao.errors import NianbaoError, NotFound
 from nianbao.models.db import open_reader, sessionmaker_for
 
 # The app's own pages: no scripts at all, styles inline, frames only from the app (replays).
@@ -61,9 +61,8 @@ def create_app(db: str | None = None) -> Flask:
 
     @app.errorhandler(NianbaoError)
     def archive_error(exc: NianbaoError):  # type: ignore[no-untyped-def]
-        status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, UsageError) else 500
-        if isinstance(exc, LookupError):
-            status = 404
+        # an id the archive does not hold is 404; anything else a user can act on is 400
+        status = 404 if isinstance(exc, NotFound | LookupError) else 400
         return render_template("error.html", status=status, message=str(exc)), status
 
     @app.errorhandler(HTTPException)
