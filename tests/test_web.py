@@ -96,6 +96,12 @@ def test_pages_list_report_diff_replay(archive):
     assert client.get("/?q=没有这样的文字").text.count("/reports/") == 0
     assert client.get("/?source=nope").text.count("/reports/") == 0
     assert client.get("/?page=2").status_code == 200
+    matrix = client.get(f"/?source={report['source']}")
+    assert f"/sources/{report['source']}/matrix" in matrix.text
+    doc = assert_inert(client.get(f"/sources/{report['source']}/matrix").text)
+    cells = doc.xpath("//td/a/@href")
+    assert f"/reports/{report['id']}" in cells and len(cells) == 3
+    assert client.get("/sources/nope/matrix").status_code == 404
     assert client.get("/?year=abc").status_code == 400
 
     page = client.get(f"/reports/{report['id']}")

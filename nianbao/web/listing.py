@@ -102,3 +102,25 @@ def report_summary(session: Session, report_id: int) -> dict[str, Any]:
         "withdrawn_reason": r.withdrawn_reason,
         "linked_from": r.linked_from,
     }
+
+
+def matrix(session: Session, source: str) -> dict[str, Any]:
+    """Organ × year for one source: which reports exist, and when each was first seen."""
+    rows = session.execute(
+        select(Report)
+        .join(Source, Source.id == Report.source_id)
+        .where(Source.name == source)
+        .order_by(Report.organ, Report.year)
+    ).scalars()
+    cells: dict[str, dict[int, dict[str, Any]]] = {}
+    years: set[int] = set()
+    for r in rows:
+        if r.year is None:
+            continue
+        years.add(r.year)
+        cells.setdefault(r.organ or "?", {})[r.year] = {
+            "id": r.id,
+            "first_seen": r.first_seen.date().isoformat(),
+            "withdrawn": r.withdrawn_at is not None,
+        }
+    return {"source": source, "years": sorted(years), "organs": cells}

@@ -13,7 +13,7 @@ from nianbao.models.tables import Capture, ReportUrl
 from nianbao.pipelines.decode import charset_of, decode
 from nianbao.services import diff as diff_mod
 from nianbao.web import SANDBOX_CSP, db_session
-from nianbao.web.listing import STATUSES, Filters, report_summary, reports_page
+from nianbao.web.listing import STATUSES, Filters, matrix, report_summary, reports_page
 
 bp = Blueprint("views", __name__)
 
@@ -186,3 +186,11 @@ def script_free(body: bytes, charset: str | None) -> tuple[str, list[str]]:
         br.tail = "\n" + (br.tail or "")
     lines = [line.strip() for line in doc.text_content().split("\n")]
     return title, [line for line in lines if line]
+
+
+@bp.get("/sources/<name>/matrix")
+def source_matrix(name: str) -> str:
+    data = matrix(db_session(), name)
+    if not data["organs"]:
+        abort(404, f"no reports with a year from source {name!r}")
+    return render_template("matrix.html", **data)
