@@ -18,7 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from nianbao.models.db import open_archive, open_reader, sessionmaker_for
 from nianbao.models.tables import Capture
-from tests.conftest import NIANBAO, cli, crawl
+from tests.conftest import NIANBAO, cli, cli_json, crawl
 
 REPORTS = 3
 
@@ -148,10 +148,16 @@ def test_warc_export_filters_and_refuses_to_overwrite(archived, tmp_path):
         ).stdout
     )
     assert later["captures"] == 0 and first["captures"] > 0
-    other = json.loads(
-        cli(archived, "export", "warc", str(out), "--source", "nope", "--force", "--json").stdout
+    other = cli(
+        archived, "export", "warc", str(tmp_path / "b.warc"), "--source", "nope", check=False
     )
-    assert other["captures"] == 0
+    assert other.returncode == 1 and "no source named 'nope'" in other.stderr
+    assert not (tmp_path / "b.warc").exists()
+    source = cli_json(archived, "reports")[0]["source"]
+    mine = json.loads(
+        cli(archived, "export", "warc", str(out), "--source", source, "--force", "--json").stdout
+    )
+    assert mine["captures"] == first["captures"]  # one source crawled: all of them
 
 
 @pytest.mark.backend("sqlite", "postgresql")

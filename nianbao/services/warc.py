@@ -31,9 +31,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
+from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 import nianbao
+from nianbao.errors import NotFound
 from nianbao.models.archive import read_blob
 from nianbao.models.tables import Blob, Capture, Source
 from nianbao.services.export import create_target
@@ -46,9 +48,7 @@ class _Writer(WARCWriter):
     """warcio's writer with SHA-256 digests, the digest the archive keys its bodies by."""
 
     @staticmethod
-    def _create_digester():  # type: ignore[no-untyped-def]
-        from warcio.utils import Digester
-
+    def _create_digester() -> Digester:
         return Digester("sha256")
 
 
@@ -225,6 +225,8 @@ def export_warc(
     force: bool = False,
 ) -> WarcCounts:
     """Write the captures (of ``source``, fetched at or after ``since``) to ``out``."""
+    if source and session.scalar(select(Source.id).where(Source.name == source)) is None:
+        raise NotFound(f"no source named {source!r} in the archive")
     counts = WarcCounts(str(out))
     with create_target(out, force=force) as fh:
         writer = _Writer(fh, gzip=str(out).endswith(".gz"), warc_version="1.1")
