@@ -9,6 +9,7 @@ figures that do not add up — cron can alert on anything non-zero.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -380,18 +381,61 @@ def explain(
 
 @main.command()
 @db_option
-@click.argument("report_id", type=int)
-@click.argument("a", type=int)
-@click.argument("b", type=int)
-@click.option("--cells", is_flag=True, help="Which table cells changed (see `nianbao tables`).")
 @json_option
-def diff(db: str | None, report_id: int, a: int, b: int, cells: bool, as_json: bool) -> None:
-    """Unified diff of the texts of versions A and B of a report (--cells: of its tables)."""
-    if cells or as_json:
-        _diff_cells(db, report_id, a, b, as_json)
+@click.argument("report_id", type=int)
+@click.argument("a", type=int, required=False)
+@click.argument("b", type=int, required=False)
+@click.option(
+    "--as-of", "as_of", multiple=True, help="A version by time instead of number (repeatable)."
+)
+@tz_option
+@click.option("--cells", is_flag=True, help="Which table cells changed (see `nianbao tables`).")
+@click.option(
+    "--color/--no-color", "colour", default=None, help="Colour (default: only on a terminal)."
+)
+def diff(
+    db: str | None,
+    as_json: bool,
+    report_id: int,
+    a: int | None,
+    b: int | None,
+    as_of: tuple[str, ...],
+    tz: str,
+    cells: bool,
+    colour: bool | None,
+) -> None:
+    """Diff two versions' texts, changed characters marked: A B, A --as-of T, or two --as-of
+    (--cells: which cells of their statistics tables changed).
+
+    Plain output is a unified diff; each changed line is followed by a `?` line with `^`
+    under its changed characters (two per CJK character). On a terminal, colour instead.
+    """
+    from nianbao.services import diff as diff_mod
+
+    numbers = [n for n in (a, b) if n is not None]
+    moments = [_parse_time(t, tz) for t in as_of]
+    if len(numbers) + len(moments) != 2:
+        raise click.UsageError("give two versions: A B, A --as-of T, or --as-of T1 --as-of T2")
+    if cells:
+        if moments:
+            raise click.UsageError("--cells compares version numbers: A B")
+        _diff_cells(db, report_id, numbers[0], numbers[1], as_json)
         return
-    text = _read(db, queries.diff_versions, report_id, a, b)
-    _page(text if text else f"versions {a} and {b} have the same text")
+    with _session(db) as session:
+        pair = diff_mod.pair(session, report_id, numbers, moments)
+        if as_json:
+            _emit(diff_mod.diff_dict(pair))
+            return
+        if colour is None:
+            colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        lines = list(diff_mod.unified(pair.a.text, pair.b.text, *pair.labels(), colour=colour))
+    if not lines:
+        click.echo(f"versions {pair.a.n} and {pair.b.n} have the same text")
+    elif colour:
+        for line in lines:
+            click.echo(line, color=colour)
+    else:
+        _page("\n".join(lines))
 
 
 @main.command()
@@ -734,6 +778,10 @@ def similar(
         click.echo("\n".join(similar_mod.lines(rows, cross_year)))
 
 
+@main.command()
+@db_option
+@json_option
+@click.argument("report_id", type=int, required=False)
 @csv_option
 def check(db: str | None, as_json: bool, report_id: int | None, as_csv: bool) -> None:
     """Check the figures of one report (or all): the table rules, text against table, and
@@ -760,6 +808,67 @@ def check(db: str | None, as_json: bool, report_id: int | None, as_csv: bool) ->
         )
     if result["violations"]:
         sys.exit(EXIT_CHECK_VIOLATIONS)
+
+
+# --- issue 13: exports and the web view (nianbao/services/export.py, warc.py; nianbao/web/) ---
+
+
+@main.group()
+def export() -> None:
+    """Export the archive: WARC for web-archive tools, JSONL and CSV for research."""
+
+
+_force_option = click.option("--force", is_flag=True, help="Replace existing files.")
+
+
+@export.command("warc")
+@db_option
+@json_option
+@_force_option
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--source", help="Only this source's captures.")
+@click.option("--since", help="Only captures fetched at or after this ISO 8601 time.")
+def export_warc(
+    db: str | None, as_json: bool, force: bool, out: Path, source: str | None, since: str | None
+) -> None:
+    """Every capture as WARC 1.1 request/response/revisit records (OUT.warc.gz: gzipped)."""
+    from nianbao.services.warc import export_warc as run
+
+    moment = _parse_time(since) if since else None
+    counts = _read(db, lambda s: run(s, out, source=source, since=moment, force=force)).as_dict()
+    if as_json:
+        _emit(counts)
+    else:
+        click.echo(
+            f"{counts['path']}: {counts['captures']} captures: {counts['request']} request, "
+            f"{counts['response']} response, {counts['revisit']} revisit, "
+            f"{counts['resource']} resource (pre-wire) records; {counts['skipped']} skipped"
+        )
+
+
+@export.command("jsonl")
+@db_option
+@_force_option
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def export_jsonl(db: str | None, force: bool, out: Path) -> None:
+    """One JSON line per version: text and provenance (source, organ, year, captures …)."""
+    from nianbao.services.export import export_jsonl as run
+
+    result = _read(db, lambda s: run(s, out, force=force))
+    click.echo(f"{result['path']}: {result['versions']} versions")
+
+
+@export.command("csv")
+@db_option
+@_force_option
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_csv(db: str | None, force: bool, directory: Path) -> None:
+    """reports.csv, versions.csv and captures.csv in DIRECTORY."""
+    from nianbao.services.export import export_csv as run
+
+    result = _read(db, lambda s: run(s, directory, force=force))
+    rows = ", ".join(f"{name} {n}" for name, n in result["rows"].items())
+    click.echo(f"{result['path']}: {rows}")
 
 
 @main.command()
@@ -821,3 +930,21 @@ def _after_crawl(url: str, run_ids: list[int], path: Path | None, notify: list[s
         digest_svc.write(digest, path)
     if not digest_svc.notify(notify, digest):
         click.echo("the change notification could not be sent", err=True)
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free one).")
+@click.option("--threads", default=4, show_default=True, type=int, help="Worker threads.")
+def serve(db: str | None, host: str, port: int, threads: int) -> None:
+    """Serve the read-only web view: reports, diffs, replay, Memento, on HOST:PORT."""
+    import waitress
+
+    from nianbao.web import create_app
+
+    app = create_app(db)
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="nianbao")
+    where = f"http://{host}:{server.effective_port}/"  # type: ignore[union-attr]
+    click.echo(f"nianbao serving {safe_url(resolve_url(db, create=False))} read-only on {where}")
+    server.run()
