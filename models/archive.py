@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import upsert
+from nianbao.models import log, upsert
 from nianbao.models.tables import Blob, Capture, Report, ReportUrl, Source, Version
 from nianbao.models.types import utcnow
 from nianbao.pipelines import entity as entity_mod
@@ -220,7 +220,7 @@ def record_report(
     when = cap.fetched_at
     key = report_key(organ, year, cap.url)
     report = _find_report(session, source.id, key, cap.url, derived.sha256)
-    new_report = False
+    new_report = new_identity = False
     if report is None:  # insert-or-get; either way the report row is locked for us
         report, new_report = upsert.ensure_report(
             session,
@@ -239,6 +239,7 @@ def record_report(
         report = upsert.lock_report(session, report)
         if report.key.startswith("url|") and not key.startswith("url|"):
             report.key, report.organ, report.year = key, organ, year  # now we know who and when
+            new_identity = True
     report.last_seen = max(report.last_seen, when)
     if report.withdrawn_reason != "unlinked":  # answering again undoes a 404/410, not an unlink
         report.withdrawn_at, report.withdrawn_reason = None, None
@@ -289,6 +290,11 @@ def record_report(
     )
     session.add(capture)
     session.flush()
+    if new_report or new_identity:
+        log.append(session, "report", [report.id])
+    if new_version:
+        log.append(session, "version", [version.id])
+    log.append(session, "capture", [capture.id])
     return Stored(capture.id, report.id, version.n, new_report, new_version)
 
 
@@ -332,6 +338,7 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
     )
     session.add(capture)
     session.flush()
+    log.append(session, "capture", [capture.id])
     return Stored(capture.id, report.id if report else None, version.n if version else None)
 
 
@@ -358,6 +365,7 @@ def record_gone(session: Session, cap: CaptureIn) -> Stored:
     )
     session.add(capture)
     session.flush()
+    log.append(session, "capture", [capture.id])
     return Stored(capture.id, report.id if report else None)
 
 
@@ -386,4 +394,5 @@ def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None =
     )
     session.add(capture)
     session.flush()
+    log.append(session, "capture", [capture.id])
     return Stored(capture.id, report.id if report else None)

@@ -27,6 +27,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from nianbao.models import log
 from nianbao.models.archive import CaptureIn, entity, header, put_blob, read_blob
 from nianbao.models.incremental import Validators
 from nianbao.models.tables import Blob, Capture, Source
@@ -149,5 +150,8 @@ def save(session: Session, source_id: int, pages: Iterable[CaptureIn]) -> Saved:
             }
         )
     if rows:
-        session.execute(insert(Capture), rows)
+        ids = session.scalars(
+            insert(Capture).returning(Capture.id, sort_by_parameter_order=True), rows
+        ).all()
+        log.append(session, "capture", ids)
     return out

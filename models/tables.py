@@ -198,3 +198,19 @@ class Capture(Base):
     remote_ip: Mapped[str | None] = mapped_column(String(64))
     remote_port: Mapped[int | None] = mapped_column(Integer)
     cert_sha256: Mapped[str | None] = mapped_column(String(64))  # HTTPS: server cert (DER)
+
+
+class LogLeaf(Base):
+    """One leaf of the archive's append-only Merkle tree log (:mod:`models.log`).
+
+    ``idx`` is the leaf's position (0, 1, 2 … with no gaps); ``leaf_hash`` is the RFC 6962
+    leaf hash (hex) of the canonical serialisation of row ``row_id`` of ``kind``
+    (``capture``, ``version`` or ``report``) as it was written. Rows are only ever added.
+    """
+
+    __tablename__ = "log_leaves"
+    __table_args__ = (Index("ix_log_leaves_kind_row_id", "kind", "row_id"),)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(10))
+    row_id: Mapped[int] = mapped_column(Integer)
+    leaf_hash: Mapped[str] = mapped_column(String(64))

@@ -21,7 +21,9 @@ run reports it. If a version's own captures no longer agree under the new cleane
 first capture's text wins and ``meta["captures_disagree"]`` lists the other hashes.
 
 Re-running with the same cleaner changes nothing (the operation is idempotent), and a
-later crawl of an unchanged page finds the re-derived hash and adds no version.
+later crawl of an unchanged page finds the re-derived hash and adds no version. A changed
+version gets a new leaf in the archive's log (:mod:`models.log`) for its new state; a
+version that no longer matches its latest leaf is left alone and reported, never re-logged.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import archive
+from nianbao.models import archive, log
 from nianbao.models.tables import Blob, Capture, Version
 from nianbao.models.types import utcnow
 from nianbao.pipelines.derive import CLEANER_VERSION, derive
@@ -184,6 +186,14 @@ def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outc
             previous: Version | None = None
             for version in versions:
                 out.versions += 1
+                if not log.matches(session, "version", version.id):
+                    # Re-deriving would log the tampered state as a legitimate update.
+                    out.errors.append(
+                        f"report {report_id} v{version.n}: does not match the archive's log,"
+                        " left as it is (run `nianbao verify`)"
+                    )
+                    previous = version
+                    continue
                 try:
                     with session.begin_nested():  # a failure leaves this version untouched
                         reprocess_version(session, version, out)
@@ -194,4 +204,6 @@ def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outc
                         version.meta = {**(version.meta or {}), "same_text_as": previous.n}
                     out.now_identical.append({"report": report_id, "version": version.n})
                 previous = version
+            # A changed version gets a leaf for its new state; the old leaf stays.
+            log.relog(session, "version", [v.id for v in versions])
     return out
