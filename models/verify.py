@@ -329,7 +329,8 @@ def check_log(
             for (kind, rid), (idx, _leaf) in sorted(latest.items()):
                 if first[(kind, rid)] < cp.size <= idx:
                     result.notes.append(
-                        f"{kind} {rid} changed after checkpoint {where} (re-logged as leaf {idx})"
+                        f"{kind} {_name(kind, {'id': rid})} changed after checkpoint {where}"
+                        f" (re-logged as leaf {idx})"
                     )
 
 

@@ -184,6 +184,7 @@ def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outc
                 )
             )
             previous: Version | None = None
+            logged: list[int] = []  # versions that matched their leaf: may be re-logged
             for version in versions:
                 out.versions += 1
                 if not log.matches(session, "version", version.id):
@@ -194,6 +195,7 @@ def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outc
                     )
                     previous = version
                     continue
+                logged.append(version.id)
                 try:
                     with session.begin_nested():  # a failure leaves this version untouched
                         reprocess_version(session, version, out)
@@ -205,5 +207,5 @@ def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outc
                     out.now_identical.append({"report": report_id, "version": version.n})
                 previous = version
             # A changed version gets a leaf for its new state; the old leaf stays.
-            log.relog(session, "version", [v.id for v in versions])
+            log.relog(session, "version", logged)
     return out
