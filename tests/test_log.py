@@ -351,3 +351,28 @@ def test_reprocess_logs_the_new_state_and_refuses_a_tampered_version(db_url, see
         f"version v2 changed after checkpoint {cp_file} (re-logged as leaf 12)",
         f"version v3 changed after checkpoint {cp_file} (re-logged as leaf 11)",
     ]
+
+
+def test_a_real_crawl_is_fully_logged_and_a_checkpoint_survives_a_recrawl(
+    db_url, county, serve, tmp_path
+):
+    from tests.conftest import crawl
+
+    server = serve(county)
+    crawl(db_url, server.url("/"))
+    key, cp_file = tmp_path / "log.key", tmp_path / "cp.json"
+    assert _keygen(key).returncode == 0
+    cp = _checkpoint(db_url, key, cp_file)
+    first = check(db_url)
+    assert first.ok, first.problems
+    assert cp["size"] == first.reports + first.versions + first.captures
+    crawl(db_url, server.url("/"))  # 304s and unchanged pages: more captures, more leaves
+    proc = cli(db_url, "verify", "--checkpoint", str(cp_file))
+    assert "all intact" in proc.stdout
+    again = check(db_url)
+    assert again.log_size > cp["size"] and again.captures > first.captures
+    # A list page's capture back-dated: the evidence "linked from its column on" is forged.
+    tamper(db_url, "UPDATE captures SET fetched_at = '2001-01-01 00:00:00' "
+           "WHERE id = (SELECT min(id) FROM captures WHERE kind = 'page')")  # fmt: skip
+    proc = cli(db_url, "verify", "--checkpoint", str(cp_file), check=False)
+    assert proc.returncode == 4 and "does not match its log entry" in proc.stdout
