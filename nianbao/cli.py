@@ -91,6 +91,7 @@ class _Group(click.Group):
 @click.version_option(package_name="nianbao")
 def main() -> None:
     """nianbao: an archive of government information-disclosure annual reports (年报)."""
+    _terminal_safe_stdout()
 
 
 @main.command()
@@ -432,7 +433,7 @@ def verify(db: str | None, as_json: bool, checkpoints: tuple[Path, ...]) -> None
         )
     else:
         for p in result.problems:
-            click.echo(f"MISMATCH {p.kind} {p.key}: {_safe(p.detail)}")
+            click.echo(f"MISMATCH {p.kind} {p.key}: {p.detail}")
         for note in result.notes:
             click.echo(f"note: {note}")
         click.echo(
@@ -446,11 +447,6 @@ def verify(db: str | None, as_json: bool, checkpoints: tuple[Path, ...]) -> None
         )
     if not result.ok:
         sys.exit(EXIT_VERIFY_FAILED)
-
-
-def _safe(text: str) -> str:
-    """Archived text for a terminal: control characters escaped (no escape sequences)."""
-    return "".join(c if c.isprintable() or c in "\n\t" else f"\\u{ord(c):04x}" for c in text)
 
 
 @main.group()
@@ -560,3 +556,13 @@ def prove(db: str | None, target: str) -> None:
     from nianbao.services import log as log_service
 
     _emit(_read(db, log_service.prove, target))
+
+
+def _terminal_safe_stdout() -> None:
+    """Archived text is hostile: control characters and bidi overrides printed by any
+    command (show, search, explain, diff …) come out as visible ``\\uXXXX`` escapes, which
+    inside ``--json`` strings mean the same string. ``raw`` writes bytes, untouched."""
+    from nianbao.pipelines.terminal import SafeWriter
+
+    if not isinstance(sys.stdout, SafeWriter) and hasattr(sys.stdout, "buffer"):
+        sys.stdout = SafeWriter(sys.stdout)
