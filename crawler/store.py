@@ -170,6 +170,8 @@ class StorePipeline:
             assert doc is not None
             if "report" not in doc.flags:
                 return None
+            if not (doc.norm_text or "").strip():  # evidence only: see record_report
+                self.stats.inc_value("archive/unreadable")
             fields = report_fields(doc)
             organ = fields.organ or self.source.organ
             published, year = fields.published, fields.year

@@ -214,12 +214,27 @@ def record_report(
     cleaner_version: str,
     meta: dict[str, Any] | None = None,
 ) -> Stored:
-    """Archive a recognised report capture; ``derived`` is a :class:`pipelines.document.Document`."""
+    """Archive a recognised report capture; ``derived`` is a :class:`pipelines.document.Document`.
+
+    Empty text (an unparsable attachment, a scan, a bomb the parser refused) never
+    identifies a report, since every empty text has the same hash: it would merge
+    unrelated documents into one report, or "move" one. Such a capture is a version only
+    of a report its organ and year identify (a scanned report behind its landing page) that
+    has no readable text yet; otherwise it is kept as evidence of kind ``unreadable``, filed
+    under the report at its URL if there is one, with a note saying why.
+    """
+    empty = not (derived.norm_text or "").strip()
+    if empty and not (organ and year):
+        return _unreadable(session, cap, derived)
     source = get_or_create_source(session, cap.source)
     body_sha = put_blob(session, cap.body or b"")
     when = cap.fetched_at
     key = report_key(organ, year, cap.url)
     report = _find_report(session, source.id, key, cap.url, derived.sha256)
+    if empty and report is not None:
+        current = latest_version(session, report.id)
+        if current is not None and (current.norm_text or "").strip():
+            return _unreadable(session, cap, derived)  # a failed parse is not an edit
     new_report = new_identity = False
     if report is None:  # insert-or-get; either way the report row is locked for us
         report, new_report = upsert.ensure_report(
@@ -296,6 +311,12 @@ def record_report(
         log.append(session, "version", [version.id])
     log.append(session, "capture", [capture.id])
     return Stored(capture.id, report.id, version.n, new_report, new_version)
+
+
+def _unreadable(session: Session, cap: CaptureIn, derived: Any) -> Stored:
+    errors = "; ".join(str(e) for e in (getattr(derived, "errors", None) or []))
+    note = "recognised as a report, but no text could be read"
+    return record_other(session, cap, "unreadable", f"{note} ({errors[:300]})" if errors else note)
 
 
 def _report_at(session: Session, source_id: int, url: str) -> Report | None:
