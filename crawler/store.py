@@ -172,6 +172,9 @@ class StorePipeline:
                 return None
             if not (doc.norm_text or "").strip():  # evidence only: see record_report
                 self.stats.inc_value("archive/unreadable")
+            for refusal in ("bomb", "timeout"):  # parsers refused it (pipelines/sandbox.py)
+                if refusal in doc.flags:
+                    self.stats.inc_value(f"parse/{refusal}")
             fields = report_fields(doc)
             organ = fields.organ or self.source.organ
             published, year = fields.published, fields.year
