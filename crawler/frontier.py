@@ -98,6 +98,8 @@ class RedisFrontier:
         settings.set("NIANBAO_SHARED_BUDGET", True, "addon")
         settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
         settings.set("REDIS_URL", url, "addon")
+        # JSON, not scrapy-redis's default pickle: a shared Redis must never run code here.
+        settings.set("SCHEDULER_SERIALIZER", "nianbao.crawler.serializer", "addon")
         # Each worker sees only the pages it fetched, not the portal's whole link graph, so
         # "no page links to this report any more" cannot be judged by one of them.
         priority = max(settings.getpriority("NIANBAO_LINKWATCH_ENABLED") or 0, 20)
@@ -216,10 +218,19 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         # Announce before popping: between the pop and the fetch, a peer must not take us
         # for idle and tear the frontier down.
         self._announce()
-        request = self.queue.pop(self.idle_before_close)
+        request = self._pop(self.idle_before_close)
         if request is not None:
             self.stats.inc_value("frontier/dequeued")
         return request
+
+    def _pop(self, timeout: int = 0) -> Any:
+        """The next queued request; an entry that is not our JSON is dropped and counted."""
+        try:
+            return self.queue.pop(timeout)
+        except (ValueError, TypeError, KeyError) as exc:  # never unpickled, never run
+            logger.error("shared frontier: refused a queued request that is not ours: %s", exc)
+            self.stats.inc_value("frontier/refused")
+            return None
 
     def spider_idle(self, spider: Any = None) -> None:
         """Stay open while another worker is busy: its pages may queue more work."""
@@ -249,8 +260,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
             return
         self._announce()
-        request = self.queue.pop()
-        if request is None:  # a peer was quicker
+        request = self._pop()
+        if request is None:  # a peer was quicker (or the entry was refused)
             self._idle()
             return
         if self.poll is not None:

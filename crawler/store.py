@@ -174,6 +174,11 @@ class StorePipeline:
             assert doc is not None
             if "report" not in doc.flags:
                 return None
+            if not (doc.norm_text or "").strip():  # evidence only: see record_report
+                self.stats.inc_value("archive/unreadable")
+            for refusal in ("bomb", "timeout"):  # parsers refused it (pipelines/sandbox.py)
+                if refusal in doc.flags:
+                    self.stats.inc_value(f"parse/{refusal}")
             fields = version_fields(doc, self.source.organ)
             meta = {**fields.meta, "landing_url": item.landing_url}
             return archive.record_report(

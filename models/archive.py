@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import figures, neardup, upsert
+from nianbao.models import figures, log, neardup, upsert
 from nianbao.models.tables import Blob, Capture, Report, ReportUrl, Source, Version
 from nianbao.models.types import utcnow
 from nianbao.pipelines import entity as entity_mod
@@ -222,13 +222,28 @@ def record_report(
     cleaner_version: str,
     meta: dict[str, Any] | None = None,
 ) -> Stored:
-    """Archive a recognised report capture; ``derived`` is a :class:`pipelines.document.Document`."""
+    """Archive a recognised report capture; ``derived`` is a :class:`pipelines.document.Document`.
+
+    Empty text (an unparsable attachment, a scan, a bomb the parser refused) never
+    identifies a report, since every empty text has the same hash: it would merge
+    unrelated documents into one report, or "move" one. Such a capture is a version only
+    of a report its organ and year identify (a scanned report behind its landing page) that
+    has no readable text yet; otherwise it is kept as evidence of kind ``unreadable``, filed
+    under the report at its URL if there is one, with a note saying why.
+    """
+    empty = not (derived.norm_text or "").strip()
+    if empty and not (organ and year):
+        return _unreadable(session, cap, derived)
     source = get_or_create_source(session, cap.source)
     body_sha = put_blob(session, cap.body or b"")
     when = cap.fetched_at
     key = report_key(organ, year, cap.url)
     report = _find_report(session, source.id, key, cap.url, derived.sha256)
-    new_report = False
+    if empty and report is not None:
+        current = latest_version(session, report.id)
+        if current is not None and (current.norm_text or "").strip():
+            return _unreadable(session, cap, derived)  # a failed parse is not an edit
+    new_report = new_identity = False
     if report is None:  # insert-or-get; either way the report row is locked for us
         report, new_report = upsert.ensure_report(
             session,
@@ -247,6 +262,7 @@ def record_report(
         report = upsert.lock_report(session, report)
         if report.key.startswith("url|") and not key.startswith("url|"):
             report.key, report.organ, report.year = key, organ, year  # now we know who and when
+            new_identity = True
     report.last_seen = max(report.last_seen, when)
     if report.withdrawn_reason != "unlinked":  # answering again undoes a 404/410, not an unlink
         report.withdrawn_at, report.withdrawn_reason = None, None
@@ -299,7 +315,18 @@ def record_report(
     )
     session.add(capture)
     session.flush()
+    if new_report or new_identity:
+        log.append(session, "report", [report.id])
+    if new_version:
+        log.append(session, "version", [version.id])
+    log.append(session, "capture", [capture.id])
     return Stored(capture.id, report.id, version.n, new_report, new_version)
+
+
+def _unreadable(session: Session, cap: CaptureIn, derived: Any) -> Stored:
+    errors = "; ".join(str(e) for e in (getattr(derived, "errors", None) or []))
+    note = "recognised as a report, but no text could be read"
+    return record_other(session, cap, "unreadable", f"{note} ({errors[:300]})" if errors else note)
 
 
 def _report_at(session: Session, source_id: int, url: str) -> Report | None:
@@ -342,6 +369,7 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
     )
     session.add(capture)
     session.flush()
+    log.append(session, "capture", [capture.id])
     return Stored(capture.id, report.id if report else None, version.n if version else None)
 
 
@@ -368,6 +396,7 @@ def record_gone(session: Session, cap: CaptureIn) -> Stored:
     )
     session.add(capture)
     session.flush()
+    log.append(session, "capture", [capture.id])
     return Stored(capture.id, report.id if report else None)
 
 
@@ -396,4 +425,5 @@ def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None =
     )
     session.add(capture)
     session.flush()
+    log.append(session, "capture", [capture.id])
     return Stored(capture.id, report.id if report else None)

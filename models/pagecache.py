@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from nianbao.models import log
 from nianbao.models.archive import CaptureIn, body_digest, header, put_blob
 from nianbao.models.incremental import Validators, latest_body
 from nianbao.models.tables import Capture, Source
@@ -142,5 +143,8 @@ def save(session: Session, source_id: int, pages: Iterable[CaptureIn]) -> Saved:
             }
         )
     if rows:
-        session.execute(insert(Capture), rows)
+        ids = session.scalars(
+            insert(Capture).returning(Capture.id, sort_by_parameter_order=True), rows
+        ).all()
+        log.append(session, "capture", ids)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -176,9 +177,14 @@ def capture_body(session: Session, capture_id: int, decoded: bool = False) -> Ca
     blob = session.get(Blob, capture.body_sha256)
     if blob is None:
         raise NotFound(f"capture {capture_id}: its body {capture.body_sha256} is missing")
-    stored = read_blob(blob)
-    if decoded:
-        return CaptureBody(entity(capture, stored), "decoded", capture)
+    try:
+        stored = read_blob(blob)
+        if decoded:
+            return CaptureBody(entity(capture, stored), "decoded", capture)
+    except (zlib.error, ValueError) as exc:  # tampered or rotten: say so, never a traceback
+        raise errors.DamagedArchive(
+            f"capture {capture_id}: its stored body is damaged ({exc}); run `nianbao verify`"
+        ) from exc
     return CaptureBody(stored, capture.body_form, capture)
 
 

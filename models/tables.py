@@ -261,3 +261,19 @@ class Figure(Base):
     raw: Mapped[str] = mapped_column(String(100))  # the cell as written
     unit: Mapped[str | None] = mapped_column(String(20))
     line: Mapped[int] = mapped_column(Integer)  # 1-based line of the version's text
+
+
+class LogLeaf(Base):
+    """One leaf of the archive's append-only Merkle tree log (:mod:`models.log`).
+
+    ``idx`` is the leaf's position (0, 1, 2 … with no gaps); ``leaf_hash`` is the RFC 6962
+    leaf hash (hex) of the canonical serialisation of row ``row_id`` of ``kind``
+    (``capture``, ``version`` or ``report``) as it was written. Rows are only ever added.
+    """
+
+    __tablename__ = "log_leaves"
+    __table_args__ = (Index("ix_log_leaves_kind_row_id", "kind", "row_id"),)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(10))
+    row_id: Mapped[int] = mapped_column(Integer)
+    leaf_hash: Mapped[str] = mapped_column(String(64))

@@ -155,6 +155,7 @@ class _Group(click.Group):
 @click.version_option(package_name="nianbao")
 def main() -> None:
     """nianbao: an archive of government information-disclosure annual reports (年报)."""
+    _terminal_safe_stdout()
 
 
 @main.command()
@@ -585,23 +586,45 @@ def runs(db: str | None, as_json: bool, source: str | None, limit: int) -> None:
 @main.command()
 @db_option
 @json_option
-def verify(db: str | None, as_json: bool) -> None:
-    """Re-hash every stored raw body and version text; exit 4 on any mismatch."""
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A signed checkpoint (`nianbao log checkpoint`) the log must still agree with.",
+)
+def verify(db: str | None, as_json: bool, checkpoints: tuple[Path, ...]) -> None:
+    """Re-hash every body and text, check every row against the archive's log (and each
+    checkpoint); exit 4 naming each damaged row."""
     from nianbao.models.verify import verify as run_verify
+    from nianbao.services.log import read_checkpoints
 
+    given = read_checkpoints(list(checkpoints))
     with _session(db) as session:
-        result = run_verify(session)
+        result = run_verify(session, given)
     if as_json:
         _emit(
             {
                 "blobs": result.blobs,
                 "versions": result.versions,
+                "captures": result.captures,
+                "reports": result.reports,
+                "log": {"size": result.log_size, "root": result.log_root},
+                "checkpoints": result.checkpoints,
                 "problems": [p.as_dict() for p in result.problems],
+                "notes": result.notes,
             }
         )
     else:
         for p in result.problems:
             click.echo(f"MISMATCH {p.kind} {p.key}: {p.detail}")
+        for note in result.notes:
+            click.echo(f"note: {note}")
+        click.echo(
+            f"log: {result.log_size} leaves, root {result.log_root}; "
+            f"{result.captures} captures, {result.reports} reports checked against it"
+            + (f", {result.checkpoints} checkpoint(s)" if result.checkpoints else "")
+        )
         click.echo(
             f"checked {result.blobs} raw bodies and {result.versions} versions: "
             + ("all intact" if result.ok else f"{len(result.problems)} damaged")
@@ -948,3 +971,53 @@ def serve(db: str | None, host: str, port: int, threads: int) -> None:
     where = f"http://{host}:{server.effective_port}/"  # type: ignore[union-attr]
     click.echo(f"nianbao serving {safe_url(resolve_url(db, create=False))} read-only on {where}")
     server.run()
+
+
+# --- nianbao log: the archive's Merkle tree log (issue 15; nianbao/services/log.py) ---
+
+
+@main.group(name="log")
+def log_group() -> None:
+    """The archive's tamper-evident log: keys, signed checkpoints, inclusion proofs."""
+
+
+@log_group.command()
+@click.argument("keyfile", type=click.Path(path_type=Path, dir_okay=False))
+def keygen(keyfile: Path) -> None:
+    """Make an Ed25519 signing key in KEYFILE (mode 0600; keep it outside the archive)."""
+    from nianbao.services import log as log_service
+
+    public = log_service.keygen(keyfile)
+    click.echo(f"wrote {keyfile} (mode 0600); public key {public}")
+
+
+@log_group.command()
+@db_option
+@click.option("--key", "key", required=True, type=click.Path(path_type=Path, dir_okay=False))
+def checkpoint(db: str | None, key: Path) -> None:
+    """Print a signed tree head of the log now (JSON): store it away from the archive."""
+    from nianbao.services import log as log_service
+
+    with _session(db) as session:
+        signed = log_service.make_checkpoint(session, key)
+    _emit(signed.as_dict())
+
+
+@log_group.command()
+@db_option
+@click.argument("target")
+def prove(db: str | None, target: str) -> None:
+    """Inclusion proof (RFC 6962 §2.1.1) of capture ID, version vID or report rID (JSON)."""
+    from nianbao.services import log as log_service
+
+    _emit(_read(db, log_service.prove, target))
+
+
+def _terminal_safe_stdout() -> None:
+    """Archived text is hostile: control characters and bidi overrides printed by any
+    command (show, search, explain, diff …) come out as visible ``\\uXXXX`` escapes, which
+    inside ``--json`` strings mean the same string. ``raw`` writes bytes, untouched."""
+    from nianbao.pipelines.terminal import SafeWriter
+
+    if not isinstance(sys.stdout, SafeWriter) and hasattr(sys.stdout, "buffer"):
+        sys.stdout = SafeWriter(sys.stdout)

@@ -217,6 +217,8 @@ def extract_docx(doc: Document) -> Document:
     doc.kind = "docx"
     problem = _zip_problem(doc.body)
     if problem:
+        if "bomb" in problem:
+            doc.flag("bomb")
         return _fail(doc, "docx", problem)
     try:
         document = docx.Document(io.BytesIO(doc.body))
@@ -250,6 +252,31 @@ def extract_doc(doc: Document) -> Document:
 
 
 def extract(doc: Document, kind: str) -> Document:
+    """PDF and DOCX in a child bounded in memory and time (:mod:`pipelines.sandbox`)."""
+    if kind not in ("pdf", "docx"):
+        return extract_in_process(doc, kind)
+    from nianbao.pipelines import sandbox
+
+    answer = sandbox.run(kind, doc.url, doc.body)
+    doc.kind = kind
+    if isinstance(answer, sandbox.Refused):
+        doc.flag(answer.reason)  # "bomb", "timeout", "failed"
+        return _fail(doc, kind, f"refused ({answer.reason}): {answer.detail}")
+    doc.title = answer.get("title") or doc.title
+    doc.blocks = [str(b) for b in answer.get("blocks") or []]
+    for flag in answer.get("flags") or []:
+        doc.flag(str(flag))
+    for error in answer.get("errors") or []:  # the child's log is not ours: say it here
+        doc.errors.append(str(error))
+        logger.warning("%s: %s; the raw file is kept", doc.url, error)
+    if any("MemoryError" in e for e in doc.errors):  # the child hit its memory cap
+        doc.flag("bomb")
+    for r in answer.get("removed") or []:
+        doc.remove(str(r.get("stage")), str(r.get("rule")), str(r.get("text")))
+    return doc
+
+
+def extract_in_process(doc: Document, kind: str) -> Document:
     if kind == "pdf":
         return extract_pdf(doc)
     if kind == "docx":

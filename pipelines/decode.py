@@ -153,6 +153,11 @@ def _by_line(body: bytes, candidates: list[str], primary: str, out: Decoded) -> 
     used: set[str] = set()
     offset = 0
     for line in body.splitlines(keepends=True):
+        if _strict(line, "utf-8") is None and _mostly_utf8(line, 4, 4):
+            parts.append(_decode_dropping(line, "utf-8", offset, out))  # a stray byte
+            used.add("utf-8")
+            offset += len(line)
+            continue
         for enc in candidates:
             text = _strict(line, enc)
             if text is not None:
@@ -166,6 +171,24 @@ def _by_line(body: bytes, candidates: list[str], primary: str, out: Decoded) -> 
         offset += len(line)
     out.text = "".join(parts)
     return used
+
+
+_CJK = {"big5", "big5hkscs", "gb2312", "gbk", "gb18030", "euc-jp", "shift_jis", "euc-kr"}
+_STRAY_RATIO = 8  # at least this many good non-ASCII characters per undecodable sequence
+
+
+def _mostly_utf8(data: bytes, min_good: int = 16, ratio: int = _STRAY_RATIO) -> bool:
+    """UTF-8 with local damage (a stray byte, a cut sequence)?
+
+    GBK or Big5 text read as UTF-8 fails at almost every character; real UTF-8 with a
+    damaged byte fails once or twice among many good multi-byte characters.
+    """
+    if data.isascii():
+        return False
+    scratch = Decoded("", "utf-8")
+    text = _decode_dropping(data, "utf-8", 0, scratch)
+    good = sum(ord(c) > 0x7F for c in text)
+    return good >= min_good and scratch.dropped_count <= max(1, good // ratio)
 
 
 def decode(body: bytes, declared: str | None = None) -> Decoded:
@@ -189,9 +212,21 @@ def decode(body: bytes, declared: str | None = None) -> Decoded:
         (weak if named in _WEAK else strong).append(named)
     if not strong:
         strong = _guess_undeclared(body)
-    # UTF-8 is self-validating: bytes that decode strictly as UTF-8 are UTF-8.
+    elif (
+        strong[0].startswith("big5")
+        and declared_in_markup(body) is None
+        and sum(b > 0x7F for b in body[:4096]) >= 24
+    ):
+        # Only the server's header says Big5, and GBK bytes decode "as Big5" into
+        # mojibake without an error: let the detector choose between the two.
+        strong = list(dict.fromkeys([*_guess_undeclared(body), *strong]))
+    # UTF-8 is self-validating: bytes that decode strictly as UTF-8 are UTF-8, and so are
+    # bytes that do but for a few stray ones (GB18030 would take them all, as mojibake).
     candidates = ["utf-8", *[e for e in strong if e != "utf-8"], *weak]
-    for enc in candidates:
+    if "gb18030" not in candidates and any(e in _CJK for e in strong):
+        candidates.append("gb18030")  # a wrong CJK label (big5 on GBK bytes) is common
+    whole = ["utf-8"] if _mostly_utf8(body) else candidates
+    for enc in whole:
         text = _strict(body, enc)
         if text is not None:
             return Decoded(text, enc)
@@ -201,7 +236,7 @@ def decode(body: bytes, declared: str | None = None) -> Decoded:
     used = _by_line(
         body, ["utf-8", primary, *[e for e in strong if e not in ("utf-8", primary)]], primary, out
     )
-    if len(used) > 1:
+    if used:  # what the lines were actually read as (one stray byte: still utf-8)
         out.encoding = "+".join(sorted(used))
     return out
 

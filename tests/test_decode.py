@@ -186,3 +186,33 @@ def test_header_charset_parsing():
     assert charset_of('text/html; charset="GB2312"') == "gb18030"
     assert charset_of("text/html;charset=utf-8") == "utf-8"
     assert charset_of("text/html") is None and charset_of(None) is None
+
+
+_REPORT = (
+    "<html><head><title>方正县2018年政府信息公开工作年度报告</title></head><body>"
+    + "<p>依申请公开政府信息情况，本年度共收到申请12件。</p>\n" * 20
+    + "</body></html>"
+)
+
+
+@pytest.mark.parametrize("at", [200, 201, 202, 500])
+@pytest.mark.parametrize("declared", ["utf-8", None, "gbk"])
+def test_one_stray_byte_in_a_utf8_page_keeps_it_utf8(at, declared):
+    """GB18030 decodes almost any bytes: one stray byte must not turn the page to mojibake."""
+    body = _REPORT.encode()
+    out = decode(body[:at] + b"\xff" + body[at:], declared)
+    assert out.encoding == "utf-8"
+    assert "方正县2018年政府信息公开工作年度报告" in out.text
+    assert out.text.count("依申请公开") == 20
+    assert 1 <= out.dropped_count <= 4 and out.error_line()
+
+
+def test_a_big5_header_on_gbk_bytes_does_not_lose_the_report():
+    out = decode(_REPORT.encode("gbk"), "big5")
+    assert out.encoding == "gb18030" and "方正县2018年政府信息公开工作年度报告" in out.text
+
+
+def test_a_true_big5_page_with_a_big5_header_stays_big5():
+    text = "<html><body>" + "<p>政府資訊公開工作年度報告，依申請公開。</p>" * 6 + "</body></html>"
+    out = decode(text.encode("big5"), "big5")
+    assert out.encoding.startswith("big5") and "政府資訊公開工作年度報告" in out.text

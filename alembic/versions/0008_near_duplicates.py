@@ -1,7 +1,7 @@
 """near-duplicates: MinHash signatures, LSH band keys and links between versions
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-29 19:45:00
 
 Derived data (``pipelines.neardup``): a crawl signs each new version; ``nianbao reprocess``
@@ -17,7 +17,7 @@ import nianbao.models.types
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -63,10 +63,18 @@ def upgrade() -> None:
         ).all()
         if not rows:
             break
+        changed = []
         for vid, meta in rows:
             new = renamed(meta or {})
             if new is not None:
                 bind.execute(versions.update().where(versions.c.id == vid).values(meta=new))
+                changed.append(vid)
+        # The archive's log (0007) covers a version's metadata: a renamed key is a
+        # legitimate change of state, so it gets a new leaf, as reprocess's changes do.
+        if changed:
+            from nianbao.models import log
+
+            log.relog(bind, "version", changed)
         last = rows[-1][0]
 
 

@@ -21,7 +21,9 @@ run reports it. If a version's own captures no longer agree under the new cleane
 first capture's text wins and ``meta["captures_disagree"]`` lists the other hashes.
 
 Re-running with the same cleaner changes nothing (the operation is idempotent), and a
-later crawl of an unchanged page finds the re-derived hash and adds no version.
+later crawl of an unchanged page finds the re-derived hash and adds no version. A changed
+version gets a new leaf in the archive's log (:mod:`models.log`) for its new state; a
+version that no longer matches its latest leaf is left alone and reported, never re-logged.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import archive, figures, neardup
+from nianbao.models import archive, figures, log, neardup
 from nianbao.models.tables import Blob, Capture, Report, Source, Version, VersionSignature
 from nianbao.models.types import utcnow
 from nianbao.pipelines.derive import CLEANER_VERSION, derive, version_fields
@@ -211,8 +213,18 @@ def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outc
                 )
             )
             previous: Version | None = None
+            logged: list[int] = []  # versions that matched their leaf: may be re-logged
             for version in versions:
                 out.versions += 1
+                if not log.matches(session, "version", version.id):
+                    # Re-deriving would log the tampered state as a legitimate update.
+                    out.errors.append(
+                        f"report {report_id} v{version.n}: does not match the archive's log,"
+                        " left as it is (run `nianbao verify`)"
+                    )
+                    previous = version
+                    continue
+                logged.append(version.id)
                 before = out.rederived
                 try:
                     with session.begin_nested():  # a failure leaves this version untouched
@@ -225,4 +237,6 @@ def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outc
                         version.meta = {**(version.meta or {}), "same_text_as": previous.n}
                     out.now_identical.append({"report": report_id, "version": version.n})
                 previous = version
+            # A changed version gets a leaf for its new state; the old leaf stays.
+            log.relog(session, "version", logged)
     return out

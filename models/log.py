@@ -1,0 +1,205 @@
+"""The archive's append-only Merkle tree log: one leaf per capture, version and report.
+
+Hashing raw bodies and texts (``verify``'s first job) cannot catch an edit that keeps the
+hashes consistent, a deleted row, or a back-dated time. So every row that is evidence is
+also a leaf of an RFC 6962 tree (:mod:`models.merkle`), appended **in the same transaction
+as the row**: the leaf hash is ``SHA-256(0x00 ‖ canonical JSON of the row's fields that
+matter)`` — sorted keys, UTF-8, no spaces; texts by their SHA-256. A signed tree head
+(:mod:`models.checkpoint`) kept outside the archive then pins every leaf before it:
+changing, removing or reordering any of them changes the root at that size.
+
+What a leaf covers:
+
+* ``capture``: every column (URL, ``fetched_at``, status, kind, headers, both heads as
+  received/sent, ``body_sha256``, report and version ids, the exchange's addresses). A
+  capture is never changed, so it has exactly one leaf.
+* ``version``: report id, n, the version's ``sha256``, SHA-256 of its ``text`` (what
+  ``show`` prints) and ``norm_text``, title, organ, year, published, url, first_seen,
+  cleaner version, meta, removals, flags — not ``last_seen``, which every sighting moves.
+* ``report``: source, key, organ, year, first_seen — the report's identity; its title is
+  checked against its latest version, and ``last_seen``/``url``/withdrawal are state that
+  every crawl moves.
+
+Rows that a writer legitimately changes get a **new leaf for the new state** (a URL-keyed
+report that learns its organ and year; ``reprocess`` re-deriving a version); the old leaf
+stays, so the history is in the log. ``verify`` checks each row against its latest leaf and
+lists the rows re-logged after a checkpoint, so such a change is never silent.
+
+Writers serialise appends: SQLite writers already hold the write lock (``BEGIN
+IMMEDIATE``); on PostgreSQL a transaction-scoped advisory lock is taken before the next
+index is read, released at commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+
+from nianbao.models import merkle
+from nianbao.models.tables import Capture, LogLeaf, Report, Version
+
+FORMAT = 1  # bump (and keep the old reader) if the canonical form ever changes
+APPEND_LOCK = 0x6E69616E6C6F67  # "nianlog": PostgreSQL advisory lock for appends
+
+TABLES: dict[str, Any] = {"capture": Capture, "version": Version, "report": Report}
+FIELDS: dict[str, tuple[str, ...]] = {
+    "capture": (
+        "id", "run_id", "source_id", "url", "fetched_at", "status", "headers", "body_sha256",
+        "kind", "report_id", "version_id", "landing_url", "note", "body_form", "protocol",
+        "reason", "request_head", "response_head", "remote_ip", "remote_port", "cert_sha256",
+    ),
+    "version": (
+        "id", "report_id", "n", "sha256", "title", "organ", "year", "published", "text",
+        "norm_text", "url", "first_seen", "cleaner_version", "meta", "removed", "flags",
+    ),
+    "report": ("id", "source_id", "key", "organ", "year", "first_seen"),
+}  # fmt: skip
+HASHED = {"text", "norm_text"}  # by their SHA-256: the leaf data stays small
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return value
+
+
+def _sha(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def canonical(kind: str, row: Mapping[str, Any]) -> bytes:
+    """The bytes a row's leaf hashes: canonical JSON of the fields that matter."""
+    data: dict[str, Any] = {"log": FORMAT, "table": kind}
+    for name in FIELDS[kind]:
+        value = row[name]
+        if name in HASHED:
+            data[f"{name}_sha256"] = _sha(value)
+        else:
+            data[name] = _plain(value)
+    out = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return out.encode("utf-8", "surrogatepass")
+
+
+def leaf_of(kind: str, row: Mapping[str, Any]) -> str:
+    return merkle.leaf_hash(canonical(kind, row)).hex()
+
+
+def columns(kind: str) -> list[Any]:
+    table = TABLES[kind].__table__
+    return [table.c[name] for name in FIELDS[kind]]
+
+
+def load_rows(conn: Any, kind: str, ids: Iterable[int]) -> dict[int, Mapping[str, Any]]:
+    """Rows as stored (read back through the column types), by id."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    table = TABLES[kind].__table__
+    rows = conn.execute(select(*columns(kind)).where(table.c.id.in_(wanted))).mappings()
+    return {row["id"]: row for row in rows}
+
+
+def _lock(conn: Any) -> None:
+    dialect = conn.get_bind().dialect if hasattr(conn, "get_bind") else conn.dialect
+    if dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
+
+
+def size(conn: Any) -> int:
+    last = conn.execute(select(func.max(LogLeaf.idx))).scalar()
+    return 0 if last is None else int(last) + 1
+
+
+def append(conn: Any, kind: str, ids: Iterable[int]) -> list[int]:
+    """Append a leaf for the current state of each row; returns the new leaves' indexes.
+
+    Call after the rows are flushed, inside the transaction that wrote them.
+    """
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    if hasattr(conn, "flush"):
+        conn.flush()
+    _lock(conn)
+    rows = load_rows(conn, kind, wanted)
+    start = size(conn)
+    entries = [
+        {"idx": start + i, "kind": kind, "row_id": rid, "leaf_hash": leaf_of(kind, rows[rid])}
+        for i, rid in enumerate(r for r in wanted if r in rows)
+    ]
+    if entries:
+        conn.execute(insert(LogLeaf), entries)
+    return [int(e["idx"]) for e in entries]  # type: ignore[call-overload]
+
+
+def latest_leaf(conn: Any, kind: str, row_id: int) -> str | None:
+    return conn.execute(
+        select(LogLeaf.leaf_hash)
+        .where(LogLeaf.kind == kind, LogLeaf.row_id == row_id)
+        .order_by(LogLeaf.idx.desc())
+        .limit(1)
+    ).scalar()
+
+
+def matches(conn: Any, kind: str, row_id: int) -> bool:
+    """Whether a row is as its latest leaf says (no leaf: never logged, counts as not)."""
+    rows = load_rows(conn, kind, [row_id])
+    return row_id in rows and latest_leaf(conn, kind, row_id) == leaf_of(kind, rows[row_id])
+
+
+def relog(conn: Any, kind: str, ids: Iterable[int]) -> list[int]:
+    """Append leaves only for the rows whose state differs from their latest leaf."""
+    wanted = list(ids)
+    if hasattr(conn, "flush"):
+        conn.flush()
+    rows = load_rows(conn, kind, wanted)
+    changed = [
+        r for r in wanted if r in rows and latest_leaf(conn, kind, r) != leaf_of(kind, rows[r])
+    ]
+    return append(conn, kind, changed)
+
+
+def all_leaves(conn: Any) -> list[tuple[int, str, int, str]]:
+    """Every leaf, in order: (idx, kind, row_id, leaf_hash)."""
+    return [
+        tuple(r)  # type: ignore[misc]
+        for r in conn.execute(
+            select(LogLeaf.idx, LogLeaf.kind, LogLeaf.row_id, LogLeaf.leaf_hash).order_by(
+                LogLeaf.idx
+            )
+        )
+    ]
+
+
+def backfill(conn: Any, batch: int = 1000) -> int:
+    """Leaves for every row not logged yet (archives made before the log), oldest first."""
+    added = 0
+    for kind in ("report", "version", "capture"):
+        table = TABLES[kind].__table__
+        logged = select(LogLeaf.row_id).where(LogLeaf.kind == kind)
+        last = 0
+        while True:
+            ids = list(
+                conn.execute(
+                    select(table.c.id)
+                    .where(table.c.id > last, table.c.id.not_in(logged))
+                    .order_by(table.c.id)
+                    .limit(batch)
+                ).scalars()
+            )
+            if not ids:
+                break
+            added += len(append(conn, kind, ids))
+            last = ids[-1]
+    return added
