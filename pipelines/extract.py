@@ -82,6 +82,9 @@ _DROP = frozenset(_DROP_TAGS)
 _NON_TEXT = frozenset(metadata.NON_TEXT_TAGS)
 _BR, _TR, _META = frozenset({"br"}), frozenset({"tr"}), frozenset({"meta"})
 _PARAGRAPHS = frozenset({"p", "div", "li"})
+# Wrapped-value cells hold at most this many Chinese characters over their paragraphs.
+_WRAPPED_VALUE_CJK = 20
+_NO_SPACE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 cjk_count = content.cjk_count
 find_container = content.find_container
 find_tags = content.find_tags
@@ -137,7 +140,20 @@ def _is_layout_cell(cell: Tag) -> bool:
     if cell.find("table") is not None or len(find_tags(cell, _BR)) >= 2:
         return True
     paragraphs = [b for b in find_tags(cell, _PARAGRAPHS) if b.get_text(strip=True)]
-    return len(paragraphs) >= 2 or cjk_count(cell.get_text()) > 150
+    cjk = cjk_count(cell.get_text())
+    # A value Word wrapped over short paragraphs (计量 / 单位, 2011 / 年度) is still a value.
+    return (len(paragraphs) >= 2 and cjk > _WRAPPED_VALUE_CJK) or cjk > 150
+
+
+def _cell_text(cell: Tag) -> str:
+    """One cell's value: its inline runs joined as they print (``<span>2.</span><span>政府
+    公报公开</span>`` is "2.政府公报公开"), wrapped lines joined without a space between
+    Chinese characters."""
+    text = ""
+    for block in _blocks(cell):
+        sep = "" if not text or _NO_SPACE.match(text[-1]) or _NO_SPACE.match(block[0]) else " "
+        text += sep + block
+    return text
 
 
 def _table_rows(table: Tag) -> list[str]:
@@ -151,7 +167,7 @@ def _table_rows(table: Tag) -> list[str]:
             for c in cells:
                 rows.extend(_blocks(c))
             continue
-        texts = [_clean_line(c.get_text(" ")) for c in cells]
+        texts = [_cell_text(c) for c in cells]
         if any(texts):
             rows.append(" | ".join(texts))
     return rows
