@@ -107,3 +107,26 @@ def test_table_rows_whole(results: dict) -> None:
         lines = set(results[entry["name"]].text.splitlines())
         for row in (ln for ln in gold.splitlines() if " | " in ln):
             assert row in lines, f"{entry['name']}: row split or lost: {row}"
+
+
+def test_a_guides_contact_lines_are_its_content(results: dict) -> None:
+    """邮政编码 / 咨询电话 inside a 政府信息公开指南 are the guide's, not a footer's."""
+    lines = results["pingtan_zn_2023"].text.splitlines()
+    assert lines.count("邮政编码：350400") == 2
+    assert lines.count("咨询电话：0591-23165385") == 2
+
+
+def test_title_split_over_two_paragraphs_and_runs_is_removed_whole(results: dict) -> None:
+    doc = results["pingtan_qu_2016"]
+    assert doc.title == "平潭综合实验区2016年度政府信息公开工作年度报告"
+    assert doc.text.splitlines()[0].startswith("根据《中华人民共和国政府信息公开条例》")
+    assert [r.text for r in doc.removed if r.rule == "title"][-2:] == [
+        "平潭综合实验区",
+        "2016年度政府信息公开工作年度报告",
+    ]
+
+
+def test_a_word_wrapped_header_cell_is_one_value(results: dict) -> None:
+    lines = results["pingtan_xian_2011"].text.splitlines()
+    assert "指标名称 | 计量单位 | 2011年度 | 历年累计" in lines
+    assert "2.政府公报公开 | 条 | 7 | 7" in lines
