@@ -73,7 +73,9 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "contact-links",
-        re.compile(r"^(联系我们|网站地图|关于我们)(\s*[|｜]\s*(联系我们|网站地图|关于我们|隐私声明))*$"),
+        re.compile(
+            r"^(联系我们|网站地图|关于我们)(\s*[|｜]\s*(联系我们|网站地图|关于我们|隐私声明))*$"
+        ),
     ),
     (
         "browser-advice",
