@@ -84,6 +84,7 @@ _BR, _TR, _META = frozenset({"br"}), frozenset({"tr"}), frozenset({"meta"})
 _PARAGRAPHS = frozenset({"p", "div", "li"})
 # Wrapped-value cells hold at most this many Chinese characters over their paragraphs.
 _WRAPPED_VALUE_CJK = 20
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
 _NO_SPACE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 cjk_count = content.cjk_count
 find_container = content.find_container
@@ -179,8 +180,11 @@ def _metadata(soup: BeautifulSoup) -> dict[str, str]:
         name = tag.get("name") or tag.get("property")
         content = tag.get("content")
         if isinstance(name, str) and isinstance(content, str) and name in _META_NAMES:
-            if content.strip():
-                meta[_META_NAMES[name]] = content.strip()
+            # Some CMSs write the editor's markup into the tag (bynr.gov.cn: ArticleTitle
+            # "…力量<div>——热烈祝贺…</div>"): the value is its text.
+            value = _clean_line(_MARKUP.sub("", content))
+            if value:
+                meta[_META_NAMES[name]] = value
     return meta
 
 

@@ -130,3 +130,10 @@ def test_a_word_wrapped_header_cell_is_one_value(results: dict) -> None:
     lines = results["pingtan_xian_2011"].text.splitlines()
     assert "指标名称 | 计量单位 | 2011年度 | 历年累计" in lines
     assert "2.政府公报公开 | 条 | 7 | 7" in lines
+
+
+def test_markup_in_a_title_meta_is_not_the_title(results: dict) -> None:
+    """bynr.gov.cn writes its editor's <div> into the ArticleTitle meta."""
+    assert results["bynr_news_2022"].title == (
+        "为现代化巴彦淖尔建设凝聚强大智慧和力量——热烈祝贺市政协五届一次会议开幕"
+    )
