@@ -152,6 +152,7 @@ _STAMP = re.compile(
 )
 _DATELINE_MORE = re.compile(r"(来源|來源|作者|浏览|点击|阅读|热度|字体|字号)")
 _SPACE = re.compile(r"\s")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
 _SHORT_RULES = {"copyright", "icp", "counter", "farm-download", "scan", "police-record", "site-id"}
 # Rules that only a site footer matches: a contact line next to one of them is the footer's.
 _FOOTER = frozenset({"copyright", "icp", "police-record", "site-id", "sponsor", "contact-links"})
@@ -202,20 +203,49 @@ def _title_blocks(doc: Document) -> set[int]:
     """
     if not doc.title:
         return set()
-    title = _nf(doc.title)
+    title = _title_key(doc.title)
     found: set[int] = set()
     for start in range(min(8, len(doc.blocks))):
         if start in found:
             continue
         joined = ""
         for end in range(start, min(start + 3, len(doc.blocks))):
-            joined += _nf(doc.blocks[end])
+            joined += _title_key(doc.blocks[end])
             if joined == title:
                 found.update(range(start, end + 1))
                 break
             if not title.startswith(joined):
                 break
-    return found
+    return found or _own_title_run(doc)
+
+
+def _title_key(text: str) -> str:
+    """A title as compared with its repeats: no spaces, 年度 read as 年 (平潭's page title says
+    "2019年度…年度报告", the body "2019年…年度报告")."""
+    return _nf(text).replace("年度", "年")
+
+
+def _own_title_run(doc: Document) -> set[int]:
+    """The document's own title heading when it words the title differently from the page.
+
+    Only the first lines, only short ones (≤ 3 lines of ≤ 40 characters, at most 80 together),
+    only when both they and the page title are a report's title (recognize.title_verdict)
+    for the same year: then the body's heading is the title, and it goes as any repeat does.
+    """
+    if title_verdict(doc.title) != "report":
+        return set()
+    years = set(_YEAR.findall(doc.title or ""))
+    for start in range(min(3, len(doc.blocks))):
+        joined = ""
+        for end in range(start, min(start + 3, len(doc.blocks))):
+            if len(doc.blocks[end]) > 40:
+                break
+            joined += _nf(doc.blocks[end])
+            if len(joined) > 80:
+                break
+            if title_verdict(joined) == "report" and set(_YEAR.findall(joined)) == years:
+                return set(range(start, end + 1))
+    return set()
 
 
 def _heading_title(doc: Document) -> str | None:
