@@ -216,7 +216,7 @@ def _title_blocks(doc: Document) -> set[int]:
                 break
             if not title.startswith(joined):
                 break
-    return found or _own_title_run(doc)
+    return found | _own_title_run(doc, found)
 
 
 def _title_key(text: str) -> str:
@@ -225,17 +225,23 @@ def _title_key(text: str) -> str:
     return _nf(text).replace("年度", "年")
 
 
-def _own_title_run(doc: Document) -> set[int]:
-    """The document's own title heading when it words the title differently from the page.
+def _own_title_run(doc: Document, found: set[int]) -> set[int]:
+    """The document's own title heading when it words the title differently from the page
+    (平潭: page "平潭综合实验区管委会2014年度…", body "平潭综合实验区 / 2014年度…").
 
-    Only the first lines, only short ones (≤ 3 lines of ≤ 40 characters, at most 80 together),
-    only when both they and the page title are a report's title (recognize.title_verdict)
-    for the same year: then the body's heading is the title, and it goes as any repeat does.
+    Only short lines before the first paragraph (≤ 3 lines of ≤ 40 characters, at most 80
+    together), only when both they and the page title are a report's title
+    (recognize.title_verdict) for the same year: then the body's heading is the title, and
+    it goes as any repeat does.
     """
     if title_verdict(doc.title) != "report":
         return set()
     years = set(_YEAR.findall(doc.title or ""))
-    for start in range(min(3, len(doc.blocks))):
+    for start in range(min(8, len(doc.blocks))):
+        if len(doc.blocks[start]) > 40:
+            break
+        if start in found:
+            continue
         joined = ""
         for end in range(start, min(start + 3, len(doc.blocks))):
             if len(doc.blocks[end]) > 40:
