@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 
-from nianbao.pipelines import content
+from nianbao.pipelines import content, title
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.labels import label_regex
-from nianbao.pipelines.recognize import title_verdict
 from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "boilerplate"
@@ -152,7 +151,6 @@ _STAMP = re.compile(
 )
 _DATELINE_MORE = re.compile(r"(来源|來源|作者|浏览|点击|阅读|热度|字体|字号)")
 _SPACE = re.compile(r"\s")
-_YEAR = re.compile(r"(?:19|20)\d{2}")
 _SHORT_RULES = {"copyright", "icp", "counter", "farm-download", "scan", "police-record", "site-id"}
 # Rules that only a site footer matches: a contact line next to one of them is the footer's.
 _FOOTER = frozenset({"copyright", "icp", "police-record", "site-id", "sponsor", "contact-links"})
@@ -188,92 +186,11 @@ def classify(block: str, index: int = 99) -> str | None:
     return None
 
 
-def _nf(text: str) -> str:
-    return _SPACE.sub("", text)
-
-
-def _title_blocks(doc: Document) -> set[int]:
-    """Leading blocks that repeat the title (templates print it inside the box too).
-
-    Every repeat near the top goes, whole: a portal may print the title once as a heading
-    and again inside the body, broken over two or three lines (平潭: "…地方税务局2013年" /
-    "信息公开年度报告"); keeping either copy would give the same report a different text
-    in another template. Only the first blocks are looked at: a metadata table or a
-    dateline may come before the title.
-    """
-    if not doc.title:
-        return set()
-    title = _title_key(doc.title)
-    found: set[int] = set()
-    for start in range(min(8, len(doc.blocks))):
-        if start in found:
-            continue
-        joined = ""
-        for end in range(start, min(start + 3, len(doc.blocks))):
-            joined += _title_key(doc.blocks[end])
-            if joined == title:
-                found.update(range(start, end + 1))
-                break
-            if not title.startswith(joined):
-                break
-    return found | _own_title_run(doc, found)
-
-
-def _title_key(text: str) -> str:
-    """A title as compared with its repeats: no spaces, 年度 read as 年 (平潭's page title says
-    "2019年度…年度报告", the body "2019年…年度报告")."""
-    return _nf(text).replace("年度", "年")
-
-
-def _own_title_run(doc: Document, found: set[int]) -> set[int]:
-    """The document's own title heading when it words the title differently from the page
-    (平潭: page "平潭综合实验区管委会2014年度…", body "平潭综合实验区 / 2014年度…").
-
-    Only short lines before the first paragraph (≤ 3 lines of ≤ 40 characters, at most 80
-    together), only when both they and the page title are a report's title
-    (recognize.title_verdict) for the same year: then the body's heading is the title, and
-    it goes as any repeat does.
-    """
-    if title_verdict(doc.title) != "report":
-        return set()
-    years = set(_YEAR.findall(doc.title or ""))
-    for start in range(min(8, len(doc.blocks))):
-        if len(doc.blocks[start]) > 40:
-            break
-        if start in found:
-            continue
-        joined = ""
-        for end in range(start, min(start + 3, len(doc.blocks))):
-            if len(doc.blocks[end]) > 40:
-                break
-            joined += _nf(doc.blocks[end])
-            if len(joined) > 80:
-                break
-            if title_verdict(joined) == "report" and set(_YEAR.findall(joined)) == years:
-                return set(range(start, end + 1))
-    return set()
-
-
-def _heading_title(doc: Document) -> str | None:
-    """An attachment's own heading, when its first lines are a report title.
-
-    A PDF/DOC/DOCX has no ``<title>``: its heading is the first line (or two, broken by
-    the layout). Taking it as the title lets the title rule remove it, as it is removed
-    from HTML pages, so the same report hashes the same as a page and as a file.
-    """
-    for size in (1, 2, 3):  # the shortest run of lines that is a title, nearest the top
-        for start in range(min(3, len(doc.blocks) - size + 1)):
-            joined = "".join(b.strip() for b in doc.blocks[start : start + size])
-            if len(joined) <= 80 and title_verdict(joined) == "report":
-                return joined
-    return None
-
-
 def run(doc: Document) -> Document:
     kept: list[str] = []
     if not doc.title and doc.kind in ("pdf", "docx", "doc"):
-        doc.title = _heading_title(doc)
-    n_title = _title_blocks(doc)
+        doc.title = title.heading_title(doc)
+    n_title = title.repeat_blocks(doc)
     rules = _footer_contacts([classify(block, i) for i, block in enumerate(doc.blocks)])
     for i, block in enumerate(doc.blocks):
         if i in n_title:

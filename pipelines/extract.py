@@ -13,7 +13,7 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from nianbao.pipelines import attachments, content, metadata
+from nianbao.pipelines import attachments, content, metadata, title
 from nianbao.pipelines.decode import decode
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.stage import StagePipeline
@@ -206,7 +206,7 @@ def extract_html(doc: Document) -> Document:
         doc.metadata.setdefault(key, value)
     if soup.title and soup.title.get_text().strip():
         doc.metadata.setdefault("page_title", _clean_line(soup.title.get_text()))
-    doc.title = content.find_title(soup, doc.metadata.get("title"))
+    doc.title = title.find_title(soup, doc.metadata.get("title"))
     container = find_container(soup)
     for text in content.prune_link_lists(container):
         doc.remove("boilerplate", "link-list", text)
