@@ -56,10 +56,27 @@ _T3_VALUES = {
 
 
 def _row(cells: list[str], attrs: dict[int, str] | None = None) -> tuple[str, str]:
-    """(html row, truth line) — the truth is the cells joined as the cleaner joins them."""
+    """(html row, cells joined): tables take their truth from :func:`_grid_lines`."""
     attrs = attrs or {}
     tds = "".join(f"<td{attrs.get(i, '')}>{html.escape(c)}</td>" for i, c in enumerate(cells))
     return f"<tr>{tds}</tr>", " | ".join(cells)
+
+
+def _grid_lines(markup: str) -> list[str]:
+    """The rows of a table as the cleaner writes them: spans expanded on the grid
+    (``pipelines/grid.py``, whose own tests fix what expansion means)."""
+    from bs4 import BeautifulSoup
+
+    from nianbao.pipelines import grid
+
+    rows = [
+        [
+            grid.Cell(td.get_text(), grid.span(td.get("rowspan")), grid.span(td.get("colspan")))
+            for td in tr.find_all("td")
+        ]
+        for tr in BeautifulSoup(markup, "lxml").find_all("tr")
+    ]
+    return [" | ".join(r) for r in grid.expand(rows)]
 
 
 def new_format_report() -> tuple[str, list[str], list[tuple[str, str]]]:
@@ -73,8 +90,9 @@ def new_format_report() -> tuple[str, list[str], list[tuple[str, str]]]:
         truth.append(text)
 
     def table(rows: list[tuple[str, str]]) -> None:
-        parts.append(("<table border='1'>" + "".join(h for h, _ in rows) + "</table>", "t"))
-        truth.extend(t for _, t in rows)
+        markup = "<table border='1'>" + "".join(h for h, _ in rows) + "</table>"
+        parts.append((markup, "t"))
+        truth.extend(_grid_lines(markup))
 
     for text in data["before"]:
         para(text)

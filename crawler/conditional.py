@@ -35,13 +35,13 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
-from nianbao.crawler.middlewares import is_document
 from nianbao.crawler.source import source_of
 from nianbao.models import pagecache
 from nianbao.models.archive import header
 from nianbao.models.db import make_engine, resolve_url, sessionmaker_for
 from nianbao.models.incremental import Validators, latest_report_body, validators_for
 from nianbao.models.types import utcnow
+from nianbao.pipelines.attachments import is_document
 
 logger = logging.getLogger(__name__)
 

@@ -40,6 +40,7 @@ from w3lib.url import safe_url_string
 
 from nianbao.crawler.urls import canonical
 from nianbao.pipelines import entity
+from nianbao.pipelines.attachments import is_document
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +178,6 @@ class RedirectLoopMiddleware:
         return response
 
 
-_DOCUMENT_MAGIC = (b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 _BINARY_MAGIC = (
     b"GIF8",
     b"\x89PNG",
@@ -202,10 +202,6 @@ def looks_binary(chunk: bytes) -> bool:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return False
     return head.startswith(_BINARY_MAGIC) or b"\x00" in head
-
-
-def is_document(chunk: bytes) -> bool:
-    return chunk.lstrip()[:8].startswith(_DOCUMENT_MAGIC)
 
 
 class BinaryGuard:

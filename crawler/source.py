@@ -1,7 +1,8 @@
 """The source a crawler crawls: one home for its name, organ and page budget.
 
 ``nianbao crawl`` runs one Scrapy crawler per source and gives each its own settings
-(``NIANBAO_SOURCE``, ``NIANBAO_SOURCE_ORGAN``, ``NIANBAO_MAX_PAGES``), so every component —
+(``NIANBAO_SOURCE``, ``NIANBAO_SOURCE_ORGAN``, ``NIANBAO_SOURCE_ORGAN_TYPE``,
+``NIANBAO_MAX_PAGES``), so every component —
 the store pipeline, conditional requests, link watch, progress, the shared frontier, the page
 budget — reads them in ``from_crawler``/at spider open through :func:`source_of`, never
 from spider attributes that others may change. Under plain ``scrapy crawl portal -a
@@ -20,6 +21,7 @@ class SourceConf:
     name: str
     organ: str | None
     max_pages: int  # requests per crawl, spent in priority order
+    organ_type: str | None = None  # sources.toml override: "government" / "department"
 
 
 def source_of(crawler: Any) -> SourceConf:
@@ -28,4 +30,5 @@ def source_of(crawler: Any) -> SourceConf:
     spider = crawler.spider
     name = settings.get("NIANBAO_SOURCE") or getattr(spider, "source", None) or spider.name
     organ = settings.get("NIANBAO_SOURCE_ORGAN") or getattr(spider, "organ", None) or None
-    return SourceConf(str(name), organ, settings.getint("NIANBAO_MAX_PAGES"))
+    organ_type = settings.get("NIANBAO_SOURCE_ORGAN_TYPE") or None
+    return SourceConf(str(name), organ, settings.getint("NIANBAO_MAX_PAGES"), organ_type)

@@ -57,6 +57,8 @@ class StorePipeline:
         self.engine = open_archive(self.db_url or None)
         self.Session = sessionmaker_for(self.engine)
         config = {"start_urls": spider.start_urls, "allowed_domains": spider.allowed_domains}
+        if self.source.organ_type:  # sources.toml override, read by `nianbao compliance`
+            config["organ_type"] = self.source.organ_type
         with self.Session.begin() as session:
             run = runs.start_run(session, self.source.name, self.source.organ, config)
             self.run_id, self.source_id = run.id, run.source_id

@@ -195,7 +195,7 @@ def _handler_class() -> type:
                     "Scrapy's view of the headers, not the bytes on the wire"
                 )
                 return
-            self._pool._factory = classes[1]
+            self._pool._factory = classes[1]  # type: ignore[assignment]
 
         async def download_request(self, request: Request) -> Response:
             if classes is None:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import upsert
+from nianbao.models import figures, neardup, upsert
 from nianbao.models.tables import Blob, Capture, Report, ReportUrl, Source, Version
 from nianbao.models.types import utcnow
 from nianbao.pipelines import entity as entity_mod
@@ -128,9 +128,15 @@ def get_or_create_source(
     return source
 
 
+def body_digest(body: bytes) -> str:
+    """A body's key in ``blobs``: the SHA-256 of the bytes stored (for wire captures, the
+    body as received: WARC's payload digest)."""
+    return hashlib.sha256(body).hexdigest()
+
+
 def put_blob(session: Session, body: bytes) -> str:
     """Store ``body`` once; return its SHA-256."""
-    digest = hashlib.sha256(body).hexdigest()
+    digest = body_digest(body)
     if upsert.has_blob(session, digest):
         return digest
     if len(body) >= COMPRESS_MIN:
@@ -268,6 +274,8 @@ def record_report(
         )
         session.add(version)
         session.flush()
+        neardup.link_version(session, version)
+        figures.store(session, version)
         report.title, report.url = derived.title, cap.url
     else:
         assert current is not None

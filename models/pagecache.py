@@ -19,15 +19,15 @@ body hash of the batch's URLs, the new blobs, then the capture rows.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from nianbao.models.archive import CaptureIn, header, put_blob
+from nianbao.models.archive import CaptureIn, body_digest, header, put_blob
 from nianbao.models.incremental import Validators, latest_body
 from nianbao.models.tables import Capture, Source
 
@@ -45,10 +45,10 @@ class CachedPage:
     body: bytes  # the entity (content codings undone)
 
 
-def _latest(source_filter: object) -> object:
+def _latest(source_filter: Any) -> Any:
     return (
         select(Capture.url, func.max(Capture.id).label("id"))
-        .where(source_filter, Capture.kind == "page", Capture.body_sha256.is_not(None))  # type: ignore[arg-type]
+        .where(source_filter, Capture.kind == "page", Capture.body_sha256.is_not(None))
         .group_by(Capture.url)
         .subquery()
     )
@@ -61,7 +61,7 @@ def validators_for(session: Session, source_name: str) -> dict[str, Validators]:
         return {}
     latest = _latest(Capture.source_id == source_id)
     rows = session.execute(
-        select(Capture.url, Capture.headers).join(latest, latest.c.id == Capture.id)  # type: ignore[attr-defined]
+        select(Capture.url, Capture.headers).join(latest, latest.c.id == Capture.id)
     )
     out: dict[str, Validators] = {}
     for url, headers in rows:
@@ -93,7 +93,7 @@ def latest_hashes(session: Session, source_id: int, urls: Sequence[str]) -> dict
     latest = _latest(Capture.source_id == source_id)
     rows = session.execute(
         select(Capture.url, Capture.body_sha256)
-        .join(latest, latest.c.id == Capture.id)  # type: ignore[attr-defined]
+        .join(latest, latest.c.id == Capture.id)
         .where(Capture.url.in_(list(urls)))
     )
     return {url: sha for url, sha in rows}
@@ -116,7 +116,7 @@ def save(session: Session, source_id: int, pages: Iterable[CaptureIn]) -> Saved:
     for cap in batch:
         sha = None
         if cap.status == 200 and cap.body is not None:
-            sha = hashlib.sha256(cap.body).hexdigest()
+            sha = body_digest(cap.body)
             if known.get(cap.url) == sha:
                 out.unchanged += 1
                 continue

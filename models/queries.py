@@ -81,7 +81,12 @@ def list_versions(session: Session, report_id: int) -> list[dict[str, Any]]:
     versions = session.scalars(
         select(Version).where(Version.report_id == report_id).order_by(Version.n)
     ).all()
-    shown = dict(
+    from nianbao.models.neardup import links_of
+
+    similar: dict[int, list[dict[str, Any]]] = {}
+    for link in links_of(session, report_id):
+        similar.setdefault(link["version"], []).append(link)
+    shown: dict[Any, Any] = dict(
         session.execute(
             select(Capture.version_id, func.count())
             .where(Capture.report_id == report_id, Capture.version_id.is_not(None))
@@ -97,6 +102,8 @@ def list_versions(session: Session, report_id: int) -> list[dict[str, Any]]:
             "last_seen": iso(v.last_seen),
             "url": v.url,
             "same_text_elsewhere": same_text_elsewhere(session, report_id, v.sha256),
+            # near-duplicates in other reports (models.neardup), most similar first
+            "similar": similar.get(v.n, []),
         }
         for v in versions
     ]

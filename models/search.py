@@ -73,7 +73,7 @@ def search(session: Session, query: str, limit: int = 100) -> list[dict[str, Any
         .limit(limit)
     ).all()
     report_ids = {r.id for _v, r, _s in rows}
-    latest = dict(
+    latest: dict[Any, Any] = dict(
         session.execute(
             select(Version.report_id, func.max(Version.n))
             .where(Version.report_id.in_(report_ids))

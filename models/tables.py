@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -201,3 +202,62 @@ class Capture(Base):
     # What the crawl saw around a report candidate and the cleaner uses: the landing page's
     # title and labelled fields, the link text (pipelines.derive.document_for).
     context: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class VersionSignature(Base):
+    """A version's MinHash over the shingles of its normal form (``pipelines.neardup``)."""
+
+    __tablename__ = "version_signatures"
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(40))  # "minhash-k4-p126-r3": re-sign on change
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class VersionBand(Base):
+    """LSH: one row per band of a version's signature; versions sharing a key are candidates."""
+
+    __tablename__ = "version_bands"
+    __table_args__ = (Index("ix_version_bands_key", "key"),)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger)
+
+
+class VersionLink(Base):
+    """Two versions of different reports whose texts are near-duplicates, with the numbers.
+
+    ``version_id`` is the version whose signing found the link (the later-stored one),
+    ``other_id`` the one it resembles. ``kind``: ``copy_elsewhere`` (another source, same report), ``same_organ``
+    (the organ's report of another year), ``other_organ`` (another organ's report).
+    ``contained`` is the share of the version's shingles found in the other, and
+    ``other_contained`` the reverse. ``substitutions`` lists replaced words (spun copies).
+    """
+
+    __tablename__ = "version_links"
+    __table_args__ = (UniqueConstraint("version_id", "other_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    jaccard: Mapped[float] = mapped_column(Float)
+    contained: Mapped[float] = mapped_column(Float)
+    other_contained: Mapped[float] = mapped_column(Float)
+    substitutions: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"items": [...]}
+    found_at: Mapped[datetime]
+
+
+class Figure(Base):
+    """One cell of a version's statistics tables (表二/三/四, 统计表), parsed from its clean
+    text by :mod:`pipelines.figures`. ``value`` NULL: the cell was blank (not reported).
+    Derived data, like the text: re-derived in place by ``reprocess``."""
+
+    __tablename__ = "figures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    tbl: Mapped[str] = mapped_column(String(10))  # 二 / 三 / 四 / 统计表
+    row_label: Mapped[str] = mapped_column(Text)
+    col_label: Mapped[str] = mapped_column(String(100))
+    value: Mapped[float | None] = mapped_column(Float)
+    raw: Mapped[str] = mapped_column(String(100))  # the cell as written
+    unit: Mapped[str | None] = mapped_column(String(20))
+    line: Mapped[int] = mapped_column(Integer)  # 1-based line of the version's text

@@ -9,7 +9,6 @@ a large archive. Nothing is repaired: a mismatch is for a human.
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +17,9 @@ from typing import Any, TypeVar
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from nianbao.models.archive import body_digest
 from nianbao.models.tables import Blob, Version
+from nianbao.pipelines.fingerprint import norm_hash
 
 BATCH = 1000  # keys per page
 T = TypeVar("T", Blob, Version)
@@ -57,14 +58,14 @@ def check_blob(blob: Blob) -> str | None:
         return f"unknown compression {blob.compression!r}"
     if len(data) != blob.size:
         return f"size {len(data)} != recorded {blob.size}"
-    digest = hashlib.sha256(data).hexdigest()
+    digest = body_digest(data)
     if digest != blob.sha256:
         return f"body hashes to {digest}"
     return None
 
 
 def check_version(version: Version) -> str | None:
-    digest = hashlib.sha256(version.norm_text.encode("utf-8")).hexdigest()
+    digest = norm_hash(version.norm_text)
     if digest != version.sha256:
         return f"normalised text hashes to {digest}"
     return None

@@ -2,8 +2,8 @@
 
 Exit status: 0 success; 1 an error the message explains (bad sources file, unknown
 report, archive unreachable); 2 bad usage; 3 a crawl in which at least one source failed
-entirely (no page could be fetched); 4 ``verify`` found damaged data — cron can alert on
-anything non-zero.
+entirely (no page could be fetched); 4 ``verify`` found damaged data; 5 ``check`` found
+figures that do not add up — cron can alert on anything non-zero.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from nianbao.models.db import (
 
 EXIT_SOURCE_FAILED = 3
 EXIT_VERIFY_FAILED = 4
+EXIT_CHECK_VIOLATIONS = 5
 
 db_option = click.option(
     "--db",
@@ -283,8 +284,13 @@ def explain(
 @click.argument("report_id", type=int)
 @click.argument("a", type=int)
 @click.argument("b", type=int)
-def diff(db: str | None, report_id: int, a: int, b: int) -> None:
-    """Unified diff of the texts of versions A and B of a report."""
+@click.option("--cells", is_flag=True, help="Which table cells changed (see `nianbao tables`).")
+@json_option
+def diff(db: str | None, report_id: int, a: int, b: int, cells: bool, as_json: bool) -> None:
+    """Unified diff of the texts of versions A and B of a report (--cells: of its tables)."""
+    if cells or as_json:
+        _diff_cells(db, report_id, a, b, as_json)
+        return
     text = _read(db, queries.diff_versions, report_id, a, b)
     click.echo(text if text else f"versions {a} and {b} have the same text")
 
@@ -493,3 +499,154 @@ def demo(db: str | None) -> None:
     from nianbao import demo as demo_mod
 
     sys.exit(demo_mod.main(db))
+
+
+# ---- the figures: statistics tables, their rules (nianbao/services/figures.py) ---------------
+def _diff_cells(db: str | None, report_id: int, a: int, b: int, as_json: bool) -> None:
+    from nianbao.services.figures import diff_cells
+
+    result = _read(db, diff_cells, report_id, a, b)
+    if as_json:
+        _emit(result)
+        return
+    for c in result["changes"]:
+        click.echo(
+            f"{c['cell']}: {_fig(c['from'])} → {_fig(c['to'])}, first seen {c['first_seen']}"
+        )
+    if not result["changes"]:
+        click.echo(f"versions {a} and {b} have the same table cells")
+
+
+csv_option = click.option("--csv", "as_csv", is_flag=True, help="CSV (UTF-8, header row).")
+
+
+def _emit_csv(fields: list[str], rows: list[dict[str, Any]]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    click.echo(buf.getvalue(), nl=False)
+
+
+def _fig(value: Any) -> str:
+    return "blank" if value is None else str(value)
+
+
+@main.command()
+@db_option
+@json_option
+@click.argument("report_id", type=int)
+@click.option("--version", "n", type=int, help="Version number (from 1; default: the latest).")
+@csv_option
+def tables(db: str | None, as_json: bool, report_id: int, n: int | None, as_csv: bool) -> None:
+    """The statistics tables (表二/三/四, 统计表) of a version as cells; blank = not reported."""
+    from nianbao.services.figures import TABLE_FIELDS, table_rows
+    from nianbao.services.figures import tables as get_tables
+
+    result = _read(db, get_tables, report_id, n)
+    if as_csv:
+        _emit_csv(TABLE_FIELDS, table_rows(result))
+        return
+    if as_json:
+        _emit(result)
+        return
+    click.echo(
+        f"report {report_id} version {result['version']}: format {result['format'] or 'none found'}, "
+        f"{len(result['cells'])} cells"
+    )
+    for c in result["cells"]:
+        unit = f" {c['unit']}" if c["unit"] and c["value"] is not None else ""
+        click.echo(
+            f"表{c['table']}\t{c['row']}\t{c['column']}\t{_fig(c['value'])}{unit}\tline {c['line']}"
+        )
+
+
+@main.command()
+@db_option
+@json_option
+@click.argument("report_id", type=int, required=False)
+@click.option(
+    "--min",
+    "min_similarity",
+    type=float,
+    default=0.8,
+    show_default=True,
+    help="Only links at least this similar (--cross-year: Jaccard).",
+)
+@click.option(
+    "--cross-year",
+    is_flag=True,
+    help="Organs whose report repeats their previous year's (whole archive).",
+)
+def similar(
+    db: str | None, as_json: bool, report_id: int | None, min_similarity: float, cross_year: bool
+) -> None:
+    """Near-duplicates of a report in other reports (spun, partial, copied, re-dated)."""
+    from nianbao.services import similar as similar_mod
+
+    rows = _read(db, similar_mod.similar, report_id, cross_year, min_similarity)
+    if as_json:
+        _emit(rows)
+    else:
+        click.echo("\n".join(similar_mod.lines(rows, cross_year)))
+
+
+@csv_option
+def check(db: str | None, as_json: bool, report_id: int | None, as_csv: bool) -> None:
+    """Check the figures of one report (or all): the table rules, text against table, and
+    last year's carry-over; exit 5 when any rule is violated."""
+    from nianbao.services.figures import CHECK_FIELDS, check_rows
+    from nianbao.services.figures import check as run_check
+
+    result = _read(db, run_check, report_id)
+    if as_csv:
+        _emit_csv(CHECK_FIELDS, check_rows(result))
+    elif as_json:
+        _emit(result)
+    else:
+        for r in result["results"]:
+            for v in r["violations"]:
+                cells = ", ".join(f"{c['cell']}={_fig(c['value'])}" for c in v["cells"])
+                click.echo(
+                    f"report {r['report']} v{r['version']}: {v['rule']}: expected {v['expected']}, "
+                    f"found {v['found']} ({cells})"
+                )
+        click.echo(
+            f"{result['reports']} reports, {result['with_tables']} with tables, "
+            f"{result['rules_checked']} rules checked, {result['violations']} violations"
+        )
+    if result["violations"]:
+        sys.exit(EXIT_CHECK_VIOLATIONS)
+
+
+@main.command()
+@db_option
+@json_option
+@click.option("--source", help="Only this source.")
+@click.option("--year", type=int, help="Only this report year (also lists organs with no report).")
+@csv_option
+def compliance(
+    db: str | None, as_json: bool, source: str | None, year: int | None, as_csv: bool
+) -> None:
+    """Per source × organ × report year: the deadline, the evidence, and on time / late /
+    missing / unknown / pending."""
+    from nianbao.services.compliance import LEDGER_FIELDS, ledger, ledger_rows
+
+    rows = _read(db, ledger, source, year)
+    if as_csv:
+        _emit_csv(LEDGER_FIELDS, ledger_rows(rows))
+        return
+    if as_json:
+        _emit(rows)
+        return
+    for r in rows:
+        edits = ", ".join(
+            f"v{e['version']} {e['first_seen'][:10]}" for e in r["edits_after_deadline"]
+        )
+        click.echo(
+            f"{r['year']}\t{r['organ'] or '?'}\t{r['status']}\tdue {r['deadline']}\t{r['basis']}"
+            + (f"\tedited after the deadline: {edits}" if edits else "")
+        )

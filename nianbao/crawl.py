@@ -125,6 +125,7 @@ def run(
         # What this crawler crawls: settings every component reads (crawler/source.py).
         own.set("NIANBAO_SOURCE", src.name, priority="cmdline")
         own.set("NIANBAO_SOURCE_ORGAN", src.organ or "", priority="cmdline")
+        own.set("NIANBAO_SOURCE_ORGAN_TYPE", src.organ_type or "", priority="cmdline")
         if src.max_pages:
             own.set("NIANBAO_MAX_PAGES", src.max_pages, priority="cmdline")
         if jobdir is not None:

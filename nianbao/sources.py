@@ -7,6 +7,7 @@ organ = "方正县人民政府"                   # optional
 start_urls = ["http://www.fangzheng.gov.cn/"]
 allowed_domains = ["fangzheng.gov.cn"]   # optional; default: the hosts of start_urls
 max_pages = 500                          # optional per-source page budget
+organ_type = "government"                # optional: "government" or "department" (deadlines)
 ```
 """
 
@@ -32,6 +33,7 @@ class SourceConfig:
     organ: str | None = None
     allowed_domains: list[str] = field(default_factory=list)
     max_pages: int | None = None
+    organ_type: str | None = None  # "government" / "department": report deadlines
 
     def domains(self) -> list[str]:
         if self.allowed_domains:
@@ -87,7 +89,20 @@ def load(path: str | Path) -> list[SourceConfig]:
         max_pages = entry.get("max_pages")
         if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
             raise SourcesError(f"{where} ({name}): 'max_pages' must be a positive integer")
-        unknown = set(entry) - {"name", "organ", "start_urls", "allowed_domains", "max_pages"}
+        organ_type = entry.get("organ_type")
+        if organ_type is not None and organ_type not in ("government", "department"):
+            raise SourcesError(
+                f'{where} ({name}): \'organ_type\' must be "government" or "department", '
+                f"got {organ_type!r}"
+            )
+        unknown = set(entry) - {
+            "name",
+            "organ",
+            "organ_type",
+            "start_urls",
+            "allowed_domains",
+            "max_pages",
+        }
         if unknown:
             raise SourcesError(f"{where} ({name}): unknown keys {sorted(unknown)}")
         out.append(
@@ -97,6 +112,7 @@ def load(path: str | Path) -> list[SourceConfig]:
                 organ=entry.get("organ"),
                 allowed_domains=domains,
                 max_pages=max_pages,
+                organ_type=organ_type,
             )
         )
     return out

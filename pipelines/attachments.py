@@ -21,6 +21,7 @@ import statistics
 import zipfile
 from struct import error as struct_error  # truncated Word files
 
+from nianbao.pipelines import grid
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.worddoc import OLE_MAGIC, DocFormatError, doc_lines
 
@@ -38,6 +39,15 @@ _PAGE_NUMBER = re.compile(
     r"^\s*(?:[-—–]\s*\d+\s*[-—–]|第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+)\s*$"
 )
 _TABLE_ROW = re.compile(r"(?:\S+\s{2,}){2,}\S+|\|")
+
+
+# Magic numbers of the documents reports come as; crawler.middlewares asks the same.
+DOCUMENT_MAGIC = (b"%PDF", b"PK\x03\x04", OLE_MAGIC)
+
+
+def is_document(chunk: bytes) -> bool:
+    """PDF, DOCX (zip) or DOC/WPS (OLE) bytes, whatever the type they were served under."""
+    return chunk.lstrip()[:8].startswith(DOCUMENT_MAGIC)
 
 
 def sniff(body: bytes, content_type: str, url: str) -> str:
@@ -164,6 +174,43 @@ def _cell_text(el: object) -> str:
     return "".join(t.text or "" for t in el.iter() if t.tag.endswith("}t")).strip()  # type: ignore[attr-defined]
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _docx_table_rows(tbl: object) -> list[str]:
+    """A Word table's rows on a grid: ``w:gridSpan`` is a colspan; a ``w:vMerge`` cell
+    without ``val="restart"`` continues the cell above (its text is repeated, as an HTML
+    rowspan is). A cell's paragraphs are joined on its row."""
+    rows: list[list[str | None]] = []  # None: continues the cell above
+    spans: list[list[int]] = []
+    for tr in tbl.iterchildren(f"{_W}tr"):  # type: ignore[attr-defined]
+        row: list[str | None] = []
+        widths: list[int] = []
+        for tc in tr.iterchildren(f"{_W}tc"):
+            pr = tc.find(f"{_W}tcPr")
+            gs = pr.find(f"{_W}gridSpan") if pr is not None else None
+            vm = pr.find(f"{_W}vMerge") if pr is not None else None
+            paragraphs = [_cell_text(p) for p in tc.iter(f"{_W}p")]
+            cont = vm is not None and vm.get(f"{_W}val", "continue") == "continue"
+            row.append(None if cont else grid.join_lines(paragraphs))
+            widths.append(grid.span(gs.get(f"{_W}val") if gs is not None else 1))
+        rows.append(row)
+        spans.append(widths)
+    # Resolve vertical merges by grid column, then lay out with colspans.
+    out: list[list[grid.Cell]] = []
+    above: dict[int, str] = {}
+    for row, widths in zip(rows, spans, strict=True):
+        cells: list[grid.Cell] = []
+        col = 0
+        for text, width in zip(row, widths, strict=True):
+            value = above.get(col, "") if text is None else text
+            above[col] = value
+            cells.append(grid.Cell(value, 1, width))
+            col += width
+        out.append(cells)
+    return [" | ".join(r) for r in grid.expand(out) if any(r)]
+
+
 def extract_docx(doc: Document) -> Document:
     import docx
 
@@ -180,11 +227,7 @@ def extract_docx(doc: Document) -> Document:
                 if text := _cell_text(child):
                     blocks.append(text)
             elif tag == "tbl":
-                for tr in child.iter():
-                    if tr.tag.endswith("}tr"):
-                        cells = [_cell_text(tc) for tc in tr if tc.tag.endswith("}tc")]
-                        if any(cells):
-                            blocks.append(" | ".join(cells))
+                blocks.extend(_docx_table_rows(child))
     except Exception as exc:  # python-docx/zipfile raise KeyError, BadZipFile, lxml errors …
         return _fail(doc, "docx", f"cannot parse ({type(exc).__name__}: {exc})")
     doc.blocks = blocks

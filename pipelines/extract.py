@@ -13,7 +13,7 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from nianbao.pipelines import attachments, content, metadata, title
+from nianbao.pipelines import attachments, content, grid, metadata, title
 from nianbao.pipelines.decode import decode
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.stage import StagePipeline
@@ -82,10 +82,7 @@ _DROP = frozenset(_DROP_TAGS)
 _NON_TEXT = frozenset(metadata.NON_TEXT_TAGS)
 _BR, _TR, _META = frozenset({"br"}), frozenset({"tr"}), frozenset({"meta"})
 _PARAGRAPHS = frozenset({"p", "div", "li"})
-# Wrapped-value cells hold at most this many Chinese characters over their paragraphs.
-_WRAPPED_VALUE_CJK = 20
 _MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
-_NO_SPACE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 cjk_count = content.cjk_count
 find_container = content.find_container
 find_tags = content.find_tags
@@ -135,43 +132,47 @@ def _blocks(node: Tag) -> list[str]:
 def _is_layout_cell(cell: Tag) -> bool:
     """A cell that holds running text (page layout), not one value of a data table.
 
-    Word-exported statistics tables wrap every cell in ``<p class=MsoNormal>``; that is
-    still one value. Several paragraphs, line breaks, a nested table or a long text are not.
+    Word-exported statistics tables wrap every cell in ``<p class=MsoNormal>``, and narrow
+    columns break a label over several ``<p>``/``<br>`` (``三、本 / 年度办 / 理结果``): still
+    one value. A nested table, a long text, or several lines of real prose are not.
     """
-    if cell.find("table") is not None or len(find_tags(cell, _BR)) >= 2:
+    if cell.find("table") is not None:
         return True
-    paragraphs = [b for b in find_tags(cell, _PARAGRAPHS) if b.get_text(strip=True)]
     cjk = cjk_count(cell.get_text())
-    # A value Word wrapped over short paragraphs (计量 / 单位, 2011 / 年度) is still a value.
-    return (len(paragraphs) >= 2 and cjk > _WRAPPED_VALUE_CJK) or cjk > 150
-
-
-def _cell_text(cell: Tag) -> str:
-    """One cell's value: its inline runs joined as they print (``<span>2.</span><span>政府
-    公报公开</span>`` is "2.政府公报公开"), wrapped lines joined without a space between
-    Chinese characters."""
-    text = ""
-    for block in _blocks(cell):
-        sep = "" if not text or _NO_SPACE.match(text[-1]) or _NO_SPACE.match(block[0]) else " "
-        text += sep + block
-    return text
+    if cjk > 150:
+        return True
+    if cjk <= 60:
+        return False
+    paragraphs = [b for b in find_tags(cell, _PARAGRAPHS) if b.get_text(strip=True)]
+    return len(paragraphs) >= 2 or len(find_tags(cell, _BR)) >= 2
 
 
 def _table_rows(table: Tag) -> list[str]:
-    """A table as one block per row, cells joined by `` | ``; layout tables are walked."""
-    rows: list[str] = []
-    for tr in find_tags(table, _TR):
-        if tr.find_parent("table") is not table:
-            continue
-        cells = tr.find_all(["td", "th"], recursive=False)
-        if any(_is_layout_cell(c) for c in cells):
+    """A table as one block per row, cells joined by `` | ``; layout tables are walked.
+
+    Data tables go on a grid (:mod:`pipelines.grid`): row and column spans are expanded,
+    so every row keeps all its columns, and a cell's lines stay on its row.
+    """
+    trs = [tr for tr in find_tags(table, _TR) if tr.find_parent("table") is table]
+    rows = [tr.find_all(["td", "th"], recursive=False) for tr in trs]
+    if any(_is_layout_cell(c) for cells in rows for c in cells):
+        out: list[str] = []
+        for cells in rows:
             for c in cells:
-                rows.extend(_blocks(c))
-            continue
-        texts = [_cell_text(c) for c in cells]
-        if any(texts):
-            rows.append(" | ".join(texts))
-    return rows
+                out.extend(_blocks(c))
+        return out
+    spanned = [
+        [
+            grid.Cell(
+                grid.join_lines(_blocks(c)),
+                grid.span(c.get("rowspan")),
+                grid.span(c.get("colspan")),
+            )
+            for c in cells
+        ]
+        for cells in rows
+    ]
+    return [" | ".join(row) for row in grid.expand(spanned) if any(row)]
 
 
 def _metadata(soup: BeautifulSoup) -> dict[str, str]:

@@ -17,15 +17,20 @@ from nianbao.pipelines.stage import StagePipeline
 STAGE = "fingerprint"
 
 
+def norm_hash(norm_text: str) -> str:
+    """The content hash of a text already in normal form: what a version's sha256 is."""
+    return hashlib.sha256(norm_text.encode("utf-8")).hexdigest()
+
+
 def content_hash(text: str) -> str:
-    return hashlib.sha256(normal_form(text).encode("utf-8")).hexdigest()
+    return norm_hash(normal_form(text))
 
 
 def run(doc: Document) -> Document:
     doc.text = "\n".join(doc.blocks)
     spin.run(doc, doc.blocks)
     doc.norm_text = normal_form(doc.text)
-    doc.sha256 = hashlib.sha256(doc.norm_text.encode("utf-8")).hexdigest()
+    doc.sha256 = norm_hash(doc.norm_text)
     return doc
 
 

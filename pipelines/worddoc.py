@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 import struct
 
+from nianbao.pipelines.grid import join_lines
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FIB_IDENT = 0xA5EC
 _NFIB_WORD97 = 0x00C1
@@ -80,10 +82,36 @@ def _strip_fields(text: str) -> str:
     return "".join(out)
 
 
+# A label wrapped inside a cell: every paragraph short (narrow columns wrap every few chars).
+_WRAPPED_PIECE = 12
+
+
+def _join_cell_paragraphs(text: str) -> str:
+    """Keep a table cell's paragraphs on its row (``三、本\r年度办\r理结果\x07``).
+
+    A cell ends with \x07 and a row with one more (the row mark). The text between two
+    cell marks is one cell, so its paragraphs are joined. The first cell of a row follows a
+    row mark, where the paragraphs after a table also begin: that text is joined only when
+    every piece of it is short, as a wrapped label is.
+    """
+    parts = text.split("\x07")
+    for i in range(1, len(parts) - 1):
+        cell = parts[i]
+        if "\r" not in cell.strip("\r"):
+            continue
+        pieces = [p for p in cell.split("\r") if p.strip()]
+        after_row_mark = i >= 2 and parts[i - 1] == "" or cell.startswith("\r")
+        if after_row_mark and any(len(p.strip()) > _WRAPPED_PIECE for p in pieces):
+            continue
+        parts[i] = join_lines(pieces)
+    return "\x07".join(parts)
+
+
 def _to_lines(text: str) -> list[str]:
     text = _strip_fields(text)
     # Table cells end in \x07; a row ends with one more \x07 (the row mark).
-    text = text.replace("\x07\r", "\x07").replace("\x07\x07", "\n").replace("\x07", " | ")
+    text = _join_cell_paragraphs(text.replace("\x07\r", "\x07"))
+    text = text.replace("\x07\x07", "\n").replace("\x07", " | ")
     for ch, rep in (("\r", "\n"), ("\x0b", "\n"), ("\x0c", "\n"), ("\x1e", "-"), ("\xa0", " ")):
         text = text.replace(ch, rep)
     text = re.sub(r"[\x00-\x08\x0e-\x1f\x1f]", "", text)

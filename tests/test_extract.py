@@ -127,8 +127,7 @@ def test_word_exported_table_cells_stay_rows_and_layout_tables_are_walked():
     )
     layout = f"<table><tr><td class='nav'>栏目</td><td>{_paras()}</td></tr></table>"
     doc = _extract(_html(f"<div id='zoom'>{word}{layout}</div>"))
-    # A wrapped value joins as it prints: no space between Chinese characters.
-    assert doc.blocks[0] == "自然人 | 商业企业 | 3"
+    assert doc.blocks[0] == "自然人 | 商业企业 | 3"  # one cell, one label
     assert doc.blocks[-len(REPORT) :] == REPORT
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
-from nianbao.crawler.hanweb import first_group, next_group
+from nianbao.crawler.cms.hanweb import first_group, next_group
 
 PAGE = """<div id="4521"><script type="text/xml"><datastore>
 <nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&amp;appid=1&amp;webid=12&amp;path=/&amp;columnid=105&amp;unitid=4521&amp;permissiontype=0"></a>]]></nextgroup>
@@ -50,3 +50,21 @@ def test_a_short_or_empty_answer_ends_the_column() -> None:
         is None
     )
     assert next_group(group, "<datastore><recordset></recordset></datastore>") is None
+
+
+def test_the_hanweb_adapter_walks_its_groups_through_the_cms_protocol() -> None:
+    """The spider only knows crawler/cms's protocol: the adapter hands back its own state
+    with each list page and is asked again with it for the next one."""
+    from nianbao.crawler import cms
+
+    adapter = cms.adapter("hanweb")
+    assert adapter is not None and adapter in cms.ADAPTERS
+    page = PAGE.format(records=records(1, 45), total=100)
+    (first,) = adapter.next_lists(page, "http://x.cn/col/col105/index.html", None)
+    assert first.formdata and first.formdata["columnid"] == "105"
+    answer = "<datastore><recordset>" + records(46, 90) + "</recordset></datastore>"
+    (second,) = adapter.next_lists(answer, first.url, first.state)
+    assert (second.state.start, second.state.end) == (91, 100)
+    last = "<datastore><recordset>" + records(91, 100) + "</recordset></datastore>"
+    assert list(adapter.next_lists(last, second.url, second.state)) == []
+    assert list(adapter.next_lists("<html>no hanweb</html>", "http://x.cn/", None)) == []

@@ -1,7 +1,7 @@
 """one metadata vocabulary ("stated" is "published", "topic" is "category"); capture context
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-29 19:40:00
 
 Two readers of the disclosure fields used two vocabularies, so one page could store both
@@ -21,7 +21,7 @@ import nianbao.models.types
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -29,14 +29,14 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from nianbao.crawler import failures, hanweb, sitemaps
+from nianbao.crawler import cms, failures, sitemaps
 from nianbao.crawler import links as linkmod
+from nianbao.crawler.classify import classify
 from nianbao.crawler.fallback import Fallback
 from nianbao.crawler.items import CaptureItem
-from nianbao.crawler.middlewares import is_document
 from nianbao.crawler.traps import TrapGuard
 from nianbao.crawler.urls import canonical, is_attachment, is_binary
 from nianbao.crawler.wire import Wire, header_pairs
@@ -46,9 +46,6 @@ from nianbao.pipelines.derive import document_for
 from nianbao.pipelines.metadata import page_fields
 from nianbao.pipelines.recognize import looks_like_candidate
 
-_BLOCKED = re.compile(
-    r"(\$_ts|__jsluid|window\.location\.reload|challenge-platform|安全验证|访问验证)"
-)
 _ATTACHMENT_TEXT = re.compile(r"\.(pdf|docx?|wps)\s*$", re.I)
 
 
@@ -377,7 +374,8 @@ class PortalSpider(scrapy.Spider):
 
     def parse(self, response: Response, **_: Any) -> Iterator[Any]:
         stats = self.crawler.stats
-        if response.status == 304:  # answer to a conditional request: seen again, unchanged
+        kind = classify(response)
+        if kind == "not_modified":  # answer to a conditional request: seen again, unchanged
             stats.inc_value(RECEIVED)
             yield self._not_modified(response)
             return
@@ -385,17 +383,13 @@ class PortalSpider(scrapy.Spider):
         confirmed = "cached" in response.flags and "nianbao_304" in response.meta
         if confirmed:
             yield self._not_modified(response)
-        if response.status in (404, 410):
+        if kind == "gone":
             # Not a page received: a source answering only 404 failed (models.runs).
             stats.inc_value(f"portal/skipped/http_{response.status}")
             if response.meta.get("known_report"):
                 yield self._item(response, "gone")
             return
-        if response.status in (412, 521) or (
-            isinstance(response, TextResponse)
-            and len(response.body) < 4096
-            and _BLOCKED.search(response.text)
-        ):
+        if kind == "blocked":
             stats.inc_value("portal/blocked")
             self.logger.warning(
                 "blocked by an anti-bot gateway at %s (HTTP %s)", response.url, response.status
@@ -405,11 +399,9 @@ class PortalSpider(scrapy.Spider):
         # Received whole (or confirmed by a 304): what makes a source's run not "failed".
         stats.inc_value(RECEIVED)
         meta = response.meta
-        # A document: binary, an uncompressed (all-ASCII) PDF that Scrapy's body sniffing
-        # typed as text, or a PDF/DOC/DOCX served as text/html. Archived only as an
-        # attachment of a report page, a report-named link, a sitemap entry or a known
-        # report; the pipelines decide what it is.
-        if not isinstance(response, TextResponse) or is_document(response.body[:16]):
+        # A document: archived only as an attachment of a report page, a report-named link,
+        # a sitemap entry or a known report; the pipelines decide what it is.
+        if kind == "document":
             if confirmed:
                 return
             if meta.get("known_report") or meta.get("landing_url") or is_attachment(response.url):
@@ -433,7 +425,7 @@ class PortalSpider(scrapy.Spider):
             ).getall()
             if t.strip()
         )
-        page_links = linkmod.links(response.selector, response.url, response.text)
+        page_links = linkmod.links(response.selector, response.url, response.text)  # type: ignore[attr-defined]
         if "nianbao_page_304" in meta:
             # A page the archive holds as a non-report page answered 304: the same bytes
             # recognition turned down last time. Its 304 is the capture; links as usual.
@@ -448,7 +440,7 @@ class PortalSpider(scrapy.Spider):
         elif response.status == 200 and "cached" not in response.flags:  # evidence, always
             if response.request is not None and response.request.method == "GET":
                 yield self._item(response, "listing")
-        yield from self._hanweb_group(response)
+        yield from self._cms_lists(response)
         yield from self._follow(response, page_links)
 
     def _attachments(
@@ -521,33 +513,33 @@ class PortalSpider(scrapy.Spider):
             else:
                 self.fallback.push(req)
 
-    def _hanweb_group(self, response: Response) -> Iterator[Any]:
-        """The next dataproxy POST of a Hanweb column (crawler/hanweb.py), as a pager."""
-        previous = response.meta.get("hanweb_group")
+    def _cms_lists(self, response: Response) -> Iterator[Any]:
+        """List pages a CMS reaches without plain links (crawler/cms/), as pagers of this
+        page: as promising and as deep as the list itself."""
         text = response.text  # type: ignore[attr-defined]
-        if previous is not None:
-            group = hanweb.next_group(previous, text)
-        else:
-            group = hanweb.first_group(text, response.url)
-        if group is None:
-            return
-        priority = response.meta.get("link_priority", 0)
-        req = self._request(
-            group.url,
-            priority=priority,
-            kind="list",
-            cold=response.meta.get("cold", 0),
-            level=response.meta.get("level", 0),
-            formdata=group.formdata,
-            meta={"hanweb_group": group},
-        )
-        if req is not None:
-            self.crawler.stats.inc_value("portal/hanweb_groups")
-        if priority > 0:
-            if req:
-                yield req
-        else:
-            self.fallback.push(req)
+        came_from = response.meta.get("cms")
+        for adapter in cms.ADAPTERS:
+            state = came_from[1] if came_from and came_from[0] == adapter.name else None
+            if came_from and state is None:
+                continue  # an answer to another adapter's request
+            for page in adapter.next_lists(text, response.url, state):
+                priority = response.meta.get("link_priority", 0)
+                req = self._request(
+                    page.url,
+                    priority=priority,
+                    kind="list",
+                    cold=response.meta.get("cold", 0),
+                    level=response.meta.get("level", 0),
+                    formdata=page.formdata,
+                    meta={"cms": (adapter.name, page.state), **page.extra},
+                )
+                if req is not None:
+                    self.crawler.stats.inc_value(f"portal/cms/{adapter.name}")
+                if priority > 0:
+                    if req:
+                        yield req
+                else:
+                    self.fallback.push(req)
 
     # --- failures -----------------------------------------------------------------------
 

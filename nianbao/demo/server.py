@@ -302,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in headers.items():
             self.send_header(k, v)
         encoding = encoding or portal.encoding
-        compressible = bool(ctype) and ctype.lower().startswith(_COMPRESSIBLE)
+        compressible = (ctype or "").lower().startswith(_COMPRESSIBLE)
         if status == 200 and compressible and "set-cookie" not in names:
             # A session cookie, as Java/.NET CMSs set on every page.
             self.send_header("Set-Cookie", "JSESSIONID=A1B2C3D4E5F6; Path=/; HttpOnly")

@@ -33,8 +33,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import archive
-from nianbao.models.tables import Blob, Capture, Report, Source, Version
+from nianbao.models import archive, figures, neardup
+from nianbao.models.tables import Blob, Capture, Report, Source, Version, VersionSignature
 from nianbao.models.types import utcnow
 from nianbao.pipelines.derive import CLEANER_VERSION, derive, version_fields
 from nianbao.pipelines.document import Document
@@ -52,9 +52,11 @@ class Outcome:
     unchanged: int = 0
     refreshed: int = 0  # same text; removal record / flags / cleaner version updated
     rederived: int = 0  # text changed, updated in place
+    signed: int = 0  # near-duplicate signature (re)computed, links (re)found
     now_identical: list[dict[str, int]] = field(default_factory=list)
     captures_disagree: list[dict[str, int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    figures: int = 0  # versions whose table cells were (re)stored
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,9 +65,11 @@ class Outcome:
             "unchanged": self.unchanged,
             "refreshed": self.refreshed,
             "rederived": self.rederived,
+            "signed": self.signed,
             "now_identical": self.now_identical,
             "captures_disagree": self.captures_disagree,
             "errors": self.errors,
+            "figures": self.figures,
         }
 
 
@@ -154,6 +158,7 @@ def reprocess_version(session: Session, version: Version, out: Outcome) -> None:
     )
     if same_text and same_record:
         out.unchanged += 1
+        out.figures += figures.store(session, version)  # archives from before 0006
         return
     if not same_text:
         history = list(meta.get("rederived", []))
@@ -177,6 +182,17 @@ def reprocess_version(session: Session, version: Version, out: Outcome) -> None:
     version.flags = {"items": list(doc.flags)}
     version.cleaner_version = CLEANER_VERSION
     version.meta = meta
+    out.figures += figures.store(session, version)
+
+
+def _sign(session: Session, version: Version, out: Outcome, changed: bool) -> None:
+    """Sign a version and find its near-duplicates when it has no signature of the current
+    scheme, or its text changed since it was signed (links follow the text)."""
+    current = session.get(VersionSignature, version.id)
+    if current is not None and current.scheme == neardup.SCHEME and not changed:
+        return
+    neardup.link_version(session, version)
+    out.signed += 1
 
 
 def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outcome:
@@ -197,11 +213,13 @@ def reprocess(session_factory: Any, report_ids: list[int] | None = None) -> Outc
             previous: Version | None = None
             for version in versions:
                 out.versions += 1
+                before = out.rederived
                 try:
                     with session.begin_nested():  # a failure leaves this version untouched
                         reprocess_version(session, version, out)
                 except LookupError as exc:
                     out.errors.append(f"report {report_id} v{version.n}: {exc}")
+                _sign(session, version, out, changed=out.rederived > before)
                 if previous is not None and previous.sha256 == version.sha256:
                     if (version.meta or {}).get("same_text_as") != previous.n:
                         version.meta = {**(version.meta or {}), "same_text_as": previous.n}

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from nianbao.crawler.cms.base import ListPage
 
 _NEXTGROUP = re.compile(
     r"<nextgroup>\s*<!\[CDATA\[\s*<a[^>]*?href\s*=\s*[\"']([^\"']*dataproxy[^\"']*)[\"']",
@@ -90,3 +93,14 @@ def _group(
     end = start + size - 1 if total is None else min(start + size - 1, total)
     query = urlencode({"startrecord": start, "endrecord": end, "perpage": perpage})
     return Group(urlunsplit(base._replace(query=query)), dict(form), start, end, total)
+
+
+class Hanweb:
+    """The Hanweb adapter (see :mod:`nianbao.crawler.cms`): the next dataproxy POST."""
+
+    name = "hanweb"
+
+    def next_lists(self, text: str, url: str, state: Group | None) -> Iterator[ListPage]:
+        group = next_group(state, text) if state is not None else first_group(text, url)
+        if group is not None:
+            yield ListPage(group.url, group.formdata, group)

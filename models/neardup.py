@@ -1,0 +1,223 @@
+"""Near-duplicate links in the archive: sign a version, find and confirm its candidates.
+
+:func:`link_version` is called for every new version (``archive.record_report``) and by
+``reprocess`` for the versions an archive already holds. It stores the version's MinHash
+and LSH band keys, looks up every version of *another report* sharing a band key, confirms
+each candidate by the exact similarity of their shingle sets (``pipelines.neardup``) and
+stores a :class:`~models.tables.VersionLink` for each confirmed one, with its numbers.
+
+A version's links are replaced whenever it is signed again (``reprocess`` after its text
+changed), in both directions.
+Two crawl processes storing near-identical versions at the same moment on PostgreSQL may
+miss each other (neither sees the other's uncommitted rows); ``reprocess`` finds them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, aliased
+
+from nianbao.models.tables import (
+    Report,
+    Source,
+    Version,
+    VersionBand,
+    VersionLink,
+    VersionSignature,
+)
+from nianbao.models.types import utcnow
+from nianbao.pipelines import neardup as nd
+from nianbao.pipelines.normalize import normal_form
+
+SCHEME = f"minhash-k{nd.K}-p{nd.NUM_PERM}-r{nd.ROWS}"
+MAX_CANDIDATES = 200  # a text sharing bands with more than this many is boilerplate-only
+
+
+def _flags(v: Version) -> list[str]:
+    return list((v.flags or {}).get("items", []))
+
+
+def link_kind(a: Version, b: Version, source_a: int, source_b: int) -> str:
+    """``copy_elsewhere``, ``same_organ`` (another year) or ``other_organ``."""
+    organ_a = normal_form(a.organ) if a.organ else None
+    organ_b = normal_form(b.organ) if b.organ else None
+    same_year = a.year is None or b.year is None or a.year == b.year
+    if organ_a and organ_b and organ_a == organ_b:
+        return "copy_elsewhere" if same_year else "same_organ"
+    if source_a != source_b and (organ_a is None or organ_b is None) and same_year:
+        return "copy_elsewhere"  # a farm copy names no organ, or names the farm
+    if source_a != source_b and same_year and "farm_copy" in _flags(a) + _flags(b):
+        return "copy_elsewhere"
+    return "other_organ"
+
+
+def _spin_pairs(new: Version, old: Version) -> list[dict[str, Any]]:
+    """What a spinner changed, original first; only when one side is flagged as spun."""
+    new_spun, old_spun = "spun_text" in _flags(new), "spun_text" in _flags(old)
+    if new_spun == old_spun:
+        return []
+    original, copy = (old, new) if new_spun else (new, old)
+    return nd.substitutions(original.norm_text, copy.norm_text)
+
+
+def link_version(session: Session, version: Version) -> int:
+    """(Re)sign ``version`` and (re)find its links to older versions; returns links stored."""
+    session.execute(delete(VersionBand).where(VersionBand.version_id == version.id))
+    session.execute(
+        delete(VersionLink).where(
+            (VersionLink.version_id == version.id) | (VersionLink.other_id == version.id)
+        )
+    )
+    mine = nd.shingles(version.norm_text)
+    sig = nd.signature(mine)
+    existing = session.get(VersionSignature, version.id)
+    if existing is None:
+        session.add(VersionSignature(version_id=version.id, scheme=SCHEME, minhash=sig))
+    else:
+        existing.scheme, existing.minhash = SCHEME, sig
+    keys = nd.band_keys(sig)
+    session.add_all(
+        VersionBand(version_id=version.id, band=i, key=key) for i, key in enumerate(keys)
+    )
+    session.flush()
+    if len(mine) < nd.MIN_SHINGLES:
+        return 0
+    candidates = candidate_ids(session, version.id, version.report_id, keys)
+    if len(candidates) > MAX_CANDIDATES:
+        return 0
+    source_of: dict[Any, Any] = dict(
+        session.execute(
+            select(Report.id, Report.source_id).where(
+                Report.id.in_(
+                    select(Version.report_id).where(Version.id.in_([version.id, *candidates]))
+                )
+            )
+        ).all()
+    )
+    stored = 0
+    for other in session.scalars(select(Version).where(Version.id.in_(candidates))):
+        theirs = nd.shingles(other.norm_text)
+        if len(theirs) < nd.MIN_SHINGLES:
+            continue
+        sim = nd.compare(mine, theirs)
+        if not sim.is_near_duplicate():
+            continue
+        session.add(
+            VersionLink(
+                version_id=version.id,
+                other_id=other.id,
+                kind=link_kind(
+                    version, other, source_of[version.report_id], source_of[other.report_id]
+                ),
+                jaccard=round(sim.jaccard, 4),
+                contained=round(sim.contained_a, 4),
+                other_contained=round(sim.contained_b, 4),
+                substitutions={"items": _spin_pairs(version, other)},
+                found_at=utcnow(),
+            )
+        )
+        stored += 1
+    session.flush()
+    return stored
+
+
+def candidate_ids(session: Session, version_id: int, report_id: int, keys: list[int]) -> list[int]:
+    """Versions of other reports that share at least one LSH band key with these."""
+    query = (
+        select(VersionBand.version_id)
+        .distinct()
+        .join(Version, Version.id == VersionBand.version_id)
+        .where(
+            VersionBand.key.in_(keys),
+            VersionBand.version_id != version_id,
+            Version.report_id != report_id,
+        )
+    )
+    return list(session.scalars(query))
+
+
+def _link_dict(link: VersionLink, mine: Version, other: Version, src: str, forward: bool) -> dict:
+    contained, other_contained = (
+        (link.contained, link.other_contained)
+        if forward
+        else (link.other_contained, link.contained)
+    )
+    sim = nd.Similarity(link.jaccard, contained, other_contained)
+    return {
+        "kind": link.kind,
+        "similarity": round(sim.score, 4),
+        "jaccard": link.jaccard,
+        "contained": contained,  # share of this version's text found in the other
+        "other_contained": other_contained,
+        "version": mine.n,
+        "report_id": other.report_id,
+        "other_version": other.n,
+        "source": src,
+        "organ": other.organ,
+        "year": other.year,
+        "url": other.url,
+        "substitutions": list((link.substitutions or {}).get("items", [])),
+    }
+
+
+def links_of(session: Session, report_id: int, min_similarity: float = 0.0) -> list[dict]:
+    """Every near-duplicate link of a report's versions, most similar first."""
+    mine_v, other_v = aliased(Version), aliased(Version)
+    out: list[dict] = []
+    for forward, mine_col, other_col in (
+        (True, VersionLink.version_id, VersionLink.other_id),
+        (False, VersionLink.other_id, VersionLink.version_id),
+    ):
+        rows = session.execute(
+            select(VersionLink, mine_v, other_v, Source.name)
+            .join(mine_v, mine_v.id == mine_col)
+            .join(other_v, other_v.id == other_col)
+            .join(Report, Report.id == other_v.report_id)
+            .join(Source, Source.id == Report.source_id)
+            .where(mine_v.report_id == report_id)
+        ).all()
+        out.extend(_link_dict(link, m, o, src, forward) for link, m, o, src in rows)
+    out = [d for d in out if d["similarity"] >= min_similarity]
+    out.sort(key=lambda d: (-d["similarity"], d["report_id"], d["version"], d["other_version"]))
+    return out
+
+
+def cross_year(session: Session, min_jaccard: float = 0.9) -> list[dict]:
+    """Organs whose report of one year repeats their report of the previous year.
+
+    Judged by Jaccard (the whole text, not a part of it) between a version of the year's
+    report and a version of the organ's report for the year before.
+    """
+    new_v, old_v = aliased(Version), aliased(Version)
+    new_r, old_r = aliased(Report), aliased(Report)
+    rows = session.execute(
+        select(VersionLink, new_v, old_v, new_r, old_r)
+        .join(new_v, new_v.id == VersionLink.version_id)
+        .join(old_v, old_v.id == VersionLink.other_id)
+        .join(new_r, new_r.id == new_v.report_id)
+        .join(old_r, old_r.id == old_v.report_id)
+        .where(VersionLink.kind == "same_organ", VersionLink.jaccard >= min_jaccard)
+    ).all()
+    best: dict[tuple[int, int], dict] = {}
+    for link, a, b, ra, rb in rows:
+        if a.year is None or b.year is None or abs(a.year - b.year) != 1:
+            continue
+        (later, lr), (earlier, er) = ((a, ra), (b, rb)) if a.year > b.year else ((b, rb), (a, ra))
+        entry = {
+            "organ": later.organ,
+            "year": later.year,
+            "report_id": lr.id,
+            "version": later.n,
+            "previous_year": earlier.year,
+            "previous_report_id": er.id,
+            "previous_version": earlier.n,
+            "jaccard": link.jaccard,
+            "url": later.url,
+            "previous_url": earlier.url,
+        }
+        key = (lr.id, er.id)
+        if key not in best or best[key]["jaccard"] < entry["jaccard"]:
+            best[key] = entry
+    return sorted(best.values(), key=lambda d: (-d["jaccard"], d["organ"] or "", d["year"]))

@@ -1,0 +1,174 @@
+"""Near-duplicates through real crawls: spun, partial and re-dated copies link to their
+originals with a similarity; different reports of the same format do not link."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from nianbao.demo import demo_portals
+from nianbao.demo.portalgen import Report, county_portal
+from nianbao.demo.server import Page, Portal
+from nianbao.pipelines import neardup as nd
+from tests.conftest import SEEDS, cli, cli_json, crawl
+from tests.pagegen import new_format_lines
+from tests.test_versions import farm_page
+
+SPIN = [("政府信息公开", "当局信息公开"), ("情况", "环境"), ("建设", "扶植"), ("创新", "立异")]
+
+
+def spun(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        for old, new in SPIN:
+            line = line.replace(old, new)
+        out.append(line)
+    return out
+
+
+def redated(lines: list[str], year: int) -> list[str]:
+    """Last year's report republished: every year mentioned moved on by one."""
+    return [
+        line.replace(str(year + 1), str(year + 2)).replace(str(year), str(year + 1))
+        for line in lines
+    ]
+
+
+def report_ids(db: str) -> dict[str, int]:
+    return {r["url"].rsplit("/", 1)[1]: r["id"] for r in cli_json(db, "reports")}
+
+
+@pytest.mark.backend("sqlite", "postgresql")
+def test_copies_link_to_their_originals_and_lookalikes_do_not(db_url, seeds, serve):
+    t2, l2 = seeds["002"]
+    t0, l0 = seeds["000"]
+    _t1, l1 = seeds["001"]
+    _t4, l4 = seeds["004"]
+    i2020 = next(i for i, line in enumerate(l4) if line.startswith("2020年,我镇政府信息公开"))
+    county = county_portal(
+        [
+            Report("1001", t2, l2, "2015-01-20", "trs"),
+            Report("1002", t0, l0, "2014-03-05", "hanweb"),
+            Report("1003", "王家山镇2018年政府信息公开工作年度报告", l1[2:], "2019-01-15"),
+            # last year's report again, the dates moved on: 内容雷同 across years
+            Report("1005", t2.replace("2014", "2015"), redated(l2, 2014), "2016-01-20", "trs"),
+            # two organs filling the same template with the same wording: a copied report
+            Report(
+                "1006",
+                "方正县教育局2021年政府信息公开工作年度报告",
+                new_format_lines("方正县教育局", 2021, 5),
+                "2022-01-25",
+            ),
+            Report(
+                "1007",
+                "方正县卫生健康局2021年政府信息公开工作年度报告",
+                new_format_lines("方正县卫生健康局", 2021, 9),
+                "2022-01-26",
+            ),
+        ],
+        "方正县",
+    )
+    baqiao = county_portal(
+        [Report("2001", "八桥镇2020年度政务公开工作年度报告", l4[i2020:], "2021-01-28", "hanweb")],
+        "八桥镇",
+    )
+    _demo_county, demo_farm = demo_portals(SEEDS)  # seed 004 with prose pasted around it
+    farm = Portal()
+    half = l1[2 : 2 + len(l1) // 2]
+    farm.set(
+        "/",
+        Page(
+            '<html><head><meta charset="utf-8"><title>范文</title></head><body>'
+            f'<a href="/a/1.html">{html.escape(t2)}</a> <a href="/a/2.html">王家山镇年度报告</a>'
+            "</body></html>".encode()
+        ),
+    )
+    farm.set("/a/1.html", Page(farm_page(t2.replace("政府", "当局"), spun(l2))))
+    farm.set("/a/2.html", Page(farm_page("王家山镇2018年政府信息公开工作年度报告", half)))
+    for portal in (county, baqiao, farm, demo_farm):
+        crawl(db_url, serve(portal).url("/"))
+
+    ids = report_ids(db_url)
+    official, redate = ids["t20150120_1001.html"], ids["t20160120_1005.html"]
+    farm_spun, farm_half, wangjia = ids["1.html"], ids["2.html"], ids["t20190115_1003.html"]
+    demo_copy, baqiao_2020 = ids["nianbao.html"], ids["t20210128_2001.html"]
+
+    links = cli_json(db_url, "similar", str(official), "--min", "0.5")
+    by_report = {link["report_id"]: link for link in links}
+    spin_link = by_report[farm_spun]
+    assert spin_link["kind"] == "copy_elsewhere" and spin_link["similarity"] >= 0.5
+    pairs = {(s["from"], s["to"]) for s in spin_link["substitutions"]}
+    assert {("政府", "当局"), ("情况", "环境")} <= pairs, spin_link["substitutions"]
+    assert by_report[redate]["kind"] == "same_organ" and by_report[redate]["jaccard"] >= 0.9
+
+    half_link = {x["report_id"]: x for x in cli_json(db_url, "similar", str(farm_half))}[wangjia]
+    assert half_link["kind"] == "copy_elsewhere" and half_link["contained"] >= 0.9
+    assert half_link["similarity"] == half_link["contained"]
+
+    demo_link = {x["report_id"]: x for x in cli_json(db_url, "similar", str(baqiao_2020))}
+    assert demo_link[demo_copy]["contained"] >= 0.9, demo_link
+
+    # Another organ's report filled in from the same wording: linked as such.
+    edu, health = ids["t20220125_1006.html"], ids["t20220126_1007.html"]
+    [copied] = cli_json(db_url, "similar", str(edu))
+    assert copied["report_id"] == health and copied["kind"] == "other_organ"
+
+    # Different reports of the same format (the seeds share the 2008 条例's wording and
+    # headings): never linked, even listing every stored link.
+    sanhe = ids["t20140305_1002.html"]
+    assert {x["report_id"] for x in cli_json(db_url, "similar", str(official), "--min", "0")} == {
+        farm_spun,
+        redate,
+    }
+    assert cli_json(db_url, "similar", str(sanhe), "--min", "0") == []
+    assert {x["report_id"] for x in cli_json(db_url, "similar", str(wangjia), "--min", "0")} == {
+        farm_half
+    }
+
+    # versions --json carries the links beside the exact ones (existing keys kept).
+    v1 = cli_json(db_url, "versions", str(farm_spun))[0]
+    assert "same_text_elsewhere" in v1 and official in {x["report_id"] for x in v1["similar"]}
+
+    years = cli_json(db_url, "similar", "--cross-year", "--min", "0.9")
+    assert [(r["organ"], r["year"], r["report_id"], r["previous_report_id"]) for r in years] == [
+        ("方正县", 2015, redate, official)
+    ]
+    text = cli(db_url, "similar", str(official)).stdout
+    assert "substituted: 政府→当局" in text and "same organ, other year" in text
+
+
+def test_reprocess_signs_an_archive_made_before_signatures(db_url, seeds, serve):
+    t2, l2 = seeds["002"]
+    county = county_portal(
+        [
+            Report("1001", t2, l2, "2015-01-20"),
+            Report("1005", t2.replace("2014", "2015"), redated(l2, 2014), "2016-01-20"),
+        ],
+        "方正县",
+    )
+    crawl(db_url, serve(county).url("/"))
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # as an archive migrated to 0008 but never signed
+        for table in ("version_links", "version_bands", "version_signatures"):
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+    assert cli_json(db_url, "similar", "--cross-year") == []
+    out = cli_json(db_url, "reprocess")
+    assert out["signed"] == 2
+    assert len(cli_json(db_url, "similar", "--cross-year")) == 1
+    assert cli_json(db_url, "reprocess")["signed"] == 0  # idempotent
+
+
+def test_similarity_measures():
+    a = nd.shingles("本机关全年主动公开政府信息一百二十条其中规范性文件三件")
+    assert nd.compare(a, a).jaccard == 1.0
+    part = nd.shingles("本机关全年主动公开政府信息一百二十条")
+    sim = nd.compare(part, a)
+    assert sim.contained_a == 1.0 and sim.jaccard < 1.0
+    assert nd.substitutions("推进政府信息公开情况", "推进当局信息公开环境") == [
+        {"from": "政府", "to": "当局", "count": 1},
+        {"from": "情况", "to": "环境", "count": 1},
+    ]
