@@ -11,8 +11,8 @@ decides
 * the page's title (``find_title``) and, for a file, its heading (``heading_title``);
 * which blocks at the top are the title printed again (``repeat_blocks``), so the same
   document gives the same text in any template;
-* which title recognition judges (``to_judge``) and the title a report is filed under
-  (``report_title``).
+* which title recognition judges (``to_judge``), the title a report is filed under
+  (``report_title``) and the one its organ and year are read from (``fields_title``).
 
 Pure text: the boilerplate, extract and recognize stages call it; it calls none of them.
 """
@@ -242,3 +242,9 @@ def report_title(chosen: str) -> str:
     parts = [p for p in TITLE_SPLIT.split(chosen) if title_verdict(p) in ("report", "copy")]
     chosen = parts[0] if parts else chosen
     return re.sub(r"\.(?:docx?|wps|pdf)$", "", strip_pinyin(chosen)[0].strip(), flags=re.I)
+
+
+def fields_title(doc: Document) -> str | None:
+    """The title a report's organ and year are read from: the filed title, else the page's
+    meta title, else the landing page's."""
+    return doc.title or doc.metadata.get("title") or doc.metadata.get("landing_title")
