@@ -141,3 +141,11 @@ def test_markup_in_a_title_meta_is_not_the_title(results: dict) -> None:
     assert results["bynr_news_2022"].title == (
         "为现代化巴彦淖尔建设凝聚强大智慧和力量——热烈祝贺市政协五届一次会议开幕"
     )
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS["negative_f1"]))
+def test_negative_pages_with_gold_keep_their_text(name: str, results: dict) -> None:
+    """Not reports, but their text is still the page's own: scored like the reports."""
+    gold = (REAL / "gold" / f"{name}.txt").read_text(encoding="utf-8")
+    _, _, f1 = char_f1(results[name].text, gold)
+    assert f1 >= FLOORS["negative_f1"][name], f"{name}: F1 {f1:.4f}"
