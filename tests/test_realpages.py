@@ -3,7 +3,7 @@
 Like trafilatura's eval gate: per-page character F1 floors (``benchmarks.goldset.char_f1``),
 recognition precision/recall, no chrome line left, table rows whole. Floors live in
 ``fixtures/real/floors.json`` beside the pages; the suite fails when a score drops below one.
-Provenance and licence of every page: ``fixtures/real/manifest.toml``. The set: 12 report
+Provenance and licence of every page: ``fixtures/real/manifest.toml``. The set: 13 report
 pages of pingtan.gov.cn (2011–2025: Word-pasted, MsoNormal, UEditor and 2021-format bodies,
 with and without a CMS box, titles over one to three lines) and 8 negatives: the report
 column's 函 and the 指南, a 法治工作情况报告 from another column and frame, and five pages
