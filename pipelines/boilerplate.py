@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 
-from nianbao.pipelines import content
+from nianbao.pipelines import content, title
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.labels import label_regex
-from nianbao.pipelines.recognize import title_verdict
 from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "boilerplate"
@@ -63,11 +62,18 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
         "sponsor",
         re.compile(r"^(主办单位|承办单位|主办|承办|技术支持|维护单位|主辦單位|承辦單位)[：:]"),
     ),
+    # A contact line is chrome only inside a footer (see _FOOTER): a guide or a report
+    # prints 邮政编码：350400 as its own content.
     (
         "contact",
         re.compile(
             r"^(联系电话|联系方式|联系地址|邮编|邮政编码|电子邮箱|传真|聯繫電話)[：:]\s*[\d(（+][\d\-－ ()（）]{5,}"
-            r"|^(联系我们|网站地图|关于我们)(\s*[|｜]\s*(联系我们|网站地图|关于我们|隐私声明))*$"
+        ),
+    ),
+    (
+        "contact-links",
+        re.compile(
+            r"^(联系我们|网站地图|关于我们)(\s*[|｜]\s*(联系我们|网站地图|关于我们|隐私声明))*$"
         ),
     ),
     (
@@ -146,6 +152,8 @@ _STAMP = re.compile(
 _DATELINE_MORE = re.compile(r"(来源|來源|作者|浏览|点击|阅读|热度|字体|字号)")
 _SPACE = re.compile(r"\s")
 _SHORT_RULES = {"copyright", "icp", "counter", "farm-download", "scan", "police-record", "site-id"}
+# Rules that only a site footer matches: a contact line next to one of them is the footer's.
+_FOOTER = frozenset({"copyright", "icp", "police-record", "site-id", "sponsor", "contact-links"})
 
 
 def _is_widget_strip(block: str) -> bool:
@@ -178,62 +186,17 @@ def classify(block: str, index: int = 99) -> str | None:
     return None
 
 
-def _nf(text: str) -> str:
-    return _SPACE.sub("", text)
-
-
-def _title_blocks(doc: Document) -> set[int]:
-    """Leading blocks that repeat the title (templates print it inside the box too).
-
-    Every repeat near the top goes, whole: a portal may print the title once as a heading
-    and again inside the body, broken over two or three lines (平潭: "…地方税务局2013年" /
-    "信息公开年度报告"); keeping either copy would give the same report a different text
-    in another template. Only the first blocks are looked at: a metadata table or a
-    dateline may come before the title.
-    """
-    if not doc.title:
-        return set()
-    title = _nf(doc.title)
-    found: set[int] = set()
-    for start in range(min(8, len(doc.blocks))):
-        if start in found:
-            continue
-        joined = ""
-        for end in range(start, min(start + 3, len(doc.blocks))):
-            joined += _nf(doc.blocks[end])
-            if joined == title:
-                found.update(range(start, end + 1))
-                break
-            if not title.startswith(joined):
-                break
-    return found
-
-
-def _heading_title(doc: Document) -> str | None:
-    """An attachment's own heading, when its first lines are a report title.
-
-    A PDF/DOC/DOCX has no ``<title>``: its heading is the first line (or two, broken by
-    the layout). Taking it as the title lets the title rule remove it, as it is removed
-    from HTML pages, so the same report hashes the same as a page and as a file.
-    """
-    for size in (1, 2, 3):  # the shortest run of lines that is a title, nearest the top
-        for start in range(min(3, len(doc.blocks) - size + 1)):
-            joined = "".join(b.strip() for b in doc.blocks[start : start + size])
-            if len(joined) <= 80 and title_verdict(joined) == "report":
-                return joined
-    return None
-
-
 def run(doc: Document) -> Document:
     kept: list[str] = []
     if not doc.title and doc.kind in ("pdf", "docx", "doc"):
-        doc.title = _heading_title(doc)
-    n_title = _title_blocks(doc)
+        doc.title = title.heading_title(doc)
+    n_title = title.repeat_blocks(doc)
+    rules = _footer_contacts([classify(block, i) for i, block in enumerate(doc.blocks)])
     for i, block in enumerate(doc.blocks):
         if i in n_title:
             doc.remove(STAGE, "title", block)
             continue
-        rule = classify(block, i)
+        rule = rules[i]
         if rule is None:
             kept.append(block)
             continue
@@ -243,6 +206,29 @@ def run(doc: Document) -> Document:
         doc.remove(STAGE, rule, block)
     doc.blocks = kept
     return doc
+
+
+def _footer_contacts(rules: list[str | None]) -> list[str | None]:
+    """Contact lines stay content unless their run of chrome lines holds a footer rule.
+
+    A footer (版权所有 / 主办单位 / ICP备 …) carries the site's 联系电话 and 邮编; the same
+    lines in a 政府信息公开指南 or a report's "如对本报告有任何疑问…" are the document's.
+    """
+    out = list(rules)
+    i = 0
+    while i < len(rules):
+        if rules[i] is None:
+            i += 1
+            continue
+        j = i
+        while j < len(rules) and rules[j] is not None:
+            j += 1
+        if not _FOOTER.intersection(rules[i:j]):
+            for k in range(i, j):
+                if rules[k] == "contact":
+                    out[k] = None
+        i = j
+    return out
 
 
 def _pairs(block: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from nianbao.pipelines.decode import charset_of
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.metadata import report_fields
 
-CLEANER_VERSION = "4"
+CLEANER_VERSION = "5"
 
 STAGES: list[tuple[str, Callable[[Document], Document]]] = [
     ("extract", extract.run),

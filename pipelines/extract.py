@@ -13,7 +13,7 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from nianbao.pipelines import attachments, content, grid, metadata
+from nianbao.pipelines import attachments, content, grid, metadata, title
 from nianbao.pipelines.decode import decode
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.stage import StagePipeline
@@ -82,6 +82,7 @@ _DROP = frozenset(_DROP_TAGS)
 _NON_TEXT = frozenset(metadata.NON_TEXT_TAGS)
 _BR, _TR, _META = frozenset({"br"}), frozenset({"tr"}), frozenset({"meta"})
 _PARAGRAPHS = frozenset({"p", "div", "li"})
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
 cjk_count = content.cjk_count
 find_container = content.find_container
 find_tags = content.find_tags
@@ -180,8 +181,11 @@ def _metadata(soup: BeautifulSoup) -> dict[str, str]:
         name = tag.get("name") or tag.get("property")
         content = tag.get("content")
         if isinstance(name, str) and isinstance(content, str) and name in _META_NAMES:
-            if content.strip():
-                meta[_META_NAMES[name]] = content.strip()
+            # Some CMSs write the editor's markup into the tag (bynr.gov.cn: ArticleTitle
+            # "…力量<div>——热烈祝贺…</div>"): the value is its text.
+            value = _clean_line(_MARKUP.sub("", content))
+            if value:
+                meta[_META_NAMES[name]] = value
     return meta
 
 
@@ -203,7 +207,7 @@ def extract_html(doc: Document) -> Document:
         doc.metadata.setdefault(key, value)
     if soup.title and soup.title.get_text().strip():
         doc.metadata.setdefault("page_title", _clean_line(soup.title.get_text()))
-    doc.title = content.find_title(soup, doc.metadata.get("title"))
+    doc.title = title.find_title(soup, doc.metadata.get("title"))
     container = find_container(soup)
     for text in content.prune_link_lists(container):
         doc.remove("boilerplate", "link-list", text)

@@ -39,12 +39,13 @@ def span(value: object) -> int:
 
 def join_lines(parts: list[str]) -> str:
     """Lines of one cell on one line: a narrow column wraps ``三、本 / 年度办 / 理结果``,
-    which is 三、本年度办理结果; other pieces are joined with a space."""
+    which is 三、本年度办理结果, and ``2011 / 年度`` (平潭's 统计表), which is 2011年度:
+    no space where either side is Chinese; other pieces are joined with a space."""
     out = ""
     for part in (p.strip() for p in parts):
         if not part:
             continue
-        if out and not (_CJK_END.search(out) and _CJK_START.search(part)):
+        if out and not (_CJK_END.search(out) or _CJK_START.search(part)):
             out += " "
         out += part
     return out

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from bs4 import BeautifulSoup
 
+from nianbao.pipelines import title
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.labels import DATE_FIELDS, FIELDS, field_of, label_key, label_regex, labels
 from nianbao.pipelines.normalize import strip_pinyin
@@ -286,9 +287,9 @@ def report_organ(title: str | None, metadata: dict[str, str] | None = None) -> s
 def report_fields(doc: Document) -> ReportFields:
     """Organ, report year and publication date of a recognised report, for the store."""
     published = published_date(doc.metadata)
-    title = doc.title or doc.metadata.get("title") or doc.metadata.get("landing_title")
+    named = title.fields_title(doc)
     return ReportFields(
-        organ=report_organ(title, doc.metadata),
-        year=report_year(title, doc.text, published),
+        organ=report_organ(named, doc.metadata),
+        year=report_year(named, doc.text, published),
         published=published,
     )

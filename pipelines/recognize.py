@@ -25,35 +25,18 @@ from dataclasses import dataclass, field
 
 from nianbao.pipelines import metadata
 from nianbao.pipelines.document import Document
-from nianbao.pipelines.normalize import normal_form, strip_pinyin
+from nianbao.pipelines.normalize import normal_form
 from nianbao.pipelines.stage import StagePipeline
+from nianbao.pipelines.title import (
+    GENRE,
+    heading_candidates,
+    landing_title,
+    prep,
+    report_title,
+    title_verdict,
+    to_judge,
+)
 
-# The genre as a noun phrase, on normal_form text (simplified, NFKC, no whitespace).
-_GENRE = re.compile(
-    r"(?:信息|政务|政府)公开(?:工作)?(?:(?:19|20)\d{2}年度?)?(?:年度)?(?:工作)?(?:年度报告|年报|报告)"
-)
-# Disclosure regimes that are not the government's (企业环境信息公开年报, 校务公开 …).
-_OTHER_REGIME = re.compile(
-    r"(环境|企业|校务|院务|党务|村务|厂务|财务|高校|学校|医院|公司)(?:信息)?$"
-)
-# What may follow the head noun: a bracketed year or edition note, punctuation, and in a
-# file's own title ("Microsoft Word - …年度报告.doc") the file extension.
-_TAIL_OK = re.compile(
-    r"^(?:[(（\[【](?:(?:19|20)\d{2}年?度?|全文|正文|修订版|更正版|修订|摘要|文字版|pdf|PDF|附件)[)）\]】])*"
-    r"[。.!！]*(?:\.(?:docx?|wps|pdf))?$"
-)
-# "报告_县人民政府", "报告 - 县政府网", "报告-县人民政府" (but not "2018-2019").
-# Content farms sell copies as 范文/模板/大全 ("…年度报告范文（精选5篇）"): still the genre's text,
-# so recognised, and flagged ``farm_copy`` for the auditor.
-_FARM_TAIL = re.compile(
-    r"^(?:范文|模板|模版|样本|样稿|大全|精选|汇编|合集|通用)+(?:[(（【\[][^)）】\]]{0,12}[)）】\]])*[。.!！]*$"
-)
-_TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|——|--|(?<!\d)\s*[-—–]\s*|\s*[-—–]\s*(?!\d))\s*")
-# Other genres a title can name; only consulted when the title does not end in the genre.
-_LOOKALIKE = re.compile(
-    r"通知|通报|公告|意见|方案|解读|图解|政府工作报告|法治政府|预算|决算|指南|目录|会议|"
-    r"培训|推进会|座谈会|督查|考核|测评|评估|统计公报|报表|述职|审计报告|要点|办法|规定|制度|申请表"
-)
 _ENUM = re.compile(
     r"^(?:[(（]?[一二三四五六七八九十]{1,3}[)）、.．]|\d{1,2}[、.．)）]|第[一二三四五六七八九十]部分)"
 )
@@ -86,8 +69,6 @@ _DISCLOSURE = re.compile(r"政府信息|政务公开|政务信息")
 _TRAILING_DATE = re.compile(
     r"[\s\[(（]*(?:19|20)\d{2}[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?[\])）]*\s*$"
 )
-# Attachments that are a part of or a form for a report, not the report itself.
-_PART = re.compile(r"统计表|附表|报表|申请表|登记表|解读|图解|说明")
 THRESHOLD = 3.0
 _SCORED_CHARS = 30000  # of the clean text; a report's sections come well before this
 
@@ -100,43 +81,8 @@ class Recognition:
     title: str | None = None  # the title that named the genre, if one did
 
 
-def _prep(text: str) -> str:
-    return normal_form(metadata.cn_digits(strip_pinyin(text)[0]))
-
-
-def title_verdict(title: str | None) -> str:
-    """``report`` (the genre is the head noun), ``copy`` (a content farm's 范文 of it),
-    ``about`` (names it, is about it), ``other`` (another genre's title) or ``neutral``
-    (says nothing, e.g. a site name)."""
-    if not title:
-        return "neutral"
-    verdict = "neutral"
-    for part in _TITLE_SPLIT.split(title):
-        t = _prep(part)
-        for m in _GENRE.finditer(t):
-            if _OTHER_REGIME.search(t[: m.start()]):
-                continue
-            if _TAIL_OK.match(t[m.end() :]):
-                return "report"
-            verdict = "copy" if _FARM_TAIL.match(t[m.end() :]) else "about"
-        if verdict == "neutral" and _LOOKALIKE.search(t):
-            verdict = "other"
-    return verdict
-
-
-def _heading_candidates(blocks: list[str]) -> list[str]:
-    """The first lines alone, then joined: PDF/DOCX titles are often broken over lines."""
-    short: list[str] = []
-    for block in blocks[:3]:
-        if len(block) > 60:
-            break
-        short.append(block)
-    joined = ["".join(short[: i + 1]) for i in range(1, len(short))]
-    return short + joined
-
-
 def _section_evidence(blocks: list[str], body: str) -> tuple[float, list[str]]:
-    headings = [_prep(b) for b in blocks if len(b) <= 60 and _ENUM.match(b.strip())]
+    headings = [prep(b) for b in blocks if len(b) <= 60 and _ENUM.match(b.strip())]
     score, found = 0.0, []
     for name, pattern in SECTION_GROUPS.items():
         if any(pattern.search(h) for h in headings):
@@ -184,7 +130,7 @@ def recognize(
         score -= 3.0
         reasons.append(f"title: {'about the report' if verdict == 'about' else 'another genre'}")
     if verdict == "neutral":  # a site name as <title>: the first lines may name the genre
-        for cand in _heading_candidates(blocks):
+        for cand in heading_candidates(blocks):
             if title_verdict(cand) == "report":
                 score += 2.0
                 named = cand
@@ -224,9 +170,9 @@ def looks_like_candidate(title: str | None, text: str) -> bool:
 
     Generous on purpose (notices about the report pass too); :func:`run` decides.
     """
-    t = _prep(title or "")
+    t = prep(title or "")
     head = normal_form(text[:3000])
-    if _GENRE.search(t) or _GENRE.search(head[:400]):
+    if GENRE.search(t) or GENRE.search(head[:400]):
         return True
     return sum(bool(p.search(head)) for p in SECTION_GROUPS.values()) >= 3
 
@@ -238,19 +184,10 @@ _NO_TEXT = ("scanned_pdf", "pdf_unmapped_font", "unparsable", "unsupported_forma
 def run(doc: Document) -> Document:
     """Record the verdict and the page's metadata on the document; the store acts on it."""
     doc = metadata.run(doc)
-    landing = doc.metadata.get("landing_title")
-    link = doc.metadata.get("landing_link_text")
-    if landing and link and (title_verdict(link) in ("about", "other") or _PART.search(link)):
-        # "附件2：统计表" on a report's landing page is not the report: the landing title
-        # must not name it (two files filed as one report would churn versions).
-        landing = None
-    titles = [doc.metadata.get("title"), doc.title, landing]
-    verdicts = [title_verdict(t) for t in titles]
-    title = next((t for t, v in zip(titles, verdicts, strict=True) if v == "report"), None)
-    title = title or next((t for t, v in zip(titles, verdicts, strict=True) if v == "copy"), None)
-    title = title or next((t for t in titles if t), "")
+    landing = landing_title(doc)
+    judged = to_judge(doc, landing)
     norm = doc.norm_text if doc.sha256 else None  # set by the fingerprint stage
-    result = recognize(title, doc.text, doc.blocks, spun="spun_text" in doc.flags, norm_text=norm)
+    result = recognize(judged, doc.text, doc.blocks, spun="spun_text" in doc.flags, norm_text=norm)
     if (
         not result.is_report
         and doc.kind in ("pdf", "doc", "docx")
@@ -267,16 +204,9 @@ def run(doc: Document) -> Document:
         doc.flag("report")
         if title_verdict(result.title) == "copy":
             doc.flag("farm_copy")
-        chosen = result.title or title
+        chosen = result.title or judged
         if chosen:
-            # "报告_县人民政府" (a page <title>) keeps only the part that names the genre.
-            parts = [
-                p for p in _TITLE_SPLIT.split(chosen) if title_verdict(p) in ("report", "copy")
-            ]
-            chosen = parts[0] if parts else chosen
-            doc.title = re.sub(
-                r"\.(?:docx?|wps|pdf)$", "", strip_pinyin(chosen)[0].strip(), flags=re.I
-            )
+            doc.title = report_title(chosen)
     return doc
 
 

@@ -121,3 +121,33 @@ def test_stage_pipelines_count_removals_and_flags_in_crawl_stats():
     assert stats.get_value("clean/removed_blocks") == 2
     assert stats.get_value("clean/removed/share") == 1
     assert stats.get_value("clean/removed/counter") == 1
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        ["某县2018年度政府信息公开", "工作年度报告"],  # 年度 where the page title says 年
+        ["某县人民政府", "2018年政府信息公开工作年度报告"],  # the body names the organ in full
+    ],
+)
+def test_the_documents_own_title_heading_goes_however_it_is_worded(heading):
+    doc = Document(
+        url="u",
+        body=b"",
+        title="某县2018年政府信息公开工作年度报告",
+        blocks=[*heading, "一、总体情况", "2018年，某县政府信息公开工作……"],
+    )
+    run(doc)
+    assert doc.blocks == ["一、总体情况", "2018年，某县政府信息公开工作……"]
+    assert [r.rule for r in doc.removed] == ["title", "title"]
+
+
+def test_a_heading_of_another_year_is_not_taken_for_the_title():
+    doc = Document(
+        url="u",
+        body=b"",
+        title="某县2018年政府信息公开工作年度报告",
+        blocks=["某县2017年政府信息公开工作年度报告", "一、总体情况"],
+    )
+    run(doc)
+    assert doc.blocks == ["某县2017年政府信息公开工作年度报告", "一、总体情况"]

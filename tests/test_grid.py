@@ -63,6 +63,7 @@ def test_spans_are_bounded_and_short_rows_padded():
 def test_lines_of_one_cell_join_on_its_row():
     assert join_lines(["三、本", "年度办", "理结果"]) == "三、本年度办理结果"
     assert join_lines(["Total", "2023"]) == "Total 2023"
+    assert join_lines(["2011", "年度"]) == "2011年度"  # a year wrapped off its 年度
 
 
 def test_2021_table_three_keeps_every_column_on_every_row():
