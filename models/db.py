@@ -195,15 +195,33 @@ MIGRATION_LOCK = 0x6E69616E62616F  # "nianbao": the advisory lock migrations run
 def upgrade(url: str | None = None) -> None:
     """Apply every migration (a new file gets the whole schema).
 
-    N workers started at once against one new PostgreSQL archive would otherwise race to
-    create the same tables; they take turns under a server-wide advisory lock, and all but
-    the first find the schema at head. (SQLite's ``BEGIN IMMEDIATE`` already serialises
-    them: Alembic runs its migrations in one transaction.)
+    N workers started at once against one new archive would otherwise race to create the
+    same tables and columns. On PostgreSQL they take turns under a server-wide advisory
+    lock. On SQLite, Alembic commits migration by migration (SQLite's DDL is not run in one
+    transaction by Alembic), so two processes could both read an old revision and one would
+    fail on "duplicate column": they take turns under an exclusive ``flock`` on a lock file
+    beside the archive (``archive.sqlite.lock``; never on the database file itself, whose
+    POSIX locks SQLite owns). All but the first then find the schema at head.
     """
     from alembic import command
 
     url = resolve_url(url)
-    if make_url(url).get_backend_name() != "postgresql":
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:":
+            command.upgrade(alembic_config(url), "head")
+            return
+        import fcntl
+
+        with open(f"{database}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                command.upgrade(alembic_config(url), "head")
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return
+    if parsed.get_backend_name() != "postgresql":
         command.upgrade(alembic_config(url), "head")
         return
     engine = make_engine(url)
