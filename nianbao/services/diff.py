@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from nianbao.models import queries
 from nianbao.models.tables import Version
+from nianbao.pipelines.terminal import escape
 
 CONTEXT = 3  # unchanged lines shown around a change, as `diff -u`
 MAX_CHAR_BLOCK = (
@@ -162,7 +163,8 @@ def unified(a: str, b: str, from_label: str, to_label: str, colour: bool = False
         for tag, x1, x2, y1, y2 in group:
             if tag == "equal":
                 for line in la[x1:x2]:
-                    yield " " + line.removesuffix("\n")
+                    text = line.removesuffix("\n")
+                    yield " " + (escape(text) if colour else text)
                 continue
             for sign, lines in (("-", a_lines[x1:x2]), ("+", b_lines[y1:y2])):
                 for runs in lines:
@@ -172,7 +174,9 @@ def unified(a: str, b: str, from_label: str, to_label: str, colour: bool = False
 def _changed_line(sign: str, runs: list[tuple[str, bool]], colour: bool) -> Iterator[str]:
     if colour:
         code = "31" if sign == "-" else "32"
-        body = "".join(f"\x1b[{code};7m{s}\x1b[0m" if f else s for s, f in runs)
+        # Written past the terminal-safe stdout (our colour codes must work), so the
+        # archived text is escaped here: its own control characters never reach the tty.
+        body = "".join(f"\x1b[{code};7m{escape(s)}\x1b[0m" if f else escape(s) for s, f in runs)
         yield f"\x1b[{code}m{sign}\x1b[0m{body}"
         return
     yield sign + "".join(s for s, _ in runs)
