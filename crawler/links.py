@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from scrapy.selector import Selector
 from w3lib.html import get_base_url
 
+from nianbao.crawler.urls import canonical
+
 HOT = 20
 WARM = 5
 COLD_PENALTY = -5
@@ -94,10 +96,75 @@ def links(selector: Selector, page_url: str, html: str) -> list[Link]:
         href = (a.attrib.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "mailto:", "tel:", "#", "data:")):
             continue
-        url = urljoin(base_url, href)
+        try:
+            url = urljoin(base_url, href)
+        except ValueError:  # "http://[broken" and the like: not a link anyone follows
+            continue
         if not url.startswith(("http://", "https://")):
             continue
         text = " ".join(t.strip() for t in a.css("::text").getall() if t.strip())
         text = text or a.attrib.get("title", "")
         out.append(Link(url, text))
+    return out
+
+
+# Signal the spider sends once per page it parsed (status 200, downloaded or rebuilt from
+# the page cache), with ``page`` (canonical URL) and ``targets`` (:func:`targets`): the
+# one link extraction per page that crawler/linkwatch.py reuses.
+page_links = object()
+
+# Beyond <a href>: other elements' href (area, link) and absolute URLs in JSON list APIs.
+# Seeing too many targets only ever withdraws less.
+_JSON_URL = re.compile(r'"(https?:(?:\\?/){2}[^"\s]+)"')
+_SCRIPT_HREF = re.compile(r"""href\s*=\s*["']?([^"'\s<>]+)""", re.I)
+_SKIP = ("javascript:", "mailto:", "tel:", "#")
+
+
+def targets(
+    selector: Selector, page_url: str, html: str, found: list[Link] | None = None
+) -> set[str]:
+    """Canonical URLs a page points to, for judging whether a report is still linked:
+    ``found`` (the page's :func:`links`, computed once by the spider) plus every other
+    element's ``href`` and the absolute URLs in JSON."""
+    from urllib.parse import urljoin
+
+    if found is None:
+        try:
+            found = links(selector, page_url, html)
+        except ValueError:  # a JSON body: parsel selects it with JMESPath, not CSS
+            found = []
+    out: set[str] = set()
+    for link in found:
+        try:
+            out.add(canonical(link.url))
+        except ValueError:
+            continue
+    base_url = get_base_url(html[:4096], page_url)
+    try:
+        hrefs = selector.xpath("//*[not(self::a)]/@href").getall()
+        scripts = selector.xpath("//script/text()").getall()
+    except ValueError:  # a JSON body: parsel selects it with JMESPath, not XPath
+        hrefs, scripts = [], []
+    for href in hrefs:
+        href = href.strip()
+        if href and not href.startswith(_SKIP):
+            try:
+                out.add(canonical(urljoin(base_url, href)))
+            except ValueError:
+                continue
+    for script in scripts:  # document.write('<a href=…')
+        for href in _SCRIPT_HREF.findall(script):
+            href = href.strip()
+            if href and not href.startswith(_SKIP):
+                try:
+                    out.add(canonical(urljoin(base_url, href)))
+                except ValueError:
+                    continue
+    if '"http' in html:
+        for url in _JSON_URL.findall(html):
+            try:
+                out.add(canonical(url.replace("\\/", "/")))
+            except ValueError:
+                continue
+    out.discard(canonical(page_url))
     return out

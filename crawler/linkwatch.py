@@ -2,7 +2,8 @@
 
 A portal often withdraws a report by unlinking it, not by deleting the page. This
 extension records, for every page the crawl fetched, the URLs it links to (canonical, see
-:mod:`crawler.urls`). When the crawl ends, :func:`models.withdrawal.reconcile_links` marks
+:mod:`crawler.urls`), as the spider extracted them once for following
+(:func:`crawler.links.targets`, sent with the ``page_links`` signal). When the crawl ends, :func:`models.withdrawal.reconcile_links` marks
 withdrawn ("unlinked") each report whose column page — the page that linked it last time —
 was fetched again and no longer links to it, and restores reports linked again.
 
@@ -21,17 +22,15 @@ never asked for conditionally: it is downloaded whole every time).
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import re
 from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Response, TextResponse
+from scrapy.http import TextResponse
 
+from nianbao.crawler import links as linkmod
 from nianbao.crawler.source import source_of
-from nianbao.crawler.urls import canonical
 from nianbao.models import withdrawal
 from nianbao.models.db import make_engine, resolve_url, sessionmaker_for
 from nianbao.models.types import utcnow
@@ -54,29 +53,12 @@ _INCOMPLETE = (
     "downloader/response_status_count/5",
     "retry/max_reached",
 )
-# Link targets, generously: href attributes anywhere (also inside the CDATA of Hanweb's
-# dataproxy XML) and absolute URLs in JSON list APIs. Seeing too many links only ever
-# withdraws less.
-_HREF = re.compile(r"""href\s*=\s*["']?([^"'\s<>]+)""", re.I)
-_JSON_URL = re.compile(r'"(https?:(?:\\?/){2}[^"\s]+)"')
 
 
 def links(response: TextResponse) -> set[str]:
-    """Canonical URLs a page points to."""
-    found = set()
-    for href in _HREF.findall(response.text):
-        href = html.unescape(href.strip())
-        if href and not href.startswith(("javascript:", "mailto:", "tel:", "#")):
-            try:
-                found.add(canonical(response.urljoin(href)))
-            except ValueError:  # "http://[broken" and the like: not a link anyone follows
-                continue
-    for url in _JSON_URL.findall(response.text):
-        try:
-            found.add(canonical(url.replace("\\/", "/")))
-        except ValueError:
-            continue
-    return found
+    """Canonical URLs a page points to (:func:`crawler.links.targets`, the rule the spider
+    applies once per page and hands to this extension with the ``page_links`` signal)."""
+    return linkmod.targets(response.selector, response.url, response.text)
 
 
 def _reconcile(
@@ -103,16 +85,15 @@ class LinkWatch:
         if not crawler.settings.getbool("NIANBAO_LINKWATCH_ENABLED"):
             raise NotConfigured
         ext = cls(crawler, resolve_url(crawler.settings.get("NIANBAO_DB") or None))
-        crawler.signals.connect(ext.response_received, signal=signals.response_received)
+        crawler.signals.connect(ext.page_parsed, signal=linkmod.page_links)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
-    def response_received(self, response: Response, request: Any, spider: Any) -> None:
-        if not isinstance(response, TextResponse) or response.status != 200:
-            return
-        page = canonical(response.url)
+    def page_parsed(self, page: str, targets: set[str]) -> None:
+        """A page fetched whole (200, or a 304 rebuilt from its stored copy) and the link
+        targets the spider extracted from it (one extraction per page)."""
         self.fetched.add(page)
-        for target in links(response):
+        for target in targets:
             if target != page:
                 self.linked[target] = min(page, self.linked.get(target, page))
 

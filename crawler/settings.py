@@ -146,3 +146,8 @@ EXTENSIONS = {
     "nianbao.crawler.linkwatch.LinkWatch": 510,
 }
 NIANBAO_PROGRESS_INTERVAL = 10.0
+
+# --- Cleaning ---------------------------------------------------------------------------
+# Processes that run the cleaning stages off the reactor thread (pipelines/stage.py), one
+# pool per crawl process shared by all its sources; 0 cleans in the reactor thread.
+NIANBAO_CLEAN_WORKERS = 2

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from nianbao.errors import NianbaoError
 
@@ -135,10 +136,15 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
         if read_only and parsed.database and parsed.database != ":memory:":
             # The file opened read-only: a reader can never take the write lock (nor
             # create the file). WAL readers still see committed writes as they happen.
+            # QueuePool, not the SingletonThreadPool SQLAlchemy picks for a "sqlite://"
+            # URL: that one closes a thread's connection while another thread still uses
+            # it once more than pool_size threads have connected (a crawl's 304 look-ups
+            # from asyncio's worker threads crashed the process with SIGSEGV).
             engine = create_engine(
                 "sqlite://",
                 creator=_read_only_connect(parsed.database),
                 json_serializer=_json_dumps,
+                poolclass=QueuePool,
             )
         else:
             engine = create_engine(

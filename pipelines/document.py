@@ -46,6 +46,7 @@ class Document:
     removed: list[Removal] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # "scanned_pdf", "spun_text", ...
     errors: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)  # stages already applied (pipelines.derive)
 
     def remove(self, stage: str, rule: str, text: str) -> None:
         self.removed.append(Removal(stage, rule, text))

@@ -2,15 +2,78 @@
 
 Stats go under ``clean/``: ``clean/removed_blocks`` and ``clean/removed/<rule>`` count what
 the stages took out, ``clean/flag/<flag>`` the documents flagged (spun_text, …), so a
-crawl's summary shows at a glance whether a cleaning rule suddenly fires everywhere.
+crawl's summary shows at a glance whether a cleaning rule suddenly fires everywhere;
+``clean/cpu_ms/<stage>`` is the CPU time each stage took.
+
+Cleaning is pure CPU work, and Scrapy's reactor runs on one core. With
+``NIANBAO_CLEAN_WORKERS`` > 0 the first stage hands the document to a pool of that many
+processes (one pool per crawl process, shared by all its sources), which runs every stage
+(:func:`pipelines.derive.finish`, the same chain ``reprocess`` runs); the later stage
+pipelines see the stages done and pass the item on. 0 runs each stage in the reactor
+thread, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from nianbao.pipelines.document import Document
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _warm() -> None:
+    # Let go of the crawl's stdout/stderr: a caller reading them to the end (a test, a
+    # shell pipe) must not wait for the pool after the crawl process itself was killed.
+    # Errors come back to the crawl as exceptions, not as output.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    # A crawl killed outright (SIGKILL, OOM) cannot shut its pool down: leave with it.
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="nianbao-parent-watch").start()
+    import nianbao.pipelines.derive  # noqa: F401 - import the stages (models, OpenCC) once
+
+
+def pool(workers: int) -> ProcessPoolExecutor:
+    """The process's cleaning pool (spawned, not forked: the reactor has threads)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            _pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_warm)
+        return _pool
+
+
+def _finish(doc: Document) -> tuple[Document, dict[str, float]]:
+    from nianbao.pipelines.derive import finish
+
+    return finish(doc)
+
+
+def _record(stats: Any, before: Document, after: Document, removed: int, flags: set) -> None:
+    new = after.removed[removed:]
+    if new:
+        stats.inc_value("clean/removed_blocks", len(new))
+    for removal in new:
+        stats.inc_value(f"clean/removed/{removal.rule}")
+    for flag in set(after.flags) - flags:
+        stats.inc_value(f"clean/flag/{flag}")
 
 
 class StagePipeline:
@@ -18,25 +81,42 @@ class StagePipeline:
 
     stage: Callable[[Document], Document]
 
-    def __init__(self, stats: Any = None) -> None:
+    def __init__(self, stats: Any = None, workers: int = 0) -> None:
         self.stats = stats
+        self.workers = workers
+        self.name = type(self).stage.__module__.rsplit(".", 1)[-1]
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StagePipeline:
-        return cls(crawler.stats)
+        return cls(crawler.stats, crawler.settings.getint("NIANBAO_CLEAN_WORKERS", 0))
 
     def process_item(self, item: Any) -> Any:
+        """The item, cleaned by this stage in this thread; with workers, a coroutine that
+        Scrapy awaits while the pool runs every remaining stage."""
         doc = getattr(item, "doc", None)
-        if doc is None:
+        if doc is None or self.name in doc.done:
             return item
+        if self.workers > 0:
+            return self._pooled(item, doc)
         removed, flags = len(doc.removed), set(doc.flags)
+        t = time.process_time()
         item.doc = type(self).stage(doc)
-        if self.stats is not None:
-            new = item.doc.removed[removed:]
-            if new:
-                self.stats.inc_value("clean/removed_blocks", len(new))
-            for removal in new:
-                self.stats.inc_value(f"clean/removed/{removal.rule}")
-            for flag in set(item.doc.flags) - flags:
-                self.stats.inc_value(f"clean/flag/{flag}")
+        item.doc.done.append(self.name)
+        self._account(doc, item.doc, removed, flags, {self.name: (time.process_time() - t) * 1000})
         return item
+
+    async def _pooled(self, item: Any, doc: Document) -> Any:
+        removed, flags = len(doc.removed), set(doc.flags)
+        future = pool(self.workers).submit(_finish, doc)
+        item.doc, spent = await asyncio.wrap_future(future)
+        self._account(doc, item.doc, removed, flags, spent)
+        return item
+
+    def _account(
+        self, before: Document, after: Document, removed: int, flags: set, spent: dict[str, float]
+    ) -> None:
+        if self.stats is None:
+            return
+        _record(self.stats, before, after, removed, flags)
+        for name, ms in spent.items():
+            self.stats.inc_value(f"clean/cpu_ms/{name}", round(ms, 3))

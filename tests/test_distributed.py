@@ -235,3 +235,35 @@ def test_a_stopped_shared_crawl_resumes_where_it_left_off(db_url, seeds, serve, 
         assert session.scalar(select(func.count()).select_from(Report)) == len(TOWNS)
         assert session.scalar(select(func.count()).select_from(Version)) == len(TOWNS)
     engine.dispose()
+
+
+@pytest.mark.backend("sqlite")
+def test_a_shared_frontier_starts_from_the_spiders_async_start(
+    db_url, seeds, serve, redis_frontier
+):
+    """scrapy-redis 0.9.1 only knows ``start_requests()``, which Scrapy 2.16+ no longer
+    drives. The portal spider has only ``async start()``: with the Redis scheduler in
+    place, its start URL (linked from nowhere) and what it leads to must still be crawled,
+    with no deprecation warning about start requests."""
+    redis_url, prefix = redis_frontier
+    portal = _portal(seeds)
+    portal.set("/entry.html", portal.get("/zwgk/index.html"))  # reachable only as a start
+    server = serve(portal)
+    proc = crawl(
+        db_url,
+        server.url("/entry.html"),
+        "-v",
+        "--redis",
+        redis_url,
+        "-s",
+        f"NIANBAO_REDIS_PREFIX={prefix}",
+        "-s",
+        "ROBOTSTXT_OBEY=False",
+    )
+    fetched = {path for path, _status, _size in portal.log}
+    assert "/entry.html" in fetched
+    assert "start_requests" not in proc.stderr
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Report)) == len(TOWNS)
+    engine.dispose()

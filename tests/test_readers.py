@@ -65,3 +65,38 @@ def test_a_schema_behind_the_code_names_the_upgrade(tmp_path):
     con.close()
     proc = _run(str(db), "reports")
     assert proc.returncode == 1 and "nianbao db upgrade" in proc.stderr
+
+
+def test_a_read_only_engine_serves_many_threads_at_once(tmp_path):
+    """A crawl reads stored bodies for its 304s from asyncio's worker threads through one
+    read-only engine. SQLAlchemy's default pool for such an engine (SingletonThreadPool)
+    closed a thread's connection while it was in use once a sixth thread connected: the
+    process died with SIGSEGV in the middle of a recrawl of 30 portals."""
+    import threading
+
+    from sqlalchemy import text
+
+    from nianbao.models.db import make_engine
+
+    db = tmp_path / "archive.sqlite"
+    open_archive(str(db)).dispose()
+    engine = make_engine(str(db), read_only=True)
+    threads_n = 12
+    all_connected = threading.Barrier(threads_n)
+    results: list[object] = []
+
+    def read() -> None:
+        try:
+            with engine.connect() as conn:
+                all_connected.wait(timeout=30)  # every thread holds its connection now
+                results.append(conn.execute(text("SELECT count(*) FROM reports")).scalar_one())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            results.append(exc)
+
+    workers = [threading.Thread(target=read) for _ in range(threads_n)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(timeout=60)
+    engine.dispose()
+    assert results == [0] * threads_n

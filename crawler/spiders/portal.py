@@ -426,6 +426,17 @@ class PortalSpider(scrapy.Spider):
             if t.strip()
         )
         page_links = linkmod.links(response.selector, response.url, response.text)  # type: ignore[attr-defined]
+        if response.status == 200:  # the same extraction tells linkwatch what is linked
+            self.crawler.signals.send_catch_log(
+                linkmod.page_links,
+                page=canonical(response.url),
+                targets=linkmod.targets(
+                    response.selector,  # type: ignore[attr-defined]
+                    response.url,
+                    response.text,  # type: ignore[attr-defined]
+                    page_links,
+                ),
+            )
         if "nianbao_page_304" in meta:
             # A page the archive holds as a non-report page answered 304: the same bytes
             # recognition turned down last time. Its 304 is the capture; links as usual.

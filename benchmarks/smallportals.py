@@ -1,0 +1,290 @@
+"""Many small portals: the nightly workload's shape (issue 19). One command, not in ``make test``.
+
+``python -m benchmarks.smallportals [--portals 30,300,1000] [--reports 40] [--no-pg] [--runs 1]``
+
+N county portals × M reports each (``nianbao.demo.portalgen.county_portal``: a home page,
+a 政务公开 column, a 年度报告 column paginated 20 to a page, look-alike negatives), each
+portal on its own port of 127.0.0.1 (its own host:port, as on the real web), served gzip
+by this process. For every N, in one run and on the same pages:
+
+* bare Scrapy: the same spider and settings, no item pipelines (nothing extracted,
+  cleaned or stored), as ``benchmarks/crawlrun.py`` does;
+* the full ``nianbao crawl`` (``nianbao.crawl.run``, every source in one process) into
+  SQLite, and into PostgreSQL when it answers (see ``benchmarks/__main__.py``);
+* an unchanged recrawl of the SQLite archive, and a bare "recrawl" for comparison (bare
+  Scrapy has no archive, so it downloads everything again).
+
+Reported: report pages/s (N×M report pages over the crawl's wall time, start-up
+included), requests/s, the ratio full/bare, CPU-seconds of the crawl process per report
+page and per source, peak RSS of the crawl process. Politeness is off (no delay, no
+AutoThrottle) so the software is measured; each source may have ``--per-source``
+requests in flight (default 2, the default ``CONCURRENT_REQUESTS_PER_DOMAIN``).
+
+``--child`` is the crawl process itself (internal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "tests" / "fixtures" / "seeds"
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+# --- the portals --------------------------------------------------------------------------
+
+
+def make_portal(i: int, m: int, seeds: dict[str, tuple[str, list[str]]]) -> Any:
+    from benchmarks.portal import BUREAUS, TOWNS
+    from nianbao.demo.portalgen import Report, county_portal
+
+    county = f"第{i}县"
+    organs = [f"{county}{t}" for t in TOWNS + BUREAUS]
+    seed_list = [seeds[k] for k in sorted(seeds)]
+    reports = []
+    for j in range(m):
+        organ, year = organs[j % len(organs)], 2023 - j // len(organs)
+        _title, lines = seed_list[(i + j) % len(seed_list)]
+        title = f"{organ}{year}年政府信息公开工作年度报告"
+        body = [f"本报告由{organ}编制。", *(ln.replace("2014", str(year)) for ln in lines)]
+        reports.append(
+            Report(
+                f"{j:04d}",
+                title,
+                body,
+                f"{year + 1}-01-{1 + j % 28:02d}",
+                "hanweb" if j % 3 else "trs",
+            )
+        )
+    return county_portal(reports, county, per_page=20)
+
+
+# --- the crawl process ----------------------------------------------------------------------
+
+FAST = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "NIANBAO_MAX_PAGES": "100000",
+    "NIANBAO_PROGRESS_INTERVAL": "0",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def child(db: str, urls_file: str, mode: str, per_source: int, extra: list[str]) -> None:
+    """One crawl of every portal in ``urls_file``; prints its numbers as JSON."""
+    t0 = time.perf_counter()
+    from nianbao import crawl
+    from nianbao.sources import SourceConfig
+
+    urls = json.loads(Path(urls_file).read_text())
+    sources = [
+        SourceConfig(name=f"p{i:05d}", start_urls=[u], organ=None) for i, u in enumerate(urls)
+    ]
+    overrides = dict(FAST) | {
+        "CONCURRENT_REQUESTS": str(per_source),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": str(per_source),
+    }
+    overrides |= dict(arg.split("=", 1) for arg in extra)
+    if mode == "bare":
+        overrides["ITEM_PIPELINES"] = "{}"
+    results = crawl.run(sources, db, overrides)
+    wall = time.perf_counter() - t0
+    total: dict[str, int] = {}
+    for r in results:
+        for key in (
+            "downloader/response_count",
+            "downloader/request_count",
+            "downloader/response_bytes",
+            "archive/new_reports",
+            "archive/captures_not_modified",
+            "conditional/replayed",
+            "downloader/response_status_count/304",
+        ):
+            total[key] = total.get(key, 0) + int(r.stats.get(key, 0))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "cpu": usage.ru_utime + usage.ru_stime,
+                "maxrss_mb": usage.ru_maxrss / 1024,
+                "failed": sum(r.failed for r in results),
+                "errors": sum(r.errors for r in results),
+                **total,
+            }
+        )
+    )
+
+
+# --- the driver -------------------------------------------------------------------------
+
+
+def run_crawl(db: str, urls_file: Path, mode: str, per_source: int, extra: list[str]) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "faulthandler",
+            "-m",
+            "benchmarks.smallportals",
+            "--child",
+            db,
+            str(urls_file),
+            mode,
+        ]
+        + ["--per-source", str(per_source)]
+        + [f"--set={e}" for e in extra],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=3600,
+    )
+    if proc.returncode != 0:
+        (Path(tempfile.gettempdir()) / "smallportals-crash.log").write_text(proc.stderr)
+        raise RuntimeError(
+            f"crawl ({mode}) exit {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    # the child's own figure is the same minus interpreter exit; keep the parent's view
+    out["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out
+
+
+def pg_admin() -> str | None:
+    url = (
+        os.environ.get("NIANBAO_BENCH_PG")
+        or os.environ.get("NIANBAO_TEST_PG")
+        or "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3):
+            return url
+    except Exception as exc:  # noqa: BLE001 - no PostgreSQL: its rows are skipped, said aloud
+        say(f"  (PostgreSQL at {url} not reachable, skipped: {exc})")
+        return None
+
+
+def line(name: str, r: dict, n: int, m: int, bare: dict | None) -> str:
+    reports = n * m
+    rate = reports / r["wall"]
+    reqs = r["downloader/request_count"] / r["wall"]
+    ratio = ""
+    if bare is not None:
+        ratio = f"  ratio {rate / (reports / bare['wall']):.2f}"
+    return (
+        f"  {name:22s}{rate:7.1f} report pages/s {reqs:7.1f} req/s{ratio:13s} "
+        f"{r['cpu'] / reports * 1000:6.1f} CPU-ms/report page "
+        f"{r['cpu'] / n * 1000:7.0f} CPU-ms/source  RSS {r['maxrss_mb']:5.0f} MB  "
+        f"({r['downloader/request_count']} req, {r['downloader/response_bytes'] / 1e6:.1f} MB, "
+        f"{r['downloader/response_status_count/304']} × 304, {r['failed']} failed, "
+        f"{r['errors']} errors)"
+    )
+
+
+def measure(n: int, m: int, work: Path, per_source: int, pg: str | None, runs: int) -> dict:
+    from benchmarks.__main__ import pg_database
+    from nianbao.demo.portalgen import seed_reports
+    from nianbao.demo.server import PortalServer
+
+    seeds = seed_reports(SEEDS)
+    portals = [make_portal(i, m, seeds) for i in range(n)]
+    results: dict[str, dict] = {}
+    with ExitStack() as stack:
+        servers = [stack.enter_context(PortalServer(p)) for p in portals]
+        urls_file = work / f"urls{n}.json"
+        urls_file.write_text(json.dumps([s.url("/") for s in servers]))
+        extra: list[str] = []
+
+        def best(name: str, r: dict) -> None:
+            if name not in results or r["wall"] < results[name]["wall"]:
+                results[name] = r
+
+        for i in range(runs):
+            best(
+                "bare",
+                run_crawl(
+                    f"sqlite:///{work / f'bare{n}_{i}.sqlite'}",
+                    urls_file,
+                    "bare",
+                    per_source,
+                    extra,
+                ),
+            )
+            db = work / f"full{n}_{i}.sqlite"
+            best("full sqlite", run_crawl(f"sqlite:///{db}", urls_file, "full", per_source, extra))
+            best(
+                "recrawl sqlite", run_crawl(f"sqlite:///{db}", urls_file, "full", per_source, extra)
+            )
+            if pg:
+                with pg_database(pg) as pg_url:
+                    best("full postgresql", run_crawl(pg_url, urls_file, "full", per_source, extra))
+                    best(
+                        "recrawl postgresql",
+                        run_crawl(pg_url, urls_file, "full", per_source, extra),
+                    )
+    say(
+        f"\nN = {n} portals × M = {m} reports ({n * m} report pages), {per_source} in flight per portal"
+    )
+    bare = results["bare"]
+    for name in ("bare", "full sqlite", "full postgresql", "recrawl sqlite", "recrawl postgresql"):
+        if name in results:
+            say(line(name, results[name], n, m, None if name == "bare" else bare))
+    for name in ("recrawl sqlite", "recrawl postgresql"):
+        if name in results:
+            r = results[name]
+            say(
+                f"  {name}: {r['downloader/request_count'] / r['wall']:.1f} req/s vs bare "
+                f"{bare['downloader/request_count'] / bare['wall']:.1f} req/s: ratio "
+                f"{(r['downloader/request_count'] / r['wall']) / (bare['downloader/request_count'] / bare['wall']):.2f}; "
+                f"bytes {r['downloader/response_bytes'] / max(1, results['full sqlite']['downloader/response_bytes']):.4f} of the first crawl's"
+            )
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--child", nargs=3, metavar=("DB", "URLS", "MODE"))
+    ap.add_argument("--set", action="append", default=[], help="NAME=VALUE Scrapy setting")
+    ap.add_argument("--portals", default="30,300,1000")
+    ap.add_argument("--reports", type=int, default=40)
+    ap.add_argument("--per-source", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=1, help="best of this many runs")
+    ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--json", help="also write the numbers to this file")
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child, args.per_source, args.set)
+        return
+    pg = None if args.no_pg else pg_admin()
+    work = Path(tempfile.mkdtemp(prefix="nianbao-small-"))
+    out = {}
+    try:
+        for n in (int(x) for x in args.portals.split(",")):
+            out[n] = measure(n, args.reports, work, args.per_source, pg, args.runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
