@@ -145,6 +145,17 @@ def cost() -> None:
         f"{statistics.median(before) * 1000:.2f} ms); confirming one candidate "
         f"{statistics.median(confirm) * 1000:.2f} ms"
     )
+    texts, filler = originals(), prose()
+    spent = []
+    for text in texts.values():
+        for copy in (variants(text, filler)["spun"], variants(text, filler)["spun"] + filler):
+            t0 = time.perf_counter()
+            nd.substitutions(text, copy)
+            spent.append(time.perf_counter() - t0)
+    print(
+        f"listing a spun copy's substitutions: median {statistics.median(spent) * 1000:.1f} ms, "
+        f"max {max(spent) * 1000:.1f} ms ({len(spent)} copies, plain and padded)"
+    )
 
 
 def lsh_at_scale(n: int = 100_000) -> None:

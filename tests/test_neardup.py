@@ -220,3 +220,23 @@ def test_reprocess_signs_again_what_an_older_scheme_signed(db_url, seeds, serve)
     assert cli_json(db_url, "reprocess")["signed"] == 2
     assert len(cli_json(db_url, "similar", "--cross-year")) == 1
     assert cli_json(db_url, "reprocess")["signed"] == 0
+
+
+def test_substitutions_of_a_spun_report_are_those_of_one_whole_alignment(seeds):
+    import difflib
+    from collections import Counter
+
+    from nianbao.pipelines.normalize import normal_form
+
+    original = normal_form("".join(seeds["002"][1]))
+    copy = normal_form("".join(spun(seeds["002"][1])))[:2000] + "本文来源于网络，仅供参考。"
+    whole: Counter[tuple[str, str]] = Counter()  # the alignment before: all characters at once
+    matcher = difflib.SequenceMatcher(None, original, copy, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        old, new = original[i1:i2], copy[j1:j2]
+        if op == "replace" and len(old) <= 6 and len(new) <= 6:
+            if not any(c.isdigit() for c in old + new):
+                whole[(old, new)] += 1
+    found = nd.substitutions(original, copy)
+    assert {(s["from"], s["to"]): s["count"] for s in found} == dict(whole)
+    assert found[0] == {"from": "政府", "to": "当局", "count": whole[("政府", "当局")]}
