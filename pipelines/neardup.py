@@ -112,12 +112,15 @@ def hash32(keys: np.ndarray) -> np.ndarray:
     return (_fmix64(keys) >> _U64(32)).astype(np.uint32)
 
 
+_CHUNK = 2048  # keys per block of the permutation matrix (2048 x NUM_PERM x 4 bytes)
+
+
 def signature(keys: np.ndarray) -> bytes:
     """The MinHash of a shingle-key set, as ``NUM_PERM`` little-endian uint32 (for storage).
 
     datasketch's ``affine32`` scheme (its permutations, its finaliser, ``a * h + b`` modulo
     2**32, the minimum per permutation) fed with :func:`hash32` of the keys, computed here
-    over one preallocated matrix: ``MinHash.update_batch`` calls a hash function per item
+    over preallocated blocks of one matrix: ``MinHash.update_batch`` calls a hash function per item
     and allocates two temporaries of ``len(keys) x NUM_PERM``, five times the whole cost.
     The equality with ``MinHash.update_batch`` is tested.
     """
@@ -131,10 +134,15 @@ def signature(keys: np.ndarray) -> bytes:
     h ^= h >> s2
     h *= m2
     h ^= h >> s1
-    values = np.empty((h.size, NUM_PERM), dtype=np.uint32)
-    np.multiply(h[:, None], a, out=values)
-    np.add(values, b, out=values)
-    return values.min(axis=0).astype("<u4").tobytes()
+    out = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+    buf = np.empty((min(h.size, _CHUNK), NUM_PERM), dtype=np.uint32)
+    for start in range(0, h.size, _CHUNK):  # a 500k-character PDF stays at 1 MB, not 250
+        part = h[start : start + _CHUNK, None]
+        values = buf[: part.shape[0]]
+        np.multiply(part, a, out=values)
+        np.add(values, b, out=values)
+        np.minimum(out, values.min(axis=0), out=out)
+    return out.astype("<u4").tobytes()
 
 
 def band_keys(sig: bytes) -> list[int]:

@@ -182,6 +182,8 @@ def test_shingle_keys_are_the_shingles_and_the_signature_is_datasketchs(seeds):
     texts = [normal_form("".join(lines)) for _title, lines in seeds.values()]
     # beyond U+FFFF (CJK Extension B), and a lone surrogate left by damaged input
     texts.append("本机关𠀀全年主动公开政府信息𠀁一百二十条" * 3 + "\ud800依申请公开")
+    texts.append("".join(texts))  # more keys than one block of the permutation matrix
+    assert len(nd.shingle_keys(texts[-1])) > nd._CHUNK
     for text in texts:
         for k in (3, 4, 5):
             assert len(nd.shingle_keys(text, k)) == len(nd.shingles(text, k))
