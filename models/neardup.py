@@ -31,7 +31,9 @@ from nianbao.models.types import utcnow
 from nianbao.pipelines import neardup as nd
 from nianbao.pipelines.normalize import normal_form
 
-SCHEME = f"minhash-k{nd.K}-p{nd.NUM_PERM}-r{nd.ROWS}"
+# "-u16": shingles hashed by nd.shingle_keys (before: SHA-1 of each shingle's UTF-8, per
+# item); a version signed under another scheme is signed again by ``reprocess``.
+SCHEME = f"minhash-k{nd.K}-p{nd.NUM_PERM}-r{nd.ROWS}-u16"
 MAX_CANDIDATES = 200  # a text sharing bands with more than this many is boilerplate-only
 
 
@@ -70,7 +72,7 @@ def link_version(session: Session, version: Version) -> int:
             (VersionLink.version_id == version.id) | (VersionLink.other_id == version.id)
         )
     )
-    mine = nd.shingles(version.norm_text)
+    mine = nd.shingle_keys(version.norm_text)
     sig = nd.signature(mine)
     existing = session.get(VersionSignature, version.id)
     if existing is None:
@@ -98,7 +100,7 @@ def link_version(session: Session, version: Version) -> int:
     )
     stored = 0
     for other in session.scalars(select(Version).where(Version.id.in_(candidates))):
-        theirs = nd.shingles(other.norm_text)
+        theirs = nd.shingle_keys(other.norm_text)
         if len(theirs) < nd.MIN_SHINGLES:
             continue
         sim = nd.compare(mine, theirs)

@@ -209,7 +209,7 @@ class VersionSignature(Base):
 
     __tablename__ = "version_signatures"
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
-    scheme: Mapped[str] = mapped_column(String(40))  # "minhash-k4-p126-r3": re-sign on change
+    scheme: Mapped[str] = mapped_column(String(40))  # "minhash-k4-p126-r3-u16": re-sign on change
     minhash: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -172,3 +172,73 @@ def test_similarity_measures():
         {"from": "政府", "to": "当局", "count": 1},
         {"from": "情况", "to": "环境", "count": 1},
     ]
+
+
+def test_shingle_keys_are_the_shingles_and_the_signature_is_datasketchs(seeds):
+    from datasketch import MinHash
+
+    from nianbao.pipelines.normalize import normal_form
+
+    texts = [normal_form("".join(lines)) for _title, lines in seeds.values()]
+    # beyond U+FFFF (CJK Extension B), and a lone surrogate left by damaged input
+    texts.append("本机关𠀀全年主动公开政府信息𠀁一百二十条" * 3 + "\ud800依申请公开")
+    texts.append("".join(texts))  # more keys than one block of the permutation matrix
+    assert len(nd.shingle_keys(texts[-1])) > nd._CHUNK
+    for text in texts:
+        for k in (3, 4, 5):
+            assert len(nd.shingle_keys(text, k)) == len(nd.shingles(text, k))
+        keys = nd.shingle_keys(text)
+        reference = MinHash(num_perm=nd.NUM_PERM, seed=nd.SEED, scheme="affine32", hashfunc=int)
+        reference.update_batch(nd.hash32(keys).tolist())
+        assert nd.signature(keys) == reference.hashvalues.astype("<u4").tobytes()
+    for a in texts:  # the exact measures over keys are those over the shingles themselves
+        for b in texts:
+            assert nd.compare(nd.shingle_keys(a), nd.shingle_keys(b)) == nd.compare(
+                nd.shingles(a), nd.shingles(b)
+            )
+    assert nd.signature(nd.shingle_keys("abc")) == b"\xff" * 4 * nd.NUM_PERM  # no shingles
+
+
+@pytest.mark.backend("sqlite", "postgresql")
+def test_reprocess_signs_again_what_an_older_scheme_signed(db_url, seeds, serve):
+    t2, l2 = seeds["002"]
+    county = county_portal(
+        [
+            Report("1001", t2, l2, "2015-01-20"),
+            Report("1005", t2.replace("2014", "2015"), redated(l2, 2014), "2016-01-20"),
+        ],
+        "方正县",
+    )
+    crawl(db_url, serve(county).url("/"))
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # signed before "-u16": other band keys, no links yet
+        conn.execute(text("DELETE FROM version_links"))
+        conn.execute(text("UPDATE version_bands SET key = key / 2"))
+        conn.execute(text("UPDATE version_signatures SET scheme = 'minhash-k4-p126-r3'"))
+    engine.dispose()
+    assert cli_json(db_url, "similar", "--cross-year") == []
+    assert cli_json(db_url, "reprocess")["signed"] == 2
+    assert len(cli_json(db_url, "similar", "--cross-year")) == 1
+    assert cli_json(db_url, "reprocess")["signed"] == 0
+
+
+def test_substitutions_of_a_spun_report_are_those_of_one_whole_alignment(seeds):
+    import difflib
+    from collections import Counter
+
+    from nianbao.pipelines.normalize import normal_form
+
+    original = normal_form("".join(seeds["002"][1]))
+    copy = normal_form("".join(spun(seeds["002"][1])))[:2000] + "本文来源于网络，仅供参考。"
+    whole: Counter[tuple[str, str]] = Counter()  # the alignment before: all characters at once
+    matcher = difflib.SequenceMatcher(None, original, copy, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        old, new = original[i1:i2], copy[j1:j2]
+        if op == "replace" and len(old) <= 6 and len(new) <= 6:
+            if not any(c.isdigit() for c in old + new):
+                whole[(old, new)] += 1
+    found = nd.substitutions(original, copy)
+    assert {(s["from"], s["to"]): s["count"] for s in found} == dict(whole)
+    assert found[0] == {"from": "政府", "to": "当局", "count": whole[("政府", "当局")]}
