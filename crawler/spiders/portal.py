@@ -524,6 +524,9 @@ class PortalSpider(scrapy.Spider):
                 continue  # an answer to another adapter's request
             for page in adapter.next_lists(text, response.url, state):
                 priority = response.meta.get("link_priority", 0)
+                if page.item:  # an article the list names: followed as a link in the list
+                    yield from self._cms_item(response, page, adapter.name)
+                    continue
                 req = self._request(
                     page.url,
                     priority=priority,
@@ -540,6 +543,42 @@ class PortalSpider(scrapy.Spider):
                         yield req
                 else:
                     self.fallback.push(req)
+
+    def _cms_item(self, response: Response, page: cms.ListPage, name: str) -> Iterator[Any]:
+        """An item of a CMS list (``ListPage(item=True)``), scored as :meth:`_follow` scores
+        an item of a report column: one level deeper, at least WARM under a HOT list."""
+        meta = response.meta
+        parent_priority, level = meta.get("link_priority", 0), meta.get("level", 0) + 1
+        if level > self.max_depth:
+            self.crawler.stats.inc_value("portal/skipped/depth")
+            return
+        value = linkmod.score(page.text, page.url)
+        if value == 0 and parent_priority >= linkmod.HOT:
+            value = linkmod.WARM
+        cold = 0 if value > 0 else meta.get("cold", 0) + 1
+        if cold > self.max_cold_hops:
+            self.crawler.stats.inc_value("portal/skipped/cold")
+            return
+        named = linkmod.score(page.text, "") >= linkmod.HOT
+        landing = (
+            {
+                "landing_url": response.url,
+                "landing_title": page.text,
+                "landing_link_text": page.text,
+            }
+            if named
+            else {}
+        )
+        req = self._request(
+            page.url, priority=value, text=page.text, cold=cold, level=level, meta=landing
+        )
+        if req is not None:
+            self.crawler.stats.inc_value(f"portal/cms/{name}/items")
+        if value > 0:
+            if req:
+                yield req
+        else:
+            self.fallback.push(req)
 
     # --- failures -----------------------------------------------------------------------
 
