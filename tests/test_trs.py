@@ -98,7 +98,8 @@ def trs_column_portal(seeds) -> tuple[Portal, set[tuple[str, int]]]:
 def test_reports_behind_a_scripted_trs_pager_are_archived(db_url, seeds, serve) -> None:
     portal, expected = trs_column_portal(seeds)
     server = serve(portal)
-    crawl(db_url, server.url("/"))
+    out = crawl(db_url, server.url("/")).stdout
+    assert " 0 errors" in out, out
     found = {(r["organ"], r["year"]) for r in cli_json(db_url, "reports")}
     assert found == expected
     fetched = [p for p, status, _ in portal.log if status == 200]

@@ -37,6 +37,7 @@ class ApiPage:
     api: str  # …/gkmlpt/api/all/<column id>
     page: int
     sid: str | None = None
+    size: int | None = None  # articles per page, as the first page answered
 
     @property
     def url(self) -> str:
@@ -75,13 +76,15 @@ def answer(text: str, asked: ApiPage) -> tuple[list[tuple[str, str]], ApiPage | 
             title = article.get("title")
             items.append((urljoin(asked.api, link.strip()), str(title or "").strip()))
     total = data.get("total")
+    size = asked.size or len(articles)
     more = (
         bool(articles)
+        and len(articles) >= size  # a short page is the last
         and isinstance(total, int)
-        and asked.page * len(articles) < total
+        and (asked.page - 1) * size + len(articles) < total
         and asked.page < MAX_PAGES
     )
-    return items, ApiPage(asked.api, asked.page + 1, asked.sid) if more else None
+    return items, ApiPage(asked.api, asked.page + 1, asked.sid, size) if more else None
 
 
 class Gkmlpt:

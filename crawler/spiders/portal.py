@@ -417,6 +417,12 @@ class PortalSpider(scrapy.Spider):
             return
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         response = response.replace(encoding=response_encoding(response.body, ctype))
+        if response.selector.type == "json":  # type: ignore[attr-defined]
+            # A CMS list API's answer (gkmlpt): no HTML to read; the adapter reads it.
+            if response.status == 200 and "cached" not in response.flags:
+                yield self._item(response, "listing")
+            yield from self._cms_lists(response)
+            return
         title = " ".join(response.css("title::text").getall()).strip()
         body_text = " ".join(
             t.strip()
