@@ -18,6 +18,7 @@ What is real here, and what is not:
 
 from __future__ import annotations
 
+import csv
 import json
 from urllib.parse import parse_qsl, urlsplit
 
@@ -25,7 +26,7 @@ from nianbao.crawler import cms
 from nianbao.crawler.cms.gkmlpt import ApiPage, answer, columns
 from nianbao.demo.portalgen import Report, trs_page
 from nianbao.demo.server import Page, Portal
-from tests.conftest import cli_json, crawl
+from tests.conftest import cli, cli_json, crawl
 from tests.portals import html_page, link_list, report_lines, title_of
 
 YANGJIANG = "http://www.yangjiang.gov.cn/yjzjj/"
@@ -152,3 +153,26 @@ def test_the_site_id_survives_canonicalisation_only_on_the_gkmlpt_api() -> None:
     api = "http://www.yangjiang.gov.cn/yjzjj/gkmlpt/api/all/721?page=1&sid=662021"
     assert canonical(api) == api
     assert canonical("http://x.gov.cn/list.jsp?page=1&sid=abc") == "http://x.gov.cn/list.jsp?page=1"
+
+
+def test_a_recrawl_walks_the_api_through_its_304s(db_url, seeds, serve, tmp_path) -> None:
+    """Night two: the API pages answer 304; their stored copies still lead on."""
+    portal, expected = gkmlpt_portal(seeds)
+    server = serve(portal)
+    portal.hosts.append(urlsplit(server.url("/")).netloc)  # type: ignore[attr-defined]
+    crawl(db_url, server.url("/"))
+    portal.clear_log()
+    out = crawl(db_url, server.url("/")).stdout
+    assert " 0 errors" in out and "0 new versions" in out, out
+    # Home, the column shell and the three API pages: each a 304 capture of its own.
+    assert "5 other pages unchanged" in out, out
+    api = [(p, status) for p, status, _ in portal.log if p.startswith("/gkmlpt/api/")]
+    assert api == [(f"/gkmlpt/api/all/5?page={n}&sid=662021", 304) for n in (1, 2, 3)]
+    posts = {p for p, status, _ in portal.log if "/gkmlpt/content/" in p and status == 304}
+    assert len(posts) == len(expected)
+    # Each API page's 304 is archived as the evidence that it was seen again, unchanged.
+    cli(db_url, "export", "csv", str(tmp_path / "csv"))
+    with open(tmp_path / "csv" / "captures.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    api_304 = [r for r in rows if "/gkmlpt/api/" in r["url"] and r["status"] == "304"]
+    assert len(api_304) == 3, api_304

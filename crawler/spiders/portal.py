@@ -419,7 +419,9 @@ class PortalSpider(scrapy.Spider):
         response = response.replace(encoding=response_encoding(response.body, ctype))
         if response.selector.type == "json":  # type: ignore[attr-defined]
             # A CMS list API's answer (gkmlpt): no HTML to read; the adapter reads it.
-            if response.status == 200 and "cached" not in response.flags:
+            if "nianbao_page_304" in meta:  # its stored copy, confirmed by a 304
+                yield self._listing_not_modified(response)
+            elif response.status == 200 and "cached" not in response.flags:
                 yield self._item(response, "listing")
             yield from self._cms_lists(response)
             return
