@@ -26,7 +26,7 @@ from nianbao.crawler.cms.base import ListPage
 
 _COLUMN = re.compile(r"""href\s*=\s*["']([^"'#]*/gkmlpt/index(?:\.html?)?)#(\d+)["']""", re.I)
 _SID = re.compile(r"""\bSID\s*[:=]\s*["']?(\d+)""")
-# A page of the API answer this large is not a list; nor is a column past this page.
+# API pages read per column at most (the spider's queue bound applies as well).
 MAX_PAGES = 200
 
 
