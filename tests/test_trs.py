@@ -7,11 +7,14 @@ Recorded real pages:
   3d5a67c65f4d6c8e13c3047754a4c18fc0b0754a (see tests/fixtures/real/manifest.toml). It
   carries TRS's pager function *and* a one-page call, ``createPageHTML(1,0,"t20190918_693227",
   "shtml")``: nothing to add.
-- :data:`ZHANGSHU`: the pager of a www.zhangshu.gov.cn (樟树市) TRS WCM column page, two
-  lines copied verbatim from a saved copy of that page embedded in a public Python script
-  (public code index, file id 39464842799; the tools used here could not resolve that
-  file's repository, path or commit, so this excerpt's provenance is incomplete). Its
-  links are ``./201709/t20170925_395981.html`` style; 21 pages.
+- :data:`ZHANGSHU`: the pager of a www.zhangshu.gov.cn (樟树市) TRS WCM column page, from a
+  saved copy of that page embedded in a public Python script (public code index, file id
+  39464842799; the tools used here could not resolve that file's repository, path or
+  commit, so this excerpt's provenance is incomplete). The ``<td>``, the function's first
+  lines, the one ``document.write`` line kept of its body, its last line and the call
+  ``createPageHTML(21, 0, "index", "html")`` are verbatim; the rest of the function's body
+  (the 首页/上一页/下一页/尾页 branches) is cut. The page's links are
+  ``./201709/t20170925_395981.html`` style; 21 pages.
 """
 
 from __future__ import annotations
