@@ -6,9 +6,10 @@ What is real here, and what is not:
 - The column → API mapping is a real pair used by a public crawler of 阳江市住房和城乡建设局:
   ``http://www.yangjiang.gov.cn/yjzjj/gkmlpt/index#721`` is read through
   ``http://www.yangjiang.gov.cn/yjzjj/gkmlpt/api/all/721?page=1&sid=662021`` (and
-  ``http://www.shanwei.gov.cn/swsfgj/gkmlpt/index#475`` is a real 汕尾 column link), as
-  found in the public code index (file ids 60768274975 and 20591443785; the tools used
-  here could not resolve their repositories or commits).
+  ``http://www.shanwei.gov.cn/swsfgj/gkmlpt/index#475`` and
+  ``https://www.zhaoqing.gov.cn/zqtjj/gkmlpt/index#4468`` are real 汕尾 and 肇庆 column
+  addresses), as found in the public code index (file ids 60768274975, 20591443785 and
+  55150302923; the tools used here could not resolve their repositories or commits).
 - No saved API *answer* was found in the public code index (searched for its keys:
   ``"articles"``, ``post_url``, ``classify_main_name``, ``display_publish_time``). The JSON
   below has the fields the public clients read (``articles[].url`` / ``post_url``,
@@ -58,6 +59,11 @@ def test_a_column_link_becomes_its_list_api_request() -> None:
     (first,) = columns(page, "http://www.shanwei.gov.cn/swdpb/")
     assert first.url == "http://www.shanwei.gov.cn/swsfgj/gkmlpt/api/all/475?page=1"
     assert columns('<a href="/gkmlpt/content/0/963/post_963149.html">x</a>', YANGJIANG) == []
+    # The column the page's own address names (a real 肇庆 column, as a browser shows it).
+    (first,) = columns(
+        "<div id='app'></div>", "https://www.zhaoqing.gov.cn/zqtjj/gkmlpt/index#4468"
+    )
+    assert first.url == "https://www.zhaoqing.gov.cn/zqtjj/gkmlpt/api/all/4468?page=1"
 
 
 def test_answers_give_articles_then_the_next_page_until_total() -> None:
@@ -176,3 +182,17 @@ def test_a_recrawl_walks_the_api_through_its_304s(db_url, seeds, serve, tmp_path
         rows = list(csv.DictReader(f))
     api_304 = [r for r in rows if "/gkmlpt/api/" in r["url"] and r["status"] == "304"]
     assert len(api_304) == 3, api_304
+
+
+def test_a_crawl_started_at_a_gkmlpt_column_reads_that_column(db_url, seeds, serve) -> None:
+    """``--url …/gkmlpt/index#5``, the address a browser shows for the column: the
+    fragment never reaches the server, but it names the column to ask the API for."""
+    portal, expected = gkmlpt_portal(seeds)
+    portal.set("/", Page(html_page("阳江市人民政府", "<p>首页</p>")))  # no column link anywhere
+    server = serve(portal)
+    portal.hosts.append(urlsplit(server.url("/")).netloc)  # type: ignore[attr-defined]
+    out = crawl(db_url, server.url("/gkmlpt/index#5")).stdout
+    assert " 0 errors" in out, out
+    assert {(r["organ"], r["year"]) for r in cli_json(db_url, "reports")} == expected
+    calls = [p for p, _, _ in portal.log if p.startswith("/gkmlpt/api/")]
+    assert calls == [f"/gkmlpt/api/all/5?page={n}&sid=662021" for n in (1, 2, 3)]

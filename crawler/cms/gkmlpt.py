@@ -7,8 +7,8 @@ page's ``articles`` (each with its ``url``, ``…/gkmlpt/content/…/post_<id>.h
 ``title``) and ``total``, the articles in the column. The fragment never reaches a
 server, so a crawler that fetches ``…/gkmlpt/index`` sees an empty shell.
 
-This adapter reads column links (``…/gkmlpt/index#<id>``) on any page and asks the API
-for their first page; each JSON answer gives the articles to follow as items of the
+This adapter reads column links (``…/gkmlpt/index#<id>``) on any page, and a start URL of
+that form, and asks the API for their first page; each JSON answer gives the articles to follow as items of the
 column and, while ``total`` says more remain, the next page. The site id (``SID: '…'``
 in the gkmlpt pages' script) is added when the page that links the column carries it;
 the API answers without it too.
@@ -46,10 +46,12 @@ class ApiPage:
 
 
 def columns(text: str, url: str) -> list[ApiPage]:
-    """First API pages of the gkmlpt columns ``text`` links to."""
+    """First API pages of the gkmlpt columns ``text`` links to, and of the column ``url``
+    itself names (a crawl started at ``…/gkmlpt/index#<id>``)."""
     sid = _SID.search(text)
     found: dict[str, ApiPage] = {}
-    for href, column in _COLUMN.findall(text):
+    here = _COLUMN.findall(f'href="{url}"')
+    for href, column in here + _COLUMN.findall(text):
         index = urljoin(url, href)
         base = index[: index.rindex("/gkmlpt/")]
         api = f"{base}/gkmlpt/api/all/{column}"
@@ -95,7 +97,7 @@ class Gkmlpt:
 
     def next_lists(self, text: str, url: str, state: ApiPage | None) -> Iterator[ListPage]:
         if state is None:
-            if "/gkmlpt/" in text:  # cheap test before the regular expression
+            if "/gkmlpt/" in text or "/gkmlpt/" in url:  # cheap test before the expression
                 for first in columns(text, url):
                     yield ListPage(first.url, state=first)
             return

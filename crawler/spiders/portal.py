@@ -264,7 +264,8 @@ class PortalSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.start_urls:
-            req = self._request(url, priority=10, kind="start")  # never refused as a trap
+            # never refused as a trap; the address as given (its #fragment) for the CMS adapters
+            req = self._request(url, priority=10, kind="start", meta={"start_url": url})
             if req:
                 yield req
         for url in self.known_urls:
@@ -526,11 +527,15 @@ class PortalSpider(scrapy.Spider):
         page: as promising and as deep as the list itself."""
         text = response.text  # type: ignore[attr-defined]
         came_from = response.meta.get("cms")
+        # A start page is named as the user gave it: a fragment can name a column
+        # (gkmlpt's …/index#<id>), and canonical addresses drop fragments.
+        given = response.meta.get("start_url")
+        url = given if given and canonical(given) == canonical(response.url) else response.url
         for adapter in cms.ADAPTERS:
             state = came_from[1] if came_from and came_from[0] == adapter.name else None
             if came_from and state is None:
                 continue  # an answer to another adapter's request
-            for page in adapter.next_lists(text, response.url, state):
+            for page in adapter.next_lists(text, url, state):
                 priority = response.meta.get("link_priority", 0)
                 if page.item:  # an article the list names: followed as a link in the list
                     yield from self._cms_item(response, page, adapter.name)
