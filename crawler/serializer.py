@@ -16,9 +16,11 @@ import dataclasses
 import json
 from typing import Any
 
+from nianbao.crawler.cms.gkmlpt import ApiPage
 from nianbao.crawler.cms.hanweb import Group
 
-ALLOWED: dict[str, type] = {"hanweb.Group": Group}  # meta values rebuilt by name
+# meta values rebuilt by name: the CMS adapters' states (crawler/cms/)
+ALLOWED: dict[str, type] = {"hanweb.Group": Group, "gkmlpt.ApiPage": ApiPage}
 _NAMES = {cls: name for name, cls in ALLOWED.items()}
 
 

@@ -4,7 +4,8 @@ w3lib's ``canonicalize_url`` (what Scrapy's own fingerprints use) does the gener
 sorted query arguments, normalised percent-encoding, no fragment. On top of it we drop
 what makes one page look like many on Chinese government portals: session ids in the
 path (``;jsessionid=``) or the query (``?sid=``, ``PHPSESSID``), tracking parameters,
-print/share toggles (``?print=1``, ``&share=wx``) and the default port.
+print/share toggles (``?print=1``, ``&share=wx``) and the default port. (``sid`` is kept on
+gkmlpt's list API, where it is the site id.)
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ DROP_PARAMS = frozenset(
         "rnd",
     }
 )
+# Where ``sid`` names the site, not a session: Guangdong's gkmlpt list API
+# (``/gkmlpt/api/all/<column>?page=&sid=<site id>``, crawler/cms/gkmlpt.py).
+_SITE_ID_PATH = re.compile(r"/gkmlpt/api/", re.I)
+_DROP_BUT_SID = DROP_PARAMS - {"sid"}
 _DEFAULT_PORT = {"http": 80, "https": 443}
 ATTACHMENT_EXT = (".pdf", ".doc", ".docx", ".wps", ".txt")
 BINARY_EXT = (
@@ -84,11 +89,12 @@ def canonical(url: str) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     path = _SESSION_PATH.sub("", parts.path) or "/"
+    drop = _DROP_BUT_SID if _SITE_ID_PATH.search(path) else DROP_PARAMS
     query = urlencode(
         [
             (k, v)
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if k.strip().lower() not in DROP_PARAMS
+            if k.strip().lower() not in drop
         ],
         quote_via=quote,
     )

@@ -11,6 +11,7 @@ from scrapy import Request, Spider
 from scrapy.settings import Settings
 
 from nianbao.crawler import serializer
+from nianbao.crawler.cms.gkmlpt import ApiPage
 from nianbao.crawler.cms.hanweb import Group
 from nianbao.crawler.frontier import RedisFrontier
 from tests.conftest import REDIS_ENV
@@ -34,6 +35,7 @@ def _request() -> Request:
         body=b"col=1&\xff\x00",
         headers={"If-None-Match": '"abc"', "X-Bytes": b"\xe5\xb9\xb4"},
         meta={"hanweb_group": Group("http://a.gov.cn/d.jsp", {"col": "1"}, 1, 45),
+              "cms": ("gkmlpt", ApiPage("http://a.gov.cn/gkmlpt/api/all/5", 2, "7", 20)),
               "known_report": True, "pair": (1, "a")},
         priority=30,
     )  # fmt: skip
@@ -61,6 +63,7 @@ def test_a_request_survives_the_json_round_trip():
         original.url, original.method, original.body, original.priority)  # fmt: skip
     assert back.headers.getlist("X-Bytes") == [b"\xe5\xb9\xb4"]
     assert back.meta["hanweb_group"] == original.meta["hanweb_group"]
+    assert back.meta["cms"] == original.meta["cms"]  # the adapters' states queue too
     assert back.meta["pair"] == (1, "a")
     assert back.callback == spider.parse_report
 

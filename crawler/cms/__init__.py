@@ -8,6 +8,12 @@ lead to?". The spider treats what comes back as pagination of the page it came f
 promising and as deep as the list itself) and hands the adapter's own state back with the
 answer, so an adapter can walk a sequence (group 2 after group 1 …).
 
+Adapters: :mod:`~nianbao.crawler.cms.hanweb` (dataproxy.jsp POSTs),
+:mod:`~nianbao.crawler.cms.trs` (``createPageHTML`` pagers in scripts),
+:mod:`~nianbao.crawler.cms.gkmlpt` (Guangdong's JSON list API; its answers name articles,
+which an adapter returns as ``ListPage(item=True)``: the spider follows those as items of
+the column, not as further list pages).
+
 Adding a CMS: write a module with a class that has a ``name`` and ``next_lists`` as in
 :class:`Adapter`, add an instance to :data:`ADAPTERS`, and give its test a recorded real
 exchange (a saved response of a real portal).
@@ -16,11 +22,13 @@ exchange (a saved response of a real portal).
 from __future__ import annotations
 
 from nianbao.crawler.cms.base import Adapter, ListPage
+from nianbao.crawler.cms.gkmlpt import Gkmlpt
 from nianbao.crawler.cms.hanweb import Hanweb
+from nianbao.crawler.cms.trs import Trs
 
 __all__ = ["ADAPTERS", "Adapter", "ListPage", "adapter"]
 
-ADAPTERS: tuple[Adapter, ...] = (Hanweb(),)
+ADAPTERS: tuple[Adapter, ...] = (Hanweb(), Trs(), Gkmlpt())
 
 
 def adapter(name: str) -> Adapter | None:

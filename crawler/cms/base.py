@@ -10,12 +10,18 @@ from typing import Any, Protocol
 @dataclass(frozen=True)
 class ListPage:
     """A further list page: where, how (``formdata`` makes it a POST), and the adapter's
-    state to hand back when its answer is parsed."""
+    state to hand back when its answer is parsed.
+
+    ``item=True`` makes it an item of the list instead (an article a JSON list names,
+    ``text`` its title): the spider follows it as it follows a link in the list, one
+    level deeper, and does not hand the adapter its answer."""
 
     url: str
     formdata: dict[str, str] | None = None
     state: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    item: bool = False
+    text: str = ""
 
 
 class Adapter(Protocol):

@@ -264,7 +264,8 @@ class PortalSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.start_urls:
-            req = self._request(url, priority=10, kind="start")  # never refused as a trap
+            # never refused as a trap; the address as given (its #fragment) for the CMS adapters
+            req = self._request(url, priority=10, kind="start", meta={"start_url": url})
             if req:
                 yield req
         for url in self.known_urls:
@@ -417,6 +418,14 @@ class PortalSpider(scrapy.Spider):
             return
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         response = response.replace(encoding=response_encoding(response.body, ctype))
+        if response.selector.type == "json":  # type: ignore[attr-defined]
+            # A CMS list API's answer (gkmlpt): no HTML to read; the adapter reads it.
+            if "nianbao_page_304" in meta:  # its stored copy, confirmed by a 304
+                yield self._listing_not_modified(response)
+            elif response.status == 200 and "cached" not in response.flags:
+                yield self._item(response, "listing")
+            yield from self._cms_lists(response)
+            return
         title = " ".join(response.css("title::text").getall()).strip()
         body_text = " ".join(
             t.strip()
@@ -529,12 +538,19 @@ class PortalSpider(scrapy.Spider):
         page: as promising and as deep as the list itself."""
         text = response.text  # type: ignore[attr-defined]
         came_from = response.meta.get("cms")
+        # A start page is named as the user gave it: a fragment can name a column
+        # (gkmlpt's …/index#<id>), and canonical addresses drop fragments.
+        given = response.meta.get("start_url")
+        url = given if given and canonical(given) == canonical(response.url) else response.url
         for adapter in cms.ADAPTERS:
             state = came_from[1] if came_from and came_from[0] == adapter.name else None
             if came_from and state is None:
                 continue  # an answer to another adapter's request
-            for page in adapter.next_lists(text, response.url, state):
+            for page in adapter.next_lists(text, url, state):
                 priority = response.meta.get("link_priority", 0)
+                if page.item:  # an article the list names: followed as a link in the list
+                    yield from self._cms_item(response, page, adapter.name)
+                    continue
                 req = self._request(
                     page.url,
                     priority=priority,
@@ -551,6 +567,42 @@ class PortalSpider(scrapy.Spider):
                         yield req
                 else:
                     self.fallback.push(req)
+
+    def _cms_item(self, response: Response, page: cms.ListPage, name: str) -> Iterator[Any]:
+        """An item of a CMS list (``ListPage(item=True)``), scored as :meth:`_follow` scores
+        an item of a report column: one level deeper, at least WARM under a HOT list."""
+        meta = response.meta
+        parent_priority, level = meta.get("link_priority", 0), meta.get("level", 0) + 1
+        if level > self.max_depth:
+            self.crawler.stats.inc_value("portal/skipped/depth")
+            return
+        value = linkmod.score(page.text, page.url)
+        if value == 0 and parent_priority >= linkmod.HOT:
+            value = linkmod.WARM
+        cold = 0 if value > 0 else meta.get("cold", 0) + 1
+        if cold > self.max_cold_hops:
+            self.crawler.stats.inc_value("portal/skipped/cold")
+            return
+        named = linkmod.score(page.text, "") >= linkmod.HOT
+        landing = (
+            {
+                "landing_url": response.url,
+                "landing_title": page.text,
+                "landing_link_text": page.text,
+            }
+            if named
+            else {}
+        )
+        req = self._request(
+            page.url, priority=value, text=page.text, cold=cold, level=level, meta=landing
+        )
+        if req is not None:
+            self.crawler.stats.inc_value(f"portal/cms/{name}/items")
+        if value > 0:
+            if req:
+                yield req
+        else:
+            self.fallback.push(req)
 
     # --- failures -----------------------------------------------------------------------
 
