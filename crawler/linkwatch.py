@@ -46,6 +46,7 @@ _INCOMPLETE = (
     "portal/skipped/budget",
     "portal/skipped/queue_full",
     "portal/skipped/error",
+    "portal/skipped/timeout",
     # only the date-pattern cap can leave list pages unfetched (a column paged ?year=…);
     # print/share/search/mirror refusals are on every portal and hide no column page
     "portal/trap/date_pattern_exhausted",

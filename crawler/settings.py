@@ -33,6 +33,10 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # (crawler.middlewares.BackoffRetryMiddleware replaces Scrapy's RetryMiddleware).
 NIANBAO_BACKOFF_BASE = 2.0
 NIANBAO_BACKOFF_MAX = 60.0
+# Seconds one URL may take across all its attempts (DOWNLOAD_TIMEOUT cuts one attempt,
+# body included): a page trickling 12 bytes/s is given up after this, logged and counted
+# as portal/skipped/timeout. 0: no total limit.
+NIANBAO_MAX_DOWNLOAD_SECONDS = 60.0
 # Size limits: an HTML page larger than NIANBAO_MAX_PAGE_BYTES, an attachment larger than
 # DOWNLOAD_MAXSIZE is cancelled (before reading, when Content-Length says so), logged and
 # counted as portal/skipped/too_large. A binary served as text/html is stopped after its
