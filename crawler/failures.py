@@ -15,6 +15,7 @@ from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
 from nianbao.crawler.middlewares import BudgetExhausted, DownloadTimeLimit, RedirectLoop
+from nianbao.crawler.robots import RobotsUnavailable
 
 
 def record(failure: Failure, stats: StatsCollector, logger: logging.LoggerAdapter) -> str:  # type: ignore[type-arg]
@@ -26,6 +27,8 @@ def record(failure: Failure, stats: StatsCollector, logger: logging.LoggerAdapte
         reason = "timeout"  # logged by BackoffRetryMiddleware, with the attempts
     elif failure.check(RedirectLoop):
         reason = "redirect_loop"  # logged by the middleware, with the chain
+    elif failure.check(RobotsUnavailable):
+        reason = "robots_unavailable"  # logged once per host by crawler.robots
     elif failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
         reason = "robots"
         logger.info("robots.txt forbids %s; not fetched", request.url)

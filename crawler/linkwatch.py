@@ -47,6 +47,7 @@ _INCOMPLETE = (
     "portal/skipped/queue_full",
     "portal/skipped/error",
     "portal/skipped/timeout",
+    "portal/skipped/robots_unavailable",
     # only the date-pattern cap can leave list pages unfetched (a column paged ?year=…);
     # print/share/search/mirror refusals are on every portal and hide no column page
     "portal/trap/date_pattern_exhausted",

@@ -68,6 +68,9 @@ DOWNLOADER_MIDDLEWARES = {
     # DOWNLOAD_MAXSIZE after decoding)
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "nianbao.crawler.wire.ContentDecoding": 590,
+    # robots.txt answering 5xx means "disallow all" for that host (RFC 9309 §2.3.1.4)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "nianbao.crawler.robots.RobotsTxt": 100,
     # after RobotsTxtMiddleware (100): a forbidden URL spends no budget
     "nianbao.crawler.middlewares.PageBudgetMiddleware": 120,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
