@@ -51,6 +51,7 @@ _INCOMPLETE = (
     # only the date-pattern cap can leave list pages unfetched (a column paged ?year=…);
     # print/share/search/mirror refusals are on every portal and hide no column page
     "portal/trap/date_pattern_exhausted",
+    "portal/trap/empty_pages",  # the same, for a pager cut after pages with nothing new
     "portal/blocked",
     "downloader/exception_count",
     "downloader/response_status_count/5",

@@ -95,6 +95,10 @@ NIANBAO_MAX_COLD_HOPS = 3
 NIANBAO_FALLBACK_BATCH = 20
 # Calendars and date archives: fetches per address pattern (digits collapsed) per crawl.
 NIANBAO_TRAP_MAX_PER_PATTERN = 12
+# Pagination: a list's pager is no longer followed once this many consecutive pages of it
+# brought no link not seen before (an endless ?page=N), counted as portal/trap/empty_pages.
+# 0: no limit.
+NIANBAO_TRAP_MAX_EMPTY_PAGES = 5
 # Read robots.txt Sitemap: lines (else /sitemap.xml) and queue the pages they list.
 # Set by nianbao.crawl when a --jobdir crawl continues after a graceful stop.
 NIANBAO_RESUMED = False
