@@ -73,8 +73,10 @@ def resolve_url(url: str | None = None, *, create: bool = True) -> str:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
+                blocker = next((p for p in path.parents if p.is_file()), None)
+                why = f"{blocker} is a file, not a folder" if blocker else exc.strerror or exc
                 raise ArchiveError(
-                    f"cannot create the archive's folder {path.parent}: {exc}"
+                    f"cannot create the archive's folder {path.parent}: {why}"
                 ) from exc
         return f"sqlite:///{path}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
