@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
 from scrapy.http import Response
 from scrapy.settings import Settings
 
@@ -59,6 +60,7 @@ def _trickle() -> Iterator[bytes]:
         yield "政府信息公开".encode()[:12]
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_a_trickling_page_is_given_up_after_the_total_download_time(db_url, serve) -> None:
     portal = Portal(
         {

@@ -3,6 +3,8 @@ means there is none: allow all (issue 15)."""
 
 from __future__ import annotations
 
+import pytest
+
 from nianbao.demo.server import Page, Portal
 from tests.conftest import cli_json, crawl
 
@@ -10,6 +12,7 @@ HOME = "<html><body><a href='/zwgk/'>政务公开</a></body></html>".encode()
 FAST_RETRY = ["-s", "NIANBAO_BACKOFF_BASE=0", "-s", "RETRY_TIMES=1", "-v"]
 
 
+@pytest.mark.backend("sqlite", "postgresql")
 def test_robots_txt_answering_503_disallows_the_whole_host(db_url, serve):
     portal = Portal(
         {
