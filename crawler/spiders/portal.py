@@ -107,6 +107,7 @@ class PortalSpider(scrapy.Spider):
     cache_pages: bool
     fallback: Fallback
     guard: TrapGuard
+    pagers: PagerGuard
 
     def __init__(
         self,
