@@ -78,7 +78,11 @@ class DownloadTimeLimit(IgnoreRequest):
     """One URL took ``NIANBAO_MAX_DOWNLOAD_SECONDS`` across its attempts."""
 
 
-_STARTED = "nianbao_download_started"  # meta: monotonic time of the first attempt
+# meta: seconds this URL's earlier attempts and waits took (carried by the retry request,
+# so it survives a JOBDIR queue and a shared Redis frontier), and when this attempt started
+# (time.monotonic() of the process downloading it)
+_SPENT = "nianbao_download_spent"
+_ATTEMPT = "nianbao_attempt_started"
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
@@ -97,21 +101,32 @@ class BackoffRetryMiddleware(RetryMiddleware):
         """Seconds left of this URL's total download time (None: no limit)."""
         if self.total <= 0:
             return None
-        started = request.meta.get(_STARTED)
-        return self.total if started is None else self.total - (time.monotonic() - started)
+        spent = float(request.meta.get(_SPENT, 0.0))
+        started = request.meta.get(_ATTEMPT)
+        if started is not None:
+            spent += time.monotonic() - started
+        return self.total - spent
 
     def process_request(self, request: Request, spider: Any = None) -> None:
         if self.total <= 0:
             return None
-        request.meta.setdefault(_STARTED, time.monotonic())
+        request.meta.pop(_ATTEMPT, None)
         left = self.left(request)
         assert left is not None
         if left <= 0:
             raise self._over(request)
+        request.meta[_ATTEMPT] = time.monotonic()
         # DownloadTimeoutMiddleware (350) set the per-attempt timeout; a retry gets no more
         # than what is left of the total.
         request.meta["download_timeout"] = min(self.per_try, left)
         return None
+
+    def _charge(self, retry: Request, request: Request, wait: float) -> None:
+        """Carry the time spent so far, and the wait before it, on the retry request."""
+        left = self.left(request)
+        if left is not None:
+            retry.meta[_SPENT] = self.total - left + wait
+            retry.meta.pop(_ATTEMPT, None)
 
     def _over(self, request: Request) -> DownloadTimeLimit:
         assert self.crawler.stats is not None
@@ -174,6 +189,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         retry = self._retry(request, reason)
         if retry is None:
             return response
+        self._charge(retry, request, self.delay(retry.meta.get("retry_times", 1), response))
         return await self._wait(retry, response, f"HTTP {response.status}")
 
     async def process_exception(  # type: ignore[override]
@@ -189,6 +205,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         retry = self._retry(request, exception)
         if retry is None:
             return None
+        self._charge(retry, request, self.delay(retry.meta.get("retry_times", 1)))
         return await self._wait(retry, None, type(exception).__name__)
 
 

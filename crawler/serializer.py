@@ -16,7 +16,7 @@ import dataclasses
 import json
 from typing import Any
 
-from nianbao.crawler.hanweb import Group
+from nianbao.crawler.cms.hanweb import Group
 
 ALLOWED: dict[str, type] = {"hanweb.Group": Group}  # meta values rebuilt by name
 _NAMES = {cls: name for name, cls in ALLOWED.items()}

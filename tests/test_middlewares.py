@@ -91,3 +91,33 @@ def test_without_a_total_limit_every_attempt_is_made(db_url, serve) -> None:
     limits = ["-s", "DOWNLOAD_TIMEOUT=0.5", "-s", "RETRY_TIMES=2", "-s", "NIANBAO_BACKOFF_BASE=0"]
     crawl(db_url, server.url("/"), *limits, "-s", "NIANBAO_MAX_DOWNLOAD_SECONDS=0")
     assert [p for p, *_ in portal.log if p == "/slow.html"] == ["/slow.html"] * 3
+
+
+def test_time_spent_travels_with_the_retry_request() -> None:
+    """A retry taken from a JOBDIR queue or a shared Redis frontier (another process,
+    another clock) still counts the attempts made before it."""
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from nianbao.crawler.middlewares import DownloadTimeLimit
+
+    crawler = get_crawler()
+    settings = Settings()
+    settings.setmodule("nianbao.crawler.settings")
+    settings.setdict({"NIANBAO_MAX_DOWNLOAD_SECONDS": 10, "DOWNLOAD_TIMEOUT": 30})
+    mw = BackoffRetryMiddleware(settings)
+    mw.crawler = crawler
+    fresh = Request("http://x.cn/")
+    mw.process_request(fresh)
+    assert fresh.meta["download_timeout"] == 10  # the total, not DOWNLOAD_TIMEOUT
+    later = Request("http://x.cn/", meta={"nianbao_download_spent": 7.5})
+    mw.process_request(later)
+    assert 0 < later.meta["download_timeout"] <= 2.5
+    spent = Request("http://x.cn/", meta={"nianbao_download_spent": 10.0})
+    with pytest.raises(DownloadTimeLimit):
+        mw.process_request(spent)
+    assert crawler.stats.get_value("backoff/time_limit") == 1  # type: ignore[union-attr]
+    # the meta survives the JSON the Redis frontier and JOBDIR queues store
+    from nianbao.crawler import serializer
+
+    assert serializer.loads(serializer.dumps(dict(later.meta)))["nianbao_download_spent"] == 7.5

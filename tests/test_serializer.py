@@ -11,8 +11,8 @@ from scrapy import Request, Spider
 from scrapy.settings import Settings
 
 from nianbao.crawler import serializer
+from nianbao.crawler.cms.hanweb import Group
 from nianbao.crawler.frontier import RedisFrontier
-from nianbao.crawler.hanweb import Group
 from tests.conftest import REDIS_ENV
 
 
