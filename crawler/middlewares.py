@@ -189,7 +189,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
         retry = self._retry(request, reason)
         if retry is None:
             return response
-        self._charge(retry, request, self.delay(retry.meta.get("retry_times", 1), response))
+        # a wait the server asked for (429/503, Retry-After) is politeness, not download
+        # time: only the attempt itself counts
+        self._charge(retry, request, 0.0)
         return await self._wait(retry, response, f"HTTP {response.status}")
 
     async def process_exception(  # type: ignore[override]
