@@ -90,3 +90,19 @@ def test_a_refused_connection_is_its_summary_line_without_traceback(tmp_path: Pa
         "crawling",
         "failed",
     ], proc.stderr
+
+
+@pytest.mark.parametrize("command", [["reports"], ["crawl", "--url", "http://127.0.0.1:9/"]])
+def test_a_database_server_refusing_the_connection_is_one_line_exit_1(
+    command: list[str],
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = cli(f"postgresql://nianbao@127.0.0.1:{port}/archive", *command, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    # the crawl says where it crawls into first, then the error
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("crawling ")]
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith("Error: cannot open") and "refused" in errors[0], errors
