@@ -80,6 +80,9 @@ def _check_override(name: str, value: str, default: Any) -> None:
             ok = float(value) == float(value)  # not NaN
         except ValueError:
             ok = False
+    elif isinstance(default, list) and default and all(type(v) is int for v in default):
+        kind = "integers separated by commas"  # RETRY_HTTP_CODES=500,503
+        ok = all(v.strip().lstrip("-").isdigit() for v in value.split(","))
     elif isinstance(default, dict | BaseSettings):
         try:
             ok, kind = isinstance(json.loads(value), dict), "a JSON object"

@@ -45,6 +45,7 @@ def test_a_bad_sources_file_is_one_line_exit_1(case: str, tmp_path: Path) -> Non
         ("NIANBAO_MAX_PAGES=ten", "NIANBAO_MAX_PAGES takes a number"),
         ("ROBOTSTXT_OBEY=maybe", "ROBOTSTXT_OBEY takes True or False"),
         ("DOWNLOAD_HANDLERS=x", "DOWNLOAD_HANDLERS takes a JSON object"),
+        ("RETRY_HTTP_CODES=500,x", "RETRY_HTTP_CODES takes integers separated by commas"),
         ("NOEQUALS", "-s expects NAME=VALUE"),
     ],
 )
