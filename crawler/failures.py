@@ -14,7 +14,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
-from nianbao.crawler.middlewares import BudgetExhausted, RedirectLoop
+from nianbao.crawler.middlewares import BudgetExhausted, DownloadTimeLimit, RedirectLoop
+from nianbao.crawler.robots import RobotsUnavailable
 
 
 def record(failure: Failure, stats: StatsCollector, logger: logging.LoggerAdapter) -> str:  # type: ignore[type-arg]
@@ -22,8 +23,12 @@ def record(failure: Failure, stats: StatsCollector, logger: logging.LoggerAdapte
     request = failure.request  # type: ignore[attr-defined]
     if failure.check(BudgetExhausted):
         reason = "budget"
+    elif failure.check(DownloadTimeLimit):
+        reason = "timeout"  # logged by BackoffRetryMiddleware, with the attempts
     elif failure.check(RedirectLoop):
         reason = "redirect_loop"  # logged by the middleware, with the chain
+    elif failure.check(RobotsUnavailable):
+        reason = "robots_unavailable"  # logged once per host by crawler.robots
     elif failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
         reason = "robots"
         logger.info("robots.txt forbids %s; not fetched", request.url)

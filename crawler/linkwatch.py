@@ -45,9 +45,12 @@ _INCOMPLETE = (
     "portal/skipped/budget",
     "portal/skipped/queue_full",
     "portal/skipped/error",
+    "portal/skipped/timeout",
+    "portal/skipped/robots_unavailable",
     # only the date-pattern cap can leave list pages unfetched (a column paged ?year=…);
     # print/share/search/mirror refusals are on every portal and hide no column page
     "portal/trap/date_pattern_exhausted",
+    "portal/trap/empty_pages",  # the same, for a pager cut after pages with nothing new
     "portal/blocked",
     "downloader/exception_count",
     "downloader/response_status_count/5",

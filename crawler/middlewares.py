@@ -8,7 +8,12 @@ loops, binary pages.
   failed request at once. A site answering 429/503 is asking us to slow down, so a retry
   waits ``Retry-After`` (when the server sends one, up to a cap) or an exponential
   back-off before it is re-issued; on 429/503 the source's whole crawl pauses meanwhile.
-  Other sources (other crawlers) keep being crawled.
+  Other sources (other crawlers) keep being crawled. ``NIANBAO_MAX_DOWNLOAD_SECONDS``
+  bounds the time one URL may take across all its attempts: Scrapy's
+  ``DOWNLOAD_TIMEOUT`` already cuts one attempt whose body trickles (its timer runs until
+  the last byte), but four 30 s attempts at a page sending 12 bytes/s cost two minutes.
+  Each attempt gets what is left of the total as its timeout; no retry starts once the
+  total is spent (:class:`DownloadTimeLimit`, counted ``portal/skipped/timeout``).
 - :class:`RedirectLoopMiddleware` stops ``A → B → A`` chains at the first repeat
   (compared by canonical URL, so session-id variants count as the same page) instead of
   burning ``REDIRECT_MAX_TIMES`` requests on every entry into the loop.
@@ -25,6 +30,7 @@ loops, binary pages.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -68,14 +74,71 @@ async def _sleep(seconds: float) -> None:
     await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
 
 
+class DownloadTimeLimit(IgnoreRequest):
+    """One URL took ``NIANBAO_MAX_DOWNLOAD_SECONDS`` across its attempts."""
+
+
+# meta: seconds this URL's earlier attempts and waits took (carried by the retry request,
+# so it survives a JOBDIR queue and a shared Redis frontier), and when this attempt started
+# (time.monotonic() of the process downloading it)
+_SPENT = "nianbao_download_spent"
+_ATTEMPT = "nianbao_attempt_started"
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
-    """RetryMiddleware that waits before each retry (settings ``NIANBAO_BACKOFF_*``)."""
+    """RetryMiddleware that waits before each retry (settings ``NIANBAO_BACKOFF_*``) and
+    bounds one URL's attempts by ``NIANBAO_MAX_DOWNLOAD_SECONDS`` in total."""
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.base = settings.getfloat("NIANBAO_BACKOFF_BASE")
         self.cap = settings.getfloat("NIANBAO_BACKOFF_MAX")
+        self.total = settings.getfloat("NIANBAO_MAX_DOWNLOAD_SECONDS")  # 0: no limit
+        self.per_try = settings.getfloat("DOWNLOAD_TIMEOUT")
         self.pausing = 0  # waits in progress that hold the engine paused
+
+    def left(self, request: Request) -> float | None:
+        """Seconds left of this URL's total download time (None: no limit)."""
+        if self.total <= 0:
+            return None
+        spent = float(request.meta.get(_SPENT, 0.0))
+        started = request.meta.get(_ATTEMPT)
+        if started is not None:
+            spent += time.monotonic() - started
+        return self.total - spent
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        if self.total <= 0:
+            return None
+        request.meta.pop(_ATTEMPT, None)
+        left = self.left(request)
+        assert left is not None
+        if left <= 0:
+            raise self._over(request)
+        request.meta[_ATTEMPT] = time.monotonic()
+        # DownloadTimeoutMiddleware (350) set the per-attempt timeout; a retry gets no more
+        # than what is left of the total.
+        request.meta["download_timeout"] = min(self.per_try, left)
+        return None
+
+    def _charge(self, retry: Request, request: Request, wait: float) -> None:
+        """Carry the time spent so far, and the wait before it, on the retry request."""
+        left = self.left(request)
+        if left is not None:
+            retry.meta[_SPENT] = self.total - left + wait
+            retry.meta.pop(_ATTEMPT, None)
+
+    def _over(self, request: Request) -> DownloadTimeLimit:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("backoff/time_limit")
+        logger.warning(
+            "%s took %.0f s over %d attempt(s), the download time limit"
+            " (NIANBAO_MAX_DOWNLOAD_SECONDS); given up",
+            request.url,
+            self.total,
+            request.meta.get("retry_times", 0) + 1,
+        )
+        return DownloadTimeLimit(f"download time limit at {request.url}")
 
     def delay(self, retry_times: int, response: Response | None = None) -> float:
         """Seconds to wait before retry number ``retry_times`` (1, 2, …)."""
@@ -126,6 +189,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
         retry = self._retry(request, reason)
         if retry is None:
             return response
+        # a wait the server asked for (429/503, Retry-After) is politeness, not download
+        # time: only the attempt itself counts
+        self._charge(retry, request, 0.0)
         return await self._wait(retry, response, f"HTTP {response.status}")
 
     async def process_exception(  # type: ignore[override]
@@ -135,9 +201,13 @@ class BackoffRetryMiddleware(RetryMiddleware):
             "dont_retry", False
         ):
             return None
+        left = self.left(request)
+        if left is not None and left <= self.delay(request.meta.get("retry_times", 0) + 1):
+            raise self._over(request)  # no time for another attempt
         retry = self._retry(request, exception)
         if retry is None:
             return None
+        self._charge(retry, request, self.delay(retry.meta.get("retry_times", 1)))
         return await self._wait(retry, None, type(exception).__name__)
 
 

@@ -33,6 +33,10 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # (crawler.middlewares.BackoffRetryMiddleware replaces Scrapy's RetryMiddleware).
 NIANBAO_BACKOFF_BASE = 2.0
 NIANBAO_BACKOFF_MAX = 60.0
+# Seconds one URL may take across all its attempts (DOWNLOAD_TIMEOUT cuts one attempt,
+# body included): a page trickling 12 bytes/s is given up after this, logged and counted
+# as portal/skipped/timeout. 0: no total limit.
+NIANBAO_MAX_DOWNLOAD_SECONDS = 60.0
 # Size limits: an HTML page larger than NIANBAO_MAX_PAGE_BYTES, an attachment larger than
 # DOWNLOAD_MAXSIZE is cancelled (before reading, when Content-Length says so), logged and
 # counted as portal/skipped/too_large. A binary served as text/html is stopped after its
@@ -64,6 +68,9 @@ DOWNLOADER_MIDDLEWARES = {
     # DOWNLOAD_MAXSIZE after decoding)
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "nianbao.crawler.wire.ContentDecoding": 590,
+    # robots.txt answering 5xx means "disallow all" for that host (RFC 9309 §2.3.1.4)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "nianbao.crawler.robots.RobotsTxt": 100,
     # after RobotsTxtMiddleware (100): a forbidden URL spends no budget
     "nianbao.crawler.middlewares.PageBudgetMiddleware": 120,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
@@ -88,6 +95,10 @@ NIANBAO_MAX_COLD_HOPS = 3
 NIANBAO_FALLBACK_BATCH = 20
 # Calendars and date archives: fetches per address pattern (digits collapsed) per crawl.
 NIANBAO_TRAP_MAX_PER_PATTERN = 12
+# Pagination: a list's pager is no longer followed once this many consecutive pages of it
+# brought no link not seen before (an endless ?page=N), counted as portal/trap/empty_pages.
+# 0: no limit.
+NIANBAO_TRAP_MAX_EMPTY_PAGES = 5
 # Read robots.txt Sitemap: lines (else /sitemap.xml) and queue the pages they list.
 # Set by nianbao.crawl when a --jobdir crawl continues after a graceful stop.
 NIANBAO_RESUMED = False

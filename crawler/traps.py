@@ -6,7 +6,9 @@ elderly mirrors of the whole site, paths that repeat themselves
 (``/a/b/a/b/a/b``, relative-link loops), absurdly long URLs. :class:`TrapGuard` bounds
 what cannot be refused by its look alone: calendars and date archives generate a new,
 valid-looking address for every day, so each *pattern* of such addresses (digits
-collapsed, query values dropped) gets a small number of fetches per crawl.
+collapsed, query values dropped) gets a small number of fetches per crawl; and
+:class:`PagerGuard` stops an endless ``?page=N`` pagination (every page answering with the
+same items) once a few consecutive pages of it brought no link not seen before.
 """
 
 from __future__ import annotations
@@ -114,3 +116,28 @@ class TrapGuard:
                 return "date_pattern_exhausted"
             self.counts[key] += 1
         return None
+
+
+class PagerGuard:
+    """Bounds pagination that yields nothing new.
+
+    A list whose pager never ends (``?page=N`` answered for every N with the same items)
+    spent 233 of a 300-page budget. The pages of one list (the page a pager was first
+    found on, and every page reached from it by pager links) are counted as they arrive:
+    once ``max_empty`` pages of it in a row brought no link (pager links aside) not seen
+    on an earlier page, its pager links are not followed any more; a page that brings
+    something new starts the count again. ``max_empty`` 0 switches the guard off.
+    """
+
+    def __init__(self, max_empty: int) -> None:
+        self.max_empty = max_empty
+        self.linked: set[str] = set()
+        self.empty: Counter[str] = Counter()  # list → its pages in a row with nothing new
+
+    def exhausted(self, listing: str, links: list[str]) -> bool:
+        """Record a page of ``listing`` and its links (canonical, pagers left out); is
+        the list's pager to be given up?"""
+        new = not self.linked.issuperset(links)
+        self.linked.update(links)
+        self.empty[listing] = 0 if new else self.empty[listing] + 1
+        return self.max_empty > 0 and self.empty[listing] >= self.max_empty

@@ -74,8 +74,10 @@ def resolve_url(url: str | None = None, *, create: bool = True) -> str:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
+                blocker = next((p for p in path.parents if p.is_file()), None)
+                why = f"{blocker} is a file, not a folder" if blocker else exc.strerror or exc
                 raise ArchiveError(
-                    f"cannot create the archive's folder {path.parent}: {exc}"
+                    f"cannot create the archive's folder {path.parent}: {why}"
                 ) from exc
         return f"sqlite:///{path}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -254,7 +256,7 @@ def open_archive(url: str | None = None, *, migrate: bool = True) -> Engine:
             upgrade(url)
         except Exception as exc:  # alembic wraps driver errors; say what failed and where
             raise ArchiveError(
-                f"cannot open or migrate the archive at {safe_url(url)}: {exc}"
+                f"cannot open or migrate the archive at {safe_url(url)}: {_first_line(exc)}"
             ) from exc
         _MIGRATED.add(url)
     return make_engine(url)
@@ -290,7 +292,14 @@ def open_reader(url: str | None = None) -> Engine:
             )
     engine = make_engine(url, read_only=True)
     try:
-        with engine.connect() as conn:
+        conn = engine.connect()
+    except Exception as exc:  # the server is down, refuses us, or the file is unreadable
+        engine.dispose()
+        raise ArchiveError(
+            f"cannot open the archive at {safe_url(url)}: {_first_line(exc)}"
+        ) from exc
+    try:
+        with conn:
             found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except Exception as exc:  # no table: not an archive (or an empty one)
         engine.dispose()

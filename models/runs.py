@@ -44,7 +44,12 @@ def run_status(stats: dict[str, Any], reason: str = "finished") -> str:
 _WHY = {
     "portal/skipped/binary_as_text": ("stopped", "binary body served as text/html"),
     "portal/skipped/too_large": ("stopped", "larger than the size limit"),
+    "portal/skipped/timeout": ("stopped", "over the download time limit"),
     "portal/skipped/robots": ("skipped", "forbidden by robots.txt"),
+    "portal/skipped/robots_unavailable": (
+        "skipped",
+        "robots.txt answered a server error, read as disallow all",
+    ),
     "portal/skipped/budget": ("skipped", "page budget spent"),
     "portal/skipped/queue_full": ("skipped", "request queue full"),
     "portal/skipped/redirect_loop": ("skipped", "redirect loop"),

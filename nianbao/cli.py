@@ -236,6 +236,7 @@ def crawl(
         settings[name] = value
     if redis_url:
         settings["NIANBAO_REDIS_URL"] = redis_url
+    crawl_mod.check_overrides(settings)  # a bad -s value: one line, exit 2
     url = resolve_url(db)
     click.echo(f"crawling {len(srcs)} source(s) into {safe_url(url)}", err=True)
     try:

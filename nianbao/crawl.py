@@ -6,15 +6,17 @@ process, so a process runs one :func:`run` (the tests run the CLI in subprocesse
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
-from scrapy.settings import Settings
+from scrapy.settings import BaseSettings, Settings
 
 from nianbao.crawler import frontier
+from nianbao.errors import UsageError
 from nianbao.jobdir import JobDir, open_jobdir
 from nianbao.models import incremental, runs
 from nianbao.models.db import open_archive, sessionmaker_for
@@ -41,13 +43,55 @@ class SourceResult(runs.Summary):
         return int(value) if value is not None else None
 
 
+_BOOLS = {"true", "false", "1", "0"}
+
+
 def crawl_settings(db_url: str, overrides: dict[str, str] | None = None) -> Settings:
+    """The crawl's settings; an override that cannot be read as its setting's type is a
+    :class:`UsageError` (``-s DOWNLOAD_DELAY=abc`` crashed inside Scrapy with a traceback)."""
     settings = Settings()
     settings.setmodule("nianbao.crawler.settings", priority="project")
     settings.set("NIANBAO_DB", db_url, priority="cmdline")
+    check_overrides(overrides or {}, settings)
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
     return settings
+
+
+def check_overrides(overrides: dict[str, str], defaults: Settings | None = None) -> None:
+    """Refuse ``-s NAME=VALUE`` overrides Scrapy could not read as their setting's type."""
+    if defaults is None:
+        defaults = Settings()
+        defaults.setmodule("nianbao.crawler.settings", priority="project")
+    for name, value in overrides.items():
+        _check_override(name, value, defaults.get(name))
+
+
+def _check_override(name: str, value: str, default: Any) -> None:
+    """Refuse a string override that Scrapy could not read as ``default``'s type."""
+    if not isinstance(value, str):
+        return
+    if isinstance(default, bool):
+        ok, kind = value.strip().lower() in _BOOLS, "True or False"
+    elif isinstance(default, int | float):
+        # Scrapy reads some int-valued defaults as floats (DOWNLOAD_TIMEOUT = 30): any number
+        kind = "a number"
+        try:
+            ok = float(value) == float(value)  # not NaN
+        except ValueError:
+            ok = False
+    elif isinstance(default, list) and default and all(type(v) is int for v in default):
+        kind = "integers separated by commas"  # RETRY_HTTP_CODES=500,503
+        ok = all(v.strip().lstrip("-").isdigit() for v in value.split(","))
+    elif isinstance(default, dict | BaseSettings):
+        try:
+            ok, kind = isinstance(json.loads(value), dict), "a JSON object"
+        except ValueError:
+            ok, kind = False, "a JSON object"
+    else:
+        return
+    if not ok:
+        raise UsageError(f"-s {name}={value}: {name} takes {kind}")
 
 
 def known_report_urls(db_url: str, source_name: str) -> list[str]:

@@ -69,6 +69,8 @@ def load(path: str | Path) -> list[SourceConfig]:
     seen: set[str] = set()
     for i, entry in enumerate(entries, 1):
         where = f"{path}: [[sources]] #{i}"
+        if not isinstance(entry, dict):
+            raise SourcesError(f"{where}: expected a table ([[sources]] with keys), got {entry!r}")
         name = entry.get("name")
         if not isinstance(name, str) or not _SLUG.match(name):
             raise SourcesError(
@@ -84,8 +86,11 @@ def load(path: str | Path) -> list[SourceConfig]:
             if urlsplit(u).scheme not in ("http", "https"):
                 raise SourcesError(f"{where} ({name}): not an http(s) URL: {u!r}")
         domains = entry.get("allowed_domains", [])
-        if not isinstance(domains, list):
-            raise SourcesError(f"{where} ({name}): 'allowed_domains' must be a list")
+        if not isinstance(domains, list) or not all(isinstance(d, str) and d for d in domains):
+            raise SourcesError(f"{where} ({name}): 'allowed_domains' must be a list of host names")
+        organ = entry.get("organ")
+        if organ is not None and not isinstance(organ, str):
+            raise SourcesError(f"{where} ({name}): 'organ' must be a string, got {organ!r}")
         max_pages = entry.get("max_pages")
         if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
             raise SourcesError(f"{where} ({name}): 'max_pages' must be a positive integer")
@@ -109,7 +114,7 @@ def load(path: str | Path) -> list[SourceConfig]:
             SourceConfig(
                 name=name,
                 start_urls=urls,
-                organ=entry.get("organ"),
+                organ=organ,
                 allowed_domains=domains,
                 max_pages=max_pages,
                 organ_type=organ_type,

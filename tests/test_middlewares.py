@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
 from scrapy.http import Response
 from scrapy.settings import Settings
 
@@ -13,6 +16,8 @@ from nianbao.crawler.middlewares import (
     looks_binary,
     retry_after_seconds,
 )
+from nianbao.demo.server import Page, Portal
+from tests.conftest import cli_json, crawl
 
 
 def test_retry_after_seconds_and_http_date() -> None:
@@ -45,3 +50,74 @@ def test_binary_sniffing() -> None:
     assert not looks_binary("\ufeff<html>".encode())
     assert is_document(b"%PDF-1.4\n") and is_document(b"PK\x03\x04")
     assert not is_document(b"<html>")
+
+
+def _trickle() -> Iterator[bytes]:
+    """A page at 12 bytes every 0.1 s: never finished within a test's timeouts."""
+    yield b"<html><body>"
+    for _ in range(300):
+        time.sleep(0.1)
+        yield "政府信息公开".encode()[:12]
+
+
+@pytest.mark.backend("sqlite", "postgresql")
+def test_a_trickling_page_is_given_up_after_the_total_download_time(db_url, serve) -> None:
+    portal = Portal(
+        {
+            "/": Page("<html><body><a href='/slow.html'>2023年年度报告</a></body></html>".encode()),
+            "/slow.html": Page(b"", stream=_trickle),
+        }
+    )
+    server = serve(portal)
+    # 1 s per attempt, 3 retries: 4 attempts (4 s) without a total limit; 2 s with one.
+    limits = ["-s", "DOWNLOAD_TIMEOUT=1", "-s", "RETRY_TIMES=3", "-s", "NIANBAO_BACKOFF_BASE=0.1"]
+    out = crawl(db_url, server.url("/"), *limits, "-s", "NIANBAO_MAX_DOWNLOAD_SECONDS=2")
+    attempts = [path for path, *_ in portal.log if path == "/slow.html"]
+    assert 1 <= len(attempts) <= 2, portal.log
+    [run] = cli_json(db_url, "runs")
+    assert run["counts"]["skipped/timeout"] == 1, run["counts"]
+    assert "fetch" not in run["summary"]["error_kinds"], run["summary"]
+    assert ": ok;" in out.stdout, out.stdout
+
+
+def test_without_a_total_limit_every_attempt_is_made(db_url, serve) -> None:
+    portal = Portal(
+        {
+            "/": Page("<html><body><a href='/slow.html'>2023年年度报告</a></body></html>".encode()),
+            "/slow.html": Page(b"", stream=_trickle),
+        }
+    )
+    server = serve(portal)
+    limits = ["-s", "DOWNLOAD_TIMEOUT=0.5", "-s", "RETRY_TIMES=2", "-s", "NIANBAO_BACKOFF_BASE=0"]
+    crawl(db_url, server.url("/"), *limits, "-s", "NIANBAO_MAX_DOWNLOAD_SECONDS=0")
+    assert [p for p, *_ in portal.log if p == "/slow.html"] == ["/slow.html"] * 3
+
+
+def test_time_spent_travels_with_the_retry_request() -> None:
+    """A retry taken from a JOBDIR queue or a shared Redis frontier (another process,
+    another clock) still counts the attempts made before it."""
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from nianbao.crawler.middlewares import DownloadTimeLimit
+
+    crawler = get_crawler()
+    settings = Settings()
+    settings.setmodule("nianbao.crawler.settings")
+    settings.setdict({"NIANBAO_MAX_DOWNLOAD_SECONDS": 10, "DOWNLOAD_TIMEOUT": 30})
+    mw = BackoffRetryMiddleware(settings)
+    mw.crawler = crawler
+    fresh = Request("http://x.cn/")
+    mw.process_request(fresh)
+    assert fresh.meta["download_timeout"] == 10  # the total, not DOWNLOAD_TIMEOUT
+    later = Request("http://x.cn/", meta={"nianbao_download_spent": 7.5})
+    mw.process_request(later)
+    assert 0 < later.meta["download_timeout"] <= 2.5
+    spent = Request("http://x.cn/", meta={"nianbao_download_spent": 10.0})
+    with pytest.raises(DownloadTimeLimit):
+        mw.process_request(spent)
+    assert crawler.stats.get_value("backoff/time_limit") == 1  # type: ignore[union-attr]
+    # the meta survives the JSON the Redis frontier and JOBDIR queues store
+    from nianbao.crawler import serializer
+
+    assert serializer.loads(serializer.dumps(dict(later.meta)))["nianbao_download_spent"] == 7.5

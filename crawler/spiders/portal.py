@@ -37,7 +37,7 @@ from nianbao.crawler import links as linkmod
 from nianbao.crawler.classify import classify
 from nianbao.crawler.fallback import Fallback
 from nianbao.crawler.items import CaptureItem
-from nianbao.crawler.traps import TrapGuard
+from nianbao.crawler.traps import PagerGuard, TrapGuard
 from nianbao.crawler.urls import canonical, is_attachment, is_binary
 from nianbao.crawler.wire import Wire, header_pairs
 from nianbao.models.runs import RECEIVED
@@ -107,6 +107,7 @@ class PortalSpider(scrapy.Spider):
     cache_pages: bool
     fallback: Fallback
     guard: TrapGuard
+    pagers: PagerGuard
 
     def __init__(
         self,
@@ -134,6 +135,7 @@ class PortalSpider(scrapy.Spider):
         self.queued = 0
         self.seen: set[str] = set()
         self.robots_read: set[str] = set()
+        self.pager_refused: set[str] = set()  # pager links not followed (counted once)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -148,6 +150,7 @@ class PortalSpider(scrapy.Spider):
         spider.use_sitemaps = s.getbool("NIANBAO_SITEMAPS")
         spider.resumed = s.getbool("NIANBAO_RESUMED")
         spider.guard = TrapGuard(s.getint("NIANBAO_TRAP_MAX_PER_PATTERN"))
+        spider.pagers = PagerGuard(s.getint("NIANBAO_TRAP_MAX_EMPTY_PAGES"))
         spider.fallback = Fallback(s.getint("NIANBAO_FALLBACK_BATCH"))
         spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
         spider.cache_pages = s.getbool("NIANBAO_CONDITIONAL_ENABLED")
@@ -485,6 +488,13 @@ class PortalSpider(scrapy.Spider):
         parent_priority = response.meta.get("link_priority", 0)
         parent_cold = response.meta.get("cold", 0)
         parent_level = response.meta.get("level", 0)
+        pagers = {
+            link.url for link in page_links if linkmod.is_pager(link.text, link.url, response.url)
+        }
+        listing = response.meta.get("pager_of") or canonical(response.url)
+        pager_spent = self.pagers.exhausted(
+            listing, [canonical(link.url) for link in page_links if link.url not in pagers]
+        )
         for link in page_links:
             url = link.url
             if is_binary(url):
@@ -511,9 +521,16 @@ class PortalSpider(scrapy.Spider):
                         yield req
                 continue
             level = parent_level + 1
-            if linkmod.is_pager(link.text, url, response.url):
-                # Another page of this list: as promising and as deep as the list itself.
+            if url in pagers:
+                # Another page of this list: as promising and as deep as the list itself,
+                # unless the last pages of it brought no new link (an endless pager).
+                if pager_spent:
+                    if canonical(url) not in self.pager_refused:
+                        self.pager_refused.add(canonical(url))
+                        self.crawler.stats.inc_value("portal/trap/empty_pages")
+                    continue
                 priority, cold, level = max(value, parent_priority), parent_cold, parent_level
+                landing = {**landing, "pager_of": listing}
             elif level > self.max_depth:
                 self.crawler.stats.inc_value("portal/skipped/depth")
                 continue
