@@ -35,22 +35,27 @@ def list_reports(session: Session) -> list[dict[str, Any]]:
         .join(Source, Source.id == Report.source_id)
         .order_by(Report.id)
     ).all()
-    return [
-        {
-            "id": r.id,
-            "source": source,
-            "organ": r.organ,
-            "year": r.year,
-            "title": r.title,
-            "url": r.url,
-            "versions": n,
-            "first_seen": iso(r.first_seen),
-            "last_seen": iso(r.last_seen),
-            "withdrawn_at": iso(r.withdrawn_at),
-            "withdrawn_reason": r.withdrawn_reason,
-        }
-        for r, n, source in rows
-    ]
+    return [report_row(r, source, versions=n) for r, n, source in rows]
+
+
+def report_row(r: Report, source: str, **extra: Any) -> dict[str, Any]:
+    """A report as every listing shows it (CLI, web app, exports): one shape, one place."""
+    row: dict[str, Any] = {
+        "id": r.id,
+        "source": source,
+        "organ": r.organ,
+        "year": r.year,
+        "title": r.title,
+        "url": r.url,
+    }
+    row.update(extra)
+    row.update(
+        first_seen=iso(r.first_seen),
+        last_seen=iso(r.last_seen),
+        withdrawn_at=iso(r.withdrawn_at),
+        withdrawn_reason=r.withdrawn_reason,
+    )
+    return row
 
 
 def _report(session: Session, report_id: int) -> Report:

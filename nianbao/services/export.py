@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nianbao.errors import UsageError
-from nianbao.models.queries import iso
+from nianbao.models.queries import iso, report_row
 from nianbao.models.tables import Capture, Report, Source, Version
 
 CSV_FILES = ("reports.csv", "versions.csv", "captures.csv")
@@ -120,18 +120,7 @@ def _report_rows(session: Session) -> Iterator[dict[str, Any]]:
         select(Report, Source.name).join(Source, Source.id == Report.source_id).order_by(Report.id)
     )
     for r, source in rows:
-        yield {
-            "id": r.id,
-            "source": source,
-            "organ": r.organ,
-            "year": r.year,
-            "title": r.title,
-            "url": r.url,
-            "first_seen": iso(r.first_seen),
-            "last_seen": iso(r.last_seen),
-            "withdrawn_at": iso(r.withdrawn_at),
-            "withdrawn_reason": r.withdrawn_reason,
-        }
+        yield report_row(r, source)
 
 
 def _capture_rows(session: Session) -> Iterator[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nianbao.models.queries import NotFound, iso
+from nianbao.models.queries import NotFound, report_row
 from nianbao.models.search import search
 from nianbao.models.tables import Report, Source, Version
 
@@ -60,22 +60,7 @@ def reports_page(session: Session, f: Filters) -> dict[str, Any]:
     return {
         "total": total,
         "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        "reports": [
-            {
-                "id": r.id,
-                "source": source,
-                "organ": r.organ,
-                "year": r.year,
-                "title": r.title,
-                "url": r.url,
-                "versions": n,
-                "first_seen": iso(r.first_seen),
-                "last_seen": iso(r.last_seen),
-                "withdrawn_at": iso(r.withdrawn_at),
-                "withdrawn_reason": r.withdrawn_reason,
-            }
-            for r, n, source in rows
-        ],
+        "reports": [report_row(r, source, versions=n) for r, n, source in rows],
         "sources": list(session.scalars(select(Source.name).order_by(Source.name))),
     }
 
@@ -89,19 +74,7 @@ def report_summary(session: Session, report_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no report with id {report_id}")
     r, source = row
-    return {
-        "id": r.id,
-        "source": source,
-        "organ": r.organ,
-        "year": r.year,
-        "title": r.title,
-        "url": r.url,
-        "first_seen": iso(r.first_seen),
-        "last_seen": iso(r.last_seen),
-        "withdrawn_at": iso(r.withdrawn_at),
-        "withdrawn_reason": r.withdrawn_reason,
-        "linked_from": r.linked_from,
-    }
+    return {**report_row(r, source), "linked_from": r.linked_from}
 
 
 def matrix(session: Session, source: str) -> dict[str, Any]:
