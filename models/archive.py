@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nianbao.models import figures, log, neardup, upsert
+from nianbao.models import figures, log, upsert
 from nianbao.models.tables import Blob, Capture, Report, ReportUrl, Source, Version
 from nianbao.models.types import utcnow
 from nianbao.pipelines import entity as entity_mod
@@ -290,6 +290,9 @@ def record_report(
         )
         session.add(version)
         session.flush()
+        # numpy and datasketch load only when a version is written, not for every reader
+        from nianbao.models import neardup
+
         neardup.link_version(session, version)
         figures.store(session, version)
         report.title, report.url = derived.title, cap.url
