@@ -134,9 +134,9 @@ def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def put_blob(session: Session, body: bytes) -> str:
-    """Store ``body`` once; return its SHA-256."""
-    digest = body_digest(body)
+def put_blob(session: Session, body: bytes, digest: str | None = None) -> str:
+    """Store ``body`` once; return its SHA-256 (``digest``: already computed by the caller)."""
+    digest = digest or body_digest(body)
     if upsert.has_blob(session, digest):
         return digest
     if len(body) >= COMPRESS_MIN:

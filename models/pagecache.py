@@ -121,7 +121,7 @@ def save(session: Session, source_id: int, pages: Iterable[CaptureIn]) -> Saved:
             if known.get(cap.url) == sha:
                 out.unchanged += 1
                 continue
-            known[cap.url] = put_blob(session, cap.body)
+            known[cap.url] = put_blob(session, cap.body, sha)
             out.changed += 1
         elif cap.status == 304:
             out.not_modified += 1

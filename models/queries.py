@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -301,16 +300,3 @@ def explain_dict(v: Version) -> dict[str, Any]:
             {"stage": r.get("stage"), "rule": r.get("rule"), "text": r.get("text")} for r in removed
         ],
     }
-
-
-def diff_versions(session: Session, report_id: int, a: int, b: int) -> str:
-    """A unified diff of the clean texts of versions ``a`` and ``b``, line by line."""
-    va, vb = get_version(session, report_id, a), get_version(session, report_id, b)
-    lines = difflib.unified_diff(
-        va.text.splitlines(),
-        vb.text.splitlines(),
-        fromfile=f"report {report_id} version {a} ({iso(va.first_seen)})",
-        tofile=f"report {report_id} version {b} ({iso(vb.first_seen)})",
-        lineterm="",
-    )
-    return "\n".join(lines)
