@@ -28,7 +28,7 @@ and ``tests/test_wire.py`` fails, so the gap cannot hide.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from scrapy import signals
@@ -52,7 +52,6 @@ class Wire:
     peer: tuple[str, int] | None = None
     body: bytes | None = None  # as received, before content decoding
     decode_error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def status_line(self) -> tuple[str, int, str] | None:
         """(HTTP version, status, reason phrase) from the status line, if it was recorded."""
@@ -184,8 +183,6 @@ def _handler_class() -> type:
 
     class WireDownloadHandler(HTTP11DownloadHandler):  # type: ignore[misc]
         """Scrapy's HTTP/1.1 handler, recording each exchange (see the module docstring)."""
-
-        recording = classes is not None
 
         def __init__(self, crawler: Any) -> None:
             super().__init__(crawler)

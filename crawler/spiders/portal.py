@@ -104,7 +104,6 @@ class PortalSpider(scrapy.Spider):
     use_sitemaps: bool
     resumed: bool  # continuing a JOBDIR queue after a graceful stop
     obey_robots: bool
-    cache_pages: bool
     fallback: Fallback
     guard: TrapGuard
     pagers: PagerGuard
@@ -153,7 +152,6 @@ class PortalSpider(scrapy.Spider):
         spider.pagers = PagerGuard(s.getint("NIANBAO_TRAP_MAX_EMPTY_PAGES"))
         spider.fallback = Fallback(s.getint("NIANBAO_FALLBACK_BATCH"))
         spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
-        spider.cache_pages = s.getbool("NIANBAO_CONDITIONAL_ENABLED")
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         if spider.use_sitemaps and spider.obey_robots:
             crawler.signals.connect(spider.robots_received, signal=signals.response_received)
