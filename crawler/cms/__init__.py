@@ -12,7 +12,8 @@ Adapters: :mod:`~nianbao.crawler.cms.hanweb` (dataproxy.jsp POSTs),
 :mod:`~nianbao.crawler.cms.trs` (``createPageHTML`` pagers in scripts),
 :mod:`~nianbao.crawler.cms.gkmlpt` (Guangdong's JSON list API; its answers name articles,
 which an adapter returns as ``ListPage(item=True)``: the spider follows those as items of
-the column, not as further list pages).
+the column, not as further list pages), :mod:`~nianbao.crawler.cms.epoint` (Epoint
+WebBuilder's ``getPageInfoListNew`` JSON API, form POSTs to one address).
 
 Adding a CMS: write a module with a class that has a ``name`` and ``next_lists`` as in
 :class:`Adapter`, add an instance to :data:`ADAPTERS`, and give its test a recorded real
@@ -22,13 +23,14 @@ exchange (a saved response of a real portal).
 from __future__ import annotations
 
 from nianbao.crawler.cms.base import Adapter, ListPage
+from nianbao.crawler.cms.epoint import Epoint
 from nianbao.crawler.cms.gkmlpt import Gkmlpt
 from nianbao.crawler.cms.hanweb import Hanweb
 from nianbao.crawler.cms.trs import Trs
 
 __all__ = ["ADAPTERS", "Adapter", "ListPage", "adapter"]
 
-ADAPTERS: tuple[Adapter, ...] = (Hanweb(), Trs(), Gkmlpt())
+ADAPTERS: tuple[Adapter, ...] = (Hanweb(), Trs(), Gkmlpt(), Epoint())
 
 
 def adapter(name: str) -> Adapter | None:

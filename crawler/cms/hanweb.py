@@ -6,6 +6,11 @@ the column's identity (``webid``, ``columnid``, ``unitid`` …). The browser fet
 groups by POSTing those fields to ``/module/web/jpage/dataproxy.jsp?startrecord=&endrecord=
 &perpage=``; the answer is another ``<datastore>``. Without this, a crawler sees only the
 newest items of such a column, and annual reports are usually the oldest.
+
+Newer JCMS templates (Jiangsu and Zhejiang provincial sites among them) carry no inline
+group: the column page holds an empty ``<div id="<unitid>">`` and the jpage call, whose
+``ajaxParam: {col:1, appid:1, webid:…, columnid:…, unitid:…, …}`` is the form and whose
+``proxyUrl`` is the endpoint. The first POST then asks for the records from 1.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ _FORM_DEFAULTS = {
     "sourceContentType": "1",
     "permissiontype": "0",
 }
+_AJAX_PARAM = re.compile(r"ajaxParam\s*:\s*\{([^{}]*)\}", re.I)
+_PROXY_URL = re.compile(r"""proxyUrl\s*:\s*["']([^"']*dataproxy[^"']*)["']""", re.I)
+_GROUP_SIZE = re.compile(r"groupSize\s*[:=]\s*['\"]?(\d+)", re.I)
+_PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*(?:"([^"]*)"|'([^']*)'|([^,\s}]+))""")
+PROXY = "/module/web/jpage/dataproxy.jsp"
 # Records asked for per POST when the page carries none inline.
 GROUP = 45
 
@@ -55,7 +65,7 @@ def first_group(text: str, page_url: str) -> Group | None:
     """The POST for the records after those a column page carries inline, if it pages so."""
     match = _NEXTGROUP.search(text)
     if not match:
-        return None
+        return script_group(text, page_url)
     proxy = urlsplit(urljoin(page_url, html.unescape(match.group(1).strip())))
     form = _FORM_DEFAULTS | {
         k: v for k, v in parse_qsl(proxy.query, keep_blank_values=True) if k != "page"
@@ -68,6 +78,29 @@ def first_group(text: str, page_url: str) -> Group | None:
     if total is not None and have >= total:
         return None
     return _group(proxy._replace(query="", fragment=""), form, have + 1, size, perpage, total)
+
+
+def script_group(text: str, page_url: str) -> Group | None:
+    """The first POST of a column whose jpage call carries the form (``ajaxParam``) and no
+    inline records: records 1 to one group's worth (``perPage`` × ``groupSize``)."""
+    match = _AJAX_PARAM.search(text)
+    if not match:
+        return None
+    pairs = {k: a or b or c for k, a, b, c in _PAIR.findall(match.group(1))}
+    if not pairs.get("columnid") or not pairs.get("unitid"):
+        return None
+    proxy = _PROXY_URL.search(text)
+    endpoint = urlsplit(urljoin(page_url, html.unescape(proxy.group(1)) if proxy else PROXY))
+    per = _PERPAGE.search(text)
+    perpage = int(per.group(1)) if per else 15
+    groups = _GROUP_SIZE.search(text)
+    size = perpage * int(groups.group(1)) if groups and int(groups.group(1)) > 0 else GROUP
+    have = records(text)
+    total = _total(text)
+    if total is not None and have >= total:
+        return None
+    form = _FORM_DEFAULTS | pairs
+    return _group(endpoint._replace(query="", fragment=""), form, have + 1, size, perpage, total)
 
 
 def next_group(previous: Group, text: str) -> Group | None:

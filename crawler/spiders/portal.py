@@ -25,6 +25,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import scrapy
 from scrapy import signals
@@ -214,7 +215,10 @@ class PortalSpider(scrapy.Spider):
         of 40 list pages is one level deep); ``cold`` counts hops since the last
         promising link. ``formdata`` makes it a form POST (Hanweb list groups)."""
         url = canonical(url)
-        if url in self.seen or not self._allowed(url):
+        # A form POST is its own request whatever its address: a CMS answers many forms under
+        # one URL (jpage groups of two columns, Epoint pages of one API).
+        key = url if formdata is None else f"{url} {urlencode(sorted(formdata.items()))}"
+        if key in self.seen or not self._allowed(url):
             return None
         stats = self.crawler.stats
         if kind == "page":
@@ -226,7 +230,7 @@ class PortalSpider(scrapy.Spider):
         if self.queued >= self.max_queued:
             stats.inc_value("portal/skipped/queue_full")
             return None
-        self.seen.add(url)
+        self.seen.add(key)
         self.queued += 1
         maxsize = (
             self.page_maxsize if kind in ("page", "list", "start") else self.attachment_maxsize
@@ -359,9 +363,16 @@ class PortalSpider(scrapy.Spider):
             response, "not_modified", confirmed if confirmed is not None else response.headers
         )
 
-    def _listing_not_modified(self, response: Response) -> CaptureItem:
-        """The 304 a non-report page answered (its links come from the stored copy)."""
-        return self._a_304(response, "listing", response.meta["nianbao_page_304"])
+    def _evidence(self, response: Response) -> Iterator[CaptureItem]:
+        """A page that is not a report, kept as evidence of what the portal listed: the 304 it
+        answered (its stored copy confirmed), or the page fetched whole. One rule for every
+        list page: HTML, a CMS's JSON or XML answer, fetched by GET or by a form POST (the
+        exchange recorded with it holds the form). A copy rebuilt from the archive without a
+        304 is not new evidence."""
+        if "nianbao_page_304" in response.meta:
+            yield self._a_304(response, "listing", response.meta["nianbao_page_304"])
+        elif response.status == 200 and "cached" not in response.flags:
+            yield self._item(response, "listing")
 
     def _page_item(
         self, response: Response, context: dict[str, Any] | None = None, **extra: Any
@@ -420,11 +431,8 @@ class PortalSpider(scrapy.Spider):
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         response = response.replace(encoding=response_encoding(response.body, ctype))
         if response.selector.type == "json":  # type: ignore[attr-defined]
-            # A CMS list API's answer (gkmlpt): no HTML to read; the adapter reads it.
-            if "nianbao_page_304" in meta:  # its stored copy, confirmed by a 304
-                yield self._listing_not_modified(response)
-            elif response.status == 200 and "cached" not in response.flags:
-                yield self._item(response, "listing")
+            # A CMS list API's answer (gkmlpt, Epoint): no HTML to read; the adapter reads it.
+            yield from self._evidence(response)
             yield from self._cms_lists(response)
             return
         title = " ".join(response.css("title::text").getall()).strip()
@@ -450,7 +458,7 @@ class PortalSpider(scrapy.Spider):
         if "nianbao_page_304" in meta:
             # A page the archive holds as a non-report page answered 304: the same bytes
             # recognition turned down last time. Its 304 is the capture; links as usual.
-            yield self._listing_not_modified(response)
+            yield from self._evidence(response)
             if looks_like_candidate(title, body_text):
                 yield from self._attachments(response, title, page_links)
         elif looks_like_candidate(title, body_text) or meta.get("known_report"):
@@ -458,9 +466,8 @@ class PortalSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("portal/candidates")
                 yield self._page_item(response)
             yield from self._attachments(response, title, page_links)
-        elif response.status == 200 and "cached" not in response.flags:  # evidence, always
-            if response.request is not None and response.request.method == "GET":
-                yield self._item(response, "listing")
+        else:
+            yield from self._evidence(response)
         yield from self._cms_lists(response)
         yield from self._follow(response, page_links)
 
