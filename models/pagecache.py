@@ -107,21 +107,57 @@ class Saved:
     not_modified: int = 0  # 304 rows
 
 
+def _form(cap: CaptureIn) -> str | None:
+    """The form a POST sent (the crawler keeps it in the capture's context)."""
+    form = (cap.context or {}).get("form")
+    return form if isinstance(form, str) else None
+
+
+def latest_form_hashes(
+    session: Session, source_id: int, urls: Sequence[str]
+) -> dict[tuple[str, str], str]:
+    """(URL, form) → body hash of the latest page capture answering that form POST.
+
+    A CMS answers many forms under one URL (jpage groups of several columns, the pages of
+    an Epoint API), so the URL's latest capture says nothing about another form's answer:
+    compared with it, every unchanged answer but one would be stored again on each crawl."""
+    rows = session.execute(
+        select(Capture.url, Capture.context, Capture.body_sha256)
+        .where(Capture.source_id == source_id, Capture.kind == "page")
+        .where(Capture.url.in_(list(urls)))
+        .order_by(Capture.id)
+    )
+    out: dict[tuple[str, str], str] = {}
+    for url, context, sha in rows:
+        form = context.get("form") if isinstance(context, dict) else None
+        if isinstance(form, str) and sha:
+            out[(url, form)] = sha
+    return out
+
+
 def save(session: Session, source_id: int, pages: Iterable[CaptureIn]) -> Saved:
-    """Record a batch of non-report pages: a capture for each new body or 304."""
+    """Record a batch of non-report pages: a capture for each new body or 304 (a form
+    POST's answer compared with the last answer to the same form)."""
     batch = list(pages)
     out = Saved()
     whole = [p for p in batch if p.status == 200 and p.body is not None]
-    known = latest_hashes(session, source_id, sorted({p.url for p in whole}))
+    known: dict[Any, str] = dict(
+        latest_hashes(session, source_id, sorted({p.url for p in whole if _form(p) is None}))
+    )
+    posted = sorted({p.url for p in whole if _form(p) is not None})
+    if posted:
+        known.update(latest_form_hashes(session, source_id, posted))
     rows: list[dict[str, object]] = []
     for cap in batch:
         sha = None
         if cap.status == 200 and cap.body is not None:
             sha = body_digest(cap.body)
-            if known.get(cap.url) == sha:
+            form = _form(cap)
+            key = cap.url if form is None else (cap.url, form)
+            if known.get(key) == sha:
                 out.unchanged += 1
                 continue
-            known[cap.url] = put_blob(session, cap.body, sha)
+            known[key] = put_blob(session, cap.body, sha)
             out.changed += 1
         elif cap.status == 304:
             out.not_modified += 1

@@ -23,11 +23,15 @@ import json
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from sqlalchemy import select
+
 from nianbao.crawler import cms
 from nianbao.crawler.cms.epoint import ApiPage, answer, columns
 from nianbao.crawler.cms.hanweb import first_group, next_group, script_group
 from nianbao.demo.portalgen import Report, simple_page, trs_page
 from nianbao.demo.server import Page, Portal
+from nianbao.models.db import open_reader, sessionmaker_for
+from nianbao.models.tables import Capture
 from tests.conftest import cli, cli_json, crawl
 from tests.portals import html_page, link_list, report_lines, title_of
 
@@ -38,6 +42,22 @@ NMGXUANYU = (FIXTURES / "nmgxuanyu_getPageInfoListNew_excerpt.json").read_text(e
 PROXY = "/module/web/jpage/dataproxy.jsp"
 EPOINT_API = "/EpointWebBuilder/rest/frontAppCustomAction/getPageInfoListNew"
 SITE_GUID = "7eb5f7f1-9041-43ad-8e13-8fcb82ea831a"  # the GUID all three recorded spiders send
+
+
+def page_forms(db_url: str, path: str) -> list[tuple[str, str]]:
+    """(query, form sent) of every page capture at ``path``: the form is kept with the
+    answer, since the exchange's recorded head does not hold a POST's body."""
+    engine = open_reader(db_url)
+    with sessionmaker_for(engine)() as session:
+        rows = session.execute(
+            select(Capture.url, Capture.context).where(Capture.kind == "page").order_by(Capture.id)
+        ).all()
+    engine.dispose()
+    return [
+        (urlsplit(url).query, (context or {}).get("form", ""))
+        for url, context in rows
+        if urlsplit(url).path == path
+    ]
 
 
 def captures(db_url: str, tmp_path: Path) -> list[dict[str, str]]:
@@ -255,9 +275,21 @@ def test_jcms_columns_paged_by_their_jpage_form_share_one_proxy_address(
         [("77278", "1", "2"), ("77278", "3", "4"), ("77278", "5", "5"), ("57143", "1", "2")]
         + [("57143", "3", "3")]
     )
-    # Every answer is kept, though five of them share one address (pairs share its query too).
+    # Every answer is kept, though five of them share one address (pairs share its query
+    # too), each with the form it answered.
     rows = [r for r in captures(db_url, tmp_path) if urlsplit(r["url"]).path == PROXY]
     assert len(rows) == 5 and all(r["kind"] == "page" for r in rows), rows
+    kept = page_forms(db_url, PROXY)
+    assert sorted((q, dict(parse_qsl(f))["columnid"]) for q, f in kept) == sorted(
+        [("endrecord=2&perpage=2&startrecord=1", c) for c in ("77278", "57143")]
+        + [("endrecord=4&perpage=2&startrecord=3", "77278")]
+        + [("endrecord=5&perpage=2&startrecord=5", "77278")]
+        + [("endrecord=3&perpage=2&startrecord=3", "57143")]
+    )
+    # Night two, nothing changed: each answer matches the last answer to its own form.
+    out = crawl(db_url, server.url("/")).stdout
+    assert "0 new versions" in out, out
+    assert len(page_forms(db_url, PROXY)) == 5
 
 
 def epoint_page(categories: list[str]) -> str:

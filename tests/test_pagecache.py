@@ -173,3 +173,33 @@ def test_a_304_is_answered_from_the_cache_or_asked_again_plainly(db_url):
     finally:
         mw.spider_closed(None)
         engine.dispose()
+
+
+def test_answers_to_form_posts_under_one_url_are_compared_form_by_form(db_url):
+    """A CMS answers many forms under one address (jpage groups, Epoint pages): each answer
+    is compared with the last answer to its own form, so an unchanged recrawl stores none
+    of them again, and a changed one is stored even if another form got those bytes."""
+    url = "http://portal.example/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=2"
+    a, b = b"<datastore>A</datastore>", b"<datastore>B</datastore>"
+
+    def posted(form: str, body: bytes) -> CaptureIn:
+        now = datetime.now(UTC)
+        return CaptureIn("example", url, 200, now, {}, body, context={"form": form})
+
+    engine = open_archive(db_url)
+    Session = sessionmaker_for(engine)
+    with Session.begin() as session:
+        source_id = runs.start_run(session, "example", None, {}).source_id
+        first = pagecache.save(
+            session, source_id, [posted("columnid=1", a), posted("columnid=2", b)]
+        )
+    with Session.begin() as session:
+        again = pagecache.save(
+            session, source_id, [posted("columnid=1", a), posted("columnid=2", b)]
+        )
+    with Session.begin() as session:
+        swapped = pagecache.save(session, source_id, [posted("columnid=1", b)])
+    engine.dispose()
+    assert (first.changed, first.unchanged) == (2, 0)
+    assert (again.changed, again.unchanged) == (0, 2)
+    assert (swapped.changed, swapped.unchanged) == (1, 0)

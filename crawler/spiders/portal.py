@@ -88,6 +88,16 @@ def _cert_sha256(response: Response) -> str | None:
         return None
 
 
+def _sent_form(response: Response) -> dict[str, str]:
+    """What a form POST sent, for the capture of its answer: a CMS answers many forms under
+    one address (jpage groups, Epoint pages), and the recorded exchange keeps only the
+    request's head. Empty for a GET."""
+    request = response.request
+    if request is None or request.method == "GET" or not request.body:
+        return {}
+    return {"method": request.method, "form": request.body.decode("latin-1")}
+
+
 def link_priority(text: str, url: str) -> int:
     """Higher for links more likely to lead to a report (kept for callers of 0.1)."""
     return linkmod.score(text, url)
@@ -372,14 +382,14 @@ class PortalSpider(scrapy.Spider):
         if "nianbao_page_304" in response.meta:
             yield self._a_304(response, "listing", response.meta["nianbao_page_304"])
         elif response.status == 200 and "cached" not in response.flags:
-            yield self._item(response, "listing")
+            yield self._item(response, "listing", context=_sent_form(response) or None)
 
     def _page_item(
         self, response: Response, context: dict[str, Any] | None = None, **extra: Any
     ) -> CaptureItem:
         """A report candidate: the capture, its context (kept with it, so ``reprocess``
         derives exactly what the crawl did), and the Document the stages clean."""
-        context = {k: v for k, v in (context or {}).items() if v}
+        context = {k: v for k, v in ((context or {}) | _sent_form(response)).items() if v}
         item = self._item(response, "page", context=context, **extra)
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         item.doc = document_for(response.body, response.url, ctype, context)
