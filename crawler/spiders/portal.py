@@ -216,14 +216,14 @@ class PortalSpider(scrapy.Spider):
         meta: dict[str, Any] | None = None,
         formdata: dict[str, str] | None = None,
     ) -> scrapy.Request | None:
-        """A request within the source's domains, once per canonical URL, trap-checked.
+        """A request within the source's domains, once per canonical URL (and form), trap-checked.
 
-        ``kind`` is ``start``, ``page`` (trap-checked), ``list`` (a Hanweb group),
+        ``kind`` is ``start``, ``page`` (trap-checked), ``list`` (a CMS adapter's list page),
         ``attachment``, ``known`` (a report already archived), ``robots`` or ``sitemap``;
         pages get the NIANBAO_MAX_PAGE_BYTES size limit, the rest DOWNLOAD_MAXSIZE.
         ``level`` counts links followed from a start URL, pagination excluded (a column
         of 40 list pages is one level deep); ``cold`` counts hops since the last
-        promising link. ``formdata`` makes it a form POST (Hanweb list groups)."""
+        promising link. ``formdata`` makes it a form POST (jpage groups, Epoint API pages)."""
         url = canonical(url)
         # A form POST is its own request whatever its address: a CMS answers many forms under
         # one URL (jpage groups of two columns, Epoint pages of one API).
