@@ -25,6 +25,10 @@ loops, binary pages.
   (:mod:`crawler.wire`) bounds it. PDF/DOC/DOCX bytes under a wrong type are let through: that is a mislabelled
   attachment, and the extractor sniffs magic bytes. Oversized bodies are cut off by
   Scrapy's own ``DOWNLOAD_MAXSIZE`` (and the spider's per-page ``download_maxsize``).
+- :class:`HttpMetaRefresh` is Scrapy's MetaRefreshMiddleware for ``http(s)`` targets only.
+  Scrapy builds the redirect request before it looks at the target's scheme, and a
+  ``Request`` for ``javascript:…`` raises "Missing scheme": the page carrying the refresh
+  was lost. Such a page is kept as it is (the refresh cannot be followed anyway).
 """
 
 from __future__ import annotations
@@ -34,13 +38,15 @@ import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
-from scrapy.http import Request, Response
+from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
-from scrapy.utils.response import response_status_message
+from scrapy.utils.response import get_meta_refresh, response_status_message
 from twisted.internet import task
 from w3lib.url import safe_url_string
 
@@ -358,3 +364,17 @@ class PageBudgetMiddleware:
             raise BudgetExhausted(f"page budget of {limit} requests spent")
         self.sent += 1
         return None
+
+
+class HttpMetaRefresh(MetaRefreshMiddleware):
+    """Follow a ``<meta http-equiv=refresh>`` only to an ``http``/``https`` URL."""
+
+    def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Request | Response:
+        if isinstance(response, HtmlResponse) and not request.meta.get("dont_redirect"):
+            _interval, url = get_meta_refresh(response, ignore_tags=self._ignore_tags)
+            if url and urlsplit(urljoin(response.url, url)).scheme not in ("http", "https"):
+                logger.debug("meta refresh to %s not followed: not http(s)", url[:80])
+                return response
+        return super().process_response(request, response)

@@ -79,6 +79,9 @@ DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.conditional.ConditionalRequests": 560,
     # sees 3xx before RedirectMiddleware (600) does
     "nianbao.crawler.middlewares.RedirectLoopMiddleware": 650,
+    # a refresh to javascript: keeps its page instead of failing it ("Missing scheme")
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "nianbao.crawler.middlewares.HttpMetaRefresh": 580,
 }
 
 # --- Discovery (crawler/links.py, crawler/traps.py, crawler/sitemaps.py) -----------------

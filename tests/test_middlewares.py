@@ -121,3 +121,23 @@ def test_time_spent_travels_with_the_retry_request() -> None:
     from nianbao.crawler import serializer
 
     assert serializer.loads(serializer.dumps(dict(later.meta)))["nianbao_download_spent"] == 7.5
+
+
+REFRESH_TO_JS = b'<meta http-equiv="refresh" content="0;url=javascript:void(0)">'
+
+
+def test_a_refresh_to_javascript_keeps_its_page_and_an_http_refresh_is_followed(
+    db_url, county, serve
+) -> None:
+    """A report page whose ``<meta refresh>`` points at ``javascript:`` is still archived
+    (Scrapy's middleware failed it with "Missing scheme"); a refresh to an http URL on
+    another page is still followed to the page it names."""
+    path = "/zwgk/ndbg/201501/t20150120_1001.html"
+    page = county.get(path)
+    assert page is not None
+    county.set(path, Page(page.body.replace(b"<head>", b"<head>" + REFRESH_TO_JS, 1)))
+    county.set("/moved.html", Page(b'<html><head><meta http-equiv="refresh" content="0;url=/">'))
+    server = serve(county)
+    out = crawl(db_url, server.url("/moved.html"))
+    assert "Missing scheme" not in out.stdout + out.stderr
+    assert len(cli_json(db_url, "reports")) == 3

@@ -21,8 +21,7 @@ from tests.conftest import NIANBAO, cli_json, crawl
 
 P1001 = "/zwgk/ndbg/201501/t20150120_1001.html"
 # Markup that would run if an archived page reached the app's origin unescaped.
-# (The refresh has no javascript: URL: the crawler follows meta refreshes and gives up the
-# page on "Missing scheme in request url: javascript:…", so that page would not be archived.)
+# (A refresh to javascript: is archived too: tests/test_middlewares.py.)
 LIVE = (
     '<script>alert("s")</script><img src="x" onerror="alert(1)">'
     '<svg onload="alert(2)"><circle r="1"/></svg><a href="javascript:alert(3)">点此查看</a>'
