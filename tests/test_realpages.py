@@ -113,6 +113,14 @@ def test_table_rows_whole(results: dict) -> None:
             assert row in lines, f"{entry['name']}: row split or lost: {row}"
 
 
+def test_the_relevance_stage_removes_nothing_from_a_real_report(results: dict) -> None:
+    """Its model judges pasted junk; a report's own paragraph is never its evidence."""
+    for entry in MANIFEST:
+        if entry["report"]:
+            doc = results[entry["name"]]
+            assert [r.text[:30] for r in doc.removed if r.stage == "relevance"] == []
+
+
 def test_a_guides_contact_lines_are_its_content(results: dict) -> None:
     """邮政编码 / 咨询电话 inside a 政府信息公开指南 are the guide's, not a footer's."""
     lines = results["pingtan_zn_2023"].text.splitlines()
