@@ -42,6 +42,9 @@ from nianbao.pipelines.document import Document
         ("索引号： | 11230124MB1/2024-0001 | 发布机构： | 某县人民政府", "disclosure-meta"),
         ("文　　号： |  | 有效性： | 有效", "disclosure-meta"),
         ("发布时间：2019-01-20 来源：某县人民政府办公室", "dateline"),
+        ("使用帮助 | 联系我们 | 关于我们 |", "contact-links"),
+        ("为确保最佳浏览效果，建议您使用以下浏览器版本：IE浏览器9.0版本及以上", "browser-advice"),
+        ("分享至：QQ空间", "share"),
     ],
 )
 def test_chrome_lines_match_their_rule(block, rule):
@@ -67,6 +70,10 @@ def test_chrome_lines_match_their_rule(block, rule):
         "2019年1月10日",
         "2019年1月10日10:00，县政府召开政务公开工作推进会，部署全年信息公开重点工作任务。",
         "1",
+        # Words of chrome inside a document's sentence: chrome is the whole line's shape.
+        "分享经验做法，组织各部门交流信息公开工作。",
+        "群众可通过微信扫一扫关注政务公众号，及时获取政府信息公开内容。",
+        "在门户网站设置表格免费下载专区，提供办事表格下载服务。",
     ],
 )
 def test_report_lines_that_look_like_chrome_are_kept(block):
@@ -99,6 +106,17 @@ def test_metadata_rows_become_metadata_and_removals_name_their_rule():
         "dateline",
         "share",
     ]
+
+
+def test_a_lone_weak_metadata_line_in_a_document_is_its_content():
+    """A guide's "公开方式：主动公开" is the guide's; beside 索引号 it is the table's row."""
+    guide = ["一、主动公开", "（一）公开内容", "本机关主动公开的政府信息。", "（二）公开形式"]
+    guide += ["通过门户网站公开。", "通过政务公开栏公开。", "公开方式：主动公开", "（三）公开时限"]
+    doc = run(Document(url="u", body=b"", title="某县政府信息公开指南", blocks=list(guide)))
+    assert doc.blocks == guide
+    meta = ["索引号：0001/2019-01", "公开方式：主动公开", "一、总体情况"]
+    doc = run(Document(url="u", body=b"", title="某县报告", blocks=["x"] * 6 + meta))
+    assert doc.blocks == ["x"] * 6 + ["一、总体情况"]
 
 
 def test_no_seed_paragraph_matches_any_rule():
