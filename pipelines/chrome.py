@@ -30,7 +30,12 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
     ),
     ("font-widget", re.compile(r"^[【\[]?\s*字[体号][：:]")),
     # "分享到：" and its icons; a sentence that starts 分享经验 is not a share bar.
-    ("share", re.compile(r"^(分享到|分享至)[：:]?|^分享([：:]|$)")),
+    (
+        "share",
+        re.compile(
+            r"^(分享到|分享至)[：:]?|^分享([：:]|$)|^(分享让更多人看到|分享给朋友|一键分享)$"
+        ),
+    ),
     (
         "counter",
         re.compile(

@@ -2,8 +2,14 @@
 
 Portals wrap the same report in very different chrome, so the container is found in two
 steps: the content boxes of the common CMSs (TRS ``.TRS_Editor``, Hanweb ``#zoom`` …), then
-a text-density fallback (most Chinese characters not inside links), refined downwards
-while one child still holds most of the text. Inside the container, link lists (related
+a text-density fallback, refined downwards while one child still holds most of the text.
+Density is Chinese text that is neither link text nor a chrome line
+(:mod:`pipelines.chrome`: 来源/时间 lines, 附件下载, 版权所有, 网站标识码 …): a site footer
+or a page-wide wrapper is dense text too, but its extra text is all chrome, which counts
+against it. Page regions that are never the document (``<footer>``, ``<nav>``, a
+``class="footer"``) are not candidates, and hidden copies (``display:none``: a text-to-speech
+duplicate of the article, hidden tabs of other columns) are dropped before anything is
+counted, unless the hidden part is most of the page (a script-revealed article). Inside the container, link lists (related
 articles, hot lists, sidebars that a template nests inside the box) are pruned as
 subtrees, because a list of headlines is only recognisable as a whole.
 
@@ -21,6 +27,7 @@ from collections.abc import Collection
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
+from nianbao.pipelines.chrome import classify
 from nianbao.pipelines.labels import GENERIC_LABELS, field_of, label_key, label_regex, labels
 
 # Known CMS content containers, most specific first (see DOMAIN.md).
@@ -51,6 +58,19 @@ MIN_CJK_KNOWN = 1
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _A = frozenset({"a"})
 _DENSITY_CANDIDATES = frozenset({"div", "td", "article", "section", "main"})
+# Elements whose whole text is one line or a few (a footer's <p>, a 来源/时间 <div>): the
+# units a chrome line is recognised in.
+_LINE_TAGS = frozenset(
+    {"p", "div", "li", "dd", "dt", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "center"}
+    | {"address", "span", "font", "em", "strong", "b"}
+)
+_LINE_MAX = 150
+# Regions that are never the document, by tag or by a class/id word.
+_NEVER_TAGS = frozenset({"footer", "nav", "header", "aside"})
+_NEVER_NAME = re.compile(
+    r"(?:^|[-_\s])(?:footer|foot|copyright|nav|navbar|menu|breadcrumb)(?:$|[-_\s\d])", re.I
+)
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _LIST_CANDIDATES = frozenset({"ul", "ol", "dl", "div", "table"})
 
 # The disclosure table's labels: the one vocabulary of pipelines.labels, without the
@@ -88,23 +108,6 @@ def is_link_list(el: Tag) -> bool:
         return False
     n = cjk_count(el.get_text())
     return n > 0 and _link_cjk(el) >= 0.7 * n
-
-
-def _refine(el: Tag) -> Tag:
-    """Move into a child while one child holds most of the element's real text."""
-    while True:
-        total = cjk_count(el.get_text()) - _link_cjk(el)
-        best: Tag | None = None
-        for child in el.find_all(
-            ["div", "td", "article", "section", "main", "table", "tr"], recursive=False
-        ):
-            own = cjk_count(child.get_text()) - _link_cjk(child)
-            if total > 0 and own >= 0.85 * total:
-                best = child
-                break
-        if best is None:
-            return el
-        el = best
 
 
 def _selector(selector: str) -> tuple[str | None, str, str]:
@@ -154,6 +157,101 @@ def _known_containers(soup: BeautifulSoup) -> list[list[Tag]]:
     return found
 
 
+def _ancestors_add(el: Tag, n: int, into: dict[int, int]) -> None:
+    node: Tag | None = el
+    while node is not None:
+        into[id(node)] = into.get(id(node), 0) + n
+        node = node.parent
+
+
+def _evidence(body: Tag) -> tuple[dict[int, int], dict[int, int]]:
+    """Per element (by id): CJK inside links, and CJK of chrome lines not inside links.
+
+    One pass each over links and short line elements; each counted piece is added to its
+    ancestors, so a candidate's totals are a lookup, not another walk of its subtree.
+    """
+    links: dict[int, int] = {}
+    for a in find_tags(body, _A):
+        n = cjk_count(a.get_text())
+        if n:
+            _ancestors_add(a, n, links)
+    chrome: dict[int, int] = {}
+    counted: set[int] = set()
+    for el in find_tags(body, _LINE_TAGS):
+        if any(id(p) in counted for p in el.parents):
+            continue
+        text = el.get_text(" ")
+        if len(text) > 4 * _LINE_MAX:
+            continue
+        line = " ".join(text.split())
+        if not line or len(line) > _LINE_MAX or not cjk_count(line):
+            continue
+        if classify(line) is None:
+            continue
+        counted.add(id(el))
+        n = cjk_count(line) - links.get(id(el), 0)
+        if n > 0:
+            _ancestors_add(el, n, chrome)
+    return links, chrome
+
+
+def _never(el: Tag) -> bool:
+    if el.name in _NEVER_TAGS:
+        return True
+    names = el.get("class") or []
+    if isinstance(names, str):
+        names = names.split()
+    el_id = el.get("id")
+    return any(
+        _NEVER_NAME.search(n) for n in [*names, *([el_id] if isinstance(el_id, str) else [])]
+    )
+
+
+def drop_hidden(soup: BeautifulSoup) -> list[str]:
+    """Remove hidden subtrees (inline ``display:none``, ``hidden``); return their text.
+
+    A hidden part is kept when it holds most of the page's text: a template that reveals
+    the article by script hides it in the markup.
+    """
+    hidden = [
+        el
+        for el in find_tags(soup)
+        if el.has_attr("hidden") or _HIDDEN.search(str(el.get("style") or ""))
+    ]
+    removed: list[str] = []
+    total: int | None = None
+    for el in hidden:
+        if el.decomposed:
+            continue
+        text = " ".join(el.get_text(" ").split())
+        n = cjk_count(text)
+        if n:
+            if total is None:
+                total = cjk_count((soup.body or soup).get_text())
+            if 2 * n > total:
+                continue
+            removed.append(text)
+        el.decompose()
+    return removed
+
+
+def _refine(el: Tag, links: dict[int, int], chrome: dict[int, int]) -> Tag:
+    """Move into a child while one child holds most of the element's real text."""
+    while True:
+        total = cjk_count(el.get_text()) - links.get(id(el), 0) - chrome.get(id(el), 0)
+        best: Tag | None = None
+        for child in el.find_all(
+            ["div", "td", "article", "section", "main", "table", "tr"], recursive=False
+        ):
+            own = cjk_count(child.get_text()) - links.get(id(child), 0) - chrome.get(id(child), 0)
+            if total > 0 and own >= 0.85 * total:
+                best = child
+                break
+        if best is None:
+            return el
+        el = best
+
+
 def find_container(soup: BeautifulSoup) -> Tag:
     """The element holding the article: a known CMS container, else the densest block."""
     for selector, elements in zip(CONTAINERS, _known_containers(soup), strict=True):
@@ -165,16 +263,19 @@ def find_container(soup: BeautifulSoup) -> Tag:
                 continue
             return el
     body = soup.body or soup
+    links, chrome = _evidence(body)
     best: Tag = body
     best_score = 0.0
     for el in find_tags(body, _DENSITY_CANDIDATES):
         n = cjk_count(el.get_text())
-        if n < MIN_CJK:
+        if n < MIN_CJK or _never(el):
             continue
-        score = n - 2 * _link_cjk(el)
+        # Chrome lines count once for (they are text) and twice against: an ancestor that
+        # adds only chrome to the article scores below it.
+        score = n - 2 * links.get(id(el), 0) - 2 * chrome.get(id(el), 0)
         if score > best_score:
             best, best_score = el, score
-    return _refine(best)
+    return _refine(best, links, chrome)
 
 
 def prune_link_lists(container: Tag) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.goldset import char_f1
+from nianbao.pipelines.decode import decode
 from nianbao.pipelines.derive import derive
 
 REAL = Path(__file__).parent / "fixtures" / "real"
@@ -136,6 +137,20 @@ def test_table_rows_whole(entry: dict, results: dict) -> None:
     lines = set(results[entry["name"]].text.splitlines())
     lost = [row for row in gold.splitlines() if " | " in row and row not in lines]
     assert lost == [], f"{entry['name']}: rows split or lost: {lost}"
+
+
+_CLASS_OR_ID = re.compile(r"""\s(?:class|id)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+
+
+@pytest.mark.parametrize("entry", REPORTS, ids=lambda e: e["name"])
+def test_the_same_text_without_any_cms_class_or_id(entry: dict, results: dict) -> None:
+    """Content-box selection that does not need to know the CMS: with every class and id
+    attribute gone, text density (with chrome lines as evidence against a block) finds the
+    same report text."""
+    raw = (REAL / "pages" / f"{entry['name']}.html").read_bytes()
+    bare = _CLASS_OR_ID.sub("", decode(raw, None).text).encode("utf-8")
+    doc = derive(bare, entry["url"], "text/html; charset=utf-8", None)
+    assert doc.text == results[entry["name"]].text
 
 
 def test_the_relevance_stage_removes_nothing_from_a_real_report(results: dict) -> None:
