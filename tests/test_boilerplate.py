@@ -169,3 +169,35 @@ def test_a_heading_of_another_year_is_not_taken_for_the_title():
     )
     run(doc)
     assert doc.blocks == ["某县2017年政府信息公开工作年度报告", "一、总体情况"]
+
+
+def test_the_documents_heading_goes_under_a_site_name_title_with_every_copy_of_it():
+    """The page title says nothing (a site name): the heading is found by what it is, every
+    copy of it near the top goes, and it becomes the title."""
+    body = "根据《中华人民共和国政府信息公开条例》要求，编制本报告。"
+    doc = Document(
+        url="u",
+        body=b"",
+        title="平潭综合实验区门户网站",
+        blocks=[
+            "平潭综合实验区管委会2013年政府信息公开工作年度报告",
+            "来源：平潭综合实验区管委会办公室 时间：2014-01-10 00:00",
+            "平潭综合实验区",
+            "2013年政府信息公开工作年度报告",
+            body,
+        ],
+    )
+    run(doc)
+    assert doc.blocks == [body]
+    assert doc.title == "平潭综合实验区管委会2013年政府信息公开工作年度报告"
+    assert [r.rule for r in doc.removed] == ["title", "source-dateline", "title", "title"]
+
+
+def test_a_notice_keeps_the_report_title_it_quotes():
+    doc = Document(
+        url="u",
+        body=b"",
+        title="关于做好2013年政府信息公开工作年度报告编制工作的通知",
+        blocks=["2013年政府信息公开工作年度报告", "各乡镇：现将有关事项通知如下。"],
+    )
+    assert run(doc).blocks == ["2013年政府信息公开工作年度报告", "各乡镇：现将有关事项通知如下。"]
