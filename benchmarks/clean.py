@@ -6,7 +6,11 @@
    UTF-8, both scripts, injected boilerplate and unrelated prose): character-level F1
    against the true report text, pages with boilerplate markers / injected paragraphs
    left / true paragraphs lost, and ms per page.
-2. Real pages under ``../shared/realpages`` that ship full ground truth (the Chinese Web
+2. The real-page evaluation set (``tests/fixtures/real``: report pages and negatives from
+   portals nobody here built, with hand-made gold; the suite's gate, ``test_realpages``,
+   holds their floors): F1 per page for nianbao and trafilatura, and the chrome lines
+   (the gate's markers) each leaves. Read as data; always present in a checkout.
+3. Real pages under ``../shared/realpages`` that ship full ground truth (the Chinese Web
    Content Extraction Dataset, magic-html's Chinese subset, DAniEL/waddle): F1 and ms per
    page. They are news and government *news* pages, not annual reports, so nianbao is
    also run without its relevance stage (which judges "is this disclosure-report prose");
@@ -22,6 +26,7 @@ import json
 import re
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +39,16 @@ from nianbao.pipelines.document import Document
 REPEAT = 3
 VERBOSE = False
 REALPAGES = Path(__file__).resolve().parents[2] / "shared" / "realpages"
+REAL_SET = goldset.FIXTURES / "real"
+# The gate's chrome lines (tests/test_realpages.py's CHROME; kept in step by hand, since
+# benchmarks never import tests).
+REAL_CHROME = re.compile(
+    r"^(来源|來源)[：:].{0,30}(时间|日期)[：:]"
+    r"|^(附件下载|文字解读|图片解读|视频解读|相关链接[：:]?|扫一扫.*|打印|关闭|【?打印】?\s*【?关闭】?)$"
+    r"|版权所有|网站标识码|ICP备|公网安备|当前位置|上一篇|下一篇|无障碍|长者模式"
+    r"|^(主办单位|承办单位|技术支持|主管单位)[：:]|为确保最佳浏览效果|建议您?使用.{0,20}浏览器"
+    r"|^(使用帮助|联系我们|关于我们|网站地图|隐私保护)(\s*\|\s*\S{2,6})*\s*\|?$"
+)
 
 
 def nianbao(body: bytes, url: str, content_type: str, charset: str | None) -> str:
@@ -166,6 +181,36 @@ def run_real(tools: dict[str, Extractor]) -> dict[str, Tally]:
     return tallies
 
 
+def run_real_set(tools: dict[str, Extractor]) -> None:
+    """Per page of the evaluation set: each tool's F1 against the gold, and chrome lines left."""
+    entries = tomllib.loads((REAL_SET / "manifest.toml").read_text("utf-8"))["pages"]
+    names = list(tools)
+    print(f"{'page':26} {'report':6} " + " ".join(f"{n[:14]:>14} chrome" for n in names))
+    sums: dict[str, list[float]] = {n: [] for n in names}
+    for entry in entries:
+        body = (REAL_SET / "pages" / f"{entry['name']}.html").read_bytes()
+        gold_path = REAL_SET / "gold" / f"{entry['name']}.txt"
+        gold = gold_path.read_text("utf-8") if gold_path.exists() else None
+        cells = []
+        for name, fn in tools.items():
+            text = fn(body, entry["url"], "text/html", None)
+            chrome = sum(bool(REAL_CHROME.search(ln.strip())) for ln in text.splitlines())
+            if gold is None:
+                cells.append(f"{'-':>14} {chrome:6d}")
+                continue
+            f1 = goldset.char_f1(text, gold)[2]
+            if entry["report"]:
+                sums[name].append(f1)
+            cells.append(f"{f1:14.4f} {chrome:6d}")
+        print(f"{entry['name']:26} {'yes' if entry['report'] else 'no':6} " + " ".join(cells))
+    for name, scores in sums.items():
+        if scores:
+            print(
+                f"{name:24} report pages {len(scores):3d}  F1 mean {sum(scores) / len(scores):.4f}"
+                f"  min {min(scores):.4f}"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     global VERBOSE
     VERBOSE = "-v" in (argv or [])
@@ -176,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         print(tally.row(name, gold=True))
     ratio = gold["nianbao"].seconds / gold["trafilatura"].seconds
     print(f"nianbao time / trafilatura time: {ratio:.2f}")
+    print(f"== real-page evaluation set ({REAL_SET}; F1 against hand-made gold, chrome lines left)")
+    run_real_set(tools)
     if REALPAGES.is_dir():
         tools = {"nianbao": nianbao, "nianbao (no relevance)": nianbao_no_relevance, **tools}
         del tools["trafilatura"]
