@@ -52,7 +52,10 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "copyright",
-        re.compile(r"(版权所有|版權所有|Copyright|©|版权声明|版權聲明|All Rights Reserved)", re.I),
+        re.compile(
+            r"(版权所有|版權所有|Copyright|©|版权声明|版權聲明|版权与免责声明|All Rights Reserved)",
+            re.I,
+        ),
     ),
     (
         "icp",
@@ -135,7 +138,7 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
 # Widget strips: nothing but these words, brackets and separators (【我要纠错】【打印】【关闭】).
 _WIDGET_WORDS = re.compile(
     r"我要纠错|纠错|发表评论|打印本稿|打印本页|打印此页|打印|关闭窗口|關閉窗口|关闭|返回顶部|返回|顶部|收藏本页|加入收藏|"
-    r"收藏|保存本页|设为首页|字体|字号|默认|分享|大|中|小"
+    r"收藏|保存本页|设为首页|字体|字号|默认|分享|推荐|大|中|小"
 )
 _WIDGET_REST = re.compile(r"[\s【】\[\]()（）|｜:：/、,，·•>»-]+")
 # Labels in either script, with or without converter pinyin (pipelines.labels).
@@ -164,8 +167,10 @@ _DATELINE = re.compile(
 # "2022.01.20 16:31 来源：河南日报" — a date with a clock time is a news dateline, never a
 # report's own date (the signature date has no time).
 _STAMP = re.compile(
-    r"^\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?\s*\d{1,2}[:：]\d{2}([:：]\d{2})?"
-    r"(\s*(来源|來源|作者|编辑|浏览|点击)[：:]?.{0,30})?$"
+    r"^\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?\s*(\d{1,2}[:：]\d{2}([:：]\d{2})?"
+    r"(\s*(来源|來源|作者|编辑|浏览|点击)[：:]?.{0,30})?"
+    # without a clock time, a date is a dateline only with its source or author after it
+    r"|\s+(来源|來源|作者|编辑)[：:].{0,30})$"
 )
 _DATELINE_MORE = re.compile(r"(来源|來源|作者|浏览|点击|阅读|热度|字体|字号)")
 _SPACE = re.compile(r"\s")

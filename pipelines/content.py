@@ -252,6 +252,18 @@ def _refine(el: Tag, links: dict[int, int], chrome: dict[int, int]) -> Tag:
         el = best
 
 
+def _root(soup: BeautifulSoup) -> Tag:
+    """Where the page's text is: <body>, or the whole document when markup goes on after
+    it (gov.cn's 公报 pages close </html> twice: the parser puts the article after <body>)."""
+    body = soup.body
+    node = body
+    while node is not None and node is not soup:
+        if any(isinstance(el, Tag) for el in node.next_siblings):
+            return soup
+        node = node.parent
+    return body or soup
+
+
 def find_container(soup: BeautifulSoup) -> Tag:
     """The element holding the article: a known CMS container, else the densest block."""
     for selector, elements in zip(CONTAINERS, _known_containers(soup), strict=True):
@@ -262,7 +274,7 @@ def find_container(soup: BeautifulSoup) -> Tag:
             if selector in _GENERIC and _link_cjk(el) > 0.3 * n:
                 continue
             return el
-    body = soup.body or soup
+    body = _root(soup)
     links, chrome = _evidence(body)
     best: Tag = body
     best_score = 0.0

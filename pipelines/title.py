@@ -23,7 +23,7 @@ import re
 
 from bs4 import BeautifulSoup, Tag
 
-from nianbao.pipelines import metadata
+from nianbao.pipelines import chrome, metadata
 from nianbao.pipelines.content import cjk_count
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.normalize import normal_form, strip_pinyin
@@ -211,8 +211,9 @@ def _own_title_runs(doc: Document, found: set[int]) -> list[list[int]]:
         joined = ""
         for end in range(start, min(start + 3, len(doc.blocks))):
             piece = doc.blocks[end]
-            # Every line of a title is Chinese words: a stray "Draft 2" before it is not.
-            if len(piece) > 40 or cjk_count(piece) < 2:
+            # Every line of a title is Chinese words: a stray "Draft 2" before it is not,
+            # nor a chrome line (相关链接：) that a template prints above the heading.
+            if len(piece) > 40 or cjk_count(piece) < 2 or chrome.classify(piece, end) is not None:
                 break
             joined += _nf(piece)
             if len(joined) > 80:

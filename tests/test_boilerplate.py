@@ -45,6 +45,9 @@ from nianbao.pipelines.document import Document
         ("使用帮助 | 联系我们 | 关于我们 |", "contact-links"),
         ("为确保最佳浏览效果，建议您使用以下浏览器版本：IE浏览器9.0版本及以上", "browser-advice"),
         ("分享至：QQ空间", "share"),
+        ("2005年08月16日 来源：新华网", "dateline"),
+        ("【推荐 |  |  | 】", "widgets"),
+        ("振兴东北网版权与免责声明：", "copyright"),
     ],
 )
 def test_chrome_lines_match_their_rule(block, rule):
@@ -70,6 +73,7 @@ def test_chrome_lines_match_their_rule(block, rule):
         "2019年1月10日",
         "2019年1月10日10:00，县政府召开政务公开工作推进会，部署全年信息公开重点工作任务。",
         "1",
+        "2019年12月31日",
         # Words of chrome inside a document's sentence: chrome is the whole line's shape.
         "分享经验做法，组织各部门交流信息公开工作。",
         "群众可通过微信扫一扫关注政务公众号，及时获取政府信息公开内容。",
@@ -201,3 +205,15 @@ def test_a_notice_keeps_the_report_title_it_quotes():
         blocks=["2013年政府信息公开工作年度报告", "各乡镇：现将有关事项通知如下。"],
     )
     assert run(doc).blocks == ["2013年政府信息公开工作年度报告", "各乡镇：现将有关事项通知如下。"]
+
+
+def test_a_chrome_line_above_the_heading_is_not_part_of_the_title():
+    doc = Document(
+        url="u",
+        body=b"",
+        title="门户网站",
+        blocks=["相关链接：", "平潭综合实验区", "2017年度政府信息公开工作年度报告", "正文。"],
+    )
+    run(doc)
+    assert doc.title == "平潭综合实验区2017年度政府信息公开工作年度报告"
+    assert [r.rule for r in doc.removed] == ["related", "title", "title"]

@@ -150,3 +150,34 @@ def test_disclosure_labels_in_traditional_script_with_converter_pinyin():
     assert doc.metadata["index_no"] == "0001/2017-00012"
     assert doc.metadata["publisher"] == "城關鎮人民政府"
     assert doc.metadata["written"] == "2017-02-20"
+
+
+_PROSE = "本机关认真贯彻落实政府信息公开条例，全年主动公开政府信息一百二十条，依申请公开办理答复十五件，未发生行政复议和行政诉讼。"
+
+
+def test_a_footer_dense_with_chrome_lines_is_not_the_content_box():
+    """No CMS class: the footer's plain text outweighs the headline links, but all of it
+    is chrome (标识码, 版权所有, 主办单位, browser advice), which counts against it."""
+    footer = (
+        "<div><p>网站标识码：3590000001 闽ICP备09032658号</p><p>版权所有：某某县人民政府网站</p>"
+        "<p>主办单位：某某县人民政府办公室</p><p>为确保最佳浏览效果，建议您使用以下浏览器版本：IE浏览器9.0版本及以上</p></div>"
+    )
+    page = f"<html><body><div><p>{_PROSE}</p></div>{footer}</body></html>"
+    doc = run(Document(url="u", body=page.encode()))
+    assert doc.blocks == [_PROSE]
+
+
+def test_an_article_after_a_stray_second_html_end_is_found():
+    """gov.cn's 公报 pages close </html> twice; the parser puts the article after <body>."""
+    page = f"<html><body><div>首页</div></body></html><html><div><p>{_PROSE}</p></div></html>"
+    assert run(Document(url="u", body=page.encode())).blocks == [_PROSE]
+
+
+def test_a_hidden_copy_of_the_article_is_dropped_and_recorded():
+    page = (
+        f"<html><body><div><div><p>{_PROSE}</p></div>"
+        f'<em style="display: none;">{_PROSE}</em><div>其他</div></div></body></html>'
+    )
+    doc = run(Document(url="u", body=page.encode()))
+    assert doc.blocks == [_PROSE]
+    assert [r.rule for r in doc.removed if r.text == _PROSE] == ["hidden"]
