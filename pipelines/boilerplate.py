@@ -21,6 +21,8 @@ from nianbao.pipelines.stage import StagePipeline
 STAGE = "boilerplate"
 # A metadata table comes before the document: a weak label this near the top is its row.
 _META_TOP = 5
+# A site footer's tail: at most this many lines of at most this many characters.
+_TAIL, _TAIL_CHARS = 5, 160
 
 
 def run(doc: Document) -> Document:
@@ -29,6 +31,7 @@ def run(doc: Document) -> Document:
         doc.title = title.heading_title(doc)
     n_title = title.repeat_blocks(doc)
     rules = _in_context(doc.blocks, [classify(block, i) for i, block in enumerate(doc.blocks)])
+    rules = _footer_tail(doc.blocks, rules)
     for i, block in enumerate(doc.blocks):
         if i in n_title:
             doc.remove(STAGE, "title", block)
@@ -75,6 +78,23 @@ def _in_context(blocks: list[str], rules: list[str | None]) -> list[str | None]:
                     out[k] = None
         i = j
     return out
+
+
+def _footer_tail(blocks: list[str], rules: list[str | None]) -> list[str | None]:
+    """The last few short lines after a site footer's line (版权所有, ICP备, 主办单位 …) are
+    the footer's too: a news portal's numbered 免责声明 items, its 联系电话 after a "※".
+
+    A document never goes on after its site's footer; only a short tail (``_TAIL`` lines
+    of at most ``_TAIL_CHARS``) is taken, so a container that wrongly held a footer in its
+    middle loses nothing but the footer's own lines.
+    """
+    last = max((i for i, rule in enumerate(rules) if rule in FOOTER), default=None)
+    if last is None or len(blocks) - last - 1 > _TAIL:
+        return rules
+    tail = range(last + 1, len(blocks))
+    if any(len(blocks[i]) > _TAIL_CHARS for i in tail):
+        return rules
+    return [rule if i <= last or rule else "footer-tail" for i, rule in enumerate(rules)]
 
 
 def _pairs(block: str) -> dict[str, str]:

@@ -217,3 +217,22 @@ def test_a_chrome_line_above_the_heading_is_not_part_of_the_title():
     run(doc)
     assert doc.title == "平潭综合实验区2017年度政府信息公开工作年度报告"
     assert [r.rule for r in doc.removed] == ["related", "title", "title"]
+
+
+def test_short_lines_after_a_site_footer_line_are_the_footers():
+    """A news portal's numbered 免责声明 items follow its 版权 line; a document never goes
+    on after its site's footer, and a long paragraph there would stop the rule."""
+    report = ["一、总体情况", "全年主动公开政府信息120条。", "某县人民政府办公室", "2019年1月10日"]
+    footer = [
+        "某某网版权与免责声明：",
+        "③ 如因作品内容问题需要同本网联系的，请在30日内进行。",
+        "※ 联系电话：010--63070957",
+    ]
+    doc = run(Document(url="u", body=b"", title="某县报告", blocks=report + footer))
+    assert doc.blocks == report
+    assert [r.rule for r in doc.removed] == ["copyright", "footer-tail", "footer-tail"]
+    long_tail = ["版权所有：某县人民政府", "正文" * 100]
+    assert run(Document(url="u", body=b"", blocks=report + long_tail)).blocks == [
+        *report,
+        "正文" * 100,
+    ]
