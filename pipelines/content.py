@@ -9,7 +9,7 @@ or a page-wide wrapper is dense text too, but its extra text is all chrome, whic
 against it. Page regions that are never the document (``<footer>``, ``<nav>``, a
 ``class="footer"``) are not candidates, and hidden copies (``display:none``: a text-to-speech
 duplicate of the article, hidden tabs of other columns) are dropped before anything is
-counted, unless the hidden part is most of the page (a script-revealed article). Inside the container, link lists (related
+counted, unless the hidden part is large and its only copy (a script-revealed article). Inside the container, link lists (related
 articles, hot lists, sidebars that a template nests inside the box) are pruned as
 subtrees, because a list of headlines is only recognisable as a whole.
 
@@ -70,6 +70,8 @@ _NEVER_TAGS = frozenset({"footer", "nav", "header", "aside"})
 _NEVER_NAME = re.compile(
     r"(?:^|[-_\s])(?:footer|foot|copyright|nav|navbar|menu|breadcrumb)(?:$|[-_\s\d])", re.I
 )
+# Above this many CJK characters a hidden part may be the article itself (see drop_hidden).
+_HIDDEN_KEEP = 200
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _LIST_CANDIDATES = frozenset({"ul", "ol", "dl", "div", "table"})
 
@@ -210,8 +212,9 @@ def _never(el: Tag) -> bool:
 def drop_hidden(soup: BeautifulSoup) -> list[str]:
     """Remove hidden subtrees (inline ``display:none``, ``hidden``); return their text.
 
-    A hidden part is kept when it holds most of the page's text: a template that reveals
-    the article by script hides it in the markup.
+    Hidden parts are the other columns' tabs, share counters, a text-to-speech copy of the
+    article. A large hidden part is removed only when its text is also on the page (a
+    copy): a template that reveals the article by script hides the only copy in the markup.
     """
     hidden = [
         el
@@ -219,17 +222,17 @@ def drop_hidden(soup: BeautifulSoup) -> list[str]:
         if el.has_attr("hidden") or _HIDDEN.search(str(el.get("style") or ""))
     ]
     removed: list[str] = []
-    total: int | None = None
+    page: str | None = None
     for el in hidden:
         if el.decomposed:
             continue
         text = " ".join(el.get_text(" ").split())
-        n = cjk_count(text)
-        if n:
-            if total is None:
-                total = cjk_count((soup.body or soup).get_text())
-            if 2 * n > total:
+        if cjk_count(text) > _HIDDEN_KEEP:
+            if page is None:
+                page = " ".join(soup.get_text(" ").split())
+            if page.count(text[:60]) < 2:
                 continue
+        if text:
             removed.append(text)
         el.decompose()
     return removed

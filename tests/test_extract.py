@@ -181,3 +181,18 @@ def test_a_hidden_copy_of_the_article_is_dropped_and_recorded():
     doc = run(Document(url="u", body=page.encode()))
     assert doc.blocks == [_PROSE]
     assert [r.rule for r in doc.removed if r.text == _PROSE] == ["hidden"]
+
+
+def test_a_large_hidden_part_stays_when_it_is_the_only_copy():
+    """A template that reveals the article by script hides it in the markup: kept; the same
+    text hidden beside a visible copy is a duplicate: dropped."""
+    long = "".join(f"第{n}项：{_PROSE}" for n in "一二三四五")
+    alone = (
+        f'<html><body><div>首页</div><div style="display:none"><p>{long}</p></div></body></html>'
+    )
+    assert run(Document(url="u", body=alone.encode())).blocks == [long]
+    twice = (
+        f"<html><body><div><div><p>{long}</p></div>"
+        f'<div style="display:none"><p>{long}</p></div></div></body></html>'
+    )
+    assert run(Document(url="u", body=twice.encode())).blocks == [long]
