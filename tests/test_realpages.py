@@ -3,11 +3,26 @@
 Like trafilatura's eval gate: per-page character F1 floors (``benchmarks.goldset.char_f1``),
 recognition precision/recall, no chrome line left, table rows whole. Floors live in
 ``fixtures/real/floors.json`` beside the pages; the suite fails when a score drops below one.
-Provenance and licence of every page: ``fixtures/real/manifest.toml``. The set: 13 report
-pages of pingtan.gov.cn (2011–2025: Word-pasted, MsoNormal, UEditor and 2021-format bodies,
-with and without a CMS box, titles over one to three lines) and 8 negatives: the report
-column's 函 and the 指南, a 法治工作情况报告 from another column and frame, and five pages
-of other portals' templates (gov.cn, shanxi, zj Hanweb, nmg, bynr).
+Provenance, licence, edits (most pages are excerpts) and what each page tests:
+``fixtures/real/manifest.toml``.
+
+The set: 30 report pages from three portals and four page frames —
+- pingtan.gov.cn (19; one TRS/avalon article frame, bodies with and without a TRS_Editor box):
+  区 reports 2011–2025, 县 2011–2013, 地税 2013 — Word-pasted, MsoNormal, UEditor, upper-case
+  2011 markup and 2021-format bodies, titles over one to three lines;
+- putian.gov.cn (10; TRS): the city frame of 2020 (2008 report), the 2023 city frame (2019
+  report) and the department-subsite frame (文旅 2019/2023, 文广 2008, 安监/应急 2008/2021/2023,
+  科技 2023, 统计 2012);
+- shuyang.gov.cn (1; Jiangsu UCAP, 名称/索引号 metadata table);
+and 11 negatives: from the report columns a 函, two 政府信息公开指南 (pingtan, putian in its
+gzxl document frame), the pingtan 年报 column list page and a 统计公报; a 法治工作情况报告 of
+another pingtan column; five pages of other portals (gov.cn, shanxi, zj Hanweb, nmg, bynr).
+Only three portals carry reports: the issue's bar of ten report templates is not met (the
+search index held no other portal's saved report pages).
+
+Known defects are listed in floors.json's ``known_failures`` ({check: {page: reason}}, checks
+"chrome", "recognition", "table_rows"): such a case is a strict xfail, so the suite stays green
+while the defect is visible, and an XPASS tells whoever fixed it to remove the entry.
 """
 
 from __future__ import annotations
