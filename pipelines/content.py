@@ -274,14 +274,25 @@ def find_container(soup: BeautifulSoup) -> Tag:
             n = cjk_count(el.get_text())
             if n < (MIN_CJK if selector in _GENERIC else MIN_CJK_KNOWN):
                 continue
-            if selector in _GENERIC and _link_cjk(el) > 0.3 * n:
-                continue
+            if selector in _GENERIC:
+                if _link_cjk(el) > 0.3 * n:
+                    continue
+                # A generic name (.content, main) often labels a column around the
+                # article: the densest block inside it, as for a page without a box.
+                return _densest(el)
             return el
-    body = _root(soup)
-    links, chrome = _evidence(body)
-    best: Tag = body
+    return _densest(_root(soup))
+
+
+def _densest(root: Tag) -> Tag:
+    """The block under ``root`` (or ``root``) with the most text that is neither link text
+    nor chrome lines, refined into the child that holds most of it."""
+    links, chrome = _evidence(root)
+    best: Tag = root
     best_score = 0.0
-    for el in find_tags(body, _DENSITY_CANDIDATES):
+    # The root competes when it is a block itself (a generic box), not <body> or the page.
+    own = [root] if root.name in _DENSITY_CANDIDATES else []
+    for el in own + find_tags(root, _DENSITY_CANDIDATES):
         n = cjk_count(el.get_text())
         if n < MIN_CJK or _never(el):
             continue
