@@ -198,15 +198,15 @@ def _evidence(body: Tag) -> tuple[dict[int, int], dict[int, int]]:
 
 
 def _never(el: Tag) -> bool:
+    """A region that is never the document: <footer>/<nav>…, or named footer, nav, menu."""
     if el.name in _NEVER_TAGS:
         return True
-    names = el.get("class") or []
-    if isinstance(names, str):
-        names = names.split()
+    classes: str | list[str] = el.get("class") or []
+    names = classes.split() if isinstance(classes, str) else list(classes)
     el_id = el.get("id")
-    return any(
-        _NEVER_NAME.search(n) for n in [*names, *([el_id] if isinstance(el_id, str) else [])]
-    )
+    if isinstance(el_id, str):
+        names.append(el_id)
+    return any(_NEVER_NAME.search(n) for n in names)
 
 
 def drop_hidden(soup: BeautifulSoup) -> list[str]:

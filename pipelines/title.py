@@ -200,8 +200,8 @@ def _own_title_runs(doc: Document, found: set[int]) -> list[list[int]]:
     """
     verdict = title_verdict(doc.title)
     if verdict in ("about", "other", "copy"):
-        return set()
-    years = set(_YEAR.findall(doc.title or "")) if verdict == "report" else set()
+        return []
+    years = set(_YEAR.findall(prep(doc.title or ""))) if verdict == "report" else set()
     runs: list[list[int]] = []
     for start in range(min(8, len(doc.blocks))):
         if len(doc.blocks[start]) > 40:
@@ -219,14 +219,14 @@ def _own_title_runs(doc: Document, found: set[int]) -> list[list[int]]:
             if len(joined) > 80:
                 break
             if title_verdict(joined) == "report" and (
-                not years or set(_YEAR.findall(joined)) == years
+                not years or set(_YEAR.findall(prep(joined))) == years
             ):
                 run = list(range(start, end + 1))
                 if not set(run) <= found:  # else the page title's own repeat: look on
                     runs.append(run)
                     # A second heading worded apart (a one-line article title over the
                     # body's two lines): the first heading's years decide.
-                    years = years or set(_YEAR.findall(joined))
+                    years = years or set(_YEAR.findall(prep(joined)))
                 break
     return runs
 

@@ -236,3 +236,13 @@ def test_short_lines_after_a_site_footer_line_are_the_footers():
         *report,
         "正文" * 100,
     ]
+
+
+def test_a_heading_with_the_year_in_chinese_numerals_is_the_title():
+    doc = Document(
+        url="u",
+        body=b"",
+        title="某县2023年政府信息公开工作年度报告",
+        blocks=["某县", "二〇二三年政府信息公开工作年度报告", "根据条例编制本报告。"],
+    )
+    assert run(doc).blocks == ["根据条例编制本报告。"]
