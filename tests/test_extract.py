@@ -196,3 +196,17 @@ def test_a_large_hidden_part_stays_when_it_is_the_only_copy():
         f'<div style="display:none"><p>{long}</p></div></div></body></html>'
     )
     assert run(Document(url="u", body=twice.encode())).blocks == [long]
+
+
+def test_a_reports_tables_in_a_sibling_block_are_not_cut_off():
+    """No CMS box; the prose in one <div>, the tables in the next, a headline above:
+    density must not refine into the prose (the tables are the document going on)."""
+    prose = "".join(f"第{n}项：{_PROSE}" for n in "一二三四五六七")
+    rows = "".join(f"<tr><td>行政许可第{n}类</td><td>{n}</td></tr>" for n in range(1, 8))
+    page = (
+        "<html><body><div><div>某县人民政府门户网站</div><div>"
+        f"<div><p>{prose}</p></div><div><table>{rows}</table></div>"
+        "</div></div></body></html>"
+    )
+    blocks = run(Document(url="u", body=page.encode())).blocks
+    assert blocks[0] == prose and blocks[-1] == "行政许可第7类 | 7" and len(blocks) == 8
