@@ -168,6 +168,20 @@ def _ancestors_add(el: Tag, n: int, into: dict[int, int]) -> None:
         node = node.parent
 
 
+def _short_text(el: Tag, limit: int) -> str | None:
+    """``el.get_text(" ")``, or None as soon as it is longer than ``limit``: a wrapper's
+    whole text is not read just to learn that it is not one line."""
+    parts: list[str] = []
+    size = 0
+    for node in el.descendants:
+        if type(node) is NavigableString:
+            parts.append(node)
+            size += len(node)
+            if size > limit:
+                return None
+    return " ".join(parts)
+
+
 def _evidence(body: Tag) -> tuple[dict[int, int], dict[int, int]]:
     """Per element (by id): CJK inside links, and CJK of chrome lines not inside links.
 
@@ -184,8 +198,8 @@ def _evidence(body: Tag) -> tuple[dict[int, int], dict[int, int]]:
     for el in find_tags(body, _LINE_TAGS):
         if any(id(p) in counted for p in el.parents):
             continue
-        text = el.get_text(" ")
-        if len(text) > 4 * _LINE_MAX:
+        text = _short_text(el, 4 * _LINE_MAX)
+        if text is None:
             continue
         line = " ".join(text.split())
         if not line or len(line) > _LINE_MAX or not cjk_count(line):
@@ -218,11 +232,13 @@ def drop_hidden(soup: BeautifulSoup) -> list[str]:
     article. A large hidden part is removed only when its text is also on the page (a
     copy): a template that reveals the article by script hides the only copy in the markup.
     """
-    hidden = [
-        el
-        for el in find_tags(soup)
-        if el.has_attr("hidden") or _HIDDEN.search(str(el.get("style") or ""))
-    ]
+    hidden = []
+    for el in soup.descendants:
+        if isinstance(el, Tag):
+            attrs = el.attrs
+            style = attrs.get("style")
+            if "hidden" in attrs or (isinstance(style, str) and _HIDDEN.search(style)):
+                hidden.append(el)
     removed: list[str] = []
     page: str | None = None
     for el in hidden:
