@@ -2,16 +2,18 @@
 
 Portals wrap the same report in very different chrome, so the container is found in two
 steps: the content boxes of the common CMSs (TRS ``.TRS_Editor``, Hanweb ``#zoom`` …), then
-a text-density fallback, refined downwards while one child still holds most of the text.
+a text-density fallback (also inside a generic box such as ``.content``), refined
+downwards while one child holds nearly all the text and nothing real follows it.
 Density is Chinese text that is neither link text nor a chrome line
 (:mod:`pipelines.chrome`: 来源/时间 lines, 附件下载, 版权所有, 网站标识码 …): a site footer
 or a page-wide wrapper is dense text too, but its extra text is all chrome, which counts
 against it. Page regions that are never the document (``<footer>``, ``<nav>``, a
-``class="footer"``) are not candidates, and hidden copies (``display:none``: a text-to-speech
-duplicate of the article, hidden tabs of other columns) are dropped before anything is
-counted, unless the hidden part is large and its only copy (a script-revealed article). Inside the container, link lists (related
-articles, hot lists, sidebars that a template nests inside the box) are pruned as
-subtrees, because a list of headlines is only recognisable as a whole.
+``class="footer"``) are not candidates, and hidden copies (``display:none``: a
+text-to-speech duplicate of the article, hidden tabs of other columns) are dropped before
+anything is counted, unless the hidden part is large and its only copy (a script-revealed
+article). Inside the container, link lists (related articles, hot lists, sidebars that a
+template nests inside the box) are pruned as subtrees, because a list of headlines is only
+recognisable as a whole.
 
 The info-disclosure metadata table (索引号, 发布机构, 生成日期 …) sits outside the content
 box on some templates and inside on others; it is read from the whole page so the fields
