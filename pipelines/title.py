@@ -204,9 +204,12 @@ def _own_title_runs(doc: Document, found: set[int]) -> list[list[int]]:
     years = set(_YEAR.findall(prep(doc.title or ""))) if verdict == "report" else set()
     runs: list[list[int]] = []
     for start in range(min(8, len(doc.blocks))):
-        if len(doc.blocks[start]) > 40:
-            break
         if runs and start <= runs[-1][-1]:
+            continue
+        if len(doc.blocks[start]) > 40:
+            # A metadata row or dateline may stand above the heading; prose ends the search.
+            if chrome.classify(doc.blocks[start], start) is None:
+                break
             continue
         joined = ""
         for end in range(start, min(start + 3, len(doc.blocks))):

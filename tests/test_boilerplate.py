@@ -246,3 +246,20 @@ def test_a_heading_with_the_year_in_chinese_numerals_is_the_title():
         blocks=["某县", "二〇二三年政府信息公开工作年度报告", "根据条例编制本报告。"],
     )
     assert run(doc).blocks == ["根据条例编制本报告。"]
+
+
+def test_the_heading_is_found_below_a_long_metadata_row():
+    """xxgk pages put the 索引号 table above the heading inside the box."""
+    doc = Document(
+        url="u",
+        body=b"",
+        title="门户网站",
+        blocks=[
+            "索引号： | 11350128MB1/2024-00012 | 发布机构： | 平潭综合实验区管理委员会办公室",
+            "平潭综合实验区",
+            "2023年度政府信息公开工作年度报告",
+            "根据条例编制本报告。",
+        ],
+    )
+    assert run(doc).blocks == ["根据条例编制本报告。"]
+    assert doc.title == "平潭综合实验区2023年度政府信息公开工作年度报告"
