@@ -162,15 +162,20 @@ def repeat_blocks(doc: Document) -> set[int]:
     return found
 
 
+# A title printed in the body is broken over at most this many lines (organ, sub-organ,
+# year and genre each on its own line in a narrow heading box).
+_MAX_LINES = 4
+
+
 def _repeats(blocks: list[str], title: str) -> set[int]:
-    """Blocks among the first eight that print ``title``, alone or over 2–3 lines."""
+    """Blocks among the first eight that print ``title``, alone or over 2–4 lines."""
     key = _title_key(title)
     found: set[int] = set()
     for start in range(min(8, len(blocks))):
         if start in found:
             continue
         joined = ""
-        for end in range(start, min(start + 3, len(blocks))):
+        for end in range(start, min(start + _MAX_LINES, len(blocks))):
             joined += _title_key(blocks[end])
             if joined == key:
                 found.update(range(start, end + 1))
@@ -190,7 +195,7 @@ def _own_title_runs(doc: Document, found: set[int]) -> list[list[int]]:
     """The document's own title heading, however the page words its title (平潭: page
     "平潭综合实验区管委会2014年度…", body "平潭综合实验区 / 2014年度…"; or a site name).
 
-    Only short Chinese lines before the first paragraph (≤ 3 lines of ≤ 40 characters, at
+    Only short Chinese lines before the first paragraph (≤ 4 lines of ≤ 40 characters, at
     most 80 together) that are a report's title (title_verdict); when the page's title is
     a report's title with a year, for the same year. A page titled as another genre (a
     notice that quotes a report's title first) keeps its lines. A run may take in lines
@@ -212,7 +217,7 @@ def _own_title_runs(doc: Document, found: set[int]) -> list[list[int]]:
                 break
             continue
         joined = ""
-        for end in range(start, min(start + 3, len(doc.blocks))):
+        for end in range(start, min(start + _MAX_LINES, len(doc.blocks))):
             piece = doc.blocks[end]
             # Every line of a title is Chinese words: a stray "Draft 2" before it is not,
             # nor a chrome line (相关链接：) that a template prints above the heading.

@@ -263,3 +263,10 @@ def test_the_heading_is_found_below_a_long_metadata_row():
     )
     assert run(doc).blocks == ["根据条例编制本报告。"]
     assert doc.title == "平潭综合实验区2023年度政府信息公开工作年度报告"
+
+
+def test_a_heading_over_four_lines_goes_whole():
+    lines = ["某某市", "某某区财政局", "2023年政府信息公开", "工作年度报告"]
+    doc = Document(url="u", body=b"", title="门户网站", blocks=[*lines, "根据条例编制本报告。"])
+    assert run(doc).blocks == ["根据条例编制本报告。"]
+    assert doc.title == "某某市某某区财政局2023年政府信息公开工作年度报告"
