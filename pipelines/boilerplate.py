@@ -23,6 +23,8 @@ STAGE = "boilerplate"
 _META_TOP = 5
 # A site footer's tail: at most this many lines of at most this many characters.
 _TAIL, _TAIL_CHARS = 5, 160
+# Footer lines no document prints (a report may mention its 主办单位 or 联系我们).
+_FOOTER_MARK = frozenset({"copyright", "icp", "police-record", "site-id"})
 
 
 def run(doc: Document) -> Document:
@@ -81,14 +83,14 @@ def _in_context(blocks: list[str], rules: list[str | None]) -> list[str | None]:
 
 
 def _footer_tail(blocks: list[str], rules: list[str | None]) -> list[str | None]:
-    """The last few short lines after a site footer's line (版权所有, ICP备, 主办单位 …) are
+    """The last few short lines after a site footer's line (版权所有, ICP备, 网站标识码 …) are
     the footer's too: a news portal's numbered 免责声明 items, its 联系电话 after a "※".
 
     A document never goes on after its site's footer; only a short tail (``_TAIL`` lines
     of at most ``_TAIL_CHARS``) is taken, so a container that wrongly held a footer in its
     middle loses nothing but the footer's own lines.
     """
-    last = max((i for i, rule in enumerate(rules) if rule in FOOTER), default=None)
+    last = max((i for i, rule in enumerate(rules) if rule in _FOOTER_MARK), default=None)
     if last is None or len(blocks) - last - 1 > _TAIL:
         return rules
     tail = range(last + 1, len(blocks))
