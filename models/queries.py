@@ -296,7 +296,14 @@ def explain_dict(v: Version) -> dict[str, Any]:
         "cleaner_version": v.cleaner_version,
         "flags": list((v.flags or {}).get("items", [])),
         "meta": dict(v.meta or {}),
+        # "why": a model's evidence (the relevance stage's scores), "" for a plain rule.
         "removed": [
-            {"stage": r.get("stage"), "rule": r.get("rule"), "text": r.get("text")} for r in removed
+            {
+                "stage": r.get("stage"),
+                "rule": r.get("rule"),
+                "text": r.get("text"),
+                "why": r.get("why") or "",
+            }
+            for r in removed
         ],
     }

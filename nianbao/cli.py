@@ -378,6 +378,8 @@ def explain(
     for r in data["removed"]:
         text = " ".join(str(r["text"] or "").split())
         lines.append(f"{r['stage']}/{r['rule']}\t{table.cut(text, width) if width else text}")
+        if r["why"]:  # a model's decision: its evidence on the next line
+            lines.append(f"  why: {r['why']}")
     _page("\n".join(lines))
 
 

@@ -1,13 +1,12 @@
 """Paragraph-level removal of page chrome that survived container selection.
 
-Templates nest chrome inside the content box too: the title again, a dateline, the
-info-disclosure metadata table (its fields are kept as metadata), font-size/print/close
-widgets, share bars, counters, related lists, previous/next links, copyright, ICP and
-public-security registrations, 网站标识码, sponsor lines, contact lines, browser advice,
-and content-farm download/VIP/"本文地址" lines. Each rule matches a whole block and is
-written so a report sentence cannot match it: rules that name a word a report might use
-(版权, 点击数, 联系电话) also demand the chrome's shape (a number after a colon, a short
-line). Each removal names its rule.
+Templates nest chrome inside the content box too: the title again (:mod:`pipelines.title`),
+and the chrome lines of :mod:`pipelines.chrome` (a dateline, the info-disclosure metadata
+table, whose fields are kept as metadata, widgets, footers …). Two kinds of line are
+chrome only by their neighbours, because a document prints them too: a contact line
+(邮政编码：350400 in a 指南) only in a run of chrome lines that holds a footer rule, and a
+lone weak metadata line (公开方式：主动公开) only in a run that holds other metadata or
+near the top. Each removal names its rule.
 """
 
 from __future__ import annotations
@@ -15,175 +14,17 @@ from __future__ import annotations
 import re
 
 from nianbao.pipelines import content, title
+from nianbao.pipelines.chrome import FOOTER, classify, weak_meta
 from nianbao.pipelines.document import Document
-from nianbao.pipelines.labels import label_regex
 from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "boilerplate"
-
-RULES: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "breadcrumb",
-        re.compile(r"^(当前位置|當前位置|您现在的位置|您的位置|所在位置|现在位置|首页\s*[>»>])"),
-    ),
-    (
-        "font-widget",
-        re.compile(r"[【\[]?\s*字[体号][：:]?\s*[【\[]?\s*大\s*[\]】]?\s*[【\[]?\s*中"),
-    ),
-    ("font-widget", re.compile(r"^[【\[]?\s*字[体号][：:]")),
-    ("share", re.compile(r"^(分享到|分享至|分享)[：:]?")),
-    (
-        "counter",
-        re.compile(
-            r"(浏览次数|访问次数|阅读次数|点击数|瀏覽次數|阅读量|浏览量|访问量|热度|点击量)[：:]\s*\d"
-        ),
-    ),
-    ("prev-next", re.compile(r"^(上一篇|下一篇|上一条|下一条|上一页|下一页)[：:]")),
-    (
-        "related",
-        re.compile(
-            r"^(相关文章|相关链接|相关新闻|热点新闻|热门文章|推荐阅读|延伸阅读|热点信息|相关信息|"
-            r"相关范文推荐|相关范文|更多范文|推荐范文|相关推荐|猜你喜欢|热门推荐)[：:]?$"
-        ),
-    ),
-    (
-        "copyright",
-        re.compile(r"(版权所有|版權所有|Copyright|©|版权声明|版權聲明|All Rights Reserved)", re.I),
-    ),
-    (
-        "icp",
-        re.compile(
-            r"ICP\s*备?\s*\d|ICP证|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]ICP备"
-        ),
-    ),
-    ("police-record", re.compile(r"公网安备|公安备案|公網安備")),
-    ("site-id", re.compile(r"网站标识码|網站標識碼")),
-    (
-        "sponsor",
-        re.compile(r"^(主办单位|承办单位|主办|承办|技术支持|维护单位|主辦單位|承辦單位)[：:]"),
-    ),
-    # A contact line is chrome only inside a footer (see _FOOTER): a guide or a report
-    # prints 邮政编码：350400 as its own content.
-    (
-        "contact",
-        re.compile(
-            r"^(联系电话|联系方式|联系地址|邮编|邮政编码|电子邮箱|传真|聯繫電話)[：:]\s*[\d(（+][\d\-－ ()（）]{5,}"
-        ),
-    ),
-    (
-        "contact-links",
-        re.compile(
-            r"^(联系我们|网站地图|关于我们)(\s*[|｜]\s*(联系我们|网站地图|关于我们|隐私声明))*$"
-        ),
-    ),
-    (
-        "browser-advice",
-        re.compile(
-            r"(建议使用|推荐使用).{0,20}(浏览器|分辨率)|分辨率.{0,10}\d{3,4}\s*[*×x]\s*\d{3,4}"
-        ),
-    ),
-    (
-        "accessibility",
-        re.compile(
-            r"^(无障碍|长者模式|繁體|简体|English|无障碍浏览)(\s*[|｜]?\s*(无障碍|长者模式|繁體|简体|English))*$"
-        ),
-    ),
-    ("scan", re.compile(r"扫一扫|扫描二维码|手机扫码|在手机(上)?打开|微信扫")),
-    # Side-panel and attachment-box headings left empty by a script-filled template
-    # (pingtan.gov.cn: 附件下载 / 文字解读 / 图片解读 under every article).
-    (
-        "panel-heading",
-        re.compile(r"^(附件下载|相关附件|文字解读|图片解读|视频解读|图解解读)[：:]?$"),
-    ),
-    (
-        "source-dateline",
-        re.compile(
-            r"^(来源|來源|信息来源|文章来源)[：:]\s*\S{0,30}?\s*(发布时间|發布時間|时间|時間|日期)[：:]\s*"
-            r"\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?(\s*\d{1,2}:\d{2}(:\d{2})?)?$"
-        ),
-    ),
-    ("farm-address", re.compile(r"^(本文地址|原文地址|本文链接|原文链接)[：:]|^转载请注明")),
-    (
-        "farm-download",
-        re.compile(
-            r"(下载本文|全文下载|VIP|会员下载|立即下载|免费下载|文档下载|复制全文|下载文档|完整版Word)"
-        ),
-    ),
-    (
-        "farm-auto",
-        re.compile(r"(自动收集于网络|若无意中侵犯|请联系我们删除|本站所有文章|仅供参考学习)"),
-    ),
-    (
-        "editor",
-        re.compile(
-            r"^[【\[(（]?\s*((责任编辑|编辑|审核|校对|作者|撰稿|来源|记者|通讯员|摄影)\s*[：:]\s*"
-            r"[^\s:：\]】]{0,14}\s*)+[\]】)）]?$"
-        ),
-    ),
-    (
-        "pagination",
-        re.compile(r"^[|\s]*(<<|«|上一页|首页)?[\s\d]*\d[\s\d]*((>>|»|下一页|尾页)\s*)+[|\s]*$"),
-    ),
-]
-# Widget strips: nothing but these words, brackets and separators (【我要纠错】【打印】【关闭】).
-_WIDGET_WORDS = re.compile(
-    r"我要纠错|纠错|发表评论|打印本稿|打印本页|打印此页|打印|关闭窗口|關閉窗口|关闭|返回顶部|返回|顶部|收藏本页|加入收藏|"
-    r"收藏|保存本页|设为首页|字体|字号|默认|分享|大|中|小"
-)
-_WIDGET_REST = re.compile(r"[\s【】\[\]()（）|｜:：/、,，·•>»-]+")
-# Labels in either script, with or without converter pinyin (pipelines.labels).
-_META_BLOCK = re.compile(
-    "^("
-    + label_regex(
-        "索引号 发布机构 生成日期 发文日期 主题分类 有效性 文号 发文字号 发文机关 成文日期 "
-        "公开方式 公开范围 公开时限".split()
-    )
-    + ")[:：|]"
-)
-_DATELINE = re.compile(
-    "^(" + label_regex(["发布时间", "发布日期", "时间", "日期"]) + r")[：:]\s*\d{4}"
-)
-# "2022.01.20 16:31 来源：河南日报" — a date with a clock time is a news dateline, never a
-# report's own date (the signature date has no time).
-_STAMP = re.compile(
-    r"^\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?\s*\d{1,2}[:：]\d{2}([:：]\d{2})?"
-    r"(\s*(来源|來源|作者|编辑|浏览|点击)[：:]?.{0,30})?$"
-)
-_DATELINE_MORE = re.compile(r"(来源|來源|作者|浏览|点击|阅读|热度|字体|字号)")
-_SPACE = re.compile(r"\s")
-_SHORT_RULES = {"copyright", "icp", "counter", "farm-download", "scan", "police-record", "site-id"}
-# Rules that only a site footer matches: a contact line next to one of them is the footer's.
-_FOOTER = frozenset({"copyright", "icp", "police-record", "site-id", "sponsor", "contact-links"})
-
-
-def _is_widget_strip(block: str) -> bool:
-    if len(block) > 60 or not _WIDGET_WORDS.search(block):
-        return False
-    rest = _WIDGET_REST.sub("", _WIDGET_WORDS.sub("", block))
-    words = _WIDGET_WORDS.findall(block)
-    # "大 中 小" alone is a widget; a lone 大 or 中 in a heading is not.
-    return not rest and (len(words) >= 2 or len(words[0]) >= 2)
-
-
-def classify(block: str, index: int = 99) -> str | None:
-    """The boilerplate rule a block matches, or None if it is content."""
-    head = _SPACE.sub("", block[:16]) + block[16:]
-    if _META_BLOCK.match(head):
-        return "disclosure-meta"
-    if _DATELINE.match(head) and len(block) < 80 and (index < 5 or _DATELINE_MORE.search(block)):
-        return "dateline"
-    if _STAMP.match(block.strip()):
-        return "dateline"
-    if _is_widget_strip(block):
-        return "widgets"
-    for name, pattern in RULES:
-        if pattern.search(head):
-            # Long prose that merely mentions a keyword is content (e.g. a report
-            # discussing its website's ICP record); chrome lines are short.
-            if name in _SHORT_RULES and len(block) > 120:
-                continue
-            return name
-    return None
+# A metadata table comes before the document: a weak label this near the top is its row.
+_META_TOP = 5
+# A site footer's tail: at most this many lines of at most this many characters.
+_TAIL, _TAIL_CHARS = 5, 160
+# Footer lines no document prints (a report may mention its 主办单位 or 联系我们).
+_FOOTER_MARK = frozenset({"copyright", "icp", "police-record", "site-id"})
 
 
 def run(doc: Document) -> Document:
@@ -191,7 +32,8 @@ def run(doc: Document) -> Document:
     if not doc.title and doc.kind in ("pdf", "docx", "doc"):
         doc.title = title.heading_title(doc)
     n_title = title.repeat_blocks(doc)
-    rules = _footer_contacts([classify(block, i) for i, block in enumerate(doc.blocks)])
+    rules = _in_context(doc.blocks, [classify(block, i) for i, block in enumerate(doc.blocks)])
+    rules = _footer_tail(doc.blocks, rules)
     for i, block in enumerate(doc.blocks):
         if i in n_title:
             doc.remove(STAGE, "title", block)
@@ -208,12 +50,21 @@ def run(doc: Document) -> Document:
     return doc
 
 
-def _footer_contacts(rules: list[str | None]) -> list[str | None]:
-    """Contact lines stay content unless their run of chrome lines holds a footer rule.
+def _in_context(blocks: list[str], rules: list[str | None]) -> list[str | None]:
+    """Lines that are chrome only beside other chrome, judged by their run of chrome lines.
 
     A footer (版权所有 / 主办单位 / ICP备 …) carries the site's 联系电话 and 邮编; the same
     lines in a 政府信息公开指南 or a report's "如对本报告有任何疑问…" are the document's.
+    A metadata table prints 公开方式 / 有效性 beside 索引号 and 发布机构; a guide's
+    "公开方式：主动公开" in its fourth section is the guide's.
     """
+    out = list(rules)
+    for k, rule in enumerate(rules):
+        if rule == "disclosure-meta" and k >= _META_TOP and weak_meta(blocks[k]):
+            near = rules[max(0, k - 1) : k] + rules[k + 1 : k + 2]
+            if not {"disclosure-meta", "dateline"}.intersection(near):
+                out[k] = None
+    rules = out
     out = list(rules)
     i = 0
     while i < len(rules):
@@ -223,12 +74,29 @@ def _footer_contacts(rules: list[str | None]) -> list[str | None]:
         j = i
         while j < len(rules) and rules[j] is not None:
             j += 1
-        if not _FOOTER.intersection(rules[i:j]):
+        if not FOOTER.intersection(rules[i:j]):
             for k in range(i, j):
                 if rules[k] == "contact":
                     out[k] = None
         i = j
     return out
+
+
+def _footer_tail(blocks: list[str], rules: list[str | None]) -> list[str | None]:
+    """The last few short lines after a site footer's line (版权所有, ICP备, 网站标识码 …) are
+    the footer's too: a news portal's numbered 免责声明 items, its 联系电话 after a "※".
+
+    A document never goes on after its site's footer; only a short tail (``_TAIL`` lines
+    of at most ``_TAIL_CHARS``) is taken, so a container that wrongly held a footer in its
+    middle loses nothing but the footer's own lines.
+    """
+    last = max((i for i, rule in enumerate(rules) if rule in _FOOTER_MARK), default=None)
+    if last is None or len(blocks) - last - 1 > _TAIL:
+        return rules
+    tail = range(last + 1, len(blocks))
+    if any(len(blocks[i]) > _TAIL_CHARS for i in tail):
+        return rules
+    return [rule if i <= last or rule else "footer-tail" for i, rule in enumerate(rules)]
 
 
 def _pairs(block: str) -> dict[str, str]:

@@ -2,10 +2,18 @@
 
 Portals wrap the same report in very different chrome, so the container is found in two
 steps: the content boxes of the common CMSs (TRS ``.TRS_Editor``, Hanweb ``#zoom`` …), then
-a text-density fallback (most Chinese characters not inside links), refined downwards
-while one child still holds most of the text. Inside the container, link lists (related
-articles, hot lists, sidebars that a template nests inside the box) are pruned as
-subtrees, because a list of headlines is only recognisable as a whole.
+a text-density fallback (also inside a generic box such as ``.content``), refined
+downwards while one child holds nearly all the text and nothing real follows it.
+Density is Chinese text that is neither link text nor a chrome line
+(:mod:`pipelines.chrome`: 来源/时间 lines, 附件下载, 版权所有, 网站标识码 …): a site footer
+or a page-wide wrapper is dense text too, but its extra text is all chrome, which counts
+against it. Page regions that are never the document (``<footer>``, ``<nav>``, a
+``class="footer"``) are not candidates, and hidden copies (``display:none``: a
+text-to-speech duplicate of the article, hidden tabs of other columns) are dropped before
+anything is counted, unless the hidden part is large and its only copy (a script-revealed
+article). Inside the container, link lists (related articles, hot lists, sidebars that a
+template nests inside the box) are pruned as subtrees, because a list of headlines is only
+recognisable as a whole.
 
 The info-disclosure metadata table (索引号, 发布机构, 生成日期 …) sits outside the content
 box on some templates and inside on others; it is read from the whole page so the fields
@@ -21,6 +29,7 @@ from collections.abc import Collection
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
+from nianbao.pipelines.chrome import classify
 from nianbao.pipelines.labels import GENERIC_LABELS, field_of, label_key, label_regex, labels
 
 # Known CMS content containers, most specific first (see DOMAIN.md).
@@ -51,6 +60,23 @@ MIN_CJK_KNOWN = 1
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _A = frozenset({"a"})
 _DENSITY_CANDIDATES = frozenset({"div", "td", "article", "section", "main"})
+# Elements whose whole text is one line or a few (a footer's <p>, a 来源/时间 <div>): the
+# units a chrome line is recognised in.
+_LINE_TAGS = frozenset(
+    {"p", "div", "li", "dd", "dt", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "center"}
+    | {"address", "span", "font", "em", "strong", "b"}
+)
+_LINE_MAX = 150
+# Refining into a child leaves out at most this much real text beside it (see _refine).
+_REFINE_REST = 40
+# Regions that are never the document, by tag or by a class/id word.
+_NEVER_TAGS = frozenset({"footer", "nav", "header", "aside"})
+_NEVER_NAME = re.compile(
+    r"(?:^|[-_\s])(?:footer|foot|copyright|nav|navbar|menu|breadcrumb)(?:$|[-_\s\d])", re.I
+)
+# Above this many CJK characters a hidden part may be the article itself (see drop_hidden).
+_HIDDEN_KEEP = 200
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _LIST_CANDIDATES = frozenset({"ul", "ol", "dl", "div", "table"})
 
 # The disclosure table's labels: the one vocabulary of pipelines.labels, without the
@@ -88,23 +114,6 @@ def is_link_list(el: Tag) -> bool:
         return False
     n = cjk_count(el.get_text())
     return n > 0 and _link_cjk(el) >= 0.7 * n
-
-
-def _refine(el: Tag) -> Tag:
-    """Move into a child while one child holds most of the element's real text."""
-    while True:
-        total = cjk_count(el.get_text()) - _link_cjk(el)
-        best: Tag | None = None
-        for child in el.find_all(
-            ["div", "td", "article", "section", "main", "table", "tr"], recursive=False
-        ):
-            own = cjk_count(child.get_text()) - _link_cjk(child)
-            if total > 0 and own >= 0.85 * total:
-                best = child
-                break
-        if best is None:
-            return el
-        el = best
 
 
 def _selector(selector: str) -> tuple[str | None, str, str]:
@@ -154,6 +163,146 @@ def _known_containers(soup: BeautifulSoup) -> list[list[Tag]]:
     return found
 
 
+def _ancestors_add(el: Tag, n: int, into: dict[int, int]) -> None:
+    node: Tag | None = el
+    while node is not None:
+        into[id(node)] = into.get(id(node), 0) + n
+        node = node.parent
+
+
+def _short_text(el: Tag, limit: int) -> str | None:
+    """``el.get_text(" ")``, or None as soon as it is longer than ``limit``: a wrapper's
+    whole text is not read just to learn that it is not one line."""
+    parts: list[str] = []
+    size = 0
+    for node in el.descendants:
+        if type(node) is NavigableString:
+            parts.append(node)
+            size += len(node)
+            if size > limit:
+                return None
+    return " ".join(parts)
+
+
+def _evidence(body: Tag) -> tuple[dict[int, int], dict[int, int]]:
+    """Per element (by id): CJK inside links, and CJK of chrome lines not inside links.
+
+    One pass each over links and short line elements; each counted piece is added to its
+    ancestors, so a candidate's totals are a lookup, not another walk of its subtree.
+    """
+    links: dict[int, int] = {}
+    for a in find_tags(body, _A):
+        n = cjk_count(a.get_text())
+        if n:
+            _ancestors_add(a, n, links)
+    chrome: dict[int, int] = {}
+    counted: set[int] = set()
+    for el in find_tags(body, _LINE_TAGS):
+        if any(id(p) in counted for p in el.parents):
+            continue
+        text = _short_text(el, 4 * _LINE_MAX)
+        if text is None:
+            continue
+        line = " ".join(text.split())
+        if not line or len(line) > _LINE_MAX or not cjk_count(line):
+            continue
+        if classify(line) is None:
+            continue
+        counted.add(id(el))
+        n = cjk_count(line) - links.get(id(el), 0)
+        if n > 0:
+            _ancestors_add(el, n, chrome)
+    return links, chrome
+
+
+def _never(el: Tag) -> bool:
+    """A region that is never the document: <footer>/<nav>…, or named footer, nav, menu."""
+    if el.name in _NEVER_TAGS:
+        return True
+    classes: str | list[str] = el.get("class") or []
+    names = classes.split() if isinstance(classes, str) else list(classes)
+    el_id = el.get("id")
+    if isinstance(el_id, str):
+        names.append(el_id)
+    return any(_NEVER_NAME.search(n) for n in names)
+
+
+def drop_hidden(soup: BeautifulSoup) -> list[str]:
+    """Remove hidden subtrees (inline ``display:none``, ``hidden``); return their text.
+
+    Hidden parts are the other columns' tabs, share counters, a text-to-speech copy of the
+    article. A large hidden part is removed only when its text is also on the page (a
+    copy): a template that reveals the article by script hides the only copy in the markup.
+    """
+    hidden = []
+    for el in soup.descendants:
+        if isinstance(el, Tag):
+            attrs = el.attrs
+            style = attrs.get("style")
+            if "hidden" in attrs or (isinstance(style, str) and _HIDDEN.search(style)):
+                hidden.append(el)
+    removed: list[str] = []
+    page: str | None = None
+    for el in hidden:
+        if el.decomposed:
+            continue
+        text = " ".join(el.get_text(" ").split())
+        if cjk_count(text) > _HIDDEN_KEEP:
+            if page is None:
+                page = " ".join(soup.get_text(" ").split())
+            if page.count(text[:60]) < 2:
+                continue
+        if text:
+            removed.append(text)
+        el.decompose()
+    return removed
+
+
+def _refine(el: Tag, links: dict[int, int], chrome: dict[int, int]) -> Tag:
+    """Move into a child while one child holds nearly all of the element's real text.
+
+    "Nearly all" is a share, and after the child an amount too: a template puts its own
+    headline, site name and metadata *above* the document, while what follows the child
+    with real text (neither links nor chrome) in it is the document going on (a report's
+    prose in one <div> and its tables in the next), never to be cut off.
+    """
+
+    def real(node: Tag) -> int:
+        return cjk_count(node.get_text()) - links.get(id(node), 0) - chrome.get(id(node), 0)
+
+    while True:
+        total = real(el)
+        best: Tag | None = None
+        for child in el.find_all(
+            ["div", "td", "article", "section", "main", "table", "tr"], recursive=False
+        ):
+            if total <= 0 or real(child) < 0.85 * total:
+                continue
+            after = sum(
+                real(sib) if isinstance(sib, Tag) else cjk_count(str(sib))
+                for sib in child.next_siblings
+                if type(sib) is NavigableString or isinstance(sib, Tag)
+            )
+            if after < _REFINE_REST:
+                best = child
+                break
+        if best is None:
+            return el
+        el = best
+
+
+def _root(soup: BeautifulSoup) -> Tag:
+    """Where the page's text is: <body>, or the whole document when markup goes on after
+    it (gov.cn's 公报 pages close </html> twice: the parser puts the article after <body>)."""
+    body = soup.body
+    node = body
+    while node is not None and node is not soup:
+        if any(isinstance(el, Tag) for el in node.next_siblings):
+            return soup
+        node = node.parent
+    return body or soup
+
+
 def find_container(soup: BeautifulSoup) -> Tag:
     """The element holding the article: a known CMS container, else the densest block."""
     for selector, elements in zip(CONTAINERS, _known_containers(soup), strict=True):
@@ -161,20 +310,34 @@ def find_container(soup: BeautifulSoup) -> Tag:
             n = cjk_count(el.get_text())
             if n < (MIN_CJK if selector in _GENERIC else MIN_CJK_KNOWN):
                 continue
-            if selector in _GENERIC and _link_cjk(el) > 0.3 * n:
-                continue
+            if selector in _GENERIC:
+                if _link_cjk(el) > 0.3 * n:
+                    continue
+                # A generic name (.content, main) often labels a column around the
+                # article: the densest block inside it, as for a page without a box.
+                return _densest(el)
             return el
-    body = soup.body or soup
-    best: Tag = body
+    return _densest(_root(soup))
+
+
+def _densest(root: Tag) -> Tag:
+    """The block under ``root`` (or ``root``) with the most text that is neither link text
+    nor chrome lines, refined into the child that holds most of it."""
+    links, chrome = _evidence(root)
+    best: Tag = root
     best_score = 0.0
-    for el in find_tags(body, _DENSITY_CANDIDATES):
+    # The root competes when it is a block itself (a generic box), not <body> or the page.
+    own = [root] if root.name in _DENSITY_CANDIDATES else []
+    for el in own + find_tags(root, _DENSITY_CANDIDATES):
         n = cjk_count(el.get_text())
-        if n < MIN_CJK:
+        if n < MIN_CJK or _never(el):
             continue
-        score = n - 2 * _link_cjk(el)
+        # Chrome lines count once for (they are text) and twice against: an ancestor that
+        # adds only chrome to the article scores below it.
+        score = n - 2 * links.get(id(el), 0) - 2 * chrome.get(id(el), 0)
         if score > best_score:
             best, best_score = el, score
-    return _refine(best)
+    return _refine(best, links, chrome)
 
 
 def prune_link_lists(container: Tag) -> list[str]:

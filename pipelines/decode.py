@@ -185,10 +185,13 @@ def _mostly_utf8(data: bytes, min_good: int = 16, ratio: int = _STRAY_RATIO) -> 
     """
     if data.isascii():
         return False
-    scratch = Decoded("", "utf-8")
-    text = _decode_dropping(data, "utf-8", 0, scratch)
-    good = sum(ord(c) > 0x7F for c in text)
-    return good >= min_good and scratch.dropped_count <= max(1, good // ratio)
+    # One C-level pass: the "replace" handler resumes where _decode_dropping would and puts
+    # one U+FFFD per undecodable sequence (a GBK page read as UTF-8 fails at every
+    # character, and dropping sequence by sequence re-sliced the rest of the body each time).
+    text = data.decode("utf-8", "replace")
+    dropped = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+    good = len(text) - len(text.encode("ascii", "ignore")) - dropped
+    return good >= min_good and dropped <= max(1, good // ratio)
 
 
 def decode(body: bytes, declared: str | None = None) -> Decoded:

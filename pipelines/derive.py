@@ -17,7 +17,7 @@ from nianbao.pipelines.decode import charset_of
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.metadata import report_fields
 
-CLEANER_VERSION = "5"
+CLEANER_VERSION = "6"
 
 STAGES: list[tuple[str, Callable[[Document], Document]]] = [
     ("extract", extract.run),

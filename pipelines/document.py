@@ -18,9 +18,15 @@ class Removal:
     stage: str  # "boilerplate", "relevance", "script", ...
     rule: str  # the rule or model that fired, e.g. "footer:icp" or "relevance:model"
     text: str
+    # The evidence, where a rule's name alone does not say it (a model's scores): what
+    # `nianbao explain` prints beside the removed text. Stored only when there is one.
+    why: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"stage": self.stage, "rule": self.rule, "text": self.text}
+        out = {"stage": self.stage, "rule": self.rule, "text": self.text}
+        if self.why:
+            out["why"] = self.why
+        return out
 
 
 @dataclass
@@ -48,8 +54,8 @@ class Document:
     errors: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)  # stages already applied (pipelines.derive)
 
-    def remove(self, stage: str, rule: str, text: str) -> None:
-        self.removed.append(Removal(stage, rule, text))
+    def remove(self, stage: str, rule: str, text: str, why: str = "") -> None:
+        self.removed.append(Removal(stage, rule, text, why))
 
     def flag(self, name: str) -> None:
         if name not in self.flags:

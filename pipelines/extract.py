@@ -207,6 +207,8 @@ def extract_html(doc: Document) -> Document:
         doc.metadata.setdefault(key, value)
     if soup.title and soup.title.get_text().strip():
         doc.metadata.setdefault("page_title", _clean_line(soup.title.get_text()))
+    for text in content.drop_hidden(soup):
+        doc.remove(STAGE, "hidden", text)
     doc.title = title.find_title(soup, doc.metadata.get("title"))
     container = find_container(soup)
     for text in content.prune_link_lists(container):

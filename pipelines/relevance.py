@@ -12,11 +12,21 @@ summary). A small, explainable linear model scores each paragraph:
   我镇/我局/我们, weight 2).
 
 A paragraph is removed only with clear evidence: enough text to judge (``MIN_CJK``), no
-report structure (numbered heading, table row, figures with units), and either the cues
-against outweigh the cues for, or administrative vocabulary is nearly absent. Neighbours
-count: a short line sitting between two removed paragraphs (a pasted piece's heading)
-goes with them. A missed junk paragraph costs less than a lost report sentence, so the
-thresholds sit well on the safe side of every seed paragraph (see tests/test_relevance.py).
+report structure (numbered heading, table row, figures with units), no disclosure term at
+all, administrative vocabulary sparse (``MIN_DENSITY``), and either the cues against
+outweigh the cues for, or the paragraph is long enough for that sparseness to mean
+something. Neighbours count: a short line sitting between two removed paragraphs (a pasted
+piece's heading) goes with them. A missed junk paragraph costs less than a lost report
+sentence, so the thresholds sit well on the safe side of every seed paragraph and of every
+real report of ``tests/fixtures/real`` (see tests/test_relevance.py).
+
+The model judges paragraphs *against report prose*, so it runs only on a page that claims
+to be a report: its title (or, under a site-name title, its first lines) names the genre,
+or its body carries the statutory sections. A news page, a 统计公报 or a notice is another
+genre's prose from its first line: judging it against report prose removed real paragraphs
+(news leads, a bulletin's paragraphs), so such a page is left whole (recognition rejects
+it). Every removal carries its evidence (``Removal.why``): the scores and the words that
+decided, which ``nianbao explain`` prints.
 
 Known limits, by design: pasted prose written in administrative language (a company's
 annual summary, a school's safety report, a leader's speech, another government
@@ -29,8 +39,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from nianbao.pipelines import recognize, title
 from nianbao.pipelines.document import Document
-from nianbao.pipelines.normalize import to_simplified
+from nianbao.pipelines.normalize import normal_form, to_simplified
 from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "relevance"
@@ -137,15 +148,61 @@ def features(block: str) -> Features:
 
 
 def verdict(block: str, f: Features | None = None) -> str | None:
-    """Why ``block`` is unrelated ("genre" or "off-domain"), or None if it may be report."""
+    """Why ``block`` is unrelated ("genre" or "off-domain"), or None if it may be report.
+
+    The guard comes first: a paragraph that uses any disclosure term, or is as dense in
+    administrative vocabulary as report prose, is never unrelated, whatever else it says
+    (an education bureau's report speaks of 学生 and 考试, a weather bureau's of 降雨).
+    """
     f = f or features(block)
     if f.cjk < MIN_CJK or _STRUCTURE.search(block):
         return None
+    if f.disclosure or f.density >= MIN_DENSITY:
+        return None
     if f.against > f.support:
         return "genre"
-    if f.cjk >= MIN_CJK_OFF_DOMAIN and f.disclosure == 0 and f.density < MIN_DENSITY:
+    if f.cjk >= MIN_CJK_OFF_DOMAIN:
         return "off-domain"
     return None
+
+
+def evidence(block: str, f: Features | None = None) -> str:
+    """The scores behind a verdict, with the words that made them: what explain prints."""
+    f = f or features(block)
+    simple = to_simplified(block)
+    cues = [t for t in GENRE_CUES if t in simple]
+    admin = [t for t in ADMIN_TERMS if t in simple]
+    parts = [
+        f"{f.cjk} CJK",
+        f"report vocabulary {f.support} (density {f.density:.3f} < {MIN_DENSITY}"
+        + (f": {'、'.join(admin[:8])}" if admin else "")
+        + ")",
+        "no disclosure term",
+    ]
+    if f.against:
+        parts.append(
+            f"against {f.against} (genre cues {'、'.join(cues) or 'none'}; 我 ×{f.first_person})"
+        )
+    return "; ".join(parts)
+
+
+def claims_report(doc: Document) -> bool:
+    """Does the page present itself as a report (the premise of judging its paragraphs)?
+
+    Its title, meta title or landing title names the genre (or is a farm's copy of it);
+    or, when every title is neutral (a site name), its first lines name the genre or its
+    opening carries three of the statutory sections.
+    """
+    landing = title.landing_title(doc)
+    verdicts = {title.title_verdict(t) for t in (doc.metadata.get("title"), doc.title, landing)}
+    if verdicts & {"report", "copy"}:
+        return True
+    if verdicts & {"about", "other"}:
+        return False
+    if any(title.title_verdict(c) == "report" for c in title.heading_candidates(doc.blocks)):
+        return True
+    head = normal_form("\n".join(doc.blocks)[:3000])
+    return sum(bool(p.search(head)) for p in recognize.SECTION_GROUPS.values()) >= 3
 
 
 def is_unrelated(block: str) -> bool:
@@ -153,6 +210,8 @@ def is_unrelated(block: str) -> bool:
 
 
 def run(doc: Document) -> Document:
+    if not claims_report(doc):
+        return doc
     feats = [features(b) for b in doc.blocks]
     verdicts = [verdict(b, f) for b, f in zip(doc.blocks, feats, strict=True)]
     n = len(verdicts)
@@ -170,11 +229,13 @@ def run(doc: Document) -> Document:
         doc.flag("mostly_unrelated")
         return doc
     kept: list[str] = []
-    for block, why in zip(doc.blocks, verdicts, strict=True):
+    for i, (block, why) in enumerate(zip(doc.blocks, verdicts, strict=True)):
         if why is None:
             kept.append(block)
+        elif why == "between-unrelated":
+            doc.remove(STAGE, f"relevance:{why}", block, "a short line between removed paragraphs")
         else:
-            doc.remove(STAGE, f"relevance:{why}", block)
+            doc.remove(STAGE, f"relevance:{why}", block, evidence(block, feats[i]))
     doc.blocks = kept
     return doc
 

@@ -23,7 +23,7 @@ import re
 
 from bs4 import BeautifulSoup, Tag
 
-from nianbao.pipelines import metadata
+from nianbao.pipelines import chrome, metadata
 from nianbao.pipelines.content import cjk_count
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.normalize import normal_form, strip_pinyin
@@ -135,30 +135,54 @@ def find_title(soup: BeautifulSoup, meta_title: str | None) -> str | None:
 
 
 def repeat_blocks(doc: Document) -> set[int]:
-    """Leading blocks that repeat the title (templates print it inside the box too).
+    """Leading blocks that are the title (templates print it inside the box too).
 
-    Every repeat near the top goes, whole: a portal may print the title once as a heading
+    Every copy near the top goes, whole: a portal may print the title once as a heading
     and again inside the body, broken over two or three lines (平潭: "…地方税务局2013年" /
     "信息公开年度报告"); keeping either copy would give the same report a different text
     in another template. Only the first blocks are looked at: a metadata table or a
     dateline may come before the title.
+
+    The page's title need not be known: the document's own heading (a run of short lines
+    at the top that is a report's title, :func:`_own_title_runs`) is found whether the page
+    has an ArticleTitle, an <h1>, a site name as its <title> or a partial heading, and
+    every other copy of *that* heading goes too. When the page's title does not name the
+    report (a site name) or is a piece of the heading, the heading becomes the title.
     """
-    if not doc.title:
-        return set()
-    title = _title_key(doc.title)
+    found = _repeats(doc.blocks, doc.title) if doc.title else set()
+    runs = _own_title_runs(doc, found)
+    if runs:
+        heading = "".join(_nf(doc.blocks[i]) for i in runs[0])
+        found |= {i for run in runs for i in run} | _repeats(doc.blocks, heading)
+        page = _title_key(doc.title or "")
+        if title_verdict(doc.title) != "report" or (
+            page != _title_key(heading) and page in _title_key(heading)
+        ):
+            doc.title = heading
+    return found
+
+
+# A title printed in the body is broken over at most this many lines (organ, sub-organ,
+# year and genre each on its own line in a narrow heading box).
+_MAX_LINES = 4
+
+
+def _repeats(blocks: list[str], title: str) -> set[int]:
+    """Blocks among the first eight that print ``title``, alone or over 2–4 lines."""
+    key = _title_key(title)
     found: set[int] = set()
-    for start in range(min(8, len(doc.blocks))):
+    for start in range(min(8, len(blocks))):
         if start in found:
             continue
         joined = ""
-        for end in range(start, min(start + 3, len(doc.blocks))):
-            joined += _title_key(doc.blocks[end])
-            if joined == title:
+        for end in range(start, min(start + _MAX_LINES, len(blocks))):
+            joined += _title_key(blocks[end])
+            if joined == key:
                 found.update(range(start, end + 1))
                 break
-            if not title.startswith(joined):
+            if not key.startswith(joined):
                 break
-    return found | _own_title_run(doc, found)
+    return found
 
 
 def _title_key(text: str) -> str:
@@ -167,35 +191,52 @@ def _title_key(text: str) -> str:
     return _nf(text).replace("年度", "年")
 
 
-def _own_title_run(doc: Document, found: set[int]) -> set[int]:
-    """The document's own title heading when it words the title differently from the page
-    (平潭: page "平潭综合实验区管委会2014年度…", body "平潭综合实验区 / 2014年度…").
+def _own_title_runs(doc: Document, found: set[int]) -> list[list[int]]:
+    """The document's own title heading, however the page words its title (平潭: page
+    "平潭综合实验区管委会2014年度…", body "平潭综合实验区 / 2014年度…"; or a site name).
 
-    Only short Chinese lines before the first paragraph (≤ 3 lines of ≤ 40 characters, at
-    most 80 together), only when both they and the page title are a report's title
-    (title_verdict) for the same year: then the body's heading is the title, and
-    it goes as any repeat does.
+    Only short Chinese lines before the first paragraph (≤ 4 lines of ≤ 40 characters, at
+    most 80 together) that are a report's title (title_verdict); when the page's title is
+    a report's title with a year, for the same year. A page titled as another genre (a
+    notice that quotes a report's title first) keeps its lines. A run may take in lines
+    already found as repeats (a partial page title is one line of the heading). Every
+    such run is returned, first first: a one-line article title may stand above the body's
+    own two-line heading.
     """
-    if title_verdict(doc.title) != "report":
-        return set()
-    years = set(_YEAR.findall(doc.title or ""))
+    verdict = title_verdict(doc.title)
+    if verdict in ("about", "other", "copy"):
+        return []
+    years = set(_YEAR.findall(prep(doc.title or ""))) if verdict == "report" else set()
+    runs: list[list[int]] = []
     for start in range(min(8, len(doc.blocks))):
+        if runs and start <= runs[-1][-1]:
+            continue
         if len(doc.blocks[start]) > 40:
-            break
-        if start in found:
+            # A metadata row or dateline may stand above the heading; prose ends the search.
+            if chrome.classify(doc.blocks[start], start) is None:
+                break
             continue
         joined = ""
-        for end in range(start, min(start + 3, len(doc.blocks))):
+        for end in range(start, min(start + _MAX_LINES, len(doc.blocks))):
             piece = doc.blocks[end]
-            # Every line of a title is Chinese words: a stray "Draft 2" before it is not.
-            if len(piece) > 40 or cjk_count(piece) < 2 or end in found:
+            # Every line of a title is Chinese words: a stray "Draft 2" before it is not,
+            # nor a chrome line (相关链接：) that a template prints above the heading.
+            if len(piece) > 40 or cjk_count(piece) < 2 or chrome.classify(piece, end) is not None:
                 break
             joined += _nf(piece)
             if len(joined) > 80:
                 break
-            if title_verdict(joined) == "report" and set(_YEAR.findall(joined)) == years:
-                return set(range(start, end + 1))
-    return set()
+            if title_verdict(joined) == "report" and (
+                not years or set(_YEAR.findall(prep(joined))) == years
+            ):
+                run = list(range(start, end + 1))
+                if not set(run) <= found:  # else the page title's own repeat: look on
+                    runs.append(run)
+                    # A second heading worded apart (a one-line article title over the
+                    # body's two lines): the first heading's years decide.
+                    years = years or set(_YEAR.findall(prep(joined)))
+                break
+    return runs
 
 
 def heading_title(doc: Document) -> str | None:

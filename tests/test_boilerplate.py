@@ -42,6 +42,12 @@ from nianbao.pipelines.document import Document
         ("索引号： | 11230124MB1/2024-0001 | 发布机构： | 某县人民政府", "disclosure-meta"),
         ("文　　号： |  | 有效性： | 有效", "disclosure-meta"),
         ("发布时间：2019-01-20 来源：某县人民政府办公室", "dateline"),
+        ("使用帮助 | 联系我们 | 关于我们 |", "contact-links"),
+        ("为确保最佳浏览效果，建议您使用以下浏览器版本：IE浏览器9.0版本及以上", "browser-advice"),
+        ("分享至：QQ空间", "share"),
+        ("2005年08月16日 来源：新华网", "dateline"),
+        ("【推荐 |  |  | 】", "widgets"),
+        ("振兴东北网版权与免责声明：", "copyright"),
     ],
 )
 def test_chrome_lines_match_their_rule(block, rule):
@@ -67,6 +73,11 @@ def test_chrome_lines_match_their_rule(block, rule):
         "2019年1月10日",
         "2019年1月10日10:00，县政府召开政务公开工作推进会，部署全年信息公开重点工作任务。",
         "1",
+        "2019年12月31日",
+        # Words of chrome inside a document's sentence: chrome is the whole line's shape.
+        "分享经验做法，组织各部门交流信息公开工作。",
+        "群众可通过微信扫一扫关注政务公众号，及时获取政府信息公开内容。",
+        "在门户网站设置表格免费下载专区，提供办事表格下载服务。",
     ],
 )
 def test_report_lines_that_look_like_chrome_are_kept(block):
@@ -99,6 +110,17 @@ def test_metadata_rows_become_metadata_and_removals_name_their_rule():
         "dateline",
         "share",
     ]
+
+
+def test_a_lone_weak_metadata_line_in_a_document_is_its_content():
+    """A guide's "公开方式：主动公开" is the guide's; beside 索引号 it is the table's row."""
+    guide = ["一、主动公开", "（一）公开内容", "本机关主动公开的政府信息。", "（二）公开形式"]
+    guide += ["通过门户网站公开。", "通过政务公开栏公开。", "公开方式：主动公开", "（三）公开时限"]
+    doc = run(Document(url="u", body=b"", title="某县政府信息公开指南", blocks=list(guide)))
+    assert doc.blocks == guide
+    meta = ["索引号：0001/2019-01", "公开方式：主动公开", "一、总体情况"]
+    doc = run(Document(url="u", body=b"", title="某县报告", blocks=["x"] * 6 + meta))
+    assert doc.blocks == ["x"] * 6 + ["一、总体情况"]
 
 
 def test_no_seed_paragraph_matches_any_rule():
@@ -151,3 +173,100 @@ def test_a_heading_of_another_year_is_not_taken_for_the_title():
     )
     run(doc)
     assert doc.blocks == ["某县2017年政府信息公开工作年度报告", "一、总体情况"]
+
+
+def test_the_documents_heading_goes_under_a_site_name_title_with_every_copy_of_it():
+    """The page title says nothing (a site name): the heading is found by what it is, every
+    copy of it near the top goes, and it becomes the title."""
+    body = "根据《中华人民共和国政府信息公开条例》要求，编制本报告。"
+    doc = Document(
+        url="u",
+        body=b"",
+        title="平潭综合实验区门户网站",
+        blocks=[
+            "平潭综合实验区管委会2013年政府信息公开工作年度报告",
+            "来源：平潭综合实验区管委会办公室 时间：2014-01-10 00:00",
+            "平潭综合实验区",
+            "2013年政府信息公开工作年度报告",
+            body,
+        ],
+    )
+    run(doc)
+    assert doc.blocks == [body]
+    assert doc.title == "平潭综合实验区管委会2013年政府信息公开工作年度报告"
+    assert [r.rule for r in doc.removed] == ["title", "source-dateline", "title", "title"]
+
+
+def test_a_notice_keeps_the_report_title_it_quotes():
+    doc = Document(
+        url="u",
+        body=b"",
+        title="关于做好2013年政府信息公开工作年度报告编制工作的通知",
+        blocks=["2013年政府信息公开工作年度报告", "各乡镇：现将有关事项通知如下。"],
+    )
+    assert run(doc).blocks == ["2013年政府信息公开工作年度报告", "各乡镇：现将有关事项通知如下。"]
+
+
+def test_a_chrome_line_above_the_heading_is_not_part_of_the_title():
+    doc = Document(
+        url="u",
+        body=b"",
+        title="门户网站",
+        blocks=["相关链接：", "平潭综合实验区", "2017年度政府信息公开工作年度报告", "正文。"],
+    )
+    run(doc)
+    assert doc.title == "平潭综合实验区2017年度政府信息公开工作年度报告"
+    assert [r.rule for r in doc.removed] == ["related", "title", "title"]
+
+
+def test_short_lines_after_a_site_footer_line_are_the_footers():
+    """A news portal's numbered 免责声明 items follow its 版权 line; a document never goes
+    on after its site's footer, and a long paragraph there would stop the rule."""
+    report = ["一、总体情况", "全年主动公开政府信息120条。", "某县人民政府办公室", "2019年1月10日"]
+    footer = [
+        "某某网版权与免责声明：",
+        "③ 如因作品内容问题需要同本网联系的，请在30日内进行。",
+        "※ 联系电话：010--63070957",
+    ]
+    doc = run(Document(url="u", body=b"", title="某县报告", blocks=report + footer))
+    assert doc.blocks == report
+    assert [r.rule for r in doc.removed] == ["copyright", "footer-tail", "footer-tail"]
+    long_tail = ["版权所有：某县人民政府", "正文" * 100]
+    assert run(Document(url="u", body=b"", blocks=report + long_tail)).blocks == [
+        *report,
+        "正文" * 100,
+    ]
+
+
+def test_a_heading_with_the_year_in_chinese_numerals_is_the_title():
+    doc = Document(
+        url="u",
+        body=b"",
+        title="某县2023年政府信息公开工作年度报告",
+        blocks=["某县", "二〇二三年政府信息公开工作年度报告", "根据条例编制本报告。"],
+    )
+    assert run(doc).blocks == ["根据条例编制本报告。"]
+
+
+def test_the_heading_is_found_below_a_long_metadata_row():
+    """xxgk pages put the 索引号 table above the heading inside the box."""
+    doc = Document(
+        url="u",
+        body=b"",
+        title="门户网站",
+        blocks=[
+            "索引号： | 11350128MB1/2024-00012 | 发布机构： | 平潭综合实验区管理委员会办公室",
+            "平潭综合实验区",
+            "2023年度政府信息公开工作年度报告",
+            "根据条例编制本报告。",
+        ],
+    )
+    assert run(doc).blocks == ["根据条例编制本报告。"]
+    assert doc.title == "平潭综合实验区2023年度政府信息公开工作年度报告"
+
+
+def test_a_heading_over_four_lines_goes_whole():
+    lines = ["某某市", "某某区财政局", "2023年政府信息公开", "工作年度报告"]
+    doc = Document(url="u", body=b"", title="门户网站", blocks=[*lines, "根据条例编制本报告。"])
+    assert run(doc).blocks == ["根据条例编制本报告。"]
+    assert doc.title == "某某市某某区财政局2023年政府信息公开工作年度报告"

@@ -150,3 +150,63 @@ def test_disclosure_labels_in_traditional_script_with_converter_pinyin():
     assert doc.metadata["index_no"] == "0001/2017-00012"
     assert doc.metadata["publisher"] == "城關鎮人民政府"
     assert doc.metadata["written"] == "2017-02-20"
+
+
+_PROSE = "本机关认真贯彻落实政府信息公开条例，全年主动公开政府信息一百二十条，依申请公开办理答复十五件，未发生行政复议和行政诉讼。"
+
+
+def test_a_footer_dense_with_chrome_lines_is_not_the_content_box():
+    """No CMS class: the footer's plain text outweighs the headline links, but all of it
+    is chrome (标识码, 版权所有, 主办单位, browser advice), which counts against it."""
+    footer = (
+        "<div><p>网站标识码：3590000001 闽ICP备09032658号</p><p>版权所有：某某县人民政府网站</p>"
+        "<p>主办单位：某某县人民政府办公室</p><p>为确保最佳浏览效果，建议您使用以下浏览器版本：IE浏览器9.0版本及以上</p></div>"
+    )
+    page = f"<html><body><div><p>{_PROSE}</p></div>{footer}</body></html>"
+    doc = run(Document(url="u", body=page.encode()))
+    assert doc.blocks == [_PROSE]
+
+
+def test_an_article_after_a_stray_second_html_end_is_found():
+    """gov.cn's 公报 pages close </html> twice; the parser puts the article after <body>."""
+    page = f"<html><body><div>首页</div></body></html><html><div><p>{_PROSE}</p></div></html>"
+    assert run(Document(url="u", body=page.encode())).blocks == [_PROSE]
+
+
+def test_a_hidden_copy_of_the_article_is_dropped_and_recorded():
+    page = (
+        f"<html><body><div><div><p>{_PROSE}</p></div>"
+        f'<em style="display: none;">{_PROSE}</em><div>其他</div></div></body></html>'
+    )
+    doc = run(Document(url="u", body=page.encode()))
+    assert doc.blocks == [_PROSE]
+    assert [r.rule for r in doc.removed if r.text == _PROSE] == ["hidden"]
+
+
+def test_a_large_hidden_part_stays_when_it_is_the_only_copy():
+    """A template that reveals the article by script hides it in the markup: kept; the same
+    text hidden beside a visible copy is a duplicate: dropped."""
+    long = "".join(f"第{n}项：{_PROSE}" for n in "一二三四五")
+    alone = (
+        f'<html><body><div>首页</div><div style="display:none"><p>{long}</p></div></body></html>'
+    )
+    assert run(Document(url="u", body=alone.encode())).blocks == [long]
+    twice = (
+        f"<html><body><div><div><p>{long}</p></div>"
+        f'<div style="display:none"><p>{long}</p></div></div></body></html>'
+    )
+    assert run(Document(url="u", body=twice.encode())).blocks == [long]
+
+
+def test_a_reports_tables_in_a_sibling_block_are_not_cut_off():
+    """No CMS box; the prose in one <div>, the tables in the next, a headline above:
+    density must not refine into the prose (the tables are the document going on)."""
+    prose = "".join(f"第{n}项：{_PROSE}" for n in "一二三四五六七")
+    rows = "".join(f"<tr><td>行政许可第{n}类</td><td>{n}</td></tr>" for n in range(1, 8))
+    page = (
+        "<html><body><div><div>某县人民政府门户网站</div><div>"
+        f"<div><p>{prose}</p></div><div><table>{rows}</table></div>"
+        "</div></div></body></html>"
+    )
+    blocks = run(Document(url="u", body=page.encode())).blocks
+    assert blocks[0] == prose and blocks[-1] == "行政许可第7类 | 7" and len(blocks) == 8

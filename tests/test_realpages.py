@@ -35,6 +35,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.goldset import char_f1
+from nianbao.pipelines.decode import decode
 from nianbao.pipelines.derive import derive
 
 REAL = Path(__file__).parent / "fixtures" / "real"
@@ -151,6 +152,47 @@ def test_table_rows_whole(entry: dict, results: dict) -> None:
     lines = set(results[entry["name"]].text.splitlines())
     lost = [row for row in gold.splitlines() if " | " in row and row not in lines]
     assert lost == [], f"{entry['name']}: rows split or lost: {lost}"
+
+
+_CLASS_OR_ID = re.compile(r"""\s(?:class|id)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+
+
+@pytest.mark.parametrize("entry", REPORTS, ids=lambda e: e["name"])
+def test_the_same_text_without_any_cms_class_or_id(entry: dict, results: dict) -> None:
+    """Content-box selection that does not need to know the CMS: with every class and id
+    attribute gone, text density (with chrome lines as evidence against a block) finds the
+    same report text."""
+    raw = (REAL / "pages" / f"{entry['name']}.html").read_bytes()
+    bare = _CLASS_OR_ID.sub("", decode(raw, None).text).encode("utf-8")
+    doc = derive(bare, entry["url"], "text/html; charset=utf-8", None)
+    assert doc.text == results[entry["name"]].text
+
+
+_TITLE_META = re.compile(r"<meta[^>]+name=[\"']?ArticleTitle[^>]*>", re.I)
+_TITLE_TAG = re.compile(r"<title>.*?</title>", re.I | re.S)
+_TITLE_BOX = re.compile(
+    r"<(h[1-3]|div|p|td)\b[^>]*class=\"[^\"]*title[^\"]*\"[^>]*>.*?</\1>", re.I | re.S
+)
+
+
+@pytest.mark.parametrize("entry", REPORTS, ids=lambda e: e["name"])
+def test_the_same_text_whatever_the_page_says_its_title_is(entry: dict, results: dict) -> None:
+    """One title rule: the document's own heading goes whether the page also has an
+    ArticleTitle, a title box, or only a site name as its <title>."""
+    page = decode((REAL / "pages" / f"{entry['name']}.html").read_bytes(), None).text
+    site_name = _TITLE_TAG.sub("<title>门户网站</title>", _TITLE_META.sub("", page))
+    for variant in (_TITLE_META.sub("", page), site_name, _TITLE_BOX.sub("", site_name)):
+        doc = derive(variant.encode("utf-8"), entry["url"], "text/html; charset=utf-8", None)
+        assert doc.text == results[entry["name"]].text
+        assert "report" in doc.flags
+
+
+def test_the_relevance_stage_removes_nothing_from_a_real_report(results: dict) -> None:
+    """Its model judges pasted junk; a report's own paragraph is never its evidence."""
+    for entry in MANIFEST:
+        if entry["report"]:
+            doc = results[entry["name"]]
+            assert [r.text[:30] for r in doc.removed if r.stage == "relevance"] == []
 
 
 def test_a_guides_contact_lines_are_its_content(results: dict) -> None:
