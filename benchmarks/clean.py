@@ -135,9 +135,9 @@ def real_pages() -> list[tuple[str, bytes, str]]:
                 out.append((f"magic/{key[:8]}", html.read_bytes(), item["content"]))
     daniel = REALPAGES / "waddle" / "corpora" / "Corpus_daniel_v2.1"
     for html in sorted((daniel / "html").glob("*")):
-        ref = daniel / "reference" / html.name
-        if ref.exists():
-            truth = re.sub(r"</?p>", "\n", ref.read_text("utf-8", "replace"))
+        ref_path = daniel / "reference" / html.name
+        if ref_path.exists():
+            truth = re.sub(r"</?p>", "\n", ref_path.read_text("utf-8", "replace"))
             out.append((f"daniel/{html.name[9:30]}", html.read_bytes(), truth))
     return out
 
