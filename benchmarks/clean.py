@@ -123,9 +123,9 @@ def real_pages() -> list[tuple[str, bytes, str]]:
     out: list[tuple[str, bytes, str]] = []
     cwced = REALPAGES / "Chinese-Web-Content-Extraction-Dataset"
     for html in sorted((cwced / "original").glob("*.html")):
-        truth = cwced / "cleaned" / (html.stem + ".txt")
-        if truth.exists():
-            out.append((f"cwced/{html.stem[:8]}", html.read_bytes(), truth.read_text("utf-8")))
+        truth_path = cwced / "cleaned" / (html.stem + ".txt")
+        if truth_path.exists():
+            out.append((f"cwced/{html.stem[:8]}", html.read_bytes(), truth_path.read_text("utf-8")))
     magic = REALPAGES / "magic-html" / "benchmark" / "data" / "article"
     if (magic / "base.chinese-subset.json").exists():
         data = json.loads((magic / "base.chinese-subset.json").read_text("utf-8"))
