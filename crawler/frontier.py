@@ -61,6 +61,8 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 logger = logging.getLogger(__name__)
 CLAIMED = "nianbao_frontier_claimed"  # meta flag: popped by an idle worker's poll
+WIRE = "nianbao.crawler.wire.WireDownloadHandler"
+POLITE = "nianbao.crawler.polite.PoliteDownloadHandler"
 
 
 class FrontierError(NianbaoError):
@@ -104,6 +106,16 @@ class RedisFrontier:
         # "no page links to this report any more" cannot be judged by one of them.
         priority = max(settings.getpriority("NIANBAO_LINKWATCH_ENABLED") or 0, 20)
         settings.set("NIANBAO_LINKWATCH_ENABLED", False, priority)
+        # Politeness for the sum of all workers (crawler/polite.py): the recording handler,
+        # starting each fetch under a lease on its host (or IP) held in this Redis.
+        if settings.getbool("NIANBAO_POLITE_SHARED", True):
+            handlers = settings.getdict("DOWNLOAD_HANDLERS")
+            if all(handlers.get(s) == WIRE for s in ("http", "https")):
+                polite = dict(handlers, http=POLITE, https=POLITE)
+                priority = max(settings.getpriority("DOWNLOAD_HANDLERS") or 0, 20)
+                settings.set("DOWNLOAD_HANDLERS", polite, priority)
+            else:
+                logger.warning("DOWNLOAD_HANDLERS is not nianbao's: politeness is per worker only")
 
 
 def _key_part(value: str) -> str:
@@ -149,7 +161,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         self.max_pages = source.max_pages
         # Joining is one step under a lock: two workers starting together must not both
         # find no peer, so that the second clears the frontier the first just joined.
-        with self.server.lock(f"{base}:join", timeout=30, blocking_timeout=60):
+        self.join_lock = f"{base}:join"
+        with self.server.lock(self.join_lock, timeout=30, blocking_timeout=60):
             if not self._count("workers"):
                 if self.server.delete(self.keys["paused"]):
                     # The last worker of an interrupted crawl left its frontier: resume it.
@@ -273,6 +286,14 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
     def close(self, reason: str) -> None:
         if self.poll is not None and self.poll.running:
             self.poll.stop()
+        # Leaving is one step under the join lock, as joining is. Without it: this worker
+        # leaves and finds no one left; a worker joining now also finds no one, clears,
+        # registers and queues its start requests; then this one's delete wipes them all
+        # (or its "paused" mark makes the newcomer's next start resume a fresh crawl).
+        with self.server.lock(self.join_lock, timeout=30, blocking_timeout=60):
+            self._leave(reason)
+
+    def _leave(self, reason: str) -> None:
         self._idle()
         self.server.zrem(self.keys["workers"], self.worker)
         if self._count("workers"):
