@@ -14,6 +14,10 @@ makes them; ``--sqlite`` for a file):
   stored (the first night);
 * **night**: an unchanged recrawl: every page is asked for conditionally and answers 304.
 
+PostgreSQL: each source's crawler opens its own database engine, so a worker holds about
+``--batch`` connections; the run refuses to start if ``--workers`` × ``--batch`` exceeds
+half the server's ``max_connections`` (exhausting them fails every other client too).
+
 Each worker is ``nianbao.crawl.run`` (what ``nianbao crawl --redis`` runs) over a batch
 of ``--batch`` sources at a time — one process per batch, all workers on the same batch
 together, as a cron'd deployment would split a long list — with shared politeness on
@@ -209,6 +213,19 @@ def main() -> None:
     pg = None if args.sqlite else pg_admin()
     if pg is None and not args.sqlite:
         raise SystemExit("PostgreSQL is not reachable: pass --sqlite")
+    if pg is not None:
+        import psycopg
+
+        with psycopg.connect(pg) as conn:
+            limit = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
+        if args.workers * args.batch > limit // 2:
+            # Each source's crawler opens its own engine (2026-11-29): a batch of B sources
+            # holds ~B connections per worker, and the server refuses new clients beyond
+            # max_connections -- for every other user of that server too.
+            raise SystemExit(
+                f"{args.workers} workers × {args.batch} sources would hold more connections "
+                f"than this PostgreSQL allows ({limit}): use --sqlite or a smaller --batch"
+            )
     work = Path(tempfile.mkdtemp(prefix="nianbao-night-"))
     n, m = args.portals, args.reports
     say(

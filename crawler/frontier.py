@@ -16,7 +16,8 @@ scheduler is used and nothing here runs.
   spider's own per-process budget is lifted while the shared one is in force);
 * a worker whose queue runs dry stays open while another worker is still busy (its pages
   may add more requests) and leaves when all are idle; the last worker out deletes the
-  source's keys, so the next crawl starts afresh. Workers announce themselves in two
+  source's keys, so the next crawl starts afresh (joining and leaving both run under
+  the source's join lock, so a worker joining as the last one leaves keeps what it queued). Workers announce themselves in two
   sorted sets (``workers``: present; ``busy``: not idle) scored by when they were last
   heard from; one silent for
   ``NIANBAO_REDIS_WORKER_TIMEOUT`` seconds is presumed dead, so a crashed worker can
@@ -33,6 +34,12 @@ scheduler is used and nothing here runs.
 * unlink detection (``crawler/linkwatch.py``) is switched off: no single worker sees the
   portal's whole link graph;
 * stats are written without the ``spider`` argument Scrapy 2.14+ deprecates.
+
+The add-on also swaps in :class:`~nianbao.crawler.polite.PoliteDownloadHandler`, so each
+host's (or IP's) concurrency and delay hold for all workers together. Only scrapy-redis's
+scheduler and duplicate filter are used, never its ``RedisSpider`` (whose
+``start_requests()`` Scrapy 2.16+ no longer drives): the spider's own ``async start()``
+yields the start requests, and Scrapy's engine enqueues them here like any other.
 """
 
 from __future__ import annotations
