@@ -294,3 +294,20 @@ def test_a_killed_workers_lease_expires_and_the_others_carry_on(
     pages = {p for p in portal.paths() if p != "/robots.txt"} - {path_held}
     fetched = {path for _t, path, _ua in meter.arrivals}
     assert pages <= fetched, sorted(pages - fetched)
+
+
+def test_the_add_on_swaps_in_the_polite_handler_only_over_nianbaos_own(redis_frontier):
+    from nianbao.crawl import crawl_settings
+    from nianbao.crawler.frontier import POLITE, RedisFrontier
+
+    url, _prefix = redis_frontier
+    on = crawl_settings("sqlite:///x", {"NIANBAO_REDIS_URL": url})
+    RedisFrontier().update_settings(on)
+    assert on.getdict("DOWNLOAD_HANDLERS") == {"http": POLITE, "https": POLITE}
+    off = crawl_settings("sqlite:///x", {"NIANBAO_REDIS_URL": url, "NIANBAO_POLITE_SHARED": "0"})
+    RedisFrontier().update_settings(off)
+    assert POLITE not in off.getdict("DOWNLOAD_HANDLERS").values()
+    custom = '{"http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"}'
+    theirs = crawl_settings("sqlite:///x", {"NIANBAO_REDIS_URL": url, "DOWNLOAD_HANDLERS": custom})
+    RedisFrontier().update_settings(theirs)
+    assert POLITE not in theirs.getdict("DOWNLOAD_HANDLERS").values()
