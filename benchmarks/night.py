@@ -16,7 +16,8 @@ makes them; ``--sqlite`` for a file):
 
 PostgreSQL: each source's crawler opens its own database engine, so a worker holds about
 ``--batch`` connections; the run refuses to start if ``--workers`` × ``--batch`` exceeds
-half the server's ``max_connections`` (exhausting them fails every other client too).
+half the server's ``max_connections`` (exhausting them fails every other client too);
+``--no-conn-check`` skips that once a worker process shares one engine.
 
 Each worker is ``nianbao.crawl.run`` (what ``nianbao crawl --redis`` runs) over a batch
 of ``--batch`` sources at a time — one process per batch, all workers on the same batch
@@ -65,7 +66,9 @@ STATS = (
 )
 
 
-def child(db: str, urls_file: str, first: int, count: int, redis_url: str, prefix: str) -> None:
+def child(
+    db: str, urls_file: str, first: int, count: int, redis_url: str, prefix: str, extra: list[str]
+) -> None:
     """One worker's crawl of sources ``first .. first+count``; prints its numbers as JSON."""
     t0 = time.perf_counter()
     from nianbao import crawl
@@ -82,6 +85,7 @@ def child(db: str, urls_file: str, first: int, count: int, redis_url: str, prefi
         "NIANBAO_REDIS_URL": redis_url,
         "NIANBAO_REDIS_PREFIX": prefix,
     }
+    overrides |= dict(arg.split("=", 1) for arg in extra)
     results = crawl.run(sources, db, overrides)
     for r in results:
         if r.failed:  # said on stderr, kept by the driver if the worker crashes
@@ -103,8 +107,10 @@ def child(db: str, urls_file: str, first: int, count: int, redis_url: str, prefi
     )
 
 
-def _worker(db: str, urls_file: Path, first: int, count: int, redis: str, prefix: str) -> Any:
-    args = [str(first), str(count), redis, prefix]
+def _worker(
+    db: str, urls_file: Path, first: int, count: int, redis: str, prefix: str, extra: list[str]
+) -> Any:
+    args = [str(first), str(count), redis, prefix, *(f"--set={e}" for e in extra)]
     return subprocess.Popen(
         [sys.executable, "-m", "benchmarks.night", "--child", db, str(urls_file), *args],
         stdout=subprocess.PIPE,
@@ -125,7 +131,10 @@ def phase(
     for first in range(0, n, args.batch):
         count = min(args.batch, n - first)
         prefix = f"nianbao_night_{os.getpid()}_{secrets.token_hex(3)}"
-        procs = [_worker(db, urls_file, first, count, redis, prefix) for _ in range(args.workers)]
+        procs = [
+            _worker(db, urls_file, first, count, redis, prefix, args.set)
+            for _ in range(args.workers)
+        ]
         for p in procs:
             out, err = p.communicate(timeout=7200)
             if p.returncode != 0:
@@ -185,18 +194,22 @@ def extrapolate(r: dict, args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--child", nargs=6, metavar=("DB", "URLS", "FIRST", "COUNT", "REDIS", "PREFIX"))
+    ap.add_argument("--set", action="append", default=[], help="NAME=VALUE Scrapy setting")
     ap.add_argument("--portals", type=int, default=1000)
     ap.add_argument("--reports", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch", type=int, default=250, help="sources per worker process")
     ap.add_argument("--sqlite", action="store_true", help="a SQLite file, not PostgreSQL")
+    ap.add_argument(
+        "--no-conn-check", action="store_true", help="skip the PostgreSQL connection check"
+    )
     ap.add_argument("--target-portals", type=int, default=50_000)
     ap.add_argument("--target-workers", type=int, default=10)
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
     if args.child:
         db, urls, first, count, redis, prefix = args.child
-        child(db, urls, int(first), int(count), redis, prefix)
+        child(db, urls, int(first), int(count), redis, prefix, args.set)
         return
 
     from nianbao.demo.portalgen import seed_reports
@@ -213,7 +226,7 @@ def main() -> None:
     pg = None if args.sqlite else pg_admin()
     if pg is None and not args.sqlite:
         raise SystemExit("PostgreSQL is not reachable: pass --sqlite")
-    if pg is not None:
+    if pg is not None and not args.no_conn_check:
         import psycopg
 
         with psycopg.connect(pg) as conn:
@@ -224,14 +237,16 @@ def main() -> None:
             # max_connections -- for every other user of that server too.
             raise SystemExit(
                 f"{args.workers} workers × {args.batch} sources would hold more connections "
-                f"than this PostgreSQL allows ({limit}): use --sqlite or a smaller --batch"
+                f"than this PostgreSQL allows ({limit}): use --sqlite or a smaller --batch "
+                "(or --no-conn-check once a worker process shares one engine)"
             )
     work = Path(tempfile.mkdtemp(prefix="nianbao-night-"))
     n, m = args.portals, args.reports
     say(
         f"night: {n} portals × {m} reports, {args.workers} workers on one Redis, "
         f"{args.batch} sources per worker process, into "
-        f"{'SQLite' if args.sqlite else 'PostgreSQL'}; `uptime` at start: "
+        f"{'SQLite' if args.sqlite else 'PostgreSQL'}{'; ' if args.set else ''}{' '.join(args.set)}"
+        "; `uptime` at start: "
         + subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     )
     from benchmarks.__main__ import pg_database
