@@ -16,7 +16,8 @@ scheduler is used and nothing here runs.
   spider's own per-process budget is lifted while the shared one is in force);
 * a worker whose queue runs dry stays open while another worker is still busy (its pages
   may add more requests) and leaves when all are idle; the last worker out deletes the
-  source's keys, so the next crawl starts afresh. Workers announce themselves in two
+  source's keys, so the next crawl starts afresh (joining and leaving both run under
+  the source's join lock, so a worker joining as the last one leaves keeps what it queued). Workers announce themselves in two
   sorted sets (``workers``: present; ``busy``: not idle) scored by when they were last
   heard from; one silent for
   ``NIANBAO_REDIS_WORKER_TIMEOUT`` seconds is presumed dead, so a crashed worker can
@@ -33,6 +34,12 @@ scheduler is used and nothing here runs.
 * unlink detection (``crawler/linkwatch.py``) is switched off: no single worker sees the
   portal's whole link graph;
 * stats are written without the ``spider`` argument Scrapy 2.14+ deprecates.
+
+The add-on also swaps in :class:`~nianbao.crawler.polite.PoliteDownloadHandler`, so each
+host's (or IP's) concurrency and delay hold for all workers together. Only scrapy-redis's
+scheduler and duplicate filter are used, never its ``RedisSpider`` (whose
+``start_requests()`` Scrapy 2.16+ no longer drives): the spider's own ``async start()``
+yields the start requests, and Scrapy's engine enqueues them here like any other.
 """
 
 from __future__ import annotations
@@ -61,6 +68,8 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 logger = logging.getLogger(__name__)
 CLAIMED = "nianbao_frontier_claimed"  # meta flag: popped by an idle worker's poll
+WIRE = "nianbao.crawler.wire.WireDownloadHandler"
+POLITE = "nianbao.crawler.polite.PoliteDownloadHandler"
 
 
 class FrontierError(NianbaoError):
@@ -104,6 +113,16 @@ class RedisFrontier:
         # "no page links to this report any more" cannot be judged by one of them.
         priority = max(settings.getpriority("NIANBAO_LINKWATCH_ENABLED") or 0, 20)
         settings.set("NIANBAO_LINKWATCH_ENABLED", False, priority)
+        # Politeness for the sum of all workers (crawler/polite.py): the recording handler,
+        # starting each fetch under a lease on its host (or IP) held in this Redis.
+        if settings.getbool("NIANBAO_POLITE_SHARED", True):
+            handlers = settings.getdict("DOWNLOAD_HANDLERS")
+            if all(handlers.get(s) == WIRE for s in ("http", "https")):
+                polite = dict(handlers, http=POLITE, https=POLITE)
+                priority = max(settings.getpriority("DOWNLOAD_HANDLERS") or 0, 20)
+                settings.set("DOWNLOAD_HANDLERS", polite, priority)
+            else:
+                logger.warning("DOWNLOAD_HANDLERS is not nianbao's: politeness is per worker only")
 
 
 def _key_part(value: str) -> str:
@@ -149,7 +168,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         self.max_pages = source.max_pages
         # Joining is one step under a lock: two workers starting together must not both
         # find no peer, so that the second clears the frontier the first just joined.
-        with self.server.lock(f"{base}:join", timeout=30, blocking_timeout=60):
+        self.join_lock = f"{base}:join"
+        with self.server.lock(self.join_lock, timeout=30, blocking_timeout=60):
             if not self._count("workers"):
                 if self.server.delete(self.keys["paused"]):
                     # The last worker of an interrupted crawl left its frontier: resume it.
@@ -273,6 +293,14 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
     def close(self, reason: str) -> None:
         if self.poll is not None and self.poll.running:
             self.poll.stop()
+        # Leaving is one step under the join lock, as joining is. Without it: this worker
+        # leaves and finds no one left; a worker joining now also finds no one, clears,
+        # registers and queues its start requests; then this one's delete wipes them all
+        # (or its "paused" mark makes the newcomer's next start resume a fresh crawl).
+        with self.server.lock(self.join_lock, timeout=30, blocking_timeout=60):
+            self._leave(reason)
+
+    def _leave(self, reason: str) -> None:
         self._idle()
         self.server.zrem(self.keys["workers"], self.worker)
         if self._count("workers"):

@@ -132,6 +132,14 @@ NIANBAO_REDIS_URL = ""  # empty: $NIANBAO_REDIS when the crawler starts, else no
 NIANBAO_REDIS_PREFIX = "nianbao"  # keys: <prefix>:<source>:requests|dupefilter|budget|workers
 NIANBAO_REDIS_WORKER_TIMEOUT = 600  # s without taking a request before a worker counts as dead
 NIANBAO_REDIS_IDLE_POLL = 0.5  # s between an idle worker's looks at the shared queue
+# With a Redis frontier, each host's concurrency (CONCURRENT_REQUESTS_PER_DOMAIN) and delay
+# (DOWNLOAD_DELAY) hold for all workers together, not for each (crawler/polite.py): a fetch
+# starts under a lease on its host kept in Redis. Set CONCURRENT_REQUESTS_PER_IP (Scrapy's
+# setting; 0 = off) to key by the host's resolved IP instead, with that concurrency, so the
+# sources of one shared platform share one allowance.
+NIANBAO_POLITE_SHARED = True
+NIANBAO_POLITE_POLL = 0.1  # s between looks while a host's concurrency is taken
+NIANBAO_POLITE_LEASE_MARGIN = 15.0  # a dead worker's lease expires after timeout + this
 ADDONS = {"nianbao.crawler.frontier.RedisFrontier": 100}
 
 # --- Pipelines: the data path, in order ---------------------------------------------------

@@ -16,13 +16,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
 from nianbao.demo.portalgen import Report as PortalReport
 from nianbao.demo.portalgen import county_portal
-from nianbao.demo.server import Portal
+from nianbao.demo.server import Page, Portal
 from nianbao.models.db import open_archive, sessionmaker_for
 from nianbao.models.tables import Capture, CrawlRun, Report, Version
 from tests.conftest import FAST, NIANBAO, REDIS_ENV, crawl
@@ -244,26 +245,30 @@ def test_a_shared_frontier_starts_from_the_spiders_async_start(
     """scrapy-redis 0.9.1 only knows ``start_requests()``, which Scrapy 2.16+ no longer
     drives. The portal spider has only ``async start()``: with the Redis scheduler in
     place, its start URL (linked from nowhere) and what it leads to must still be crawled,
-    with no deprecation warning about start requests."""
+    with no deprecation warning about start requests, and what only that ``start()``
+    yields (the archive's known report URLs) must be requested too."""
     redis_url, prefix = redis_frontier
     portal = _portal(seeds)
     portal.set("/entry.html", portal.get("/zwgk/index.html"))  # reachable only as a start
     server = serve(portal)
-    proc = crawl(
-        db_url,
-        server.url("/entry.html"),
-        "-v",
-        "--redis",
-        redis_url,
-        "-s",
-        f"NIANBAO_REDIS_PREFIX={prefix}",
-        "-s",
-        "ROBOTSTXT_OBEY=False",
-    )
+    shared = ("--redis", redis_url, "-s", f"NIANBAO_REDIS_PREFIX={prefix}")
+    proc = crawl(db_url, server.url("/entry.html"), "-v", *shared, "-s", "ROBOTSTXT_OBEY=False")
     fetched = {path for path, _status, _size in portal.log}
     assert "/entry.html" in fetched
     assert "start_requests" not in proc.stderr
     engine = open_archive(db_url)
     with sessionmaker_for(engine)() as session:
         assert session.scalar(select(func.count()).select_from(Report)) == len(TOWNS)
+        reports = {urlsplit(u).path for u in session.scalars(select(Capture.url))}
+        reports &= {p for p in portal.paths() if "/ndbg/" in p and "index" not in p}
     engine.dispose()
+    assert len(reports) == len(TOWNS)
+
+    # Scrapy's default start() would also fetch a start URL; only the spider's own
+    # start() re-requests the reports the archive knows. Started from a page that links
+    # nowhere, the second crawl must still ask for every one of them.
+    portal.set("/empty.html", Page(b"<html><body><p>nothing here</p></body></html>"))
+    portal.clear_log()
+    crawl(db_url, server.url("/empty.html"), *shared)
+    again = {path for path, _status, _size in portal.log}
+    assert reports <= again, f"known reports not re-requested: {sorted(reports - again)}"
