@@ -293,8 +293,8 @@ def record_report(
         # numpy and datasketch load only when a version is written, not for every reader
         from nianbao.models import neardup
 
-        neardup.link_version(session, version)
-        figures.store(session, version)
+        neardup.link_version(session, version, getattr(derived, "signed", None), fresh=True)
+        figures.store(session, version, fresh=True)
         report.title, report.url = derived.title, cap.url
     else:
         assert current is not None

@@ -155,6 +155,24 @@ def band_keys(sig: bytes) -> list[int]:
     return keys
 
 
+@dataclass(frozen=True)
+class Signed:
+    """What the archive stores and compares for one text: computed once, where it is cheap
+    (a crawl's cleaning worker), and handed to :func:`models.neardup.link_version`."""
+
+    sha256: str  # of the normal form the rest was computed from (a version's sha256)
+    keys: np.ndarray  # shingle_keys
+    minhash: bytes  # signature(keys)
+    bands: list[int]  # band_keys(minhash)
+
+
+def sign(norm_text: str, sha256: str) -> Signed:
+    """The shingle keys, MinHash and LSH band keys of a normal form whose hash is ``sha256``."""
+    keys = shingle_keys(norm_text)
+    minhash = signature(keys)
+    return Signed(sha256, keys, minhash, band_keys(minhash))
+
+
 def estimate(sig_a: bytes, sig_b: bytes) -> float:
     """Jaccard estimated from two stored signatures (used only by the benchmark)."""
     a, b = np.frombuffer(sig_a, "<u4"), np.frombuffer(sig_b, "<u4")
