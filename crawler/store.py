@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
+import os
 from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from nianbao.crawler.items import CaptureItem
 from nianbao.crawler.source import source_of
-from nianbao.models import archive, pagecache, runs
+from nianbao.models import archive, jobs, pagecache, runs
 from nianbao.models.db import ArchiveError, resolve_url, safe_url
-from nianbao.models.writer import Writer
-from nianbao.pipelines.derive import CLEANER_VERSION, version_fields
+from nianbao.models.writer import WriteFailed, Writer
 
 logger = logging.getLogger(__name__)
 
@@ -67,15 +65,11 @@ class StorePipeline:
         if self.source.organ_type:  # sources.toml override, read by `nianbao compliance`
             config["organ_type"] = self.source.organ_type
 
-        def start(session: Any) -> tuple[int, int]:
-            run = runs.start_run(session, self.source.name, self.source.organ, config)
-            return run.id, run.source_id
-
-        self.run_id, self.source_id = self.writer.call(start)
-        self.stats.set_value("nianbao/run_id", self.run_id)  # the crawl's digest finds it
-        logger.info(
-            "archiving to %s (crawl run %s)", safe_url(str(self.writer.engine.url)), self.run_id
+        self.run_id, self.source_id = self.writer.call(
+            jobs.start_run, self.source.name, self.source.organ, config, os.getpid()
         )
+        self.stats.set_value("nianbao/run_id", self.run_id)  # the crawl's digest finds it
+        logger.info("archiving to %s (crawl run %s)", safe_url(self.writer.url), self.run_id)
 
     def _finish(self, reason: str) -> None:
         if self.run_id is None or self.writer is None:
@@ -104,8 +98,7 @@ class StorePipeline:
         status = summary.status
         if status == "failed":
             errors["failed"] = summary.reason
-        run_id = self.run_id
-        self.writer.call(lambda session: runs.finish_run(session, run_id, status, counts, errors))
+        self.writer.call(runs.finish_run, self.run_id, status, counts, errors)
 
     def close_spider(self, spider: Any = None) -> None:
         if self.pages and self.writer is not None:
@@ -134,13 +127,17 @@ class StorePipeline:
         the retry finds the winner's row and records an unchanged capture instead.
         """
         assert self.writer is not None
-        job = partial(self._store_once, item)
+        args = self._job_args(item)
+        if args is None:
+            return None
         try:
-            return await asyncio.wrap_future(self.writer.submit(job))
-        except IntegrityError as exc:
-            logger.info("concurrent write for %s (%s); retrying once", item.url, exc.orig)
+            return await asyncio.wrap_future(self.writer.submit(jobs.store_capture, *args))
+        except WriteFailed as exc:
+            if exc.kind != "integrity":
+                raise
+            logger.info("concurrent write for %s (%s); retrying once", item.url, exc)
             self.stats.inc_value("archive/retried")
-            return await asyncio.wrap_future(self.writer.submit(job))
+            return await asyncio.wrap_future(self.writer.submit(jobs.store_capture, *args))
 
     def _capture_in(self, item: CaptureItem) -> archive.CaptureIn:
         wire = item.wire
@@ -169,36 +166,23 @@ class StorePipeline:
             context=item.context or None,
         )
 
-    def _store_once(self, item: CaptureItem, session: Any) -> archive.Stored | None:
-        """Runs on the writer thread, inside the item's savepoint."""
-        cap = self._capture_in(item)
-        if item.kind == "not_modified":
-            return archive.record_not_modified(session, cap)
-        if item.kind == "gone":
-            return archive.record_gone(session, cap)
-        if item.kind == "blocked":
-            return archive.record_other(session, cap, "blocked", "anti-bot gateway")
+    def _job_args(self, item: CaptureItem) -> tuple[Any, ...] | None:
+        """What the writer needs for ``item`` (None: not a report, nothing to write)."""
         doc = item.doc
-        assert doc is not None
-        if "report" not in doc.flags:
-            return None
-        if not (doc.norm_text or "").strip():  # evidence only: see record_report
-            self.stats.inc_value("archive/unreadable")
-        for refusal in ("bomb", "timeout"):  # parsers refused it (pipelines/sandbox.py)
-            if refusal in doc.flags:
-                self.stats.inc_value(f"parse/{refusal}")
-        fields = version_fields(doc, self.source.organ)
-        meta = {**fields.meta, "landing_url": item.landing_url}
-        return archive.record_report(
-            session,
-            cap,
-            doc,
-            organ=fields.organ,
-            year=fields.year,
-            published=fields.published,
-            cleaner_version=CLEANER_VERSION,
-            meta=meta,
-        )
+        if item.kind not in ("not_modified", "gone", "blocked"):
+            assert doc is not None
+            if "report" not in doc.flags:
+                return None
+            if not (doc.norm_text or "").strip():  # evidence only: see record_report
+                self.stats.inc_value("archive/unreadable")
+            for refusal in ("bomb", "timeout"):  # parsers refused it (pipelines/sandbox.py)
+                if refusal in doc.flags:
+                    self.stats.inc_value(f"parse/{refusal}")
+            doc = jobs.slim(doc)
+        else:
+            doc = None
+        cap = self._capture_in(item)
+        return item.kind, cap, doc, self.source.organ, item.landing_url
 
     def _take_pages(self) -> list[archive.CaptureIn]:
         batch, self.pages = self.pages, []
@@ -206,23 +190,17 @@ class StorePipeline:
 
     def _save_pages(self, batch: list[archive.CaptureIn]) -> None:
         """Blocking: for the last batch, at close."""
-        self._saved_pages(
-            batch, self.writer.submit(self._pages_job(batch)) if self.writer else None
-        )
-
-    def _pages_job(self, batch: list[archive.CaptureIn]) -> Any:
-        source_id = self.source_id
-        assert source_id is not None
-        return lambda session: pagecache.save(session, source_id, batch)
+        assert self.writer is not None
+        self._saved_pages(batch, self.writer.submit(pagecache.save, self.source_id, batch))
 
     def _saved_pages(self, batch: list[archive.CaptureIn], future: Any) -> None:
         """One savepoint per batch. A failure loses only those rows: the pages are
         fetched whole next time and recorded then."""
         try:
             saved = future.result()
-        except OperationalError as exc:
+        except WriteFailed as exc:
             self.stats.inc_value("archive/error")
-            logger.error("writing %d list-page captures failed (%s)", len(batch), exc.orig)
+            logger.error("writing %d list-page captures failed (%s)", len(batch), exc)
             return
         self.stats.inc_value("archive/page_captures", saved.changed)
         self.stats.inc_value("archive/pages_unchanged", saved.unchanged)
@@ -235,10 +213,10 @@ class StorePipeline:
         self.pages.append(self._capture_in(item))
         if len(self.pages) >= PAGE_BATCH and self.writer is not None:
             batch = self._take_pages()
-            future = self.writer.submit(self._pages_job(batch))
+            future = self.writer.submit(pagecache.save, self.source_id, batch)
             try:
                 await asyncio.wrap_future(future)
-            except OperationalError:
+            except WriteFailed:
                 pass  # said and counted by _saved_pages
             self._saved_pages(batch, future)
 
@@ -248,14 +226,14 @@ class StorePipeline:
             raise DropItem(f"not a report candidate: {item.url}", log_level="DEBUG")
         try:
             stored = await self._store(item)
-        except OperationalError as exc:
+        except WriteFailed as exc:
             self.stats.inc_value("archive/error")
             logger.error(
                 "archive write failed for %s (%s); nothing already archived was lost",
                 item.url,
-                exc.orig,
+                exc,
             )
-            raise DropItem(f"archive write failed: {exc.orig}") from exc
+            raise DropItem(f"archive write failed: {exc}") from exc
         if stored is None:
             self.stats.inc_value("archive/not_report")
             await self._cache_page(item)
