@@ -44,7 +44,7 @@ def store(session: Session, version: Version, *, fresh: bool = False) -> bool:
     if not cells:
         return True
     session.execute(
-        insert(Figure),
+        insert(Figure.__table__),
         [
             {
                 "version_id": version.id,

@@ -150,7 +150,7 @@ def _insert_leaves(conn: Any, leaves: list[tuple[str, int, str]]) -> list[int]:
         {"idx": start + i, "kind": kind, "row_id": rid, "leaf_hash": leaf}
         for i, (kind, rid, leaf) in enumerate(leaves)
     ]
-    conn.execute(insert(LogLeaf), entries)
+    conn.execute(insert(LogLeaf.__table__), entries)
     return [int(e["idx"]) for e in entries]  # type: ignore[call-overload]
 
 

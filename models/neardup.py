@@ -150,12 +150,13 @@ def link_version(
     existing = None if fresh else session.get(VersionSignature, version.id)
     if existing is None:
         session.execute(
-            insert(VersionSignature), [{"version_id": version.id, "scheme": SCHEME, "minhash": sig}]
+            insert(VersionSignature.__table__),
+            [{"version_id": version.id, "scheme": SCHEME, "minhash": sig}],
         )
     else:
         existing.scheme, existing.minhash = SCHEME, sig
     session.execute(
-        insert(VersionBand),
+        insert(VersionBand.__table__),
         [{"version_id": version.id, "band": i, "key": key} for i, key in enumerate(keys)],
     )
     if len(mine) < nd.MIN_SHINGLES:
@@ -200,7 +201,7 @@ def link_version(
             }
         )
     if links:
-        session.execute(insert(VersionLink), links)
+        session.execute(insert(VersionLink.__table__), links)
     return len(links)
 
 

@@ -198,13 +198,21 @@ class Similarity:
         return self.jaccard >= MIN_JACCARD or self.containment >= MIN_CONTAINMENT
 
 
+def _common(small: np.ndarray, large: np.ndarray) -> int:
+    """How many keys two sorted, distinct key arrays share: a binary search of each of the
+    smaller's keys in the larger (``np.intersect1d`` sorts both together: 3× the time)."""
+    at = np.searchsorted(large, small)
+    np.minimum(at, large.size - 1, out=at)
+    return int(np.count_nonzero(large[at] == small))
+
+
 def compare(a: np.ndarray | set[str], b: np.ndarray | set[str]) -> Similarity:
     """Exact similarity of two shingle sets: :func:`shingle_keys` (sorted, distinct) or
     :func:`shingles`."""
     if not len(a) or not len(b):
         return Similarity(0.0, 0.0, 0.0)
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-        common = int(np.intersect1d(a, b, assume_unique=True).size)
+        common = _common(a, b) if len(a) <= len(b) else _common(b, a)
     else:
         common = len(set(a) & set(b))
     union = len(a) + len(b) - common
