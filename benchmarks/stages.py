@@ -16,6 +16,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from benchmarks.portal import bench_portal
 from nianbao.demo.portalgen import seed_reports
@@ -72,7 +73,7 @@ def store_time(
             engine = open_archive(f"sqlite:///{tmp}/archive.sqlite")
             session_factory = sessionmaker_for(engine)
             t = time.process_time()
-            work = [
+            work: list[Any] = [
                 (
                     i,
                     jobs.store_capture,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,7 @@ class KeyCache:
 KEYS = KeyCache(64 << 20)  # ≈ 2,000 reports' keys: a night's candidates are mostly recent
 
 
-def _keys_of(session: Session, rows: list[Any]) -> dict[int, np.ndarray]:
+def _keys_of(session: Session, rows: Sequence[Any]) -> dict[int, np.ndarray]:
     """Version id → shingle keys, from the cache, else from the stored normal form."""
     out: dict[int, np.ndarray] = {}
     missing: dict[int, str] = {}
@@ -178,7 +179,9 @@ def link_version(
         .where(Version.id.in_(candidates))
         .order_by(Version.id)
     ).all()
-    source = session.scalar(select(Report.source_id).where(Report.id == version.report_id))
+    source: int = session.execute(
+        select(Report.source_id).where(Report.id == version.report_id)
+    ).scalar_one()
     their_keys = _keys_of(session, others)
     links = []
     for other in others:
