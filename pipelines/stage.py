@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from nianbao.pipelines.document import Document
@@ -72,7 +73,9 @@ def _finish(doc: Document) -> tuple[Document, dict[str, float]]:
         t = time.process_time()
         doc.signed = neardup.sign(doc.norm_text, doc.sha256)
         spent["neardup"] = (time.process_time() - t) * 1000
-    return doc, spent
+    # Nothing after the cleaning reads the markup, the page's lines or the entity (the
+    # store keeps the wire body of the item): not sent back, not unpickled on the reactor.
+    return replace(doc, body=b"", html=None, page_lines=[], blocks=[]), spent
 
 
 def _record(stats: Any, before: Document, after: Document, removed: int, flags: set) -> None:
