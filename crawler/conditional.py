@@ -38,7 +38,7 @@ from scrapy.responsetypes import responsetypes
 from nianbao.crawler.source import source_of
 from nianbao.models import pagecache
 from nianbao.models.archive import header
-from nianbao.models.db import make_engine, resolve_url, sessionmaker_for
+from nianbao.models.db import acquire_engine, release_engine, resolve_url, sessionmaker_for
 from nianbao.models.incremental import Validators, latest_report_body, validators_for
 from nianbao.models.types import utcnow
 from nianbao.pipelines.attachments import is_document
@@ -70,7 +70,7 @@ class ConditionalRequests:
     def _load(self, source: str) -> tuple[dict[str, Validators], dict[str, Validators]]:
         """Blocking (runs in a worker thread): both validator maps, one read-only engine
         kept open for the cached bodies that 304 answers call for."""
-        self.engine = make_engine(self.db_url, read_only=True)
+        self.engine = acquire_engine(self.db_url, read_only=True)  # one for every source
         with sessionmaker_for(self.engine)() as session:
             return validators_for(session, source), pagecache.validators_for(session, source)
 
@@ -108,7 +108,8 @@ class ConditionalRequests:
 
     def spider_closed(self, spider: Any) -> None:
         if self.engine is not None:
-            self.engine.dispose()
+            release_engine(self.engine)
+            self.engine = None
 
     def process_request(self, request: Request) -> None:
         if request.method != "GET" or request.meta.get("nianbao_unconditional"):

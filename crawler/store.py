@@ -1,9 +1,11 @@
 """The last stage: write captures, reports and versions to the archive.
 
-Database work runs on one dedicated writer thread so it never blocks the reactor (Scrapy
+Database work runs on the process's one writer thread (:class:`models.writer.Writer`,
+shared by every source crawled in the process) so it never blocks the reactor (Scrapy
 keeps fetching while a version is written) and SQLite sees a single writer per process.
-Each item is one transaction; a failure is logged with the URL and counted, and never
-takes already-archived data with it.
+Each item is its own savepoint in a transaction that commits whatever items queued up
+together (group commit); an item is acknowledged only after that commit. A failure is
+logged with the URL and counted, and never takes already-archived data with it.
 
 Pages that are not reports (``listing`` items, and candidates recognition turned down) are
 kept as ``page`` captures whenever their bytes change, and their 304s as small rows
@@ -18,18 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import os
 from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from nianbao.crawler.items import CaptureItem
 from nianbao.crawler.source import source_of
-from nianbao.models import archive, pagecache, runs
-from nianbao.models.db import ArchiveError, open_archive, safe_url, sessionmaker_for
-from nianbao.pipelines.derive import CLEANER_VERSION, version_fields
+from nianbao.models import archive, jobs, pagecache, runs
+from nianbao.models.db import ArchiveError, resolve_url, safe_url
+from nianbao.models.writer import WriteFailed, Writer
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class StorePipeline:
         self.db_url = db_url
         self.crawler = crawler
         self.stats = crawler.stats
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nianbao-writer")
+        self.writer: Writer | None = None
         self.run_id: int | None = None
         self.source_id: int | None = None
         self.pages: list[archive.CaptureIn] = []
@@ -52,29 +53,26 @@ class StorePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
-    def _open(self, spider: Any) -> None:
-        self.source = source_of(self.crawler)
-        self.engine = open_archive(self.db_url or None)
-        self.Session = sessionmaker_for(self.engine)
-        config = {"start_urls": spider.start_urls, "allowed_domains": spider.allowed_domains}
-        if self.source.organ_type:  # sources.toml override, read by `nianbao compliance`
-            config["organ_type"] = self.source.organ_type
-        with self.Session.begin() as session:
-            run = runs.start_run(session, self.source.name, self.source.organ, config)
-            self.run_id, self.source_id = run.id, run.source_id
-        self.stats.set_value("nianbao/run_id", self.run_id)  # the crawl's digest finds it
-        logger.info("archiving to %s (crawl run %s)", safe_url(str(self.engine.url)), self.run_id)
-
     def open_spider(self, spider: Any = None) -> None:
         spider = spider or self.crawler.spider
+        self.source = source_of(self.crawler)
         try:
-            self.executor.submit(self._open, spider).result()
+            self.writer = Writer.acquire(resolve_url(self.db_url or None))
         except ArchiveError as exc:
             logger.error("%s", exc)
             raise
+        config = {"start_urls": spider.start_urls, "allowed_domains": spider.allowed_domains}
+        if self.source.organ_type:  # sources.toml override, read by `nianbao compliance`
+            config["organ_type"] = self.source.organ_type
+
+        self.run_id, self.source_id = self.writer.call(
+            jobs.start_run, self.source.name, self.source.organ, config, os.getpid()
+        )
+        self.stats.set_value("nianbao/run_id", self.run_id)  # the crawl's digest finds it
+        logger.info("archiving to %s (crawl run %s)", safe_url(self.writer.url), self.run_id)
 
     def _finish(self, reason: str) -> None:
-        if self.run_id is None:
+        if self.run_id is None or self.writer is None:
             return
         stats = self.stats.get_stats()
         counts = {
@@ -100,13 +98,11 @@ class StorePipeline:
         status = summary.status
         if status == "failed":
             errors["failed"] = summary.reason
-        with self.Session.begin() as session:
-            runs.finish_run(session, self.run_id, status, counts, errors)
-        self.engine.dispose()
+        self.writer.call(runs.finish_run, self.run_id, status, counts, errors)
 
     def close_spider(self, spider: Any = None) -> None:
-        if self.pages:
-            self.executor.submit(self._save_pages, self._take_pages()).result()
+        if self.pages and self.writer is not None:
+            self._save_pages(self._take_pages())
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         """Finish the run row with the reason Scrapy closed the crawl for.
@@ -116,23 +112,32 @@ class StorePipeline:
         ``ok`` while the CLI summary, reading the final stats, said ``shutdown``.
         """
         try:
-            self.executor.submit(self._finish, reason).result()
+            self._finish(reason)
         finally:
-            self.executor.shutdown(wait=True)
+            if self.writer is not None:
+                self.writer.release()
+                self.writer = None
 
-    def _store(self, item: CaptureItem) -> archive.Stored | None:
-        """One transaction; retried once if another process inserted the same row first.
+    async def _store(self, item: CaptureItem) -> archive.Stored | None:
+        """The item's savepoint in the writer's next batch; retried once (in the batch
+        after) if another process inserted the same row first.
 
         Two crawls of one source at once (or a PostgreSQL archive with many writers) can
         both decide a report or version is new; the loser's unique constraint fails, and
         the retry finds the winner's row and records an unchanged capture instead.
         """
+        assert self.writer is not None
+        args = self._job_args(item)
+        if args is None:
+            return None
         try:
-            return self._store_once(item)
-        except IntegrityError as exc:
-            logger.info("concurrent write for %s (%s); retrying once", item.url, exc.orig)
+            return await asyncio.wrap_future(self.writer.submit(jobs.store_capture, *args))
+        except WriteFailed as exc:
+            if exc.kind != "integrity":
+                raise
+            logger.info("concurrent write for %s (%s); retrying once", item.url, exc)
             self.stats.inc_value("archive/retried")
-            return self._store_once(item)
+            return await asyncio.wrap_future(self.writer.submit(jobs.store_capture, *args))
 
     def _capture_in(self, item: CaptureItem) -> archive.CaptureIn:
         wire = item.wire
@@ -161,16 +166,10 @@ class StorePipeline:
             context=item.context or None,
         )
 
-    def _store_once(self, item: CaptureItem) -> archive.Stored | None:
-        cap = self._capture_in(item)
-        with self.Session.begin() as session:
-            if item.kind == "not_modified":
-                return archive.record_not_modified(session, cap)
-            if item.kind == "gone":
-                return archive.record_gone(session, cap)
-            if item.kind == "blocked":
-                return archive.record_other(session, cap, "blocked", "anti-bot gateway")
-            doc = item.doc
+    def _job_args(self, item: CaptureItem) -> tuple[Any, ...] | None:
+        """What the writer needs for ``item`` (None: not a report, nothing to write)."""
+        doc = item.doc
+        if item.kind not in ("not_modified", "gone", "blocked"):
             assert doc is not None
             if "report" not in doc.flags:
                 return None
@@ -179,33 +178,29 @@ class StorePipeline:
             for refusal in ("bomb", "timeout"):  # parsers refused it (pipelines/sandbox.py)
                 if refusal in doc.flags:
                     self.stats.inc_value(f"parse/{refusal}")
-            fields = version_fields(doc, self.source.organ)
-            meta = {**fields.meta, "landing_url": item.landing_url}
-            return archive.record_report(
-                session,
-                cap,
-                doc,
-                organ=fields.organ,
-                year=fields.year,
-                published=fields.published,
-                cleaner_version=CLEANER_VERSION,
-                meta=meta,
-            )
+            doc = jobs.slim(doc)
+        else:
+            doc = None
+        cap = self._capture_in(item)
+        return item.kind, cap, doc, self.source.organ, item.landing_url
 
     def _take_pages(self) -> list[archive.CaptureIn]:
         batch, self.pages = self.pages, []
         return batch
 
     def _save_pages(self, batch: list[archive.CaptureIn]) -> None:
-        """One transaction per batch. A failure loses only those rows: the pages are
+        """Blocking: for the last batch, at close."""
+        assert self.writer is not None
+        self._saved_pages(batch, self.writer.submit(pagecache.save, self.source_id, batch))
+
+    def _saved_pages(self, batch: list[archive.CaptureIn], future: Any) -> None:
+        """One savepoint per batch. A failure loses only those rows: the pages are
         fetched whole next time and recorded then."""
-        assert self.source_id is not None
         try:
-            with self.Session.begin() as session:
-                saved = pagecache.save(session, self.source_id, batch)
-        except OperationalError as exc:
+            saved = future.result()
+        except WriteFailed as exc:
             self.stats.inc_value("archive/error")
-            logger.error("writing %d list-page captures failed (%s)", len(batch), exc.orig)
+            logger.error("writing %d list-page captures failed (%s)", len(batch), exc)
             return
         self.stats.inc_value("archive/page_captures", saved.changed)
         self.stats.inc_value("archive/pages_unchanged", saved.unchanged)
@@ -216,25 +211,29 @@ class StorePipeline:
         if item.cached or item.status not in (200, 304):
             return  # rebuilt from the archive (nothing new), or not a page worth keeping
         self.pages.append(self._capture_in(item))
-        if len(self.pages) >= PAGE_BATCH:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self.executor, self._save_pages, self._take_pages())
+        if len(self.pages) >= PAGE_BATCH and self.writer is not None:
+            batch = self._take_pages()
+            future = self.writer.submit(pagecache.save, self.source_id, batch)
+            try:
+                await asyncio.wrap_future(future)
+            except WriteFailed:
+                pass  # said and counted by _saved_pages
+            self._saved_pages(batch, future)
 
     async def process_item(self, item: CaptureItem, spider: Any = None) -> CaptureItem:
-        loop = asyncio.get_running_loop()
         if item.kind == "listing":
             await self._cache_page(item)
             raise DropItem(f"not a report candidate: {item.url}", log_level="DEBUG")
         try:
-            stored = await loop.run_in_executor(self.executor, self._store, item)
-        except OperationalError as exc:
+            stored = await self._store(item)
+        except WriteFailed as exc:
             self.stats.inc_value("archive/error")
             logger.error(
                 "archive write failed for %s (%s); nothing already archived was lost",
                 item.url,
-                exc.orig,
+                exc,
             )
-            raise DropItem(f"archive write failed: {exc.orig}") from exc
+            raise DropItem(f"archive write failed: {exc}") from exc
         if stored is None:
             self.stats.inc_value("archive/not_report")
             await self._cache_page(item)

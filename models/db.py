@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,36 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
     raise ArchiveError(
         f"unsupported database URL {parsed.render_as_string()!r}: use sqlite:/// or postgresql://"
     )
+
+
+_SHARED: dict[tuple[str, bool], list[Any]] = {}  # (url, read_only) → [engine, users]
+_SHARED_LOCK = threading.Lock()
+
+
+def acquire_engine(url: str, *, read_only: bool = False) -> Engine:
+    """One engine per process for ``url`` (:func:`make_engine`), shared by its users: a
+    crawl of a thousand sources opened a thousand engines, each with its own pool of
+    connections. Give it back with :func:`release_engine`."""
+    key = (resolve_url(url, create=not read_only), read_only)
+    with _SHARED_LOCK:
+        entry = _SHARED.get(key)
+        if entry is None:
+            entry = _SHARED[key] = [make_engine(key[0], read_only=read_only), 0]
+        entry[1] += 1
+        return entry[0]
+
+
+def release_engine(engine: Engine) -> None:
+    """One user less of a shared engine; the last one disposes of it."""
+    with _SHARED_LOCK:
+        for key, entry in list(_SHARED.items()):
+            if entry[0] is engine:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    del _SHARED[key]
+                    engine.dispose()
+                return
+    engine.dispose()  # not a shared one
 
 
 def _read_only_connect(path: str) -> Any:

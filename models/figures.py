@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from nianbao.models.tables import Figure, Report, Version
@@ -29,26 +29,36 @@ def load(session: Session, version_id: int) -> list[parser.Figure]:
     ]
 
 
-def store(session: Session, version: Version) -> bool:
-    """(Re)parse ``version``'s text into its cells; True when they changed."""
+def store(session: Session, version: Version, *, fresh: bool = False) -> bool:
+    """(Re)parse ``version``'s text into its cells; True when they changed.
+
+    ``fresh``: the version was inserted in this transaction (it has no cells yet)."""
     cells = parser.parse(version.text)
-    if [_key(f) for f in cells] == [_key(f) for f in load(session, version.id)]:
+    if fresh:
+        if not cells:
+            return False
+    elif [_key(f) for f in cells] == [_key(f) for f in load(session, version.id)]:
         return False
-    session.execute(delete(Figure).where(Figure.version_id == version.id))
-    session.add_all(
-        Figure(
-            version_id=version.id,
-            tbl=f.table,
-            row_label=f.row,
-            col_label=f.column,
-            value=f.value,
-            raw=f.raw[:100],
-            unit=f.unit,
-            line=f.line,
-        )
-        for f in cells
+    else:
+        session.execute(delete(Figure).where(Figure.version_id == version.id))
+    if not cells:
+        return True
+    session.execute(
+        insert(Figure.__table__),
+        [
+            {
+                "version_id": version.id,
+                "tbl": f.table,
+                "row_label": f.row,
+                "col_label": f.column,
+                "value": f.value,
+                "raw": f.raw[:100],
+                "unit": f.unit,
+                "line": f.line,
+            }
+            for f in cells
+        ],
     )
-    session.flush()
     return True
 
 

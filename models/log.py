@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
 
 from nianbao.models import merkle
 from nianbao.models.tables import Capture, LogLeaf, Report, Version
@@ -121,8 +122,41 @@ def size(conn: Any) -> int:
     return 0 if last is None else int(last) + 1
 
 
+_DEFERRED = "nianbao_log_deferred"
+
+
+def defer(session: Session) -> list[tuple[str, int, str]]:
+    """From now on in this session's transaction, :func:`append` computes each leaf at once
+    (from the row as stored at that moment) but queues its insertion; the caller must call
+    :func:`write_deferred` before committing. Returns the queue (a writer that rolls a
+    savepoint back truncates it to its length before the savepoint)."""
+    pending: list[tuple[str, int, str]] = []
+    session.info[_DEFERRED] = pending
+    return pending
+
+
+def write_deferred(session: Session) -> list[int]:
+    """Insert the queued leaves, in the order they were appended, under the log's lock."""
+    pending = session.info.pop(_DEFERRED, None)
+    if not pending:
+        return []
+    return _insert_leaves(session, pending)
+
+
+def _insert_leaves(conn: Any, leaves: list[tuple[str, int, str]]) -> list[int]:
+    _lock(conn)
+    start = size(conn)
+    entries = [
+        {"idx": start + i, "kind": kind, "row_id": rid, "leaf_hash": leaf}
+        for i, (kind, rid, leaf) in enumerate(leaves)
+    ]
+    conn.execute(insert(LogLeaf.__table__), entries)
+    return [int(e["idx"]) for e in entries]  # type: ignore[call-overload]
+
+
 def append(conn: Any, kind: str, ids: Iterable[int]) -> list[int]:
-    """Append a leaf for the current state of each row; returns the new leaves' indexes.
+    """Append a leaf for the current state of each row; returns the new leaves' indexes
+    (none yet when the session defers its leaves: see :func:`defer`).
 
     Call after the rows are flushed, inside the transaction that wrote them.
     """
@@ -131,16 +165,13 @@ def append(conn: Any, kind: str, ids: Iterable[int]) -> list[int]:
         return []
     if hasattr(conn, "flush"):
         conn.flush()
-    _lock(conn)
+    pending = conn.info.get(_DEFERRED) if isinstance(conn, Session) else None
     rows = load_rows(conn, kind, wanted)
-    start = size(conn)
-    entries = [
-        {"idx": start + i, "kind": kind, "row_id": rid, "leaf_hash": leaf_of(kind, rows[rid])}
-        for i, rid in enumerate(r for r in wanted if r in rows)
-    ]
-    if entries:
-        conn.execute(insert(LogLeaf), entries)
-    return [int(e["idx"]) for e in entries]  # type: ignore[call-overload]
+    leaves = [(kind, rid, leaf_of(kind, rows[rid])) for rid in wanted if rid in rows]
+    if pending is not None:
+        pending.extend(leaves)
+        return []
+    return _insert_leaves(conn, leaves) if leaves else []
 
 
 def latest_leaf(conn: Any, kind: str, row_id: int) -> str | None:

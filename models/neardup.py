@@ -14,9 +14,13 @@ miss each other (neither sees the other's uncommitted rows); ``reprocess`` finds
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+import numpy as np
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from nianbao.models.tables import (
@@ -37,11 +41,11 @@ SCHEME = f"minhash-k{nd.K}-p{nd.NUM_PERM}-r{nd.ROWS}-u16"
 MAX_CANDIDATES = 200  # a text sharing bands with more than this many is boilerplate-only
 
 
-def _flags(v: Version) -> list[str]:
+def _flags(v: Any) -> list[str]:
     return list((v.flags or {}).get("items", []))
 
 
-def link_kind(a: Version, b: Version, source_a: int, source_b: int) -> str:
+def link_kind(a: Any, b: Any, source_a: int, source_b: int) -> str:
     """``copy_elsewhere``, ``same_organ`` (another year) or ``other_organ``."""
     organ_a = normal_form(a.organ) if a.organ else None
     organ_b = normal_form(b.organ) if b.organ else None
@@ -55,74 +59,153 @@ def link_kind(a: Version, b: Version, source_a: int, source_b: int) -> str:
     return "other_organ"
 
 
-def _spin_pairs(new: Version, old: Version) -> list[dict[str, Any]]:
-    """What a spinner changed, original first; only when one side is flagged as spun."""
+def _spin_pairs(session: Session, new: Version, old: Any) -> list[dict[str, Any]]:
+    """What a spinner changed, original first; only when one side is flagged as spun
+    (``old``: a row of the candidate query, its text read only then)."""
     new_spun, old_spun = "spun_text" in _flags(new), "spun_text" in _flags(old)
     if new_spun == old_spun:
         return []
-    original, copy = (old, new) if new_spun else (new, old)
-    return nd.substitutions(original.norm_text, copy.norm_text)
+    old_text = session.scalar(select(Version.norm_text).where(Version.id == old.id)) or ""
+    original, copy = (old_text, new.norm_text) if new_spun else (new.norm_text, old_text)
+    return nd.substitutions(original, copy)
 
 
-def link_version(session: Session, version: Version) -> int:
-    """(Re)sign ``version`` and (re)find its links to older versions; returns links stored."""
-    session.execute(delete(VersionBand).where(VersionBand.version_id == version.id))
-    session.execute(
-        delete(VersionLink).where(
-            (VersionLink.version_id == version.id) | (VersionLink.other_id == version.id)
+class KeyCache:
+    """Shingle keys by the SHA-256 of the normal form they were computed from (a version's
+    ``sha256``), least recently used out first, up to ``max_bytes``.
+
+    Confirming a new version's candidates needs each candidate's shingle keys; recomputing
+    them from the candidate's text was 2/3 of an archive write (≈ 17 candidates a report on
+    a county's look-alike reports). Keyed by content, so a version whose text ``reprocess``
+    changed is never confused with its old text, whatever archive or process wrote it.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.data: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, sha256: str) -> np.ndarray | None:
+        with self.lock:
+            keys = self.data.get(sha256)
+            if keys is not None:
+                self.data.move_to_end(sha256)
+            return keys
+
+    def put(self, sha256: str, keys: np.ndarray) -> None:
+        with self.lock:
+            if sha256 in self.data or keys.nbytes > self.max_bytes:
+                return
+            self.data[sha256] = keys
+            self.size += keys.nbytes
+            while self.size > self.max_bytes:
+                _, old = self.data.popitem(last=False)
+                self.size -= old.nbytes
+
+
+KEYS = KeyCache(64 << 20)  # ≈ 2,000 reports' keys: a night's candidates are mostly recent
+
+
+def _keys_of(session: Session, rows: Sequence[Any]) -> dict[int, np.ndarray]:
+    """Version id → shingle keys, from the cache, else from the stored normal form."""
+    out: dict[int, np.ndarray] = {}
+    missing: dict[int, str] = {}
+    for row in rows:
+        keys = KEYS.get(row.sha256)
+        if keys is None:
+            missing[row.id] = row.sha256
+        else:
+            out[row.id] = keys
+    if missing:
+        texts = session.execute(
+            select(Version.id, Version.norm_text).where(Version.id.in_(list(missing)))
         )
-    )
-    mine = nd.shingle_keys(version.norm_text)
-    sig = nd.signature(mine)
-    existing = session.get(VersionSignature, version.id)
+        for vid, norm_text in texts:
+            keys = nd.shingle_keys(norm_text or "")
+            KEYS.put(missing[vid], keys)
+            out[vid] = keys
+    return out
+
+
+def link_version(
+    session: Session, version: Version, signed: nd.Signed | None = None, *, fresh: bool = False
+) -> int:
+    """(Re)sign ``version`` and (re)find its links to older versions; returns links stored.
+
+    ``signed``: its signature computed already (by the crawl's cleaning worker), used when
+    it is of this version's text. ``fresh``: the version was inserted in this transaction,
+    so it has no signature, bands or links to replace.
+    """
+    if not fresh:
+        session.execute(delete(VersionBand).where(VersionBand.version_id == version.id))
+        session.execute(
+            delete(VersionLink).where(
+                (VersionLink.version_id == version.id) | (VersionLink.other_id == version.id)
+            )
+        )
+    if signed is None or signed.sha256 != version.sha256:
+        signed = nd.sign(version.norm_text or "", version.sha256)
+    mine, sig, keys = signed.keys, signed.minhash, signed.bands
+    KEYS.put(version.sha256, mine)
+    existing = None if fresh else session.get(VersionSignature, version.id)
     if existing is None:
-        session.add(VersionSignature(version_id=version.id, scheme=SCHEME, minhash=sig))
+        session.execute(
+            insert(VersionSignature.__table__),
+            [{"version_id": version.id, "scheme": SCHEME, "minhash": sig}],
+        )
     else:
         existing.scheme, existing.minhash = SCHEME, sig
-    keys = nd.band_keys(sig)
-    session.add_all(
-        VersionBand(version_id=version.id, band=i, key=key) for i, key in enumerate(keys)
+    session.execute(
+        insert(VersionBand.__table__),
+        [{"version_id": version.id, "band": i, "key": key} for i, key in enumerate(keys)],
     )
-    session.flush()
     if len(mine) < nd.MIN_SHINGLES:
         return 0
     candidates = candidate_ids(session, version.id, version.report_id, keys)
-    if len(candidates) > MAX_CANDIDATES:
+    if not candidates or len(candidates) > MAX_CANDIDATES:
         return 0
-    source_of: dict[Any, Any] = dict(
-        session.execute(
-            select(Report.id, Report.source_id).where(
-                Report.id.in_(
-                    select(Version.report_id).where(Version.id.in_([version.id, *candidates]))
-                )
-            )
-        ).all()
-    )
-    stored = 0
-    for other in session.scalars(select(Version).where(Version.id.in_(candidates))):
-        theirs = nd.shingle_keys(other.norm_text)
+    others = session.execute(
+        select(
+            Version.id,
+            Version.report_id,
+            Version.sha256,
+            Version.organ,
+            Version.year,
+            Version.flags,
+            Report.source_id,
+        )
+        .join(Report, Report.id == Version.report_id)
+        .where(Version.id.in_(candidates))
+        .order_by(Version.id)
+    ).all()
+    source: int = session.execute(
+        select(Report.source_id).where(Report.id == version.report_id)
+    ).scalar_one()
+    their_keys = _keys_of(session, others)
+    links = []
+    for other in others:
+        theirs = their_keys[other.id]
         if len(theirs) < nd.MIN_SHINGLES:
             continue
         sim = nd.compare(mine, theirs)
         if not sim.is_near_duplicate():
             continue
-        session.add(
-            VersionLink(
-                version_id=version.id,
-                other_id=other.id,
-                kind=link_kind(
-                    version, other, source_of[version.report_id], source_of[other.report_id]
-                ),
-                jaccard=round(sim.jaccard, 4),
-                contained=round(sim.contained_a, 4),
-                other_contained=round(sim.contained_b, 4),
-                substitutions={"items": _spin_pairs(version, other)},
-                found_at=utcnow(),
-            )
+        links.append(
+            {
+                "version_id": version.id,
+                "other_id": other.id,
+                "kind": link_kind(version, other, source, other.source_id),
+                "jaccard": round(sim.jaccard, 4),
+                "contained": round(sim.contained_a, 4),
+                "other_contained": round(sim.contained_b, 4),
+                "substitutions": {"items": _spin_pairs(session, version, other)},
+                "found_at": utcnow(),
+            }
         )
-        stored += 1
-    session.flush()
-    return stored
+    if links:
+        session.execute(insert(VersionLink.__table__), links)
+    return len(links)
 
 
 def candidate_ids(session: Session, version_id: int, report_id: int, keys: list[int]) -> list[int]:

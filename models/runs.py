@@ -223,11 +223,14 @@ def start_run(
     source_name: str,
     organ: str | None = None,
     config: dict[str, Any] | None = None,
+    pid: int | None = None,
 ) -> CrawlRun:
+    """A new run row; ``pid``: the crawl's process (default this one; the archive writer
+    runs in a process of its own, :mod:`models.writer`)."""
     source = get_or_create_source(session, source_name, organ, config)
     session.flush()
-    host, pid = socket.gethostname(), os.getpid()
-    mark_crashed_runs(session, source.id, host)
+    host, pid = socket.gethostname(), pid or os.getpid()
+    mark_crashed_runs(session, source.id, host, pid)
     run = CrawlRun(
         source_id=source.id,
         started_at=utcnow(),
@@ -252,7 +255,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def mark_crashed_runs(session: Session, source_id: int, host: str) -> list[int]:
+def mark_crashed_runs(
+    session: Session, source_id: int, host: str, pid: int | None = None
+) -> list[int]:
     """Runs of this source on this host still "running" whose process is gone: "crashed".
 
     A crawl killed by SIGKILL, OOM or a power cut never reaches ``finish_run``; without this
@@ -268,7 +273,7 @@ def mark_crashed_runs(session: Session, source_id: int, host: str) -> list[int]:
     ).all()
     crashed = []
     for run in stale:
-        if run.pid is not None and run.pid != os.getpid() and not _alive(run.pid):
+        if run.pid is not None and run.pid != (pid or os.getpid()) and not _alive(run.pid):
             run.status = "crashed"
             run.errors = {
                 **(run.errors or {}),

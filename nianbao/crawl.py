@@ -94,12 +94,13 @@ def _check_override(name: str, value: str, default: Any) -> None:
         raise UsageError(f"-s {name}={value}: {name} takes {kind}")
 
 
-def known_report_urls(db_url: str, source_name: str) -> list[str]:
-    """Every URL a report of this source was seen at (see :mod:`models.incremental`)."""
-    engine = open_archive(db_url)
+def known_report_urls(db_url: str, source_names: list[str]) -> dict[str, list[str]]:
+    """Every URL a report of each source was seen at (see :mod:`models.incremental`): one
+    engine and one session for all the sources (it was one engine per source)."""
+    engine = open_archive(db_url)  # migrates, once per process
     try:
         with sessionmaker_for(engine)() as session:
-            return incremental.known_report_urls(session, source_name)
+            return {name: incremental.known_report_urls(session, name) for name in source_names}
     finally:
         engine.dispose()
 
@@ -171,7 +172,7 @@ def run(
     settings = crawl_settings(db_url, overrides)
     if settings.get("NIANBAO_REDIS_URL"):  # say now, not from inside Scrapy, if it is down
         frontier.check(settings["NIANBAO_REDIS_URL"])
-    open_archive(db_url).dispose()  # migrate once, before many writers start
+    known = known_report_urls(db_url, [src.name for src in sources])  # migrates, once
     process = CrawlerProcess(settings)  # configures logging
     if quiet:
         _quiet_logging()
@@ -205,7 +206,7 @@ def run(
             start_urls=src.start_urls,
             allowed_domains=src.domains(),
             organ=src.organ,
-            known_urls=known_report_urls(db_url, src.name),
+            known_urls=known[src.name],
         )
     if before_start:
         before_start()

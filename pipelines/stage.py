@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from nianbao.pipelines.document import Document
@@ -61,9 +62,20 @@ def pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _finish(doc: Document) -> tuple[Document, dict[str, float]]:
+    """In a worker: every remaining stage, then a report's near-duplicate signature (what
+    the archive write would otherwise compute on the crawl's own core)."""
     from nianbao.pipelines.derive import finish
 
-    return finish(doc)
+    doc, spent = finish(doc)
+    if "report" in doc.flags and (doc.norm_text or "").strip():
+        from nianbao.pipelines import neardup
+
+        t = time.process_time()
+        doc.signed = neardup.sign(doc.norm_text, doc.sha256)
+        spent["neardup"] = (time.process_time() - t) * 1000
+    # Nothing after the cleaning reads the markup, the page's lines or the entity (the
+    # store keeps the wire body of the item): not sent back, not unpickled on the reactor.
+    return replace(doc, body=b"", html=None, page_lines=[], blocks=[]), spent
 
 
 def _record(stats: Any, before: Document, after: Document, removed: int, flags: set) -> None:

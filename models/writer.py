@@ -1,0 +1,270 @@
+"""One archive writer per crawl process, in a process of its own: group commit, many sources.
+
+A crawl process runs one Scrapy crawler per source, and each used to open its own engine
+and writer thread: with 30 sources on SQLite, 30 threads queued on ``BEGIN IMMEDIATE`` for
+the one write lock (half the writer threads' time went to waiting, and writes that waited
+past the busy timeout were lost), every item paid its own transaction (``BEGIN``, the
+source look-up, ``COMMIT`` and its fsync, as ``synchronous=FULL`` asks), and all of the
+SQLAlchemy work (≈ 20 CPU-ms a report) ran on the reactor's core, under its GIL.
+
+Here every store pipeline of a process that writes to one archive shares one
+:class:`Writer` (:meth:`Writer.acquire` / :meth:`Writer.release`, reference-counted),
+which runs in a spawned process (the machine's other core; the archive is migrated by
+the caller first, once). A job is a module-level function of a
+:class:`~sqlalchemy.orm.Session` and picklable arguments. The writer runs the jobs queued
+at the moment it becomes free in **one transaction** (at most ``MAX_BATCH`` jobs, and no
+new job once ``MAX_BATCH_SECONDS`` of work are done), each in its own savepoint, so a job
+that raises is rolled back alone and its caller gets a :class:`WriteFailed`. A job's
+future is resolved only **after the commit**: a caller that saw its result knows the rows
+are durable. No job waits for others to arrive (the batch is whatever queued up while the
+previous one was written), so a lone item is written as soon as before.
+
+What a crash can lose: the jobs of the batch being written and those queued behind it,
+none of which had been answered (a SIGKILL'd crawl takes its writer with it: the items in
+flight are lost, as before; a graceful stop drains the queue). Their pages are fetched
+whole next time. If the writer process dies, every waiting and later job fails with
+:class:`WriteFailed` (the crawl goes on, counting archive errors).
+
+If the commit itself fails, every job of the batch is run again in a transaction of its
+own, so one bad row costs its own item only.
+
+Leaves of the Merkle log (:mod:`models.log`) are computed when each row is logged, as
+before; their insertion is deferred to the end of the batch (one ``INSERT``, and on
+PostgreSQL the log's advisory lock held only for that moment).
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from nianbao.models.db import open_archive
+
+MAX_BATCH = 64  # jobs per transaction
+MAX_BATCH_SECONDS = 0.5  # once a batch has worked this long, it commits
+
+_STOP = None
+_DONE = "done"
+
+
+class WriteFailed(Exception):
+    """A job failed in the writer: ``kind`` is ``integrity`` (a unique constraint: another
+    process wrote the row first), ``operational`` (the database: locked, disk full, gone)
+    or ``error`` (anything else, a bug); the message is the database's or the error's."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __reduce__(self) -> Any:
+        return (WriteFailed, (self.kind, str(self)))
+
+
+class Writer:
+    """The process's writer for one archive URL (see the module's docstring)."""
+
+    _lock = threading.Lock()
+    _open: dict[str, Writer] = {}
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        open_archive(url).dispose()  # migrated here, once: errors are the caller's to say
+        ctx = multiprocessing.get_context("spawn")
+        self.requests: Any = ctx.Queue()
+        self.results: Any = ctx.Queue()
+        self.process = ctx.Process(
+            target=_serve,
+            args=(url, self.requests, self.results),
+            name="nianbao-writer",
+            daemon=True,
+        )
+        self.process.start()
+        self.users = 0
+        self.ids = itertools.count()
+        self.waiting: dict[int, Future] = {}
+        self.dead: str | None = None
+        self.pending_lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, name="nianbao-writer-results")
+        self.reader.daemon = True
+        self.reader.start()
+
+    @classmethod
+    def acquire(cls, url: str) -> Writer:
+        """The writer for ``url``, started (and the archive migrated) by its first user."""
+        with cls._lock:
+            writer = cls._open.get(url)
+            if writer is None:
+                writer = cls._open[url] = cls(url)
+            writer.users += 1
+            return writer
+
+    def release(self) -> None:
+        """One user less; the last one drains the queue and stops the writer."""
+        with self._lock:
+            self.users -= 1
+            if self.users > 0:
+                return
+            if self._open.get(self.url) is self:
+                del self._open[self.url]
+        if self.dead is None:
+            self.requests.put(_STOP)
+        self.reader.join()
+        self.process.join(timeout=60)
+        self.requests.close()
+        self.results.close()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """Run ``fn(session, *args, **kwargs)`` in the next batch; the future resolves after
+        its commit, or fails with :class:`WriteFailed`."""
+        future: Future = Future()
+        with self.pending_lock:
+            if self.dead is not None:
+                future.set_exception(WriteFailed("operational", self.dead))
+                return future
+            jid = next(self.ids)
+            self.waiting[jid] = future
+        self.requests.put((jid, fn, args, kwargs))
+        return future
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """:meth:`submit` and wait (blocks the caller: for opening and finishing a run)."""
+        return self.submit(fn, *args, **kwargs).result()
+
+    def _read(self) -> None:
+        """Resolve futures as the writer reports its commits; fail them all if it dies."""
+        while True:
+            try:
+                message = self.results.get(timeout=1.0)
+            except queue.Empty:
+                if self.process.is_alive():
+                    continue
+                message = None
+            if message == _DONE:
+                return
+            if message is None:
+                self._fail_all(f"the archive writer process ended (exit {self.process.exitcode})")
+                return
+            for jid, ok, value in message:
+                with self.pending_lock:
+                    future = self.waiting.pop(jid, None)
+                if future is None:
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+    def _fail_all(self, why: str) -> None:
+        with self.pending_lock:
+            self.dead = why
+            futures, self.waiting = list(self.waiting.values()), {}
+        for future in futures:
+            future.set_exception(WriteFailed("operational", why))
+
+
+# --- the writer process ------------------------------------------------------------------
+
+
+def _describe(exc: BaseException) -> WriteFailed:
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    if isinstance(exc, WriteFailed):
+        return exc
+    if isinstance(exc, IntegrityError):
+        return WriteFailed("integrity", str(exc.orig))
+    if isinstance(exc, OperationalError):
+        return WriteFailed("operational", str(exc.orig))
+    return WriteFailed("error", f"{type(exc).__name__}: {exc}")
+
+
+def _detach() -> None:
+    """Let go of the crawl's stdout/stderr (a caller reading them to the end must not wait
+    for the writer), and leave when the crawl process is gone (SIGKILL, OOM)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="nianbao-parent-watch").start()
+
+
+def _serve(url: str, requests: Any, results: Any) -> None:
+    _detach()
+    from nianbao.models.db import make_engine, sessionmaker_for
+
+    engine = make_engine(url)
+    Session = sessionmaker_for(engine)
+    rest: list[Any] = []
+    stopping = False
+    while True:
+        batch = rest
+        if not batch:
+            if stopping:
+                break
+            first = requests.get()
+            if first is _STOP:
+                break
+            batch = [first]
+        while len(batch) < MAX_BATCH and not stopping:
+            try:
+                job = requests.get_nowait()
+            except queue.Empty:
+                break
+            if job is _STOP:
+                stopping = True
+            else:
+                batch.append(job)
+        outcomes, rest = _write(Session, batch)
+        results.put(outcomes)
+    engine.dispose()
+    results.put(_DONE)
+    results.close()
+    results.join_thread()
+
+
+def _write(Session: Any, batch: list[Any]) -> tuple[list[tuple[int, bool, Any]], list[Any]]:
+    """One transaction for as much of ``batch`` as fits: its outcomes, and the jobs left."""
+    from nianbao.models import log
+
+    outcomes: list[tuple[int, bool, Any]] = []
+    rest: list[Any] = []
+    try:
+        with Session.begin() as session:
+            pending = log.defer(session)
+            started = time.monotonic()
+            for i, (jid, fn, args, kwargs) in enumerate(batch):
+                if i and time.monotonic() - started > MAX_BATCH_SECONDS:
+                    rest = batch[i:]
+                    break
+                mark = len(pending)
+                try:
+                    with session.begin_nested():
+                        result = fn(session, *args, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - the job's own failure, for its caller
+                    del pending[mark:]
+                    outcomes.append((jid, False, _describe(exc)))
+                else:
+                    outcomes.append((jid, True, result))
+            log.write_deferred(session)
+    except Exception as exc:  # noqa: BLE001 - BEGIN, the log or the commit failed
+        tried = len(outcomes) or 1
+        if tried == 1:
+            return [(batch[0][0], False, _describe(exc))], rest or batch[1:]
+        out: list[tuple[int, bool, Any]] = []
+        for job in batch[:tried]:  # one by one: one bad row costs its own item only
+            out.extend(_write(Session, [job])[0])
+        return out, rest
+    return outcomes, rest
