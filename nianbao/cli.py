@@ -52,8 +52,14 @@ def _emit(data: Any) -> None:
 
 def _session(db: str | None):  # type: ignore[no-untyped-def]
     """A read-only session on an existing archive at the code's schema (never migrates,
-    never creates, never takes the write lock: a crawl is never kept waiting)."""
-    return sessionmaker_for(open_reader(db))()
+    never creates, never takes the write lock: a crawl is never kept waiting). The engine
+    is disposed when the command ends, so its pooled connections close then, not whenever
+    the garbage collector gets to them (the CLI's commands also run in-process: tests, web)."""
+    engine = open_reader(db)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(engine.dispose)
+    return sessionmaker_for(engine)()
 
 
 def _read(db: str | None, query: Any, *args: Any) -> Any:
