@@ -11,8 +11,9 @@ changing, removing or reordering any of them changes the root at that size.
 What a leaf covers:
 
 * ``capture``: every column (URL, ``fetched_at``, status, kind, headers, both heads as
-  received/sent, ``body_sha256``, report and version ids, the exchange's addresses). A
-  capture is never changed, so it has exactly one leaf.
+  received/sent, ``body_sha256``, report and version ids, the exchange's addresses, and its
+  ``context`` when it has one: the crawl's context, a POST's form). A capture is never
+  changed, so it has one leaf (two if it was written before 0011 and has a context).
 * ``version``: report id, n, the version's ``sha256``, SHA-256 of its ``text`` (what
   ``show`` prints) and ``norm_text``, title, organ, year, published, url, first_seen,
   cleaner version, meta, removals, flags — not ``last_seen``, which every sighting moves.
@@ -38,7 +39,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from nianbao.models import merkle
@@ -61,6 +62,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "report": ("id", "source_id", "key", "organ", "year", "first_seen"),
 }  # fmt: skip
 HASHED = {"text", "norm_text"}  # by their SHA-256: the leaf data stays small
+# Columns added after a table's leaves were first defined: in the leaf only when set, so
+# every leaf written before them still matches its row (0011 re-logged the rows that had
+# one). ``captures.context`` (0010) is the crawl's context and, for a form POST, the form
+# sent: part of "the request we made", so an edit to it must fail ``verify`` too.
+OPTIONAL: dict[str, tuple[str, ...]] = {"capture": ("context",), "version": (), "report": ()}
 
 
 def _plain(value: Any) -> Any:
@@ -79,8 +85,9 @@ def _sha(value: str | None) -> str | None:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def canonical(kind: str, row: Mapping[str, Any]) -> bytes:
-    """The bytes a row's leaf hashes: canonical JSON of the fields that matter."""
+def canonical(kind: str, row: Mapping[str, Any], optional: bool = True) -> bytes:
+    """The bytes a row's leaf hashes: canonical JSON of the fields that matter
+    (``optional=False``: the form before the :data:`OPTIONAL` columns, for 0011's check)."""
     data: dict[str, Any] = {"log": FORMAT, "table": kind}
     for name in FIELDS[kind]:
         value = row[name]
@@ -88,17 +95,38 @@ def canonical(kind: str, row: Mapping[str, Any]) -> bytes:
             data[f"{name}_sha256"] = _sha(value)
         else:
             data[name] = _plain(value)
+    for name in OPTIONAL[kind] if optional else ():
+        if row.get(name) is not None:
+            data[name] = _plain(row[name])
     out = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return out.encode("utf-8", "surrogatepass")
 
 
-def leaf_of(kind: str, row: Mapping[str, Any]) -> str:
-    return merkle.leaf_hash(canonical(kind, row)).hex()
+def leaf_of(kind: str, row: Mapping[str, Any], optional: bool = True) -> str:
+    return merkle.leaf_hash(canonical(kind, row, optional)).hex()
 
 
-def columns(kind: str) -> list[Any]:
+def relogged_for_optional(kind: str, row: Mapping[str, Any], first_leaf: str) -> bool:
+    """Whether a row's first leaf is its state before the optional columns were logged
+    (0011 appended the second): the one legitimate second leaf of a capture."""
+    has_optional = any(row.get(name) is not None for name in OPTIONAL[kind])
+    return has_optional and leaf_of(kind, row, optional=False) == first_leaf
+
+
+def columns(kind: str, conn: Any = None) -> list[Any]:
+    """The columns a leaf reads. Inside a migration (``alembic/env.py`` marks its
+    connection) an optional column is read only once a migration has added it."""
     table = TABLES[kind].__table__
-    return [table.c[name] for name in FIELDS[kind]]
+    optional = OPTIONAL[kind]
+    if optional and conn is not None and _migrating(conn):
+        present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        optional = tuple(name for name in optional if name in present)
+    return [table.c[name] for name in (*FIELDS[kind], *optional)]
+
+
+def _migrating(conn: Any) -> bool:
+    connection = conn.connection() if isinstance(conn, Session) else conn
+    return bool(getattr(connection, "info", {}).get("nianbao_migrating"))
 
 
 def load_rows(conn: Any, kind: str, ids: Iterable[int]) -> dict[int, Mapping[str, Any]]:
@@ -107,7 +135,7 @@ def load_rows(conn: Any, kind: str, ids: Iterable[int]) -> dict[int, Mapping[str
     if not wanted:
         return {}
     table = TABLES[kind].__table__
-    rows = conn.execute(select(*columns(kind)).where(table.c.id.in_(wanted))).mappings()
+    rows = conn.execute(select(*columns(kind, conn)).where(table.c.id.in_(wanted))).mappings()
     return {row["id"]: row for row in rows}
 
 

@@ -251,6 +251,7 @@ def check_log(
     hashes: list[bytes] = []
     latest: dict[tuple[str, int], tuple[int, str]] = {}
     first: dict[tuple[str, int], int] = {}
+    first_leaf: dict[tuple[str, int], str] = {}
     count: dict[tuple[str, int], int] = {}
     for position, (idx, kind, row_id, leaf) in enumerate(log.all_leaves(session)):
         if idx != position and not any(p.kind == "log" for p in result.problems):
@@ -266,6 +267,7 @@ def check_log(
         key = (kind, row_id)
         latest[key] = (idx, leaf)
         first.setdefault(key, idx)
+        first_leaf.setdefault(key, leaf)
         count[key] = count.get(key, 0) + 1
     result.log_size = len(hashes)
     result.log_root = merkle.root(hashes).hex()
@@ -294,7 +296,14 @@ def check_log(
                     result.add(kind, name, "not in the archive's log (written behind its back)")
                 elif log.leaf_of(kind, row) != entry[1]:
                     result.add(kind, name, f"does not match its log entry (leaf {entry[0]})")
-                if kind == "capture" and count.get((kind, rid), 0) > 1:
+                times = count.get((kind, rid), 0)
+                if (
+                    kind == "capture"
+                    and times > 1
+                    and not (
+                        times == 2 and log.relogged_for_optional(kind, row, first_leaf[(kind, rid)])
+                    )
+                ):
                     result.add(
                         kind, name, f"logged {count[(kind, rid)]} times (captures never change)"
                     )

@@ -153,6 +153,10 @@ ATTACKS = {
         ["UPDATE reports SET first_seen = '2020-01-01 00:00:00' WHERE id = 1"],
         "report 1",
     ),
+    "edited capture context (the crawl's context, a POST's form)": (
+        ["UPDATE captures SET context = '{\"form\": {\"page\": \"9\"}}' WHERE id = 1"],
+        "capture 1",
+    ),
     "edited version title": (["UPDATE versions SET title = 'x' WHERE id = 1"], "version 1/1"),
     "edited version organ": (["UPDATE versions SET organ = 'x' WHERE id = 1"], "version 1/1"),
     "edited version year": (["UPDATE versions SET year = 2017 WHERE id = 1"], "version 1/1"),
@@ -376,3 +380,21 @@ def test_a_real_crawl_is_fully_logged_and_a_checkpoint_survives_a_recrawl(
            "WHERE id = (SELECT min(id) FROM captures WHERE kind = 'page')")  # fmt: skip
     proc = cli(db_url, "verify", "--checkpoint", str(cp_file), check=False)
     assert proc.returncode == 4 and "does not match its log entry" in proc.stdout
+
+
+def test_0011_logs_the_context_of_captures_written_before_it(db_url, seeds):
+    """Captures written under 0010 hold a context their leaf did not cover: the upgrade
+    re-logs exactly those, and from then on an edit to the context fails ``verify``."""
+    from alembic import command
+    from nianbao.models.db import alembic_config
+
+    build(db_url, seeds)
+    before = check(db_url)
+    url = resolve_url(db_url)
+    command.downgrade(alembic_config(url), "0010")
+    tamper(db_url, 'UPDATE captures SET context = \'{"list": "年报"}\' WHERE id IN (1, 2)')
+    command.upgrade(alembic_config(url), "head")
+    after = check(db_url)
+    assert after.ok and after.log_size == before.log_size + 2
+    tamper(db_url, 'UPDATE captures SET context = \'{"list": "别的"}\' WHERE id = 2')
+    assert "capture 2" in _problems(check(db_url))
