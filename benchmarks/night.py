@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,18 @@ def _worker(
     )
 
 
+def gather(procs: list[Any], timeout: float) -> list[tuple[str, str]]:
+    """Every worker's (stdout, stderr), all read at once until each has exited.
+
+    Not one ``communicate()`` after another: while the driver waited for the first worker,
+    the second filled its stderr pipe (64 KiB: download give-ups, Twisted's tracebacks as
+    hundreds of crawlers close) and blocked in ``write``, its crawlers still "busy" in
+    Redis, so the first, waiting for them, never ended either (the stalled night, 2026-11-29).
+    """
+    with ThreadPoolExecutor(max_workers=max(1, len(procs))) as pool:
+        return list(pool.map(lambda p: p.communicate(timeout=timeout), procs))
+
+
 def phase(
     name: str, db: str, urls_file: Path, n: int, args: argparse.Namespace, redis: str
 ) -> dict:
@@ -135,8 +148,7 @@ def phase(
             _worker(db, urls_file, first, count, redis, prefix, args.set)
             for _ in range(args.workers)
         ]
-        for p in procs:
-            out, err = p.communicate(timeout=7200)
+        for p, (out, err) in zip(procs, gather(procs, timeout=7200), strict=True):
             if p.returncode != 0:
                 (Path(tempfile.gettempdir()) / "night-crash.log").write_text(err)
                 raise RuntimeError(f"{name}: worker exit {p.returncode}:\n{err[-3000:]}")

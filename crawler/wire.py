@@ -194,6 +194,32 @@ def _handler_class() -> type:
                 return
             self._pool._factory = classes[1]  # type: ignore[assignment]
 
+        async def close(self) -> None:
+            """Scrapy's close (its connections dropped, given up on after
+            ``_disconnect_timeout`` s), minus a race that logged a CRITICAL traceback.
+
+            Scrapy fires the pool's deferred from a timer and cancels the timer once its
+            coroutine resumes; the coroutine resumes one loop turn after the deferred fired,
+            so a timer already due (a busy reactor closing hundreds of crawlers) fired it a
+            second time: "AlreadyCalledError while handling timed call", dozens per night.
+            """
+            from scrapy.utils.defer import maybe_deferred_to_future
+            from twisted.internet import reactor as _reactor
+
+            reactor: Any = _reactor  # twisted's interfaces confuse mypy here
+            closed = self._pool.closeCachedConnections()
+
+            def give_up() -> None:
+                if not closed.called:
+                    closed.callback(None)
+
+            timer = reactor.callLater(self._disconnect_timeout, give_up)
+            try:
+                await maybe_deferred_to_future(closed)
+            finally:
+                if timer.active():
+                    timer.cancel()
+
         async def download_request(self, request: Request) -> Response:
             if classes is None:
                 return await super().download_request(request)

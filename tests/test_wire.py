@@ -175,3 +175,50 @@ def test_entity_decoding_is_bounded():
     got = entity.decode(plain, ["gzip"], 1 << 20)
     assert got.body == plain and got.error
     assert entity.decode(encode(plain, "gzip, gzip"), ["gzip, gzip"], 1 << 20).body == plain
+
+
+# The pool's connections close (a timer at 0 s queued first) in the same reactor pass as
+# the handler's give-up timer fires: Scrapy's close fired the deferred twice and Twisted
+# logged "CRITICAL: while handling timed call ... AlreadyCalledError".
+CLOSE_RACE = """
+import asyncio
+from scrapy.utils.reactor import install_reactor
+install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+from scrapy.utils.test import get_crawler
+from twisted.internet import defer, reactor
+from twisted.logger import globalLogPublisher
+from nianbao.crawler.wire import WireDownloadHandler
+
+failures = []
+globalLogPublisher.addObserver(
+    lambda event: failures.append(event["log_failure"]) if "log_failure" in event else None
+)
+handler = WireDownloadHandler(get_crawler())
+handler._disconnect_timeout = 0
+
+def closing():
+    d = defer.Deferred()
+    reactor.callLater(0, d.callback, None)
+    return d
+
+handler._pool.closeCachedConnections = closing
+
+async def main():
+    try:
+        await handler.close()
+        await asyncio.sleep(0.05)  # the give-up timer's turn, had it not been cancelled
+    finally:
+        reactor.stop()
+
+reactor.callWhenRunning(lambda: defer.Deferred.fromFuture(asyncio.ensure_future(main())))
+reactor.run()
+print("failures:", [f.type.__name__ for f in failures])
+"""
+
+
+def test_closing_the_handler_as_its_give_up_timer_fires_logs_nothing() -> None:
+    proc = subprocess.run(
+        [NIANBAO[0], "-c", CLOSE_RACE], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "failures: []", proc.stderr[-2000:]
