@@ -100,9 +100,17 @@ class StorePipeline:
             errors["failed"] = summary.reason
         self.writer.call(runs.finish_run, self.run_id, status, counts, errors)
 
-    def close_spider(self, spider: Any = None) -> None:
+    async def close_spider(self, spider: Any = None) -> None:
+        """The last list-page batch, awaited: a blocking wait here held the reactor, so
+        with many sources in one process every other source stopped while one closed."""
         if self.pages and self.writer is not None:
-            self._save_pages(self._take_pages())
+            batch = self._take_pages()
+            future = self.writer.submit(pagecache.save, self.source_id, batch)
+            try:
+                await asyncio.wrap_future(future)
+            except WriteFailed:
+                pass  # reported by _saved_pages below
+            self._saved_pages(batch, future)
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         """Finish the run row with the reason Scrapy closed the crawl for.
@@ -187,11 +195,6 @@ class StorePipeline:
     def _take_pages(self) -> list[archive.CaptureIn]:
         batch, self.pages = self.pages, []
         return batch
-
-    def _save_pages(self, batch: list[archive.CaptureIn]) -> None:
-        """Blocking: for the last batch, at close."""
-        assert self.writer is not None
-        self._saved_pages(batch, self.writer.submit(pagecache.save, self.source_id, batch))
 
     def _saved_pages(self, batch: list[archive.CaptureIn], future: Any) -> None:
         """One savepoint per batch. A failure loses only those rows: the pages are

@@ -209,7 +209,10 @@ def link_version(
 
 
 def candidate_ids(session: Session, version_id: int, report_id: int, keys: list[int]) -> list[int]:
-    """Versions of other reports that share at least one LSH band key with these."""
+    """Versions of other reports that share at least one LSH band key with these: at most
+    ``MAX_CANDIDATES + 1`` of them, which is enough to tell "too many" (boilerplate-only
+    text, no links). Without the limit, a county's look-alike reports made every write
+    fetch every earlier look-alike: 300 portals × 40 reports spent the writer's time here."""
     query = (
         select(VersionBand.version_id)
         .distinct()
@@ -219,6 +222,7 @@ def candidate_ids(session: Session, version_id: int, report_id: int, keys: list[
             VersionBand.version_id != version_id,
             Version.report_id != report_id,
         )
+        .limit(MAX_CANDIDATES + 1)
     )
     return list(session.scalars(query))
 
