@@ -272,7 +272,8 @@ def main() -> None:
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
     if args.child:
-        child(*args.child, args.per_source, args.set)
+        db, urls_file, mode = args.child
+        child(db, urls_file, mode, args.per_source, args.set)
         return
     pg = None if args.no_pg else pg_admin()
     work = Path(tempfile.mkdtemp(prefix="nianbao-small-"))
