@@ -1,6 +1,6 @@
 """The last stage: write captures, reports and versions to the archive.
 
-Database work runs on the process's one writer thread (:class:`models.writer.Writer`,
+Database work runs in the crawl's one writer process (:class:`models.writer.Writer`,
 shared by every source crawled in the process) so it never blocks the reactor (Scrapy
 keeps fetching while a version is written) and SQLite sees a single writer per process.
 Each item is its own savepoint in a transaction that commits whatever items queued up
@@ -104,13 +104,7 @@ class StorePipeline:
         """The last list-page batch, awaited: a blocking wait here held the reactor, so
         with many sources in one process every other source stopped while one closed."""
         if self.pages and self.writer is not None:
-            batch = self._take_pages()
-            future = self.writer.submit(pagecache.save, self.source_id, batch)
-            try:
-                await asyncio.wrap_future(future)
-            except WriteFailed:
-                pass  # reported by _saved_pages below
-            self._saved_pages(batch, future)
+            await self._flush_pages()
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         """Finish the run row with the reason Scrapy closed the crawl for.
@@ -196,6 +190,18 @@ class StorePipeline:
         batch, self.pages = self.pages, []
         return batch
 
+    async def _flush_pages(self) -> None:
+        """Hand the queued list-page captures to the writer and await them (never block
+        the reactor: every source of the process shares it)."""
+        assert self.writer is not None
+        batch = self._take_pages()
+        future = self.writer.submit(pagecache.save, self.source_id, batch)
+        try:
+            await asyncio.wrap_future(future)
+        except WriteFailed:
+            pass  # said and counted by _saved_pages
+        self._saved_pages(batch, future)
+
     def _saved_pages(self, batch: list[archive.CaptureIn], future: Any) -> None:
         """One savepoint per batch. A failure loses only those rows: the pages are
         fetched whole next time and recorded then."""
@@ -215,13 +221,7 @@ class StorePipeline:
             return  # rebuilt from the archive (nothing new), or not a page worth keeping
         self.pages.append(self._capture_in(item))
         if len(self.pages) >= PAGE_BATCH and self.writer is not None:
-            batch = self._take_pages()
-            future = self.writer.submit(pagecache.save, self.source_id, batch)
-            try:
-                await asyncio.wrap_future(future)
-            except WriteFailed:
-                pass  # said and counted by _saved_pages
-            self._saved_pages(batch, future)
+            await self._flush_pages()
 
     async def process_item(self, item: CaptureItem, spider: Any = None) -> CaptureItem:
         if item.kind == "listing":
