@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
 import queue
 import threading
 import time
@@ -46,6 +45,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from nianbao.models.db import open_archive
+from nianbao.pipelines import background
 
 MAX_BATCH = 64  # jobs per transaction
 MAX_BATCH_SECONDS = 0.5  # once a batch has worked this long, it commits
@@ -184,25 +184,8 @@ def _describe(exc: BaseException) -> WriteFailed:
     return WriteFailed("error", f"{type(exc).__name__}: {exc}")
 
 
-def _detach() -> None:
-    """Let go of the crawl's stdout/stderr (a caller reading them to the end must not wait
-    for the writer), and leave when the crawl process is gone (SIGKILL, OOM)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="nianbao-parent-watch").start()
-
-
 def _serve(url: str, requests: Any, results: Any) -> None:
-    _detach()
+    background.detach()
     from nianbao.models.db import make_engine, sessionmaker_for
 
     engine = make_engine(url)

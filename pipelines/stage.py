@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from nianbao.pipelines import background
 from nianbao.pipelines.document import Document
 
 _pool: ProcessPoolExecutor | None = None
@@ -32,22 +32,7 @@ _pool_lock = threading.Lock()
 
 
 def _warm() -> None:
-    # Let go of the crawl's stdout/stderr: a caller reading them to the end (a test, a
-    # shell pipe) must not wait for the pool after the crawl process itself was killed.
-    # Errors come back to the crawl as exceptions, not as output.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    # A crawl killed outright (SIGKILL, OOM) cannot shut its pool down: leave with it.
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="nianbao-parent-watch").start()
+    background.detach()
     import nianbao.pipelines.derive  # noqa: F401 - import the stages (models, OpenCC) once
 
 
