@@ -12,7 +12,8 @@ makes them; ``--sqlite`` for a file):
 
 * **first**: the archive is empty: every page is downloaded, every report cleaned and
   stored (the first night);
-* **night**: an unchanged recrawl: every page is asked for conditionally and answers 304.
+* **night**: an unchanged recrawl: every page is asked for conditionally and answers 304
+  (the night after the first: every report is due again under the revisit schedule).
 
 PostgreSQL: each source's crawler opens its own database engine, so a worker holds about
 ``--batch`` connections; the run refuses to start if ``--workers`` × ``--batch`` exceeds
@@ -85,6 +86,9 @@ def child(
         "CONCURRENT_REQUESTS_PER_DOMAIN": "2",
         "NIANBAO_REDIS_URL": redis_url,
         "NIANBAO_REDIS_PREFIX": prefix,
+        # The night is the next night: every report is due again (the revisit schedule
+        # would skip reports checked minutes ago; on later nights it asks ~1 in 4-7).
+        "NIANBAO_REVISIT_MIN": "0",
     }
     overrides |= dict(arg.split("=", 1) for arg in extra)
     results = crawl.run(sources, db, overrides)

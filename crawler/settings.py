@@ -120,6 +120,11 @@ NIANBAO_DB = ""
 # Report URLs the archive holds are requested with If-None-Match / If-Modified-Since from
 # their latest capture; a 304 is archived as "seen again, unchanged" (crawler/conditional.py).
 NIANBAO_CONDITIONAL_ENABLED = True  # (crawler.conditional in DOWNLOADER_MIDDLEWARES above)
+# Revisit schedule of report URLs (models.incremental.Revisit): asked again this many hours
+# after their last check, the wait doubling with each unchanged check up to the maximum;
+# 0 asks every report every crawl (``nianbao crawl --recheck``). Lists are asked every crawl.
+NIANBAO_REVISIT_MIN = 20.0
+NIANBAO_REVISIT_MAX = 168.0
 # After a complete crawl, reports no page links to any more are marked withdrawn
 # ("unlinked"); see crawler/linkwatch.py for what "complete" means.
 NIANBAO_LINKWATCH_ENABLED = True

@@ -3,12 +3,15 @@
 Loaded once per source at spider open (never per request, so the reactor never waits on
 the database): the URLs of the source's reports, to re-request them directly, and the HTTP
 validators (``ETag`` / ``Last-Modified``) of the latest capture of each, for conditional
-requests; and, per 304 answer, the raw body that answer confirms.
+requests; and, per 304 answer, the raw body that answer confirms; and which report URLs
+are not due to be asked again yet (:func:`not_due`, the revisit schedule).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -99,3 +102,107 @@ def known_report_urls(session: Session, source_name: str) -> list[str]:
         select(ReportUrl.url).join(Report).join(Source).where(Source.name == source_name)
     )
     return sorted(set(current) | set(seen))
+
+
+@dataclass(frozen=True)
+class Revisit:
+    """The revisit schedule (``NIANBAO_REVISIT_MIN`` / ``NIANBAO_REVISIT_MAX``, hours).
+
+    Annual reports rarely change once published, and the nightly workload is tens of
+    thousands of portals: asking every report every night costs a request (a 304 head is
+    ~2 % of a page's bytes) per report per night for nothing. As Nutch's adaptive fetch
+    schedule does, a report URL is asked again ``min`` after it was last checked, and each
+    check that found it unchanged doubles that wait, up to ``max``; a change (a new
+    version) starts again from ``min``. With the defaults (20 h, 7 days) a report fetched
+    tonight is asked tomorrow night, then every 2nd, 4th night, then weekly while it stays
+    the same. ``min`` = 0 asks every report every crawl (``nianbao crawl --recheck``).
+    Column and list pages are not scheduled: they are asked every crawl (conditionally),
+    since that is how new, moved and withdrawn reports are noticed.
+    """
+
+    min_hours: float = 20.0
+    max_hours: float = 168.0
+
+    def wait(self, unchanged: int) -> timedelta:
+        """How long after a check the URL is due again, after ``unchanged`` checks in a row
+        that found the same version."""
+        if self.min_hours <= 0:
+            return timedelta(0)
+        hours = self.min_hours * 2 ** min(unchanged, 30)
+        return timedelta(hours=min(hours, max(self.max_hours, self.min_hours)))
+
+    def history(self) -> int:
+        """Captures per URL that can matter: past this many unchanged checks the wait is
+        ``max`` whatever came before."""
+        if self.min_hours <= 0:
+            return 0
+        return 2 + max(
+            0, math.ceil(math.log2(max(self.max_hours, self.min_hours) / self.min_hours))
+        )
+
+
+def not_due(
+    session: Session, source_name: str, schedule: Revisit, now: datetime | None = None
+) -> dict[str, datetime]:
+    """Report URL → when it is due, for the URLs of this source not due yet.
+
+    Read from the captures (no schedule table to drift from the evidence): per URL its
+    latest ``report``/``not_modified``/``gone``/``blocked`` captures, newest first. A URL is
+    due (absent from the answer) when its latest capture is not a 200 or 304 of a version
+    (a withdrawal, a block, an unreadable page: asked every crawl), or when the wait after
+    its latest check (:meth:`Revisit.wait` of the number of checks before it that found the
+    same version) has passed.
+    """
+    keep = schedule.history()
+    if keep == 0:
+        return {}
+    now = now or datetime.now(UTC)
+    ranked = (
+        select(
+            Capture.url,
+            Capture.kind,
+            Capture.status,
+            Capture.version_id,
+            Capture.fetched_at,
+            func.row_number().over(partition_by=Capture.url, order_by=Capture.id.desc()).label("n"),
+        )
+        .join(Source, Source.id == Capture.source_id)
+        .where(
+            Source.name == source_name,
+            Capture.kind.in_(("report", "not_modified", "gone", "blocked")),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            ranked.c.url, ranked.c.kind, ranked.c.status, ranked.c.version_id, ranked.c.fetched_at
+        )
+        .where(ranked.c.n <= keep)
+        .order_by(ranked.c.url, ranked.c.n)
+    )
+    history: dict[str, list[Any]] = {}
+    for row in rows:
+        history.setdefault(row.url, []).append(row)
+    out: dict[str, datetime] = {}
+    for url, caps in history.items():
+        latest = caps[0]
+        if latest.version_id is None or (latest.kind, latest.status) not in (
+            ("report", 200),
+            ("not_modified", 304),
+        ):
+            continue
+        unchanged = 0
+        for older in caps[1:]:
+            if older.version_id != latest.version_id or older.kind not in (
+                "report",
+                "not_modified",
+            ):
+                break
+            unchanged += 1
+        checked = latest.fetched_at
+        if checked.tzinfo is None:  # SQLite returns naive datetimes (stored as UTC)
+            checked = checked.replace(tzinfo=UTC)
+        due = checked + schedule.wait(unchanged)
+        if due > now:
+            out[url] = due
+    return out

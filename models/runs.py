@@ -137,6 +137,7 @@ class Summary:
     unchanged: int = 0
     not_modified: int = 0
     cached_pages: int = 0  # other pages that answered 304: links from the page cache
+    not_due: int = 0  # report URLs not asked: checked recently (models.incremental.Revisit)
     downloaded: int = 0  # response body bytes
     errors: int = 0
     skipped: int = 0
@@ -188,6 +189,7 @@ def summarize(stats: dict[str, Any], reason: str | None = None) -> Summary:
         unchanged=get("archive/unchanged"),
         not_modified=get("archive/captures_not_modified"),
         cached_pages=get("conditional/replayed"),
+        not_due=get("revisit/not_due"),
         downloaded=get("downloader/response_bytes"),
         errors=sum(kinds.values()),
         skipped=skipped,

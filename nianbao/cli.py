@@ -91,7 +91,8 @@ def _summary_line(s: Summary) -> str:
         + f"; {s.pages} pages fetched, {s.reports} report captures, "
         f"{s.new_reports} new reports, {s.new_versions} new versions, "
         f"{s.unchanged} unchanged, {s.not_modified} not modified (304), "
-        f"{s.cached_pages} other pages unchanged (304, links from the page cache), "
+        + (f"{s.not_due} not due (checked recently, not asked), " if s.not_due else "")
+        + f"{s.cached_pages} other pages unchanged (304, links from the page cache), "
         f"{s.downloaded / 1e6:.2f} MB downloaded, "
         f"{s.skipped} skipped (robots/budget/traps/size), {s.errors} errors"
         + (" (resumed)" if s.resumed else "")
@@ -192,6 +193,12 @@ def main() -> None:
     metavar="URL",
     help="Share the request queue and duplicate filter with every worker using this Redis.",
 )
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Ask every known report again, however recently it was checked (the revisit"
+    " schedule, NIANBAO_REVISIT_MIN/MAX, otherwise skips reports checked recently).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log on stderr.")
 @click.option(
     "--digest",
@@ -214,6 +221,7 @@ def crawl(
     overrides: tuple[str, ...],
     jobdir: Path | None,
     redis_url: str | None,
+    recheck: bool,
     verbose: bool,
     digest_file: Path | None,
     notify_urls: tuple[str, ...],
@@ -242,6 +250,8 @@ def crawl(
         settings[name] = value
     if redis_url:
         settings["NIANBAO_REDIS_URL"] = redis_url
+    if recheck:
+        settings["NIANBAO_REVISIT_MIN"] = "0"
     crawl_mod.check_overrides(settings)  # a bad -s value: one line, exit 2
     url = resolve_url(db)
     click.echo(f"crawling {len(srcs)} source(s) into {safe_url(url)}", err=True)

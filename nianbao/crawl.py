@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,13 +95,19 @@ def _check_override(name: str, value: str, default: Any) -> None:
         raise UsageError(f"-s {name}={value}: {name} takes {kind}")
 
 
-def known_report_urls(db_url: str, source_names: list[str]) -> dict[str, list[str]]:
-    """Every URL a report of each source was seen at (see :mod:`models.incremental`): one
-    engine and one session for all the sources (it was one engine per source)."""
+def known_report_urls(
+    db_url: str, source_names: list[str], schedule: incremental.Revisit | None = None
+) -> tuple[dict[str, list[str]], dict[str, dict[str, datetime]]]:
+    """Every URL a report of each source was seen at, and those of them not due to be
+    asked again yet (see :mod:`models.incremental`): one engine and one session for all
+    the sources (it was one engine per source)."""
     engine = open_archive(db_url)  # migrates, once per process
+    schedule = schedule or incremental.Revisit(0, 0)
     try:
         with sessionmaker_for(engine)() as session:
-            return {name: incremental.known_report_urls(session, name) for name in source_names}
+            known = {name: incremental.known_report_urls(session, name) for name in source_names}
+            waiting = {name: incremental.not_due(session, name, schedule) for name in source_names}
+            return known, waiting
     finally:
         engine.dispose()
 
@@ -172,7 +179,11 @@ def run(
     settings = crawl_settings(db_url, overrides)
     if settings.get("NIANBAO_REDIS_URL"):  # say now, not from inside Scrapy, if it is down
         frontier.check(settings["NIANBAO_REDIS_URL"])
-    known = known_report_urls(db_url, [src.name for src in sources])  # migrates, once
+    schedule = incremental.Revisit(
+        settings.getfloat("NIANBAO_REVISIT_MIN"), settings.getfloat("NIANBAO_REVISIT_MAX")
+    )
+    # migrates, once
+    known, waiting = known_report_urls(db_url, [src.name for src in sources], schedule)
     process = CrawlerProcess(settings)  # configures logging
     if quiet:
         _quiet_logging()
@@ -207,6 +218,7 @@ def run(
             allowed_domains=src.domains(),
             organ=src.organ,
             known_urls=known[src.name],
+            not_due=waiting[src.name],
         )
     if before_start:
         before_start()

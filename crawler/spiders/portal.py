@@ -127,6 +127,7 @@ class PortalSpider(scrapy.Spider):
         organ: str | None = None,
         max_pages: Any = None,
         known_urls: Any = None,
+        not_due: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -142,6 +143,10 @@ class PortalSpider(scrapy.Spider):
         if max_pages:
             raise ValueError("the page budget is a setting: -s NIANBAO_MAX_PAGES=N")
         self.known_urls = _as_list(known_urls)
+        # Report URL -> when it is due: checked too recently to be asked again (the revisit
+        # schedule, models.incremental.not_due). Neither the known URL nor a link to it is
+        # requested; its links were followed when it was fetched.
+        self.not_due: dict[str, Any] = dict(not_due or {})
         self.queued = 0
         self.seen: set[str] = set()
         self.robots_read: set[str] = set()
@@ -231,6 +236,11 @@ class PortalSpider(scrapy.Spider):
         if key in self.seen or not self._allowed(url):
             return None
         stats = self.crawler.stats
+        if formdata is None and kind != "start" and url in self.not_due:
+            self.seen.add(key)
+            stats.inc_value("revisit/not_due")
+            self.logger.debug("not asking %s again before %s", url, self.not_due[url])
+            return None
         if kind == "page":
             reason = self.guard.check(url, text)
             if reason:

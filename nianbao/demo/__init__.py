@@ -94,11 +94,14 @@ def _port(preferred: int) -> int:
     return preferred
 
 
-def _crawl(sources_toml: Path, url: str) -> subprocess.CompletedProcess[str]:
+def _crawl(sources_toml: Path, url: str, recheck: bool = False) -> subprocess.CompletedProcess[str]:
     """One ``nianbao crawl`` in a child process: Scrapy's reactor starts once per process,
-    and the demo crawls twice (the report's first and second publication)."""
+    and the demo crawls twice (the report's first and second publication). ``recheck``:
+    the second crawl stands for the next night's, when the revisit schedule asks every
+    report fetched the night before again; run seconds later it would ask none."""
     python = [sys.executable, "-S"] if sys.flags.no_site else [sys.executable]
     command = [*python, "-m", "nianbao", "crawl", "--sources", str(sources_toml), "--db", url]
+    command += ["--recheck"] if recheck else []
     for name, value in (
         ("DOWNLOAD_DELAY", "0"),
         ("AUTOTHROTTLE_ENABLED", "False"),
@@ -161,7 +164,7 @@ def main(db: str | None) -> int:
                 corrected, _ = demo_portals(epoch=2)
                 for path, page in corrected._pages.items():
                     county.set(path, page)
-            proc = _crawl(toml, url)
+            proc = _crawl(toml, url, recheck=epoch == 2 and first_time)
             if proc.returncode not in (0, 3):
                 click.echo(proc.stdout + proc.stderr, err=True)
                 return proc.returncode
@@ -178,7 +181,12 @@ def main(db: str | None) -> int:
             f"  {run['source']}: {run['status']}"
             + (f" ({s['reason']})" if s["reason"] else "")
             + f"; {s['pages']} pages fetched, {s['not_modified']} unchanged (304), "
-            f"{s['new_reports']} new reports, {s['new_versions']} new versions, "
+            + (
+                f"{s['not_due']} reports not due (checked recently, not asked), "
+                if s.get("not_due")
+                else ""
+            )
+            + f"{s['new_reports']} new reports, {s['new_versions']} new versions, "
             f"{s['errors']} errors"
         )
     click.echo(f"\nThe archive at {safe_url(url)} holds {len(rows)} reports:")
