@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -59,7 +60,7 @@ MIN_CJK = 50
 # generic names (.content, main) and density candidates need more.
 MIN_CJK_KNOWN = 1
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+_NOT_CJK = re.compile(r"[^\u3400-\u9fff]+")
 _A = frozenset({"a"})
 _DENSITY_CANDIDATES = frozenset({"div", "td", "article", "section", "main"})
 # Elements whose whole text is one line or a few (a footer's <p>, a 来源/时间 <div>): the
@@ -69,6 +70,8 @@ _LINE_TAGS = frozenset(
     | {"address", "span", "font", "em", "strong", "b"}
 )
 _LINE_MAX = 150
+_PRE = frozenset({"pre", "textarea"})
+_ASCII_WS = " \n\t\x0c\r"
 # Refining into a child leaves out at most this much real text beside it (see _refine).
 _REFINE_REST = 40
 # Regions that are never the document, by tag or by a class/id word.
@@ -100,7 +103,9 @@ def find_tags(node: Element, names: Collection[str] | None = None) -> list[Eleme
 
 
 def cjk_count(text: str) -> int:
-    return len(_CJK.findall(text))
+    """Chinese characters in ``text``: what is left when every run of others is cut out
+    (one substitution per run is cheaper than a match object per character)."""
+    return 0 if text.isascii() else len(_NOT_CJK.sub("", text))
 
 
 def _link_cjk(el: Element) -> int:
@@ -176,49 +181,81 @@ def _ancestors_add(el: Element, n: int, into: dict[Element, int]) -> None:
         node = node.getparent()
 
 
-def _short_text(el: Element, limit: int) -> str | None:
-    """``el``'s text joined with spaces, or None as soon as it is longer than ``limit``: a
-    wrapper's whole text is not read just to learn that it is not one line."""
-    parts: list[str] = []
-    size = 0
-    for node in el.itertext():
-        parts.append(node)
-        size += len(node)
-        if size > limit:
-            return None
-    return " ".join(parts)
+@dataclass
+class _Tally:
+    """Per element under a root (and the root): its text's CJK characters, and its text's
+    length as bs4 measured it (a blank string outside <pre> was one character). Counted in
+    one walk from the leaves up, so a candidate's text is a lookup, not a walk of its
+    subtree (candidates nest: a page's text would be read once per level)."""
+
+    cjk: dict[Element, int]
+    size: dict[Element, int]
 
 
-def _evidence(body: Element) -> tuple[dict[Element, int], dict[Element, int]]:
+def _tally(root: Element) -> _Tally:
+    cjk: dict[Element, int] = {}
+    size: dict[Element, int] = {}
+
+    def measure(text: str, pre: bool) -> int:
+        return 1 if not pre and not text.strip(_ASCII_WS) else len(text)
+
+    def walk(el: Element, pre: bool) -> tuple[int, int]:
+        text = el.text
+        n = cjk_count(text) if text else 0
+        z = measure(text, pre) if text else 0
+        for child in el:
+            tag = child.tag
+            if isinstance(tag, str):
+                cn, cz = walk(child, pre or tag in _PRE)
+                n += cn
+                z += cz
+            tail = child.tail
+            if tail:
+                n += cjk_count(tail)
+                z += measure(tail, pre)
+        cjk[el] = n
+        size[el] = z
+        return n, z
+
+    inside_pre = any(a.tag in _PRE for a in root.iterancestors())
+    walk(root, inside_pre or root.tag in _PRE)
+    return _Tally(cjk, size)
+
+
+def _evidence(body: Element, tally: _Tally) -> tuple[dict[Element, int], dict[Element, int]]:
     """Per element: CJK inside links, and CJK of chrome lines not inside links.
 
     One pass each over links and short line elements; each counted piece is added to its
     ancestors, so a candidate's totals are a lookup, not another walk of its subtree.
-    (Elements are the keys themselves: a dict holding lxml's proxy keeps it the one
-    proxy of its node.)
+    A line element inside a counted one is not looked at (its text was counted). Elements
+    are the keys themselves: a dict holding lxml's proxy keeps it the one proxy of its node.
     """
     links: dict[Element, int] = {}
     for a in find_tags(body, _A):
-        n = cjk_count(htmltree.text(a))
+        n = tally.cjk[a]
         if n:
             _ancestors_add(a, n, links)
     chrome: dict[Element, int] = {}
-    counted: set[Element] = set()
-    for el in find_tags(body, _LINE_TAGS):
-        if counted and any(p in counted for p in el.iterancestors()):
-            continue
-        text = _short_text(el, 4 * _LINE_MAX)
-        if text is None:
-            continue
-        line = " ".join(text.split())
-        if not line or len(line) > _LINE_MAX or not cjk_count(line):
-            continue
-        if classify(line) is None:
-            continue
-        counted.add(el)
+
+    def counts(el: Element) -> bool:
+        """``el`` is one chrome line: counted, and nothing inside it is looked at."""
+        if not tally.cjk[el] or tally.size[el] > 4 * _LINE_MAX:
+            return False
+        line = " ".join(" ".join(el.itertext()).split())
+        if not line or len(line) > _LINE_MAX or classify(line) is None:
+            return False
         n = cjk_count(line) - links.get(el, 0)
         if n > 0:
             _ancestors_add(el, n, chrome)
+        return True
+
+    def visit(el: Element) -> None:
+        for child in el:
+            tag = child.tag
+            if isinstance(tag, str) and not (tag in _LINE_TAGS and counts(child)):
+                visit(child)
+
+    visit(body)
     return links, chrome
 
 
@@ -262,7 +299,9 @@ def drop_hidden(soup: Element) -> list[str]:
     return removed
 
 
-def _refine(el: Element, links: dict[Element, int], chrome: dict[Element, int]) -> Element:
+def _refine(
+    el: Element, links: dict[Element, int], chrome: dict[Element, int], tally: _Tally
+) -> Element:
     """Move into a child while one child holds nearly all of the element's real text.
 
     "Nearly all" is a share, and after the child an amount too: a template puts its own
@@ -272,7 +311,7 @@ def _refine(el: Element, links: dict[Element, int], chrome: dict[Element, int]) 
     """
 
     def real(node: Element) -> int:
-        return cjk_count(htmltree.text(node)) - links.get(node, 0) - chrome.get(node, 0)
+        return tally.cjk[node] - links.get(node, 0) - chrome.get(node, 0)
 
     while True:
         total = real(el)
@@ -327,13 +366,14 @@ def find_container(soup: Element) -> Element:
 def _densest(root: Element) -> Element:
     """The block under ``root`` (or ``root``) with the most text that is neither link text
     nor chrome lines, refined into the child that holds most of it."""
-    links, chrome = _evidence(root)
+    tally = _tally(root)
+    links, chrome = _evidence(root, tally)
     best: Element = root
     best_score = 0.0
     # The root competes when it is a block itself (a generic box), not <body> or the page.
     own = [root] if root.tag in _DENSITY_CANDIDATES else []
     for el in own + find_tags(root, _DENSITY_CANDIDATES):
-        n = cjk_count(htmltree.text(el))
+        n = tally.cjk[el]
         if n < MIN_CJK or _never(el):
             continue
         # Chrome lines count once for (they are text) and twice against: an ancestor that
@@ -341,7 +381,7 @@ def _densest(root: Element) -> Element:
         score = n - 2 * links.get(el, 0) - 2 * chrome.get(el, 0)
         if score > best_score:
             best, best_score = el, score
-    return _refine(best, links, chrome)
+    return _refine(best, links, chrome, tally)
 
 
 def prune_link_lists(container: Element) -> list[str]:

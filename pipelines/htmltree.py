@@ -54,20 +54,6 @@ def parse(text: str) -> Element:
     tops = [*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()]
     for top in tops:
         doc.append(top)
-    for s in _BLANK(doc):
-        # XPath finds the candidates fast; the verdict is on the whole text or tail (libxml2
-        # may keep a text in pieces, lxml's .text/.tail join them).
-        owner = s.getparent()
-        if owner is None:
-            continue
-        if s.is_tail:
-            value = owner.tail
-            if value and not value.strip(_ASCII_WS):
-                owner.tail = "\n" if "\n" in value else " "
-        elif s.is_text:
-            value = owner.text
-            if value and not value.strip(_ASCII_WS):
-                owner.text = "\n" if "\n" in value else " "
     for ruby in doc.iter("rt", "rp"):
         for node in ruby.iter():
             if node is not ruby:
