@@ -147,10 +147,20 @@ def _index(kind: str) -> dict[str, list[int]]:
 _BY_CLASS, _BY_ID, _BY_TAG = _index("class"), _index("id"), _index("tag")
 
 
-# The elements a CONTAINERS entry can match: a class, an id, or one of the tag names.
+def contains_any(attr: str, names: Collection[str]) -> str:
+    """An XPath test: ``attr`` has one of ``names`` in it (a superset of "has one of them
+    as a word": the exact test is made in Python on the few elements it lets through)."""
+    return f"@{attr}[" + " or ".join(f"contains(., '{n}')" for n in sorted(names)) + "]"
+
+
+# The elements a CONTAINERS entry can match: by tag name, or a class or id that contains
+# a CONTAINERS name.
 _MAY_CONTAIN = etree.XPath(
-    ".//*[@class or @id"
-    + "".join(f" or self::{name}" for name in sorted(_BY_TAG) if name.isalpha())
+    ".//*["
+    + " or ".join(
+        [f"self::{name}" for name in sorted(_BY_TAG)]
+        + [contains_any("class", _BY_CLASS), contains_any("id", _BY_ID)]
+    )
     + "]"
 )
 

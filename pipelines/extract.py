@@ -77,6 +77,7 @@ _WS = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 # A source line break between two CJK characters is not a space (browsers differ; the
 # report has none): "政府信息\n    公开" is 政府信息公开.
 _CJK_BREAK = re.compile(r"(?<=[\u3400-\u9fff，。；：、）》”])\s*\n\s*(?=[\u3400-\u9fff（《“])")
+_INDENT = " \n\t\r"
 _DROP = frozenset(_DROP_TAGS)
 _NON_TEXT = frozenset(metadata.NON_TEXT_TAGS)
 _BR, _TR, _META = frozenset({"br"}), frozenset({"tr"}), frozenset({"meta"})
@@ -93,6 +94,12 @@ def _clean_line(text: str) -> str:
 
 
 def _text_piece(text: str) -> str:
+    """A text as it goes into a block: a line break is a space, none between CJK."""
+    if "\n" not in text:  # _CJK_BREAK needs a line break
+        return text
+    if not text.strip(_INDENT):
+        # Markup indentation: a space, as _clean_line would make it (one regex pass fewer).
+        return " "
     return _CJK_BREAK.sub("", text).replace("\n", " ")
 
 
@@ -102,6 +109,8 @@ def _blocks(node: Element) -> list[str]:
     buf: list[str] = []
 
     def flush() -> None:
+        if not buf:
+            return
         line = _clean_line("".join(buf))
         buf.clear()
         if line:

@@ -24,7 +24,7 @@ import re
 from lxml import etree
 
 from nianbao.pipelines import chrome, htmltree, metadata
-from nianbao.pipelines.content import cjk_count
+from nianbao.pipelines.content import cjk_count, contains_any
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.htmltree import Element
 from nianbao.pipelines.normalize import normal_form, strip_pinyin
@@ -101,8 +101,11 @@ def heading_candidates(blocks: list[str]) -> list[str]:
 
 _HEADINGS = {"h1", "h2", "h3"}
 _TITLE_CLASSES = frozenset({"bt", "title", "wz_title", "article-title", "tit"})
-# Candidates in document order: headings and elements with a class (checked below).
-_TITLE_CANDIDATES = etree.XPath(".//*[self::h1 or self::h2 or self::h3 or @class]")
+# Candidates in document order: headings, and elements whose class may name a title box
+# (the exact class test is made on these).
+_TITLE_CANDIDATES = etree.XPath(
+    f".//*[self::h1 or self::h2 or self::h3 or {contains_any('class', _TITLE_CLASSES)}]"
+)
 _REPORT_WORD = re.compile(r"报告|報告|年报|年報")
 _TITLE_SEP = re.compile(r"\s*[_|｜\-–—]\s*")
 

@@ -44,11 +44,11 @@ EDGE_CASES = [
     b"plain text",
     b"<html></html>",
     b"<p>a</p></html><p>after</p></html><div>\xe4\xb8\xad\xe6\x96\x87</div>",
-    "<p>a&nbsp;b&#12288;c&amp;d&lt;e&gt;&copy;&unknown;&#0;&#xD800;</p>".encode(),
+    b"<p>a&nbsp;b&#12288;c&amp;d&lt;e&gt;&copy;&unknown;&#0;&#xD800;</p>",
     "<table><tr><td>一<table><tr><td>二</td></tr></table></td><td rowspan=2>三</td></tr>"
     "<tr><td>四</td></tr></table>".encode(),
     "<div>政府信息<br>公开<br/>年度<rt>x</rt>报告<ruby>汉<rt>han</rt><rp>(</rp></ruby></div>".encode(),
-    "<pre>  a\n  b  </pre><textarea> x </textarea><p>  \n  </p>".encode(),
+    b"<pre>  a\n  b  </pre><textarea> x </textarea><p>  \n  </p>",
     b"<body><p>x</p></body></html></html><div class=TRS_Editor>\xe6\x94\xbf\xe5\xba\x9c</div>",
     b"<frameset><frame src=a></frameset>",
     b"<head><title>t</title></head>  \n <!--c--> <?php x ?> <body>b</body>",
