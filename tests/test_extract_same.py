@@ -96,9 +96,9 @@ def pages(realpages: bool = True) -> list[dict]:
         for j, key in enumerate(sorted(seeds))
     ]
     portal = county_portal(reports, "第1县", per_page=3)
-    for path, page in sorted(portal._pages.items()):
+    for where, page in sorted(portal._pages.items()):
         if page.body and "html" in page.content_type:
-            out.append(_page(f"portal:{path}", page.body, page.content_type))
+            out.append(_page(f"portal:{where}", page.body, page.content_type))
     rnd = random.Random(7)
     for path in fixtures:
         out.extend(_variants(str(path.relative_to(FIXTURES)), path.read_bytes(), rnd))
