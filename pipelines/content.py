@@ -416,23 +416,23 @@ def _texts(soup: Element) -> list[tuple[str, Element | None]]:
     """Every text node, whitespace-collapsed, with the table cell it sits in (if any)."""
     out: list[tuple[str, Element | None]] = []
 
-    def walk(el: Element, cell: Element | None) -> None:
+    def walk(el: Element, tag: str, cell: Element | None) -> None:
         # ``cell``: the nearest td/th at or above ``el``, carried down the walk. A text's
-        # parent is ``el`` for its own text and for the tails of its children.
-        skip = el.tag in _NOT_TEXT_PARENTS
-        if el.text and not skip:
-            t = " ".join(el.text.split())
-            if t:
-                out.append((t, cell))
+        # parent is ``el`` for its own text and for the tails of its children. lxml builds
+        # a new str on every .tag/.text/.tail read: each is read once.
+        keep = tag not in _NOT_TEXT_PARENTS
+        text = el.text
+        if text and keep and not text.isspace():
+            out.append((" ".join(text.split()), cell))
         for child in el:
-            if isinstance(child.tag, str):
-                walk(child, child if child.tag in _CELLS else cell)
-            if child.tail and not skip:
-                t = " ".join(child.tail.split())
-                if t:
-                    out.append((t, cell))
+            name = child.tag
+            if isinstance(name, str):
+                walk(child, name, child if name in _CELLS else cell)
+            tail = child.tail
+            if tail and keep and not tail.isspace():
+                out.append((" ".join(tail.split()), cell))
 
-    walk(soup, soup if soup.tag in _CELLS else None)
+    walk(soup, soup.tag, soup if soup.tag in _CELLS else None)
     return out
 
 

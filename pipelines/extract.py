@@ -117,25 +117,32 @@ def _blocks(node: Element) -> list[str]:
             out.append(line)
 
     def walk(el: Element) -> None:
-        if el.text and isinstance(el.tag, str):
-            buf.append(_text_piece(el.text))
+        # Called on elements only: a comment's own text is not page text (its tail is).
+        # lxml builds a new str on every .text/.tail read: each is read once.
+        text = el.text
+        if text:
+            buf.append(text if "\n" not in text else _text_piece(text))
         for child in el:
             name = child.tag
             if isinstance(name, str):
-                if name == "br":
-                    flush()
-                elif name == "table":
-                    flush()
-                    out.extend(_table_rows(child))
-                elif name in _BLOCK_TAGS:
-                    flush()
+                if name in _BLOCK_TAGS:
+                    if buf:
+                        flush()
                     walk(child)
-                    flush()
+                    if buf:
+                        flush()
+                elif name == "br":
+                    if buf:
+                        flush()
+                elif name == "table":
+                    if buf:
+                        flush()
+                    out.extend(_table_rows(child))
                 else:
                     walk(child)
-            # A comment's own text is not page text; the text after it is.
-            if child.tail:
-                buf.append(_text_piece(child.tail))
+            tail = child.tail
+            if tail:
+                buf.append(tail if "\n" not in tail else _text_piece(tail))
 
     walk(node)
     flush()
