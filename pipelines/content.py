@@ -150,7 +150,11 @@ _BY_CLASS, _BY_ID, _BY_TAG = _index("class"), _index("id"), _index("tag")
 def contains_any(attr: str, names: Collection[str]) -> str:
     """An XPath test: ``attr`` has one of ``names`` in it (a superset of "has one of them
     as a word": the exact test is made in Python on the few elements it lets through)."""
-    return f"@{attr}[" + " or ".join(f"contains(., '{n}')" for n in sorted(names)) + "]"
+    cover: list[str] = []  # a name that contains a shorter one needs no test of its own
+    for name in sorted(names, key=lambda n: (len(n), n)):
+        if not any(c in name for c in cover):
+            cover.append(name)
+    return f"@{attr}[" + " or ".join(f"contains(., '{n}')" for n in cover) + "]"
 
 
 # The elements a CONTAINERS entry can match: by tag name, or a class or id that contains

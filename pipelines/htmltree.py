@@ -10,13 +10,18 @@ here, so every text extraction reads is what it read before:
 * the page hangs under a document node (:func:`parse`), as bs4's ``soup`` was above
   ``<html>``: "the whole page" walks include ``<html>`` itself, and ``<html>`` can be
   removed like any element;
-* a text that is nothing but ASCII whitespace is one ``"\\n"`` (if it had a line break)
-  or one ``" "``, outside ``<pre>``/``<textarea>``;
+* bs4 shrank a text that is nothing but ASCII whitespace (outside ``<pre>``/``<textarea>``)
+  to one character; nothing reads such a text but for its length, which
+  :func:`pipelines.content._tally` measures the way bs4 did, so the tree keeps it as is;
 * text inside ``<rt>``/``<rp>`` (ruby glosses) is not page text (bs4 typed those strings
   apart; ``<script>``, ``<style>``, ``<template>`` go before any text is read);
 * a removed element leaves its tail text where it was, as a separate string
   (:func:`drop`): bs4's ``decompose`` kept the strings on either side apart, which
   matters wherever texts are joined with a separator or one at a time.
+
+One difference is left: a ``<!DOCTYPE>`` in the middle of a page (a template pasted into
+another) was a node in bs4's tree, splitting the text around it in two; libxml2's tree has
+no such node. No page seen so far extracts differently for it.
 
 Text is read with ``itertext``, which skips comments and processing instructions but keeps
 their tails, as bs4's typed strings did. Elements are keys in dicts and sets as
@@ -27,7 +32,7 @@ only stable while something holds the proxy.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from typing import TypeAlias
 
 from lxml import etree
@@ -35,8 +40,6 @@ from lxml import etree
 Element: TypeAlias = etree._Element
 # bs4's soup: the node above <html>. Not an HTML tag name, so no tag set matches it.
 DOCUMENT = "document"
-_ASCII_WS = " \n\t\x0c\r"
-_BLANK = etree.XPath("//text()[normalize-space()='' and not(ancestor::pre or ancestor::textarea)]")
 _NONWS = re.compile(r"\S+")
 _STRIPPED = "nianbao-stripped"
 
@@ -127,8 +130,3 @@ def drop(node: Element) -> None:
         return
     node.tail = None
     parent.replace(node, mark)
-
-
-def strings(node: Element) -> Iterator[str]:
-    """The texts under ``node``, in document order (an alias that says what it reads)."""
-    return node.itertext()
