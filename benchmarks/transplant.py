@@ -27,11 +27,11 @@ import sys
 import tomllib
 from pathlib import Path
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 
 from benchmarks.clean import MARKERS, REALPAGES
 from benchmarks.goldset import char_f1
-from nianbao.pipelines import content
+from nianbao.pipelines import content, htmltree
 from nianbao.pipelines.decode import decode
 from nianbao.pipelines.derive import derive
 
@@ -57,6 +57,22 @@ TEMPLATES = [
 ]
 
 
+def _box(soup: BeautifulSoup, tree: htmltree.Element) -> Tag:
+    """The content box extraction finds in ``tree`` (an lxml parse of the same markup),
+    as the same element of ``soup``: markup is edited and written here with bs4, and both
+    trees come from one libxml2 parse, so the element paths agree."""
+    box = content.find_container(tree)
+    path: list[int] = []
+    node = box
+    while (parent := node.getparent()) is not None:
+        path.append([c for c in parent if htmltree.is_tag(c)].index(node))
+        node = parent
+    el: Tag = soup
+    for i in reversed(path):
+        el = [c for c in el.children if isinstance(c, Tag)][i]
+    return el
+
+
 def reports() -> list[tuple[str, str, str, str]]:
     """(name, title, content-box markup, gold text) of every report page of the gate."""
     pages = tomllib.loads((REAL / "manifest.toml").read_text(encoding="utf-8"))["pages"]
@@ -64,7 +80,7 @@ def reports() -> list[tuple[str, str, str, str]]:
     for entry in (e for e in pages if e["report"]):
         raw = decode((REAL / "pages" / f"{entry['name']}.html").read_bytes()).text
         doc = derive(raw.encode("utf-8"), entry["url"], UTF8)
-        box = content.find_container(BeautifulSoup(raw, "lxml"))
+        box = _box(BeautifulSoup(raw, "lxml"), htmltree.parse(raw))
         gold = (REAL / "gold" / f"{entry['name']}.txt").read_text(encoding="utf-8")
         out.append((entry["name"], doc.title or "", box.decode_contents(), gold))
     return out
@@ -74,13 +90,20 @@ def transplant(template: str, headline: str, title: str, body: str, bare: bool) 
     """``template`` with ``body`` as its article and ``title`` for its headline ("" takes
     the page's title away: no ArticleTitle, a site name where the headline was)."""
     soup = BeautifulSoup(template, "lxml")
+    tree = htmltree.parse(template)
     for meta in soup.find_all("meta", attrs={"name": "ArticleTitle"}):
         if title:
             meta["content"] = title
         else:
             meta.decompose()
+    for el in htmltree.tags(tree, {"meta"}):
+        if el.get("name") == "ArticleTitle":
+            if title:
+                el.set("content", title)
+            else:
+                htmltree.drop(el)
     title = title or "门户网站"
-    box = content.find_container(soup)
+    box = _box(soup, tree)
     box.clear()
     box.append(BeautifulSoup(body, "lxml").body or "")
     html = str(soup)

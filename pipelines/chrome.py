@@ -16,6 +16,7 @@ looks for the content box by text density (a site footer is dense text, but all 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from nianbao.pipelines.labels import label_regex
 
@@ -192,8 +193,14 @@ def _is_widget_strip(block: str) -> bool:
     return not rest and (len(words) >= 2 or len(words[0]) >= 2)
 
 
+@lru_cache(maxsize=8192)
 def classify(block: str, index: int = 99) -> str | None:
-    """The boilerplate rule a block matches, or None if it is content."""
+    """The boilerplate rule a block matches, or None if it is content.
+
+    Cached: a pure function of its arguments, asked about the same lines again and again
+    (nested elements with one text; every page of a portal has the same chrome lines), and
+    some of its twenty-odd patterns cost microseconds per line.
+    """
     head = _SPACE.sub("", block[:16]) + block[16:]
     if _META_BLOCK.match(head):
         return "disclosure-meta"

@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from lxml import etree
 
+from nianbao.pipelines import htmltree
 from nianbao.pipelines.chrome import classify
+from nianbao.pipelines.htmltree import Element
 from nianbao.pipelines.labels import GENERIC_LABELS, field_of, label_key, label_regex, labels
 
 # Known CMS content containers, most specific first (see DOMAIN.md).
@@ -57,7 +60,7 @@ MIN_CJK = 50
 # generic names (.content, main) and density candidates need more.
 MIN_CJK_KNOWN = 1
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+_NOT_CJK = re.compile(r"[^\u3400-\u9fff]+")
 _A = frozenset({"a"})
 _DENSITY_CANDIDATES = frozenset({"div", "td", "article", "section", "main"})
 # Elements whose whole text is one line or a few (a footer's <p>, a 来源/时间 <div>): the
@@ -67,6 +70,8 @@ _LINE_TAGS = frozenset(
     | {"address", "span", "font", "em", "strong", "b"}
 )
 _LINE_MAX = 150
+_PRE = frozenset({"pre", "textarea"})
+_ASCII_WS = " \n\t\x0c\r"
 # Refining into a child leaves out at most this much real text beside it (see _refine).
 _REFINE_REST = 40
 # Regions that are never the document, by tag or by a class/id word.
@@ -77,7 +82,9 @@ _NEVER_NAME = re.compile(
 # Above this many CJK characters a hidden part may be the article itself (see drop_hidden).
 _HIDDEN_KEEP = 200
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_STYLED = etree.XPath(".//*[@hidden or @style]")
 _LIST_CANDIDATES = frozenset({"ul", "ol", "dl", "div", "table"})
+_REFINE_INTO = frozenset({"div", "td", "article", "section", "main", "table", "tr"})
 
 # The disclosure table's labels: the one vocabulary of pipelines.labels, without the
 # labels too generic to mark a table cell (时间).
@@ -90,29 +97,27 @@ def meta_key(label: str) -> str | None:
     return None if key in GENERIC_LABELS else field_of(key)
 
 
-def find_tags(node: Tag, names: Collection[str] | None = None) -> list[Tag]:
-    """``node.find_all(names)`` (``find_all(True)`` when ``names`` is None): the same tags
-    in the same order, from a plain walk. bs4's generic matcher costs several times the
-    walk, and extraction asks for tags by name a dozen times per page."""
-    if names is None:
-        return [el for el in node.descendants if isinstance(el, Tag)]
-    return [el for el in node.descendants if isinstance(el, Tag) and el.name in names]
+def find_tags(node: Element, names: Collection[str] | None = None) -> list[Element]:
+    """The elements under ``node`` (all when ``names`` is None), in document order."""
+    return htmltree.tags(node, names)
 
 
 def cjk_count(text: str) -> int:
-    return len(_CJK.findall(text))
+    """Chinese characters in ``text``: what is left when every run of others is cut out
+    (one substitution per run is cheaper than a match object per character)."""
+    return 0 if text.isascii() else len(_NOT_CJK.sub("", text))
 
 
-def _link_cjk(el: Tag) -> int:
-    return sum(cjk_count(a.get_text()) for a in find_tags(el, _A))
+def _link_cjk(el: Element) -> int:
+    return sum(cjk_count(htmltree.text(a)) for a in find_tags(el, _A))
 
 
-def is_link_list(el: Tag) -> bool:
+def is_link_list(el: Element) -> bool:
     """A run of headlines: three or more links that make up most of the element's text."""
     links = find_tags(el, _A)
     if len(links) < 3:
         return False
-    n = cjk_count(el.get_text())
+    n = cjk_count(htmltree.text(el))
     return n > 0 and _link_cjk(el) >= 0.7 * n
 
 
@@ -142,92 +147,144 @@ def _index(kind: str) -> dict[str, list[int]]:
 _BY_CLASS, _BY_ID, _BY_TAG = _index("class"), _index("id"), _index("tag")
 
 
-def _known_containers(soup: BeautifulSoup) -> list[list[Tag]]:
+def contains_any(attr: str, names: Collection[str]) -> str:
+    """An XPath test: ``attr`` has one of ``names`` in it (a superset of "has one of them
+    as a word": the exact test is made in Python on the few elements it lets through)."""
+    cover: list[str] = []  # a name that contains a shorter one needs no test of its own
+    for name in sorted(names, key=lambda n: (len(n), n)):
+        if not any(c in name for c in cover):
+            cover.append(name)
+    return f"@{attr}[" + " or ".join(f"contains(., '{n}')" for n in cover) + "]"
+
+
+# The elements a CONTAINERS entry can match: by tag name, or a class or id that contains
+# a CONTAINERS name.
+_MAY_CONTAIN = etree.XPath(
+    ".//*["
+    + " or ".join(
+        [f"self::{name}" for name in sorted(_BY_TAG)]
+        + [contains_any("class", _BY_CLASS), contains_any("id", _BY_ID)]
+    )
+    + "]"
+)
+
+
+def _known_containers(soup: Element) -> list[list[Element]]:
     """Elements matching each CONTAINERS entry, in document order: one pass over the tree
     (a CSS select per selector costs a full walk each), each element looked up by its
     classes, id and name rather than tested against every entry."""
-    found: list[list[Tag]] = [[] for _ in _SELECTORS]
-    for el in find_tags(soup):
-        classes = el.get("class") or ()
+    found: list[list[Element]] = [[] for _ in _SELECTORS]
+    for el in _MAY_CONTAIN(soup):
         el_id = el.get("id")
-        hits: set[int] = set(_BY_TAG.get(el.name, ()))
+        hits: set[int] = set(_BY_TAG.get(el.tag, ()))
         if el_id in _BY_ID:
             hits.update(_BY_ID[el_id])
-        if not isinstance(classes, str):
-            for name in classes:
-                hits.update(_BY_CLASS.get(name, ()))
+        for name in htmltree.classes(el):
+            hits.update(_BY_CLASS.get(name, ()))
         for i in hits:
             tag = _SELECTORS[i][0]
-            if tag is None or el.name == tag:
+            if tag is None or el.tag == tag:
                 found[i].append(el)
     return found
 
 
-def _ancestors_add(el: Tag, n: int, into: dict[int, int]) -> None:
-    node: Tag | None = el
+def _ancestors_add(el: Element, n: int, into: dict[Element, int]) -> None:
+    node: Element | None = el
     while node is not None:
-        into[id(node)] = into.get(id(node), 0) + n
-        node = node.parent
+        into[node] = into.get(node, 0) + n
+        node = node.getparent()
 
 
-def _short_text(el: Tag, limit: int) -> str | None:
-    """``el.get_text(" ")``, or None as soon as it is longer than ``limit``: a wrapper's
-    whole text is not read just to learn that it is not one line."""
-    parts: list[str] = []
-    size = 0
-    for node in el.descendants:
-        if type(node) is NavigableString:
-            parts.append(node)
-            size += len(node)
-            if size > limit:
-                return None
-    return " ".join(parts)
+@dataclass
+class _Tally:
+    """Per element under a root (and the root): its text's CJK characters, and its text's
+    length as bs4 measured it (a blank string outside <pre> was one character). Counted in
+    one walk from the leaves up, so a candidate's text is a lookup, not a walk of its
+    subtree (candidates nest: a page's text would be read once per level)."""
+
+    cjk: dict[Element, int]
+    size: dict[Element, int]
 
 
-def _evidence(body: Tag) -> tuple[dict[int, int], dict[int, int]]:
-    """Per element (by id): CJK inside links, and CJK of chrome lines not inside links.
+def _tally(root: Element) -> _Tally:
+    cjk: dict[Element, int] = {}
+    size: dict[Element, int] = {}
+
+    def measure(text: str, pre: bool) -> int:
+        return 1 if not pre and not text.strip(_ASCII_WS) else len(text)
+
+    def walk(el: Element, pre: bool) -> tuple[int, int]:
+        text = el.text
+        n = cjk_count(text) if text else 0
+        z = measure(text, pre) if text else 0
+        for child in el:
+            tag = child.tag
+            if isinstance(tag, str):
+                cn, cz = walk(child, pre or tag in _PRE)
+                n += cn
+                z += cz
+            tail = child.tail
+            if tail:
+                n += cjk_count(tail)
+                z += measure(tail, pre)
+        cjk[el] = n
+        size[el] = z
+        return n, z
+
+    inside_pre = any(a.tag in _PRE for a in root.iterancestors())
+    walk(root, inside_pre or root.tag in _PRE)
+    return _Tally(cjk, size)
+
+
+def _evidence(body: Element, tally: _Tally) -> tuple[dict[Element, int], dict[Element, int]]:
+    """Per element: CJK inside links, and CJK of chrome lines not inside links.
 
     One pass each over links and short line elements; each counted piece is added to its
     ancestors, so a candidate's totals are a lookup, not another walk of its subtree.
+    A line element inside a counted one is not looked at (its text was counted). Elements
+    are the keys themselves: a dict holding lxml's proxy keeps it the one proxy of its node.
     """
-    links: dict[int, int] = {}
+    links: dict[Element, int] = {}
     for a in find_tags(body, _A):
-        n = cjk_count(a.get_text())
+        n = tally.cjk[a]
         if n:
             _ancestors_add(a, n, links)
-    chrome: dict[int, int] = {}
-    counted: set[int] = set()
-    for el in find_tags(body, _LINE_TAGS):
-        if any(id(p) in counted for p in el.parents):
-            continue
-        text = _short_text(el, 4 * _LINE_MAX)
-        if text is None:
-            continue
-        line = " ".join(text.split())
-        if not line or len(line) > _LINE_MAX or not cjk_count(line):
-            continue
-        if classify(line) is None:
-            continue
-        counted.add(id(el))
-        n = cjk_count(line) - links.get(id(el), 0)
+    chrome: dict[Element, int] = {}
+
+    def counts(el: Element) -> bool:
+        """``el`` is one chrome line: counted, and nothing inside it is looked at."""
+        if not tally.cjk[el] or tally.size[el] > 4 * _LINE_MAX:
+            return False
+        line = " ".join(" ".join(el.itertext()).split())
+        if not line or len(line) > _LINE_MAX or classify(line) is None:
+            return False
+        n = cjk_count(line) - links.get(el, 0)
         if n > 0:
             _ancestors_add(el, n, chrome)
+        return True
+
+    def visit(el: Element) -> None:
+        for child in el:
+            tag = child.tag
+            if isinstance(tag, str) and not (tag in _LINE_TAGS and counts(child)):
+                visit(child)
+
+    visit(body)
     return links, chrome
 
 
-def _never(el: Tag) -> bool:
+def _never(el: Element) -> bool:
     """A region that is never the document: <footer>/<nav>…, or named footer, nav, menu."""
-    if el.name in _NEVER_TAGS:
+    if el.tag in _NEVER_TAGS:
         return True
-    classes: str | list[str] = el.get("class") or []
-    names = classes.split() if isinstance(classes, str) else list(classes)
+    names = htmltree.classes(el)
     el_id = el.get("id")
     if isinstance(el_id, str):
         names.append(el_id)
     return any(_NEVER_NAME.search(n) for n in names)
 
 
-def drop_hidden(soup: BeautifulSoup) -> list[str]:
+def drop_hidden(soup: Element) -> list[str]:
     """Remove hidden subtrees (inline ``display:none``, ``hidden``); return their text.
 
     Hidden parts are the other columns' tabs, share counters, a text-to-speech copy of the
@@ -235,30 +292,30 @@ def drop_hidden(soup: BeautifulSoup) -> list[str]:
     copy): a template that reveals the article by script hides the only copy in the markup.
     """
     hidden = []
-    for el in soup.descendants:
-        if isinstance(el, Tag):
-            attrs = el.attrs
-            style = attrs.get("style")
-            if "hidden" in attrs or (isinstance(style, str) and _HIDDEN.search(style)):
-                hidden.append(el)
+    for el in _STYLED(soup):
+        style = el.get("style")
+        if el.get("hidden") is not None or (style is not None and _HIDDEN.search(style)):
+            hidden.append(el)
     removed: list[str] = []
     page: str | None = None
     for el in hidden:
-        if el.decomposed:
+        if not htmltree.attached(el, soup):
             continue
-        text = " ".join(el.get_text(" ").split())
+        text = " ".join(htmltree.text(el, " ").split())
         if cjk_count(text) > _HIDDEN_KEEP:
             if page is None:
-                page = " ".join(soup.get_text(" ").split())
+                page = " ".join(htmltree.text(soup, " ").split())
             if page.count(text[:60]) < 2:
                 continue
         if text:
             removed.append(text)
-        el.decompose()
+        htmltree.drop(el)
     return removed
 
 
-def _refine(el: Tag, links: dict[int, int], chrome: dict[int, int]) -> Tag:
+def _refine(
+    el: Element, links: dict[Element, int], chrome: dict[Element, int], tally: _Tally
+) -> Element:
     """Move into a child while one child holds nearly all of the element's real text.
 
     "Nearly all" is a share, and after the child an amount too: a template puts its own
@@ -267,21 +324,21 @@ def _refine(el: Tag, links: dict[int, int], chrome: dict[int, int]) -> Tag:
     prose in one <div> and its tables in the next), never to be cut off.
     """
 
-    def real(node: Tag) -> int:
-        return cjk_count(node.get_text()) - links.get(id(node), 0) - chrome.get(id(node), 0)
+    def real(node: Element) -> int:
+        return tally.cjk[node] - links.get(node, 0) - chrome.get(node, 0)
 
     while True:
         total = real(el)
-        best: Tag | None = None
-        for child in el.find_all(
-            ["div", "td", "article", "section", "main", "table", "tr"], recursive=False
-        ):
+        best: Element | None = None
+        for child in el:
+            if child.tag not in _REFINE_INTO:
+                continue
             if total <= 0 or real(child) < 0.85 * total:
                 continue
-            after = sum(
-                real(sib) if isinstance(sib, Tag) else cjk_count(str(sib))
-                for sib in child.next_siblings
-                if type(sib) is NavigableString or isinstance(sib, Tag)
+            # What follows the child: the texts after it and its later siblings.
+            after = cjk_count(child.tail or "") + sum(
+                (real(sib) if isinstance(sib.tag, str) else 0) + cjk_count(sib.tail or "")
+                for sib in child.itersiblings()
             )
             if after < _REFINE_REST:
                 best = child
@@ -291,23 +348,23 @@ def _refine(el: Tag, links: dict[int, int], chrome: dict[int, int]) -> Tag:
         el = best
 
 
-def _root(soup: BeautifulSoup) -> Tag:
+def _root(soup: Element) -> Element:
     """Where the page's text is: <body>, or the whole document when markup goes on after
     it (gov.cn's 公报 pages close </html> twice: the parser puts the article after <body>)."""
-    body = soup.body
+    body = htmltree.first(soup, "body")
     node = body
     while node is not None and node is not soup:
-        if any(isinstance(el, Tag) for el in node.next_siblings):
+        if any(isinstance(el.tag, str) for el in node.itersiblings()):
             return soup
-        node = node.parent
-    return body or soup
+        node = node.getparent()
+    return body if body is not None else soup
 
 
-def find_container(soup: BeautifulSoup) -> Tag:
+def find_container(soup: Element) -> Element:
     """The element holding the article: a known CMS container, else the densest block."""
     for selector, elements in zip(CONTAINERS, _known_containers(soup), strict=True):
         for el in elements:
-            n = cjk_count(el.get_text())
+            n = cjk_count(htmltree.text(el))
             if n < (MIN_CJK if selector in _GENERIC else MIN_CJK_KNOWN):
                 continue
             if selector in _GENERIC:
@@ -320,67 +377,74 @@ def find_container(soup: BeautifulSoup) -> Tag:
     return _densest(_root(soup))
 
 
-def _densest(root: Tag) -> Tag:
+def _densest(root: Element) -> Element:
     """The block under ``root`` (or ``root``) with the most text that is neither link text
     nor chrome lines, refined into the child that holds most of it."""
-    links, chrome = _evidence(root)
-    best: Tag = root
+    tally = _tally(root)
+    links, chrome = _evidence(root, tally)
+    best: Element = root
     best_score = 0.0
     # The root competes when it is a block itself (a generic box), not <body> or the page.
-    own = [root] if root.name in _DENSITY_CANDIDATES else []
+    own = [root] if root.tag in _DENSITY_CANDIDATES else []
     for el in own + find_tags(root, _DENSITY_CANDIDATES):
-        n = cjk_count(el.get_text())
+        n = tally.cjk[el]
         if n < MIN_CJK or _never(el):
             continue
         # Chrome lines count once for (they are text) and twice against: an ancestor that
         # adds only chrome to the article scores below it.
-        score = n - 2 * links.get(id(el), 0) - 2 * chrome.get(id(el), 0)
+        score = n - 2 * links.get(el, 0) - 2 * chrome.get(el, 0)
         if score > best_score:
             best, best_score = el, score
-    return _refine(best, links, chrome)
+    return _refine(best, links, chrome, tally)
 
 
-def prune_link_lists(container: Tag) -> list[str]:
+def prune_link_lists(container: Element) -> list[str]:
     """Remove headline lists nested in the container; return their text for the record."""
     removed: list[str] = []
     for el in find_tags(container, _LIST_CANDIDATES):
-        if el.decomposed or el is container:
+        if not htmltree.attached(el, container):
             continue
-        if is_link_list(el) and not el.find(["p"], recursive=True):
-            text = " ".join(el.get_text(" ").split())
+        if is_link_list(el) and htmltree.first(el, "p") is None:
+            text = " ".join(htmltree.text(el, " ").split())
             if text:
                 removed.append(text)
-            el.decompose()
+            htmltree.drop(el)
     return removed
 
 
-def _cell_of(node: NavigableString) -> Tag | None:
-    """The table cell a text sits in: ``find_parent(["td", "th"])`` without bs4's generic
-    matcher, which costs more than the rest of the metadata reader put together."""
-    for parent in node.parents:
-        if parent.name in ("td", "th"):
-            return parent
-    return None
+_CELLS = ("td", "th")
+_NOT_TEXT_PARENTS = frozenset({"script", "style", "title"})
 
 
-def _texts(soup: BeautifulSoup) -> list[tuple[str, Tag | None]]:
+def _texts(soup: Element) -> list[tuple[str, Element | None]]:
     """Every text node, whitespace-collapsed, with the table cell it sits in (if any)."""
-    out: list[tuple[str, Tag | None]] = []
-    for s in soup.descendants:
-        if type(s) is NavigableString and s.parent is not None:
-            if s.parent.name in ("script", "style", "title"):
-                continue
-            t = " ".join(s.split())
-            if t:
-                out.append((t, _cell_of(s)))
+    out: list[tuple[str, Element | None]] = []
+
+    def walk(el: Element, tag: str, cell: Element | None) -> None:
+        # ``cell``: the nearest td/th at or above ``el``, carried down the walk. A text's
+        # parent is ``el`` for its own text and for the tails of its children. lxml builds
+        # a new str on every .tag/.text/.tail read: each is read once.
+        keep = tag not in _NOT_TEXT_PARENTS
+        text = el.text
+        if text and keep and not text.isspace():
+            out.append((" ".join(text.split()), cell))
+        for child in el:
+            name = child.tag
+            if isinstance(name, str):
+                walk(child, name, child if name in _CELLS else cell)
+            tail = child.tail
+            if tail and keep and not tail.isspace():
+                out.append((" ".join(tail.split()), cell))
+
+    walk(soup, soup.tag, soup if soup.tag in _CELLS else None)
     return out
 
 
-def _next_cell(cell: Tag | None) -> Tag | None:
-    return cell.find_next_sibling(["td", "th"]) if cell is not None else None
+def _next_cell(cell: Element | None) -> Element | None:
+    return next(cell.itersiblings(*_CELLS), None) if cell is not None else None
 
 
-def disclosure_metadata(soup: BeautifulSoup) -> dict[str, str]:
+def disclosure_metadata(soup: Element) -> dict[str, str]:
     """索引号 / 发布机构 / 生成日期 … from anywhere on the page.
 
     Either "label：value" in one text, or a label cell followed by its value cell. An empty

@@ -1,7 +1,7 @@
 """Raw capture → ordered text blocks, title and page metadata.
 
-HTML goes through BeautifulSoup (lxml parser): scripts, styles and obvious chrome
-elements are dropped, the main content container is located (known CMS containers
+HTML is parsed once into an lxml tree (:mod:`pipelines.htmltree`): scripts, styles and
+obvious chrome elements are dropped, the main content container is located (known CMS containers
 first, then the element with the most Chinese text), and its text is split into blocks:
 one per paragraph/heading/list item, one per table row with cells joined by `` | ``.
 PDF and DOCX attachments go to :mod:`pipelines.attachments`.
@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-
-from nianbao.pipelines import attachments, content, grid, metadata, title
+from nianbao.pipelines import attachments, content, grid, htmltree, metadata, title
 from nianbao.pipelines.decode import decode
 from nianbao.pipelines.document import Document
+from nianbao.pipelines.htmltree import Element
 from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "extract"
@@ -78,9 +77,11 @@ _WS = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 # A source line break between two CJK characters is not a space (browsers differ; the
 # report has none): "政府信息\n    公开" is 政府信息公开.
 _CJK_BREAK = re.compile(r"(?<=[\u3400-\u9fff，。；：、）》”])\s*\n\s*(?=[\u3400-\u9fff（《“])")
+_INDENT = " \n\t\r"
 _DROP = frozenset(_DROP_TAGS)
 _NON_TEXT = frozenset(metadata.NON_TEXT_TAGS)
 _BR, _TR, _META = frozenset({"br"}), frozenset({"tr"}), frozenset({"meta"})
+_CELLS = frozenset({"td", "th"})
 _PARAGRAPHS = frozenset({"p", "div", "li"})
 _MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
 cjk_count = content.cjk_count
@@ -92,69 +93,88 @@ def _clean_line(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def _blocks(node: Tag) -> list[str]:
+def _text_piece(text: str) -> str:
+    """A text as it goes into a block: a line break is a space, none between CJK."""
+    if "\n" not in text:  # _CJK_BREAK needs a line break
+        return text
+    if not text.strip(_INDENT):
+        # Markup indentation: a space, as _clean_line would make it (one regex pass fewer).
+        return " "
+    return _CJK_BREAK.sub("", text).replace("\n", " ")
+
+
+def _blocks(node: Element) -> list[str]:
     """Walk ``node`` in document order and emit text blocks."""
     out: list[str] = []
     buf: list[str] = []
 
     def flush() -> None:
+        if not buf:
+            return
         line = _clean_line("".join(buf))
         buf.clear()
         if line:
             out.append(line)
 
-    def walk(el: Tag) -> None:
-        for child in el.children:
-            if isinstance(child, NavigableString):
-                if type(child) is NavigableString:  # skip comments, CDATA, doctype
-                    buf.append(_CJK_BREAK.sub("", str(child)).replace("\n", " "))
-                continue
-            if not isinstance(child, Tag):
-                continue
-            name = child.name
-            if name == "br":
-                flush()
-            elif name == "table":
-                flush()
-                out.extend(_table_rows(child))
-            elif name in _BLOCK_TAGS:
-                flush()
-                walk(child)
-                flush()
-            else:
-                walk(child)
+    def walk(el: Element) -> None:
+        # Called on elements only: a comment's own text is not page text (its tail is).
+        # lxml builds a new str on every .text/.tail read: each is read once.
+        text = el.text
+        if text:
+            buf.append(text if "\n" not in text else _text_piece(text))
+        for child in el:
+            name = child.tag
+            if isinstance(name, str):
+                if name in _BLOCK_TAGS:
+                    if buf:
+                        flush()
+                    walk(child)
+                    if buf:
+                        flush()
+                elif name == "br":
+                    if buf:
+                        flush()
+                elif name == "table":
+                    if buf:
+                        flush()
+                    out.extend(_table_rows(child))
+                else:
+                    walk(child)
+            tail = child.tail
+            if tail:
+                buf.append(tail if "\n" not in tail else _text_piece(tail))
 
     walk(node)
     flush()
     return out
 
 
-def _is_layout_cell(cell: Tag) -> bool:
+def _is_layout_cell(cell: Element) -> bool:
     """A cell that holds running text (page layout), not one value of a data table.
 
     Word-exported statistics tables wrap every cell in ``<p class=MsoNormal>``, and narrow
     columns break a label over several ``<p>``/``<br>`` (``三、本 / 年度办 / 理结果``): still
     one value. A nested table, a long text, or several lines of real prose are not.
     """
-    if cell.find("table") is not None:
+    if htmltree.first(cell, "table") is not None:
         return True
-    cjk = cjk_count(cell.get_text())
+    cjk = cjk_count(htmltree.text(cell))
     if cjk > 150:
         return True
     if cjk <= 60:
         return False
-    paragraphs = [b for b in find_tags(cell, _PARAGRAPHS) if b.get_text(strip=True)]
+    paragraphs = [b for b in find_tags(cell, _PARAGRAPHS) if htmltree.has_text(b)]
     return len(paragraphs) >= 2 or len(find_tags(cell, _BR)) >= 2
 
 
-def _table_rows(table: Tag) -> list[str]:
+def _table_rows(table: Element) -> list[str]:
     """A table as one block per row, cells joined by `` | ``; layout tables are walked.
 
     Data tables go on a grid (:mod:`pipelines.grid`): row and column spans are expanded,
     so every row keeps all its columns, and a cell's lines stay on its row.
     """
-    trs = [tr for tr in find_tags(table, _TR) if tr.find_parent("table") is table]
-    rows = [tr.find_all(["td", "th"], recursive=False) for tr in trs]
+    trs = [tr for tr in find_tags(table, _TR) if next(tr.iterancestors("table"), None) is table]
+    rows = [[c for c in tr if c.tag in _CELLS] for tr in trs]
     if any(_is_layout_cell(c) for cells in rows for c in cells):
         out: list[str] = []
         for cells in rows:
@@ -175,7 +195,7 @@ def _table_rows(table: Tag) -> list[str]:
     return [" | ".join(row) for row in grid.expand(spanned) if any(row)]
 
 
-def _metadata(soup: BeautifulSoup) -> dict[str, str]:
+def _metadata(soup: Element) -> dict[str, str]:
     meta: dict[str, str] = {}
     for tag in find_tags(soup, _META):
         name = tag.get("name") or tag.get("property")
@@ -196,32 +216,32 @@ def extract_html(doc: Document) -> Document:
         doc.errors.append(
             f"decode: {decoded.replaced} undecodable byte sequences in {decoded.encoding}"
         )
-    soup = BeautifulSoup(decoded.text, "lxml")
+    soup = htmltree.parse(decoded.text)
     for el in find_tags(soup, _NON_TEXT):
-        el.decompose()
+        htmltree.drop(el)
     doc.page_lines = metadata.soup_lines(soup)
     for el in find_tags(soup, _DROP):
-        el.decompose()
+        htmltree.drop(el)
     doc.metadata.update(_metadata(soup))
     for key, value in content.disclosure_metadata(soup).items():
         doc.metadata.setdefault(key, value)
-    if soup.title and soup.title.get_text().strip():
-        doc.metadata.setdefault("page_title", _clean_line(soup.title.get_text()))
+    page_title = htmltree.first(soup, "title")
+    if page_title is not None and htmltree.text(page_title).strip():
+        doc.metadata.setdefault("page_title", _clean_line(htmltree.text(page_title)))
     for text in content.drop_hidden(soup):
         doc.remove(STAGE, "hidden", text)
     doc.title = title.find_title(soup, doc.metadata.get("title"))
     container = find_container(soup)
     for text in content.prune_link_lists(container):
         doc.remove("boilerplate", "link-list", text)
-    if container is not (soup.body or soup):
-        container.extract()
-        for block in _blocks(soup.body or soup):
+    body = htmltree.first(soup, "body")
+    if container is not (body if body is not None else soup):
+        htmltree.drop(container)
+        # The body is looked up again: the container may have held it.
+        body = htmltree.first(soup, "body")
+        for block in _blocks(body if body is not None else soup):
             doc.remove(STAGE, "outside-container", block)
     doc.blocks = _blocks(container)
-    # Break the trees' parent/child cycles now: freed by reference counting, they never
-    # reach the cyclic garbage collector, whose full passes also walk the crawler's heap.
-    container.decompose()
-    soup.decompose()
     return doc
 
 

@@ -22,9 +22,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from bs4 import BeautifulSoup
-
-from nianbao.pipelines import title
+from nianbao.pipelines import htmltree, title
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.labels import DATE_FIELDS, FIELDS, field_of, label_key, label_regex, labels
 from nianbao.pipelines.normalize import strip_pinyin
@@ -128,13 +126,14 @@ def parse_date(value: str | None) -> str | None:
 NON_TEXT_TAGS = ["script", "style", "noscript", "template"]
 
 
-def soup_lines(soup: BeautifulSoup) -> list[str]:
-    """The page's text lines, for a soup whose :data:`NON_TEXT_TAGS` are already removed.
+def soup_lines(soup: htmltree.Element) -> list[str]:
+    """The page's text lines, for a parsed page (:func:`htmltree.parse`) whose
+    :data:`NON_TEXT_TAGS` are already removed.
 
-    Extraction calls this on the soup it parsed anyway (``doc.page_lines``), so a report
+    Extraction calls this on the tree it parsed anyway (``doc.page_lines``), so a report
     page is parsed once, not once more here.
     """
-    text = soup.get_text("\n")
+    text = htmltree.text(soup, "\n")
     return [
         line.strip()
         for line in text.replace("\u3000", " ").replace("\xa0", " ").splitlines()
@@ -143,9 +142,9 @@ def soup_lines(soup: BeautifulSoup) -> list[str]:
 
 
 def _page_lines(html: str) -> list[str]:
-    soup = BeautifulSoup(html, "lxml")
-    for el in soup(NON_TEXT_TAGS):
-        el.decompose()
+    soup = htmltree.parse(html)
+    for el in htmltree.tags(soup, NON_TEXT_TAGS):
+        htmltree.drop(el)
     return soup_lines(soup)
 
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, Tag
+from lxml import etree
 
-from nianbao.pipelines import chrome, metadata
-from nianbao.pipelines.content import cjk_count
+from nianbao.pipelines import chrome, htmltree, metadata
+from nianbao.pipelines.content import cjk_count, contains_any
 from nianbao.pipelines.document import Document
+from nianbao.pipelines.htmltree import Element
 from nianbao.pipelines.normalize import normal_form, strip_pinyin
 
 # The genre as a noun phrase, on normal_form text (simplified, NFKC, no whitespace).
@@ -100,31 +101,33 @@ def heading_candidates(blocks: list[str]) -> list[str]:
 
 _HEADINGS = {"h1", "h2", "h3"}
 _TITLE_CLASSES = frozenset({"bt", "title", "wz_title", "article-title", "tit"})
+# Candidates in document order: headings, and elements whose class may name a title box
+# (the exact class test is made on these).
+_TITLE_CANDIDATES = etree.XPath(
+    f".//*[self::h1 or self::h2 or self::h3 or {contains_any('class', _TITLE_CLASSES)}]"
+)
 _REPORT_WORD = re.compile(r"报告|報告|年报|年報")
 _TITLE_SEP = re.compile(r"\s*[_|｜\-–—]\s*")
 
 
-def find_title(soup: BeautifulSoup, meta_title: str | None) -> str | None:
+def find_title(soup: Element, meta_title: str | None) -> str | None:
     """The report's own title: ArticleTitle, else a heading the <title> starts with, else a
     heading naming a report (portals often title every page with the site name), else the
     longest part of <title>."""
     if meta_title:
         return meta_title.strip()
-    raw_title = soup.title.get_text().strip() if soup.title else ""
+    page = htmltree.first(soup, "title")
+    raw_title = htmltree.text(page).strip() if page is not None else ""
     page_title = _nf(raw_title)
-    headings: list[Tag] = []
-    titled: list[Tag] = []  # what soup.select(".bt, .title, …") finds, without soupsieve
-    for el in soup.descendants:
-        if isinstance(el, Tag):
-            if el.name in _HEADINGS:
-                headings.append(el)
-            classes = el.get("class") or ()
-            if not _TITLE_CLASSES.isdisjoint(
-                classes.split() if isinstance(classes, str) else classes
-            ):
-                titled.append(el)
+    headings: list[Element] = []
+    titled: list[Element] = []  # what a CSS select of .bt, .title, … finds
+    for el in _TITLE_CANDIDATES(soup):
+        if el.tag in _HEADINGS:
+            headings.append(el)
+        if not _TITLE_CLASSES.isdisjoint(htmltree.classes(el)):
+            titled.append(el)
     candidates = headings + titled
-    texts = [" ".join(el.get_text(" ").split()) for el in candidates]
+    texts = [" ".join(htmltree.text(el, " ").split()) for el in candidates]
     prefixes = [t for t in texts if cjk_count(t) >= 4 and page_title.startswith(_nf(t))]
     reports = [t for t in texts if cjk_count(t) >= 6 and _REPORT_WORD.search(t) and len(t) < 80]
     ordered = [t for t in prefixes if t in reports] + reports + prefixes
