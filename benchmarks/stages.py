@@ -24,7 +24,76 @@ from nianbao.pipelines.decode import charset_of
 from nianbao.pipelines.derive import STAGES
 from nianbao.pipelines.document import Document
 
-SEEDS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "seeds"
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "tests" / "fixtures" / "seeds"
+REAL = REPO / "tests" / "fixtures" / "real"
+
+# (name, url, body, content type, declared charset)
+Capture = tuple[str, str, bytes, str, str | None]
+
+
+def corpus(counties: int = 3) -> list[Capture]:
+    """Every document the stage checks run over: the saved real pages, the gold set
+    (templates x encodings x scripts, pinyin, spun and pasted prose), the bench portal's
+    report column and ``counties`` county portals of look-alike reports
+    (:func:`benchmarks.smallportals.make_portal`), list pages and negatives included."""
+    import tomllib
+
+    from benchmarks import goldset
+    from benchmarks.smallportals import make_portal
+
+    out: list[Capture] = []
+    manifest = tomllib.loads((REAL / "manifest.toml").read_text(encoding="utf-8"))["pages"]
+    for entry in manifest:
+        body = (REAL / "pages" / f"{entry['name']}.html").read_bytes()
+        out.append((f"real:{entry['name']}", entry["url"], body, "text/html", None))
+    for page in goldset.build():
+        out.append((f"gold:{page.name}", page.url, page.body, page.content_type, page.charset))
+    seeds = seed_reports(SEEDS)
+    portals = [("bench", bench_portal(seeds)[0])]
+    portals += [(f"county{i}", make_portal(i, 40, seeds)) for i in range(counties)]
+    for name, portal in portals:
+        for path in portal.paths():
+            page = portal.get(path)
+            if path.startswith("/zwgk/") and page is not None:
+                url = f"http://127.0.0.1{path}"
+                ctype = page.content_type
+                out.append((f"{name}:{path}", url, page.body, ctype, charset_of(ctype)))
+    return out
+
+
+def outputs(captures: list[Capture]) -> dict[str, dict[str, Any]]:
+    """Every output field of the cleaning chain for each capture, as a crawl's cleaning
+    worker leaves it (:func:`pipelines.stage._finish`: the stages, then a report's near-dup
+    signature), and what the reactor's pre-filter says of the page: what a change that
+    must not change behaviour compares before and after (``--save`` / ``--check``)."""
+    from nianbao.pipelines import neardup, recognize
+    from nianbao.pipelines.derive import document_for, finish
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, url, body, ctype, charset in captures:
+        doc, _ = finish(document_for(body, url, ctype, None, charset))
+        fields = {
+            key: value
+            for key, value in vars(doc).items()
+            if key not in ("removed", "signed", "done")
+        }
+        fields["removed"] = [vars(r) for r in doc.removed]
+        page_text = " ".join(doc.page_lines)
+        fields["candidate"] = [
+            recognize.looks_like_candidate(t, page_text) for t in (doc.title, doc.metadata.get("title"))
+        ]
+        if "report" in doc.flags and (doc.norm_text or "").strip():
+            signed = neardup.sign(doc.norm_text, doc.sha256)
+            fields["signed"] = (
+                signed.sha256,
+                signed.keys.dtype.str,
+                signed.keys.tobytes(),
+                signed.minhash,
+                signed.bands,
+            )
+        out[name] = fields
+    return out
 
 
 def stage_times(pages: list[tuple[str, bytes, str]], passes: int = 3) -> dict[str, float]:
