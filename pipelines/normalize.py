@@ -16,6 +16,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
+
+import numpy as np
 
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.stage import StagePipeline
@@ -76,11 +79,68 @@ def normal_form(text: str) -> str:
     """Simplified script, NFKC, no whitespace and no table-cell separators.
 
     Equal for the same report in any template: whitespace and the `` | `` between table
-    cells are layout, the script is the portal's choice.
+    cells are layout, the script is the portal's choice. Short strings (titles, headings,
+    lines: recognition and the title rules normalise the same ones again and again) are
+    cached.
     """
-    text = unicodedata.normalize("NFKC", text)
+    if len(text) <= _SHORT:
+        return _short_normal_form(text)
+    return _normal_form(text)
+
+
+_SHORT = 256
+
+
+@lru_cache(maxsize=32768)
+def _short_normal_form(text: str) -> str:
+    return _normal_form(text)
+
+
+def _normal_form(text: str) -> str:
+    text = nfkc(text)
     text = to_simplified(text)
     return _SEPARATORS.sub("", text)
+
+
+_NFKC_LUT: Any = None  # code point -> its NFKC where that is one BMP character
+
+
+def _nfkc_lut() -> Any:
+    global _NFKC_LUT
+    if _NFKC_LUT is None:
+        lut = np.arange(0x10000, dtype=np.uint32)
+        for cp in range(0x10000):
+            if 0xD800 <= cp < 0xE000:
+                continue
+            folded = unicodedata.normalize("NFKC", chr(cp))
+            if len(folded) == 1:
+                lut[cp] = ord(folded)
+        _NFKC_LUT = lut
+    return _NFKC_LUT
+
+
+def nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, several times faster on a page's text.
+
+    CPython normalises a string that fails its quick check (any full-width comma does) by
+    decomposing and recomposing all of it: 0.4 ms for the 3,000 characters the crawl's
+    pre-filter reads, on the reactor's core. Here every BMP character is first replaced by
+    its own NFKC where that is one character (full-width forms, ideographic and em spaces,
+    circled digits: one table look-up over the code points). Replacing a character by its
+    NFKC leaves the string's NFKC unchanged (normalisation is per character, then
+    reordering and composition over the whole, and the two have the same decomposition),
+    so when the result passes ``unicodedata.is_normalized`` it *is* the NFKC of ``text``;
+    otherwise (a "…", "㎡", a combining mark) ``text`` is normalised the usual way.
+    """
+    if len(text) < 64:
+        return unicodedata.normalize("NFKC", text)
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    bmp = cp < 0x10000
+    folded = np.where(bmp, _nfkc_lut()[np.where(bmp, cp, 0)], cp)
+    out = folded.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    if unicodedata.is_normalized("NFKC", out):
+        return out
+    return unicodedata.normalize("NFKC", text)
 
 
 def run(doc: Document) -> Document:
