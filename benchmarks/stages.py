@@ -84,7 +84,8 @@ def outputs(captures: list[Capture]) -> dict[str, dict[str, Any]]:
         fields["removed"] = [vars(r) for r in doc.removed]
         page_text = " ".join(doc.page_lines)
         fields["candidate"] = [
-            recognize.looks_like_candidate(t, page_text) for t in (doc.title, doc.metadata.get("title"))
+            recognize.looks_like_candidate(t, page_text)
+            for t in (doc.title, doc.metadata.get("title"))
         ]
         if "report" in doc.flags and (doc.norm_text or "").strip():
             signed = neardup.sign(doc.norm_text, doc.sha256)
@@ -251,7 +252,9 @@ def main() -> None:
         print(f"cleaning worker and pre-filter, CPU-ms per document ({len(captures)} documents)")
         for group, times in corpus_times(captures).items():
             cols = "  ".join(f"{stage} {ms:.3f}" for stage, ms in times.items())
-            print(f"  {group:12s} {cols}  (after extract {sum(times.values()) - times['extract']:.3f})")
+            print(
+                f"  {group:12s} {cols}  (after extract {sum(times.values()) - times['extract']:.3f})"
+            )
         return
     portal, _ = bench_portal(seed_reports(SEEDS))
     pages = []
