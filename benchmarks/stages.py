@@ -50,8 +50,8 @@ def corpus(counties: int = 3) -> list[Capture]:
     for entry in manifest:
         body = (REAL / "pages" / f"{entry['name']}.html").read_bytes()
         out.append((f"real:{entry['name']}", entry["url"], body, "text/html", None))
-    for page in goldset.build():
-        out.append((f"gold:{page.name}", page.url, page.body, page.content_type, page.charset))
+    for gold in goldset.build():
+        out.append((f"gold:{gold.name}", gold.url, gold.body, gold.content_type, gold.charset))
     seeds = seed_reports(SEEDS)
     portals = [("bench", bench_portal(seeds)[0])]
     portals += [(f"county{i}", make_portal(i, 40, seeds)) for i in range(counties)]
