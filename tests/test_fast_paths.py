@@ -21,9 +21,10 @@ import pytest
 
 from benchmarks.smallportals import make_portal
 from nianbao.demo.portalgen import seed_reports
-from nianbao.pipelines import chrome, neardup, recognize, relevance
+from nianbao.pipelines import chrome, neardup, normalize, recognize, relevance
 from nianbao.pipelines.decode import charset_of
 from nianbao.pipelines.derive import derive
+from nianbao.pipelines.document import Document
 from nianbao.pipelines.normalize import _SEPARATORS, nfkc, normal_form, to_simplified
 from nianbao.pipelines.title import prep
 
@@ -182,3 +183,40 @@ def test_section_evidence_joined_is_one_search_per_heading(docs):
                 score += 0.5
                 found.append(name)
         assert recognize._section_evidence(doc.blocks, body) == (min(score, 5.0), found)
+
+
+def reference_strip(doc: Document) -> Document:
+    seen = any(normalize._PINYIN.search(b) for b in doc.blocks[:200])
+    blocks: list[str] = []
+    for block in doc.blocks:
+        fixed, found = normalize.strip_pinyin(block, seen)
+        for annotation in found:
+            doc.remove(normalize.STAGE, "pinyin-annotation", annotation)
+        blocks.append(fixed)
+    if any(r.rule == "pinyin-annotation" for r in doc.removed):
+        doc.flag("pinyin_garbage")
+    doc.blocks = blocks
+    if doc.title:
+        doc.title, _ = normalize.strip_pinyin(doc.title, seen)
+    return doc
+
+
+def test_pinyin_repair_searched_joined_is_the_block_loop(lines):
+    pinyin = [
+        "城關鎮(zhèn)人民政府",
+        "主動公開(kāi)信息的(de)情況",
+        "附件(a)",
+        "孟政辦〔2016〕32號",
+    ]
+    cases = [lines[:150], lines[150:450], ["前言", *lines[:220], pinyin[0]], pinyin, pinyin[2:]]
+    for blocks in cases:
+        for title in (None, "城關鎮(zhèn)的(de)報告"):
+            fast = normalize.run(Document("u", b"", blocks=list(blocks), title=title))
+            slow = reference_strip(Document("u", b"", blocks=list(blocks), title=title))
+            assert (fast.blocks, fast.title, fast.removed, fast.flags) == (
+                slow.blocks,
+                slow.title,
+                slow.removed,
+                slow.flags,
+            )
+    assert normalize.run(Document("u", b"", blocks=pinyin)).flags == ["pinyin_garbage"]
