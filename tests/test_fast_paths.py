@@ -201,13 +201,23 @@ def reference_strip(doc: Document) -> Document:
     return doc
 
 
+PINYIN = ["城關鎮(zhèn)人民政府", "主動公開(kāi)信息的(de)情況", "附件(a)", "孟政辦〔2016〕32號"]
+PINYIN += ["(zhèn)", "a(zhèn)", "鎮（fā）", "鎮(fā", "鎮((fā))", "鎮(zhuāngzhèn)", "鎮\n(fā)"]
+
+
+def test_pinyin_pattern_is_the_look_behind_first_one(lines):
+    toned = normalize._TONED
+    reference = re.compile(
+        rf"(?<=[\u3400-\u9fff])[(（](?=[a-zü{toned}]*[{toned}])[a-zü{toned}]{{1,7}}[)）]"
+    )
+    for text in [*lines, *PINYIN, "".join(PINYIN)]:
+        assert normalize._PINYIN.findall(text) == reference.findall(text)
+        assert normalize._PINYIN.sub("", text) == reference.sub("", text)
+    assert len(reference.findall("".join(PINYIN))) == 4
+
+
 def test_pinyin_repair_searched_joined_is_the_block_loop(lines):
-    pinyin = [
-        "城關鎮(zhèn)人民政府",
-        "主動公開(kāi)信息的(de)情況",
-        "附件(a)",
-        "孟政辦〔2016〕32號",
-    ]
+    pinyin = PINYIN[:4]
     cases = [lines[:150], lines[150:450], ["前言", *lines[:220], pinyin[0]], pinyin, pinyin[2:]]
     for blocks in cases:
         for title in (None, "城關鎮(zhèn)的(de)報告"):
