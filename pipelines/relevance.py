@@ -175,6 +175,12 @@ def verdict(block: str, f: Features | None = None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16384)
+def _block_verdict(block: str) -> str | None:
+    """:func:`verdict` with the block's own features, cached as they are."""
+    return verdict(block, features(block))
+
+
 def evidence(block: str, f: Features | None = None) -> str:
     """The scores behind a verdict, with the words that made them: what explain prints."""
     f = f or features(block)
@@ -222,7 +228,7 @@ def run(doc: Document) -> Document:
     if not claims_report(doc):
         return doc
     feats = [features(b) for b in doc.blocks]
-    verdicts = [verdict(b, f) for b, f in zip(doc.blocks, feats, strict=True)]
+    verdicts = [_block_verdict(b) for b in doc.blocks]
     n = len(verdicts)
     # A short line between removed paragraphs (the heading of a pasted piece) goes too.
     for i in range(n):
