@@ -94,7 +94,7 @@ def normal_form(text: str) -> str:
 _SHORT = 256
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=16384)
 def _short_normal_form(text: str) -> str:
     return _normal_form(text)
 
