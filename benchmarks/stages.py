@@ -5,7 +5,10 @@ bench portal's candidate pages (its report column: 270 reports and their list pa
 in-process, and prints CPU-ms per page for each stage (the best of three passes), then
 the CPU-ms per report of the archive write (:func:`models.archive.record_report` as the
 crawl's writer process runs it, in batches) into a fresh SQLite archive (the best of two).
-``--store-only``: the archive write alone. CPU time, not wall time: other load on the machine moves it
+``--store-only``: the archive write alone. ``--corpus``: CPU-ms per document of every stage
+over :func:`corpus` (real pages, the gold set, the bench portal, county portals), cold and
+warm; ``--save PATH`` / ``--check PATH``: every output field over that corpus, saved before
+a change that must not change the output and compared after it. CPU time, not wall time: other load on the machine moves it
 less. The crawl-level figure (full vs bare Scrapy) is section 1 of ``python -m benchmarks``.
 """
 
@@ -24,7 +27,77 @@ from nianbao.pipelines.decode import charset_of
 from nianbao.pipelines.derive import STAGES
 from nianbao.pipelines.document import Document
 
-SEEDS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "seeds"
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "tests" / "fixtures" / "seeds"
+REAL = REPO / "tests" / "fixtures" / "real"
+
+# (name, url, body, content type, declared charset)
+Capture = tuple[str, str, bytes, str, str | None]
+
+
+def corpus(counties: int = 3) -> list[Capture]:
+    """Every document the stage checks run over: the saved real pages, the gold set
+    (templates x encodings x scripts, pinyin, spun and pasted prose), the bench portal's
+    report column and ``counties`` county portals of look-alike reports
+    (:func:`benchmarks.smallportals.make_portal`), list pages and negatives included."""
+    import tomllib
+
+    from benchmarks import goldset
+    from benchmarks.smallportals import make_portal
+
+    out: list[Capture] = []
+    manifest = tomllib.loads((REAL / "manifest.toml").read_text(encoding="utf-8"))["pages"]
+    for entry in manifest:
+        body = (REAL / "pages" / f"{entry['name']}.html").read_bytes()
+        out.append((f"real:{entry['name']}", entry["url"], body, "text/html", None))
+    for gold in goldset.build():
+        out.append((f"gold:{gold.name}", gold.url, gold.body, gold.content_type, gold.charset))
+    seeds = seed_reports(SEEDS)
+    portals = [("bench", bench_portal(seeds)[0])]
+    portals += [(f"county{i}", make_portal(i, 40, seeds)) for i in range(counties)]
+    for name, portal in portals:
+        for path in portal.paths():
+            page = portal.get(path)
+            if path.startswith("/zwgk/") and page is not None:
+                url = f"http://127.0.0.1{path}"
+                ctype = page.content_type
+                out.append((f"{name}:{path}", url, page.body, ctype, charset_of(ctype)))
+    return out
+
+
+def outputs(captures: list[Capture]) -> dict[str, dict[str, Any]]:
+    """Every output field of the cleaning chain for each capture, as a crawl's cleaning
+    worker leaves it (:func:`pipelines.stage._finish`: the stages, then a report's near-dup
+    signature), and what the reactor's pre-filter says of the page: what a change that
+    must not change behaviour compares before and after (``--save`` / ``--check``)."""
+    from nianbao.pipelines import neardup, recognize
+    from nianbao.pipelines.derive import document_for, finish
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, url, body, ctype, charset in captures:
+        doc, _ = finish(document_for(body, url, ctype, None, charset))
+        fields = {
+            key: value
+            for key, value in vars(doc).items()
+            if key not in ("removed", "signed", "done")
+        }
+        fields["removed"] = [vars(r) for r in doc.removed]
+        page_text = " ".join(doc.page_lines)
+        fields["candidate"] = [
+            recognize.looks_like_candidate(t, page_text)
+            for t in (doc.title, doc.metadata.get("title"))
+        ]
+        if "report" in doc.flags and (doc.norm_text or "").strip():
+            signed = neardup.sign(doc.norm_text, doc.sha256)
+            fields["signed"] = (
+                signed.sha256,
+                signed.keys.dtype.str,
+                signed.keys.tobytes(),
+                signed.minhash,
+                signed.bands,
+            )
+        out[name] = fields
+    return out
 
 
 def stage_times(pages: list[tuple[str, bytes, str]], passes: int = 3) -> dict[str, float]:
@@ -104,7 +177,85 @@ def store_time(
     return best, sign_ms, len(reports)
 
 
+def corpus_times(captures: list[Capture], passes: int = 3) -> dict[str, dict[str, float]]:
+    """CPU-ms per document of each stage as a crawl's cleaning worker runs them
+    (:func:`pipelines.derive.finish`, then a report's near-dup signature), and of the
+    reactor's pre-filter (``candidate``: :func:`pipelines.recognize.looks_like_candidate`
+    on the page's text), by group of the corpus (the name before the colon; county
+    portals together): ``cold`` is the first pass of the process (caches empty), ``warm``
+    the best of the later ones (a worker that has cleaned the same site's pages before)."""
+    from nianbao.pipelines import neardup, recognize
+    from nianbao.pipelines.derive import document_for, finish
+
+    def group(name: str) -> str:
+        head = name.split(":", 1)[0]
+        return "county" if head.startswith("county") else head
+
+    runs: list[dict[str, dict[str, float]]] = []
+    counts: dict[str, int] = {}
+    for _ in range(passes):
+        spent: dict[str, dict[str, float]] = {}
+        for name, url, body, ctype, charset in captures:
+            g = group(name)
+            counts[g] = counts.get(g, 0) + (1 if not runs else 0)
+            doc, ms = finish(document_for(body, url, ctype, None, charset))
+            t = time.process_time()
+            if "report" in doc.flags and (doc.norm_text or "").strip():
+                neardup.sign(doc.norm_text, doc.sha256)
+            ms["neardup"] = (time.process_time() - t) * 1000
+            text = " ".join(doc.page_lines)
+            t = time.process_time()
+            recognize.looks_like_candidate(doc.title, text)
+            ms["candidate"] = (time.process_time() - t) * 1000
+            for stage, value in ms.items():
+                spent.setdefault(g, {}).setdefault(stage, 0.0)
+                spent[g][stage] += value
+        runs.append(spent)
+    out: dict[str, dict[str, float]] = {}
+    for g, n in counts.items():
+        for stage in runs[0][g]:
+            out.setdefault(f"{g} cold", {})[stage] = runs[0][g][stage] / n
+            warm = min(run[g][stage] for run in runs[1:]) if passes > 1 else runs[0][g][stage]
+            out.setdefault(f"{g} warm", {})[stage] = warm / n
+    return out
+
+
+def check(path: str, save: bool) -> None:
+    """``--save PATH``: every output field over the corpus, pickled; ``--check PATH``: the
+    same now, compared field by field with the saved ones (a change that must not change
+    the cleaner's output: run --save before it, --check after)."""
+    import pickle
+
+    now = outputs(corpus())
+    if save:
+        Path(path).write_bytes(pickle.dumps(now))
+        print(f"{len(now)} documents saved to {path}")
+        return
+    before = pickle.loads(Path(path).read_bytes())
+    same = [name for name in before if now.get(name) == before[name]]
+    print(f"{len(before)} documents compared, {len(same)} identical")
+    for name in before:
+        if now.get(name) != before[name]:
+            fields = [f for f in before[name] if (now.get(name) or {}).get(f) != before[name][f]]
+            print(f"  differs: {name}: {', '.join(fields)}")
+    if len(same) != len(before) or now.keys() != before.keys():
+        sys.exit(1)
+
+
 def main() -> None:
+    if "--save" in sys.argv or "--check" in sys.argv:
+        flag = "--save" if "--save" in sys.argv else "--check"
+        check(sys.argv[sys.argv.index(flag) + 1], flag == "--save")
+        return
+    if "--corpus" in sys.argv:
+        captures = corpus()
+        print(f"cleaning worker and pre-filter, CPU-ms per document ({len(captures)} documents)")
+        for group, times in corpus_times(captures).items():
+            cols = "  ".join(f"{stage} {ms:.3f}" for stage, ms in times.items())
+            print(
+                f"  {group:12s} {cols}  (after extract {sum(times.values()) - times['extract']:.3f})"
+            )
+        return
     portal, _ = bench_portal(seed_reports(SEEDS))
     pages = []
     for path in portal.paths():

@@ -16,6 +16,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
+
+import numpy as np
 
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.stage import StagePipeline
@@ -27,8 +30,11 @@ STAGE = "script"
 # only taken when it is a valid syllable *and* the text already has toned annotations,
 # so real parentheses (孟政辦〔2016〕32號), (張道祿), URLs and (a)/(kg) are never touched.
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+# The parenthesis first, the character before it checked behind it: the same matches as
+# (?<=[\u3400-\u9fff])[(（]…, found four times faster (the engine skips to the next
+# parenthesis instead of trying the look-behind at every character).
 _PINYIN = re.compile(
-    rf"(?<=[\u3400-\u9fff])[(（](?=[a-zü{_TONED}]*[{_TONED}])[a-zü{_TONED}]{{1,7}}[)）]"
+    rf"[(（](?<=[\u3400-\u9fff][(（])(?=[a-zü{_TONED}]*[{_TONED}])[a-zü{_TONED}]{{1,7}}[)）]"
 )
 _SYLLABLE = (
     r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
@@ -76,27 +82,98 @@ def normal_form(text: str) -> str:
     """Simplified script, NFKC, no whitespace and no table-cell separators.
 
     Equal for the same report in any template: whitespace and the `` | `` between table
-    cells are layout, the script is the portal's choice.
+    cells are layout, the script is the portal's choice. Short strings (titles, headings,
+    lines: recognition and the title rules normalise the same ones again and again) are
+    cached.
     """
-    text = unicodedata.normalize("NFKC", text)
+    if len(text) <= _SHORT:
+        return _short_normal_form(text)
+    return _normal_form(text)
+
+
+_SHORT = 256
+
+
+@lru_cache(maxsize=16384)
+def _short_normal_form(text: str) -> str:
+    return _normal_form(text)
+
+
+def _normal_form(text: str) -> str:
+    text = nfkc(text)
     text = to_simplified(text)
-    return _SEPARATORS.sub("", text)
+    # _SEPARATORS.sub("", text), three times faster: str.split and the pattern's \s
+    # are the same Unicode whitespace (checked over every code point in the tests).
+    return "".join(text.split()).replace("|", "")
+
+
+_NFKC_LUT: Any = None  # code point -> its NFKC where that is one BMP character
+
+
+def _nfkc_lut() -> Any:
+    global _NFKC_LUT
+    if _NFKC_LUT is None:
+        lut = np.arange(0x10000, dtype=np.uint32)
+        for cp in range(0x10000):
+            if 0xD800 <= cp < 0xE000:
+                continue
+            folded = unicodedata.normalize("NFKC", chr(cp))
+            if len(folded) == 1:
+                lut[cp] = ord(folded)
+        _NFKC_LUT = lut
+    return _NFKC_LUT
+
+
+def nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, several times faster on a page's text.
+
+    CPython normalises a string that fails its quick check (any full-width comma does) by
+    decomposing and recomposing all of it: 0.4 ms for the 3,000 characters the crawl's
+    pre-filter reads, on the reactor's core. Here every BMP character is first replaced by
+    its own NFKC where that is one character (full-width forms, ideographic and em spaces,
+    circled digits: one table look-up over the code points). Replacing a character by its
+    NFKC leaves the string's NFKC unchanged (normalisation is per character, then
+    reordering and composition over the whole, and the two have the same decomposition),
+    so when the result passes ``unicodedata.is_normalized`` it *is* the NFKC of ``text``;
+    otherwise (a "…", "㎡", a combining mark) ``text`` is normalised the usual way.
+    """
+    if len(text) < 64:
+        return unicodedata.normalize("NFKC", text)
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    bmp = cp < 0x10000
+    folded = np.where(bmp, _nfkc_lut()[np.where(bmp, cp, 0)], cp)
+    out = folded.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    if unicodedata.is_normalized("NFKC", out):
+        return out
+    return unicodedata.normalize("NFKC", text)
 
 
 def run(doc: Document) -> Document:
-    seen = any(_PINYIN.search(b) for b in doc.blocks[:200])
-    blocks: list[str] = []
-    for block in doc.blocks:
-        fixed, found = strip_pinyin(block, seen)
-        for annotation in found:
-            doc.remove(STAGE, "pinyin-annotation", annotation)
-        blocks.append(fixed)
+    # One search over the blocks joined, not one per block: an annotation holds no line
+    # break and must follow a character of its own block. Nearly every page has none.
+    seen = bool(_PINYIN.search("\n".join(doc.blocks[:200])))
+    if not seen and not _PINYIN.search("\n".join(doc.blocks[200:])):
+        # no toned annotation anywhere, so strip_pinyin(block, False) finds nothing
+        blocks = list(doc.blocks)
+    else:
+        blocks = _strip_blocks(doc, seen)
     if any(r.rule == "pinyin-annotation" for r in doc.removed):
         doc.flag("pinyin_garbage")
     doc.blocks = blocks
     if doc.title:
         doc.title, _ = strip_pinyin(doc.title, seen)
     return doc
+
+
+def _strip_blocks(doc: Document, seen: bool) -> list[str]:
+    """The blocks without converter pinyin, each annotation recorded as a removal."""
+    blocks: list[str] = []
+    for block in doc.blocks:
+        fixed, found = strip_pinyin(block, seen)
+        for annotation in found:
+            doc.remove(STAGE, "pinyin-annotation", annotation)
+        blocks.append(fixed)
+    return blocks
 
 
 class NormalizePipeline(StagePipeline):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from nianbao.pipelines import metadata
 from nianbao.pipelines.document import Document
@@ -81,11 +82,23 @@ class Recognition:
     title: str | None = None  # the title that named the genre, if one did
 
 
+# Lines are judged again and again: a county's look-alike reports, a template's headings.
+_prep = lru_cache(maxsize=16384)(prep)
+
+
+@lru_cache(maxsize=16384)
+def _names_report(line: str) -> bool:
+    """Is ``line`` a report's title (a list page's line, its date cut off)?"""
+    return title_verdict(_TRAILING_DATE.sub("", line)) == "report"
+
+
 def _section_evidence(blocks: list[str], body: str) -> tuple[float, list[str]]:
-    headings = [prep(b) for b in blocks if len(b) <= 60 and _ENUM.match(b.strip())]
+    # One search of the headings joined, not one per heading: no group's pattern matches
+    # a line break, and a heading in normal form has none.
+    headings = "\n".join(_prep(b) for b in blocks if len(b) <= 60 and _ENUM.match(b.strip()))
     score, found = 0.0, []
     for name, pattern in SECTION_GROUPS.items():
-        if any(pattern.search(h) for h in headings):
+        if pattern.search(headings):
             score += 1.0
             found.append(f"{name}(heading)")
         elif pattern.search(body):
@@ -137,11 +150,7 @@ def recognize(
                 reasons.append("heading: the genre is its head noun")
                 break
     # A list of reports names the genre in many lines.
-    naming = sum(
-        1
-        for b in blocks[:200]
-        if len(b) <= 80 and title_verdict(_TRAILING_DATE.sub("", b)) == "report"
-    )
+    naming = sum(1 for b in blocks[:200] if len(b) <= 80 and _names_report(b))
     if naming >= 3:
         score -= 3.0
         reasons.append(f"list: {naming} lines are report titles")
