@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from nianbao.models.tables import (
@@ -179,7 +179,7 @@ def link_version(
     )
     if len(mine) < nd.MIN_SHINGLES:
         return 0
-    others = _candidates(session, version.id, version.report_id, keys)
+    others = _candidates(session, version, keys, fresh)
     if not others or len(others) > MAX_CANDIDATES:
         return 0
     report = session.get(Report, version.report_id)  # in the session already when crawling
@@ -263,24 +263,27 @@ def _to_confirm(
     return chosen, flags
 
 
-def _candidates(session: Session, version_id: int, report_id: int, keys: list[int]) -> list[Any]:
+def _candidates(session: Session, version: Version, keys: list[int], fresh: bool) -> list[Any]:
     """Versions of other reports that share at least one LSH band key with these (at most
     ``MAX_CANDIDATES + 1``, which is enough to tell "too many": boilerplate-only text, no
     links), by id, with what deciding a link's kind and ranking it needs, in one query.
 
     Without the limit, a county's look-alike reports made every write fetch every earlier
-    look-alike: 300 portals × 40 reports spent the writer's time here. ``flags`` is not
-    read here (:func:`_kind_by_identity`)."""
+    look-alike: 300 portals × 40 reports spent the writer's time here. The distinct ids
+    come from the band index alone (migration 0012), without a look-up of each one's
+    report: the limit allows for the report's own versions, filtered out after it.
+    ``flags`` is not read here (:func:`_kind_by_identity`)."""
+    if fresh:  # inserted as the report's newest: its others are numbered below it
+        own = version.n - 1
+    else:
+        own = session.scalar(
+            select(func.count()).select_from(Version).where(Version.report_id == version.report_id)
+        )
     ids = (
         select(VersionBand.version_id)
         .distinct()
-        .join(Version, Version.id == VersionBand.version_id)
-        .where(
-            VersionBand.key.in_(keys),
-            VersionBand.version_id != version_id,
-            Version.report_id != report_id,
-        )
-        .limit(MAX_CANDIDATES + 1)
+        .where(VersionBand.key.in_(keys), VersionBand.version_id != version.id)
+        .limit(MAX_CANDIDATES + 1 + (own or 0))
     )
     return list(
         session.execute(
@@ -296,7 +299,7 @@ def _candidates(session: Session, version_id: int, report_id: int, keys: list[in
             )
             .join(Report, Report.id == Version.report_id)
             .outerjoin(VersionSignature, VersionSignature.version_id == Version.id)
-            .where(Version.id.in_(ids.scalar_subquery()))
+            .where(Version.id.in_(ids.scalar_subquery()), Version.report_id != version.report_id)
             .order_by(Version.id)
         ).all()
     )
