@@ -14,6 +14,7 @@ miss each other (neither sees the other's uncommitted rows); ``reprocess`` finds
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -45,6 +46,11 @@ def _flags(v: Any) -> list[str]:
     return list((v.flags or {}).get("items", []))
 
 
+# Every candidate's kind is decided before ranking (up to MAX_CANDIDATES a write), and the
+# same few thousand organ names recur all night: their normal forms are remembered.
+_organ_form = functools.lru_cache(maxsize=8192)(normal_form)
+
+
 def link_kind(a: Any, b: Any, source_a: int, source_b: int) -> str:
     """``copy_elsewhere``, ``same_organ`` (another year) or ``other_organ``."""
     kind = _kind_by_identity(a, b, source_a, source_b)
@@ -58,8 +64,8 @@ def _kind_by_identity(a: Any, b: Any, source_a: int, source_b: int) -> str | Non
     ``farm_copy`` flag decides (another source, the same year, two different organs).
     Apart, so a candidate's flags are read only then: on SQLite, reading a version's
     ``flags`` walks the overflow pages of its two texts."""
-    organ_a = normal_form(a.organ) if a.organ else None
-    organ_b = normal_form(b.organ) if b.organ else None
+    organ_a = _organ_form(a.organ) if a.organ else None
+    organ_b = _organ_form(b.organ) if b.organ else None
     same_year = a.year is None or b.year is None or a.year == b.year
     if organ_a and organ_b and organ_a == organ_b:
         return "copy_elsewhere" if same_year else "same_organ"
