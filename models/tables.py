@@ -214,10 +214,11 @@ class VersionSignature(Base):
 
 
 class VersionBand(Base):
-    """LSH: one row per band of a version's signature; versions sharing a key are candidates."""
+    """LSH: one row per band of a version's signature; versions sharing a key are candidates
+    (the index on ``key, version_id`` finds them without reading the table: migration 0012)."""
 
     __tablename__ = "version_bands"
-    __table_args__ = (Index("ix_version_bands_key", "key"),)
+    __table_args__ = (Index("ix_version_bands_key_version", "key", "version_id"),)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
     band: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[int] = mapped_column(BigInteger)

@@ -242,3 +242,54 @@ def test_substitutions_of_a_spun_report_are_those_of_one_whole_alignment(seeds):
     found = nd.substitutions(original, copy)
     assert {(s["from"], s["to"]): s["count"] for s in found} == dict(whole)
     assert found[0] == {"from": "政府", "to": "当局", "count": whole[("政府", "当局")]}
+
+
+def test_a_shared_template_links_every_relevant_version_and_the_nearest_other_organs(
+    session, seeds
+):
+    """A county's template filled in by many organs: the new report's link to its own organ's
+    other year and to a copy elsewhere are always found; of the other organs' look-alikes,
+    the NEAREST_OTHER_ORGAN nearest are linked, not the farther ones (also near-duplicates)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from nianbao.models import archive
+    from nianbao.models.neardup import NEAREST_OTHER_ORGAN
+    from nianbao.models.tables import Version, VersionLink
+    from nianbao.pipelines.derive import derive
+
+    title, lines = seeds["002"]
+    far_lines = lines[: len(lines) * 3 // 5]
+
+    def store(source: str, organ: str | None, year: int, body: list[str], n: int) -> int:
+        url = f"http://{source}.gov.cn/{n}.html"
+        page = "".join(f"<p>{html.escape(line)}</p>" for line in body)
+        raw = f"<html><head><title>{title}</title></head><body>{page}</body></html>".encode()
+        cap = archive.CaptureIn(source, url, 200, datetime(2024, 3, 1, tzinfo=UTC), body=raw)
+        doc = derive(raw, url)
+        stored = archive.record_report(
+            session, cap, doc, organ=organ, year=year, published=None, cleaner_version="t"
+        )
+        session.commit()
+        return session.scalar(select(Version.id).where(Version.report_id == stored.report_id))
+
+    near = [store("a", f"{i}号局", 2021, [f"本报告由{i}号局编制。", *lines], i) for i in range(22)]
+    far = [store("a", f"{i}号局", 2021, far_lines, i) for i in range(22, 27)]
+    same_organ = store("a", "甲局", 2020, ["本报告由甲局编制。", *lines], 30)
+    elsewhere = store("farm", None, 2021, ["转载。", *lines], 31)
+    new = store("a", "甲局", 2021, ["本报告由甲局编制。", *lines], 32)
+
+    mine = nd.shingle_keys(session.get(Version, new).norm_text)
+    for vid in far:  # near-duplicates (containment), linked when every candidate was confirmed
+        assert nd.compare(
+            mine, nd.shingle_keys(session.get(Version, vid).norm_text)
+        ).is_near_duplicate()
+    links = {
+        link.other_id: link.kind
+        for link in session.scalars(select(VersionLink).where(VersionLink.version_id == new))
+    }
+    assert links[same_organ] == "same_organ" and links[elsewhere] == "copy_elsewhere"
+    other = {vid for vid, kind in links.items() if kind == "other_organ"}
+    assert len(other) == NEAREST_OTHER_ORGAN < len(near) + len(far)
+    assert other <= set(near)
