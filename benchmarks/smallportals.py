@@ -241,6 +241,12 @@ def measure(n: int, m: int, work: Path, per_source: int, pg: str | None, runs: i
                         "recrawl postgresql",
                         run_crawl(pg_url, urls_file, "full", per_source, extra),
                     )
+        # Said before the servers stop: 1,000 of them take minutes to shut down one by one.
+        report(results, n, m, per_source)
+    return results
+
+
+def report(results: dict, n: int, m: int, per_source: int) -> None:
     say(
         f"\nN = {n} portals × M = {m} reports ({n * m} report pages), {per_source} in flight per portal"
     )
@@ -257,7 +263,6 @@ def measure(n: int, m: int, work: Path, per_source: int, pg: str | None, runs: i
                 f"{(r['downloader/request_count'] / r['wall']) / (bare['downloader/request_count'] / bare['wall']):.2f}; "
                 f"bytes {r['downloader/response_bytes'] / max(1, results['full sqlite']['downloader/response_bytes']):.4f} of the first crawl's"
             )
-    return results
 
 
 def main() -> None:
