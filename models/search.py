@@ -8,6 +8,12 @@ whitespace), so 「政府資訊」 finds 政府资讯 and full-width digits matc
 A trigram index cannot answer fewer than 3 characters; those fall back to a scan with
 ``LIKE`` (slow on a large archive, but correct), as does every query on a SQLite without
 the trigram tokenizer (see migration 0002).
+
+On SQLite a new version is queued for the index (``versions_fts_pending``, migration 0013)
+rather than indexed as it is written: indexing was a third of the archive writer's CPU.
+:func:`index_pending` empties the queue (the crawl's writer calls it when the machine has
+a spare core, ``nianbao index`` on demand), and a search scans the queued versions' text
+besides asking the index, so what it finds never depends on the queue.
 """
 
 from __future__ import annotations
@@ -41,15 +47,65 @@ def _has_fts(session: Session) -> bool:
     )
 
 
+def _has_queue(session: Session) -> bool:
+    return bool(
+        session.execute(
+            text(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'versions_fts_pending'"
+            )
+        ).first()
+    )
+
+
+def pending(session: Session) -> int:
+    """How many versions wait for the SQLite search index (0 on PostgreSQL, or without it)."""
+    if session.get_bind().dialect.name != "sqlite" or not _has_queue(session):
+        return 0
+    return int(session.execute(text("SELECT count(*) FROM versions_fts_pending")).scalar() or 0)
+
+
+def index_pending(session: Session, limit: int | None = None) -> int:
+    """Index up to ``limit`` (all: None) queued versions, oldest first, in the caller's
+    transaction; returns how many. One ``INSERT … SELECT`` for the lot: FTS5 writes them as
+    one segment, where a write per version (each in its savepoint) made one each."""
+    if session.get_bind().dialect.name != "sqlite" or not _has_queue(session):
+        return 0
+    queued = "SELECT version_id FROM versions_fts_pending ORDER BY version_id" + (
+        "" if limit is None else " LIMIT :n"
+    )
+    session.execute(
+        text(
+            "INSERT INTO versions_fts(rowid, norm_text) SELECT id, norm_text FROM versions "
+            f"WHERE id IN ({queued})"
+        ),
+        {"n": limit},
+    )
+    done = session.execute(
+        text(f"DELETE FROM versions_fts_pending WHERE version_id IN ({queued})"), {"n": limit}
+    )
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def _matching_ids(session: Session, term: str) -> list[int]:
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite" and len(term) >= 3 and _has_fts(session):
         # A quoted FTS5 string is a phrase: with the trigram tokenizer, a substring match.
         phrase = '"' + term.replace('"', '""') + '"'
-        rows = session.execute(
-            text("SELECT rowid FROM versions_fts WHERE versions_fts MATCH :q"), {"q": phrase}
-        )
-        return [r[0] for r in rows]
+        found = [
+            r[0]
+            for r in session.execute(
+                text("SELECT rowid FROM versions_fts WHERE versions_fts MATCH :q"), {"q": phrase}
+            )
+        ]
+        if _has_queue(session):  # and the versions not indexed yet, by their text
+            found += session.scalars(
+                text(
+                    "SELECT v.id FROM versions_fts_pending p JOIN versions v "
+                    "ON v.id = p.version_id WHERE v.norm_text LIKE :pat ESCAPE '\\'"
+                ),
+                {"pat": _like_pattern(term)},
+            )
+        return found
     # PostgreSQL (the GIN trigram index serves this for 3+ characters) and short queries.
     return list(
         session.scalars(select(Version.id).where(Version.norm_text.like(_like_pattern(term), "\\")))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,7 @@ def crawl(
         click.echo(f"{r.name}: " + _summary_line(r))
     total_v = sum(r.new_versions for r in results)
     click.echo(f"done: {len(results)} source(s), {len(failed)} failed, {total_v} new versions")
+    _search_queue(url)
     _after_crawl(url, [r.run_id for r in results if r.run_id is not None], digest_file, notify)
     if failed:
         click.echo("failed entirely: " + ", ".join(r.name for r in failed), err=True)
@@ -715,6 +717,39 @@ def reprocess(db: str | None, as_json: bool, report_ids: tuple[int, ...]) -> Non
 
 
 @main.command()
+@db_option
+def index(db: str | None) -> None:
+    """Index the versions queued for search (SQLite; a crawl indexes them when idle)."""
+    from sqlalchemy.exc import OperationalError
+
+    from nianbao.models import search as search_mod
+
+    try:
+        engine = open_archive(db)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    Session = sessionmaker_for(engine)
+    with Session() as session:
+        queued = search_mod.pending(session)
+    done, started = 0, time.monotonic()
+    try:
+        while True:
+            with Session.begin() as session:
+                n = search_mod.index_pending(session, 256)
+            if not n:
+                break
+            done += n
+            click.echo(f"search index: {done}/{queued} versions", err=True)
+    except OperationalError as exc:
+        raise click.ClickException(
+            f"indexing stopped after {done} versions (the rest stay queued): {exc.orig}"
+        ) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"search index: {done} versions indexed in {time.monotonic() - started:.1f} s")
+
+
+@main.command()
 @click.option(
     "--db",
     "db",
@@ -958,6 +993,21 @@ def _notify_urls(sources_file: str | None, given: tuple[str, ...]) -> list[str]:
         urls += sources_mod.load_notify(sources_file)
     digest_svc.check(urls)
     return urls
+
+
+def _search_queue(url: str) -> None:
+    """Say how many versions the crawl left for the search index (migration 0013)."""
+    from nianbao.models import search as search_mod
+
+    try:
+        queued = _read(url, search_mod.pending)
+    except (ArchiveError, click.ClickException):
+        return
+    if queued:
+        click.echo(
+            f"search index: {queued} versions queued (indexed when a core is spare; search "
+            "finds them meanwhile by scanning; `nianbao index` indexes them now)"
+        )
 
 
 def _after_crawl(url: str, run_ids: list[int], path: Path | None, notify: list[str]) -> None:

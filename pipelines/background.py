@@ -42,3 +42,46 @@ def detach() -> None:
             os.nice(NICE)
         except OSError:  # not allowed here: run at the crawl's own priority
             pass
+
+
+class SpareCore:
+    """Whether this process could use a whole core without taking it from another: since
+    the last look, the machine's idle time plus this process's own CPU time came to at
+    least :data:`WHOLE` of a core. For work that can wait (the search index): on a busy
+    machine it waits, on one with a core to spare (a polite crawl waits on the network
+    most of the time) it runs. Linux's ``/proc/stat``; elsewhere the answer is always no,
+    and such work waits for its explicit command."""
+
+    WHOLE = 0.9  # of a core
+    MIN_INTERVAL = 0.2  # seconds: shorter looks reuse the last answer (jiffies are coarse)
+
+    def __init__(self) -> None:
+        self.ncpu = os.cpu_count() or 1
+        self.last = self._read()
+        self.answer = False
+
+    @staticmethod
+    def _read() -> tuple[float, float, float] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        if len(fields) < 5:
+            return None
+        times = os.times()
+        # (machine idle + iowait, machine total, this process), all in seconds
+        hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        return (fields[3] + fields[4]) / hz, sum(fields) / hz, times.user + times.system
+
+    def __call__(self) -> bool:
+        now = self._read()
+        if now is None or self.last is None:
+            return False
+        idle, total, mine = (a - b for a, b in zip(now, self.last, strict=True))
+        if total / self.ncpu < self.MIN_INTERVAL:
+            return self.answer
+        self.last = now
+        cores = total / self.ncpu  # seconds of wall time the interval spans
+        self.answer = (idle + mine) / cores >= self.WHOLE
+        return self.answer

@@ -123,3 +123,87 @@ def test_without_the_fts_table_search_scans_and_finds_the_same(session, seeds):
     session.commit()
     assert search(session, query) == indexed
     assert [h["report_id"] for h in indexed] == [stored.report_id]
+
+
+def _fts_ok(session) -> None:
+    """FTS5's own check of the index against its content table (raises if corrupt)."""
+    session.execute(
+        text("INSERT INTO versions_fts(versions_fts, rank) VALUES ('integrity-check', 1)")
+    )
+
+
+def test_queued_versions_are_found_before_and_after_indexing(session, seeds):
+    """Migration 0013: a written version waits in a queue for the index; search finds it
+    by scanning the queue meanwhile, and the same once it is indexed. An edit or a delete
+    of a queued version leaves the index exact."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the FTS5 index and its queue exist on SQLite only")
+    from nianbao.models.search import index_pending, pending
+
+    title, lines = seeds["002"]
+    first = _store(session, title, lines)
+    other_title, other_lines = seeds["000"]
+    _store(session, other_title, other_lines, url="http://a.gov.cn/o.html", organ="某县")
+    assert pending(session) == 2
+    query, other = lines[2][5:20], other_lines[1][:10]
+    queued = search(session, query), search(session, other)
+    assert [h["report_id"] for h in queued[0]] == [first.report_id]
+    in_index = text("SELECT count(*) FROM versions_fts WHERE versions_fts MATCH :q")
+    assert session.execute(in_index, {"q": f'"{query}"'}).scalar() == 0  # found by the scan
+
+    # An edit of a queued version: the index gets the new text when it is indexed.
+    new = "队列中的版本被改写为这段文字"
+    session.execute(text("UPDATE versions SET norm_text = :t WHERE id = 2"), {"t": new})
+    session.commit()
+    assert [h["report_id"] for h in search(session, "版本被改写")] == [2]
+    assert index_pending(session, 1) == 1  # oldest first
+    assert pending(session) == 1
+    assert index_pending(session) == 1
+    session.commit()
+    assert pending(session) == 0
+    _fts_ok(session)
+    assert session.execute(in_index, {"q": f'"{query}"'}).scalar() == 1
+    assert search(session, query) == queued[0]
+    assert search(session, other) == []  # its text was replaced before it was indexed
+    assert [h["report_id"] for h in search(session, "版本被改写")] == [2]
+    # Indexed now, so an edit and a delete go through the index's triggers.
+    session.execute(
+        text("UPDATE versions SET norm_text = :t WHERE id = 1"), {"t": "另一段文字内容"}
+    )
+    session.commit()
+    assert search(session, query) == []
+    _store(
+        session,
+        "第三个报告",
+        ["第三个报告的正文在这里，依申请公开。"],
+        url="http://a.gov.cn/3.html",
+    )
+    assert pending(session) == 1
+    session.execute(text("DELETE FROM version_bands WHERE version_id IN (2, 3)"))
+    session.execute(text("DELETE FROM version_signatures WHERE version_id IN (2, 3)"))
+    session.execute(text("DELETE FROM version_links"))
+    session.execute(text("DELETE FROM captures WHERE version_id IN (2, 3)"))
+    session.execute(text("DELETE FROM versions WHERE id IN (2, 3)"))  # one indexed, one queued
+    session.commit()
+    assert pending(session) == 0
+    _fts_ok(session)
+    assert search(session, "版本被改写") == []
+
+
+def test_downgrading_0013_indexes_the_queue(db_url, seeds):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    engine = open_archive(db_url)
+    title, lines = seeds["002"]
+    with sessionmaker_for(engine)() as session:
+        _store(session, title, lines)
+    engine.dispose()
+    command.downgrade(alembic_config(db_url), "0012")
+    engine = open_archive(db_url)  # back to head: nothing queued, all indexed
+    with sessionmaker_for(engine)() as session:
+        from nianbao.models.search import pending
+
+        assert pending(session) == 0
+        _fts_ok(session)
+        assert [h["report_id"] for h in search(session, lines[2][5:20])] == [1]
+    engine.dispose()

@@ -90,6 +90,8 @@ def test_the_search_index_follows_an_update_and_verify_checks_it(db_url, seeds):
     _archive_two_reports(db_url, seeds)
     if not db_url.startswith("sqlite"):
         return  # PostgreSQL's trigram index is an ordinary index: nothing to fall behind
+    # New versions wait in the index's queue (migration 0013) until indexed.
+    assert "search index: 2 versions indexed" in cli(db_url, "index").stdout
     new = "全新的唯一文本内容甲乙丙"
     _sql(db_url, "UPDATE versions SET norm_text = :t, sha256 = :h WHERE id = 1", t=new, h=_h(new))
     hits = json.loads(cli(db_url, "search", "唯一文本内容", "--json").stdout)

@@ -76,3 +76,66 @@ def test_a_dead_writer_fails_every_job_instead_of_hanging(tmp_path) -> None:
     finally:
         writer.release()
     assert _names(url) == {"a"}
+
+
+def test_the_idle_writer_indexes_the_search_queue_only_with_a_core_to_spare(
+    tmp_path, seeds, monkeypatch
+) -> None:
+    """Migration 0013: versions wait for the search index; the writer works the queue off
+    between jobs, in transactions of INDEX_BATCH, and only while the machine has a core to
+    spare (a busy machine keeps the crawl's CPU for the crawl)."""
+    import queue
+
+    from nianbao.models import search, writer
+    from nianbao.models.db import open_archive
+    from tests.test_search import _store
+
+    monkeypatch.setattr(writer, "IDLE_LOOK", 0.01)
+    url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    engine = open_archive(url)
+    Session = sessionmaker_for(engine)
+    title, lines = seeds["002"]
+    with Session() as session:
+        for i in range(20):
+            _store(session, title, [f"第{i}号报告。", *lines], url=f"http://a.gov.cn/{i}.html")
+
+    def queued() -> int:
+        with Session() as session:
+            return search.pending(session)
+
+    jobs: queue.Queue = queue.Queue()
+    idle = writer._IdleIndexer(Session)
+    seen: list[int] = []
+
+    def busy() -> bool:
+        seen.append(queued())
+        if len(seen) == 3:
+            jobs.put("a job")
+        return False
+
+    idle.spare = busy
+    assert idle.next_job(jobs) == "a job"
+    assert seen == [20, 20, 20]  # looked three times, indexed nothing
+
+    seen.clear()
+
+    def spare() -> bool:
+        seen.append(queued())
+        if seen[-1] == 0:
+            jobs.put("the next job")
+        return True
+
+    idle.spare = spare
+    assert idle.next_job(jobs) == "the next job"
+    assert seen == [20, 20 - writer.INDEX_BATCH, 0]
+    with Session() as session:
+        # one organ and year: one report, twenty versions
+        assert [h["version"] for h in search.search(session, "第7号报告")] == [8]
+    engine.dispose()
+
+
+def test_without_proc_stat_no_core_counts_as_spare(monkeypatch) -> None:
+    from nianbao.pipelines.background import SpareCore
+
+    monkeypatch.setattr(SpareCore, "_read", staticmethod(lambda: None))
+    assert SpareCore()() is False
