@@ -151,14 +151,24 @@ def size(conn: Any) -> int:
 
 
 _DEFERRED = "nianbao_log_deferred"
+# Kinds whose logged columns no writer job changes once the row is written (a capture is
+# never changed; a version's logged columns only by ``reprocess``, which does not defer):
+# while deferring, their leaves are computed at :func:`write_deferred`, one query a kind
+# for the whole batch instead of one a row, from the same state. A report's key, organ and
+# year change when a URL-keyed report learns them, in the same batch as its first leaf
+# perhaps: its leaf is still computed at once.
+_LATE = frozenset({"capture", "version"})
+Pending = list[tuple[str, int, str | None]]
 
 
-def defer(session: Session) -> list[tuple[str, int, str]]:
-    """From now on in this session's transaction, :func:`append` computes each leaf at once
-    (from the row as stored at that moment) but queues its insertion; the caller must call
-    :func:`write_deferred` before committing. Returns the queue (a writer that rolls a
-    savepoint back truncates it to its length before the savepoint)."""
-    pending: list[tuple[str, int, str]] = []
+def defer(session: Session) -> Pending:
+    """From now on in this session's transaction, :func:`append` computes each leaf from
+    the row as stored at that moment (for the kinds whose logged columns nothing changes
+    afterwards, :data:`_LATE`, at :func:`write_deferred`: the same state) but queues its
+    insertion; the caller must call :func:`write_deferred` before committing. Returns the
+    queue (a writer that rolls a savepoint back truncates it to its length before the
+    savepoint)."""
+    pending: Pending = []
     session.info[_DEFERRED] = pending
     return pending
 
@@ -168,7 +178,33 @@ def write_deferred(session: Session) -> list[int]:
     pending = session.info.pop(_DEFERRED, None)
     if not pending:
         return []
-    return _insert_leaves(session, pending)
+    late: dict[str, set[int]] = {}
+    for kind, rid, leaf in pending:
+        if leaf is None:
+            late.setdefault(kind, set()).add(rid)
+    if late:
+        session.flush()
+    rows = {kind: _load_many(session, kind, ids) for kind, ids in late.items()}
+    leaves: list[tuple[str, int, str]] = []
+    for kind, rid, leaf in pending:
+        if leaf is None:
+            row = rows[kind].get(rid)
+            if row is None:
+                continue  # as append: a row that is not there has no leaf
+            leaf = leaf_of(kind, row)
+        leaves.append((kind, rid, leaf))
+    return _insert_leaves(session, leaves) if leaves else []
+
+
+_CHUNK = 500  # ids per query: far below every backend's limit on bound parameters
+
+
+def _load_many(conn: Any, kind: str, ids: Iterable[int]) -> dict[int, Mapping[str, Any]]:
+    wanted = sorted(ids)
+    out: dict[int, Mapping[str, Any]] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        out.update(load_rows(conn, kind, wanted[i : i + _CHUNK]))
+    return out
 
 
 def _insert_leaves(conn: Any, leaves: list[tuple[str, int, str]]) -> list[int]:
@@ -191,9 +227,12 @@ def append(conn: Any, kind: str, ids: Iterable[int]) -> list[int]:
     wanted = sorted(set(ids))
     if not wanted:
         return []
+    pending = conn.info.get(_DEFERRED) if isinstance(conn, Session) else None
+    if pending is not None and kind in _LATE:
+        pending.extend((kind, rid, None) for rid in wanted)  # computed by write_deferred
+        return []
     if hasattr(conn, "flush"):
         conn.flush()
-    pending = conn.info.get(_DEFERRED) if isinstance(conn, Session) else None
     rows = load_rows(conn, kind, wanted)
     leaves = [(kind, rid, leaf_of(kind, rows[rid])) for rid in wanted if rid in rows]
     if pending is not None:

@@ -28,9 +28,10 @@ whole next time. If the writer process dies, every waiting and later job fails w
 If the commit itself fails, every job of the batch is run again in a transaction of its
 own, so one bad row costs its own item only.
 
-Leaves of the Merkle log (:mod:`models.log`) are computed when each row is logged, as
-before; their insertion is deferred to the end of the batch (one ``INSERT``, and on
-PostgreSQL the log's advisory lock held only for that moment).
+Leaves of the Merkle log (:mod:`models.log`) are inserted at the end of the batch (one
+``INSERT``, and on PostgreSQL the log's advisory lock held only for that moment); those of
+rows no job changes afterwards (captures, versions) are also computed then, one query a
+kind for the batch, from the same state as when each row was logged.
 """
 
 from __future__ import annotations

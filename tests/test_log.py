@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from nianbao.models import archive, checkpoint, log, merkle, pagecache
 from nianbao.models.db import open_archive, open_reader, resolve_url, sessionmaker_for
+from nianbao.models.tables import Capture
 from nianbao.models.verify import verify
 from nianbao.pipelines.derive import derive
 from tests.conftest import NIANBAO, cli
@@ -398,3 +399,48 @@ def test_0011_logs_the_context_of_captures_written_before_it(db_url, seeds):
     assert after.ok and after.log_size == before.log_size + 2
     tamper(db_url, 'UPDATE captures SET context = \'{"list": "别的"}\' WHERE id = 2')
     assert "capture 2" in _problems(check(db_url))
+
+
+def _learns_then_fails(session, url: str, title: str, lines: list[str]) -> None:
+    _report(session, url, title, lines, T0 + timedelta(hours=3), "方正县")
+    raise ValueError("fails after writing")
+
+
+def test_a_writer_batch_logs_each_row_as_it_was_when_logged(db_url, seeds):
+    """A writer's batch computes capture and version leaves at its end, in one query a
+    kind: they are the leaves of the rows as written, in the order logged, and a job rolled
+    back leaves none. A report that learns its organ and year later in the same batch keeps
+    the leaf of its URL-keyed state first."""
+    from nianbao.models import writer
+
+    engine = open_archive(db_url)
+    factory = sessionmaker_for(engine)
+    (t0, l0), (t2, l2) = seeds["000"], seeds["002"]
+    u1, u2 = "http://a.gov.cn/1.html", "http://a.gov.cn/2.html"
+    batch = [
+        (0, _report, (u1, t0, l0, T0, None), {}),  # URL-keyed: no organ
+        (1, _report, (u1, t0, l0, T0 + timedelta(hours=1), "方正县"), {}),  # learns its organ
+        (2, _learns_then_fails, (u2, t2, l2), {}),
+        (3, _report, (u2, t2, l2, T0 + timedelta(hours=2), "伊汉通"), {}),
+    ]
+    outcomes, rest = writer._write(factory, batch)
+    assert [ok for _, ok, _ in outcomes] == [True, True, False, True] and not rest
+    stored = [value for _, ok, value in outcomes if ok]
+    (c1, r1), (c2, _), (c3, r2) = [(v.capture_id, v.report_id) for v in stored]
+    with factory() as s:
+        v1, v2 = (s.get(Capture, c).version_id for c in (c1, c3))
+        leaves = log.all_leaves(s)
+        assert [(kind, rid) for _, kind, rid, _ in leaves] == [
+            ("report", r1), ("version", v1), ("capture", c1),
+            ("report", r1), ("capture", c2),
+            ("report", r2), ("version", v2), ("capture", c3),
+        ]  # fmt: skip
+        first = dict(log.load_rows(s, "report", [r1])[r1])
+        assert first["key"] != f"url|{u1}" and first["organ"] == "方正县"
+        first.update(key=f"url|{u1}", organ=None)  # year 2018 from the start
+        assert leaves[0][3] == log.leaf_of("report", first)
+        for _, kind, rid, leaf in leaves[1:]:
+            assert leaf == log.leaf_of(kind, log.load_rows(s, kind, [rid])[rid])
+    engine.dispose()
+    result = check(db_url)
+    assert result.ok and result.log_size == 8
