@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, func, select
+from sqlalchemy import ColumnElement, CursorResult, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,20 @@ def _later(session: Session, a: Any, b: Any) -> ColumnElement[Any]:
     return func.max(a, b)
 
 
+# Statements built once per dialect and table, their values bound at execution: building
+# an ``INSERT … ON CONFLICT`` and its cache key each time was most of a small write's cost.
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _ignoring(session: Session, table: Any, conflict: Sequence[str]) -> Any:
+    key = ("ignore", session.get_bind().dialect.name, table.name, tuple(conflict))
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _insert(session, table).on_conflict_do_nothing(index_elements=list(conflict))
+        _STATEMENTS[key] = stmt
+    return stmt
+
+
 def insert_ignore(
     session: Session, table: Any, values: dict[str, Any], conflict: Sequence[str]
 ) -> bool:
@@ -46,8 +60,7 @@ def insert_ignore(
 
     Returns whether this call inserted the row.
     """
-    stmt = _insert(session, table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    result = session.execute(stmt)
+    result = session.execute(_ignoring(session, table, conflict), values)
     assert isinstance(result, CursorResult)
     return bool(result.rowcount)
 
@@ -62,8 +75,11 @@ def ensure_source(session: Session, name: str, values: dict[str, Any]) -> Source
     return source
 
 
+_HAS_BLOB = select(Blob.__table__.c.sha256).where(Blob.__table__.c.sha256 == bindparam("sha"))
+
+
 def has_blob(session: Session, sha256: str) -> bool:
-    return session.scalar(select(Blob.sha256).where(Blob.sha256 == sha256)) is not None
+    return session.execute(_HAS_BLOB, {"sha": sha256}).scalar() is not None
 
 
 def ensure_blob(session: Session, sha256: str, size: int, compression: str, data: bytes) -> bool:
@@ -77,14 +93,16 @@ def ensure_blob(session: Session, sha256: str, size: int, compression: str, data
 
 
 def ensure_report(
-    session: Session, source_id: int, key: str, values: dict[str, Any]
+    session: Session, source_id: int, key: str, values: dict[str, Any], *, absent: bool = False
 ) -> tuple[Report, bool]:
     """The report ``(source_id, key)``, locked for this transaction; and whether we created it.
 
     The row lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
     already admits one writer at a time) serialises writers of the same report, so the
     second of two concurrent captures sees the version the first one wrote and extends it
-    instead of adding a duplicate.
+    instead of adding a duplicate. ``absent``: the caller has just looked for the row in
+    this transaction and found none, so it is not looked for again before the insert (which
+    another writer's row still wins, as ever).
     """
     query = (
         select(Report)
@@ -92,9 +110,10 @@ def ensure_report(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    report = session.scalars(query).one_or_none()
-    if report is not None:
-        return report, False
+    if not absent:
+        report = session.scalars(query).one_or_none()
+        if report is not None:
+            return report, False
     created = insert_ignore(
         session,
         Report.__table__,
@@ -116,15 +135,18 @@ def lock_report(session: Session, report: Report) -> Report:
 
 def touch_report_url(session: Session, report_id: int, url: str, when: datetime) -> None:
     """Record that ``report_id`` was seen at ``url`` at ``when`` (first/last seen kept)."""
-    table = ReportUrl.__table__
-    stmt = _insert(session, table).values(
-        report_id=report_id, url=url, first_seen=when, last_seen=when
+    key = ("touch", session.get_bind().dialect.name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        table = ReportUrl.__table__
+        stmt = _insert(session, table)
+        stmt = _STATEMENTS[key] = stmt.on_conflict_do_update(
+            index_elements=["report_id", "url"],
+            set_={"last_seen": _later(session, table.c.last_seen, stmt.excluded.last_seen)},
+        )
+    session.execute(
+        stmt, {"report_id": report_id, "url": url, "first_seen": when, "last_seen": when}
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["report_id", "url"],
-        set_={"last_seen": _later(session, table.c.last_seen, stmt.excluded.last_seen)},
-    )
-    session.execute(stmt)
 
 
 def upsert_rows(
