@@ -17,12 +17,13 @@ deletes anything.
 from __future__ import annotations
 
 import hashlib
+import weakref
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from nianbao.models import figures, log, upsert
@@ -138,6 +139,39 @@ def get_or_create_source(
     return source
 
 
+# Source ids this process has seen committed, by engine: a writer's batch used to look its
+# sources up again in every transaction (nearly one a report when a night's sources
+# interleave). Sources are never deleted; an id is remembered only once the transaction
+# that saw it has committed, and every rollback (a job's savepoint too) forgets the ids
+# its transaction saw, so none of a row that was rolled back is ever used.
+_SOURCE_IDS: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
+_SEEN_SOURCES = "nianbao_source_ids"
+
+
+def source_id(session: Session, name: str) -> int:
+    """The id of the source called ``name``, created if no process has created it yet."""
+    bind = session.get_bind()
+    known = _SOURCE_IDS.get(bind)
+    sid = known.get(name) if known is not None else None
+    if sid is None:
+        sid = get_or_create_source(session, name).id
+        session.info.setdefault(_SEEN_SOURCES, {})[name] = (bind, sid)
+    return sid
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_sources(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: its transaction may roll back
+        return
+    for name, (bind, sid) in session.info.pop(_SEEN_SOURCES, {}).items():
+        _SOURCE_IDS.setdefault(bind, {})[name] = sid
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_sources(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_SEEN_SOURCES, None)
+
+
 def body_digest(body: bytes) -> str:
     """A body's key in ``blobs``: the SHA-256 of the bytes stored (for wire captures, the
     body as received: WARC's payload digest)."""
@@ -192,14 +226,14 @@ def _find_report(
     if report is not None:
         return report
     url_keyed = key.startswith("url|")
-    for candidate in session.scalars(
-        select(Report)
-        .join(ReportUrl)
-        .where(Report.source_id == source_id, ReportUrl.url == url)
-        .order_by(ReportUrl.last_seen.desc())
-    ):
-        if url_keyed or candidate.key.startswith("url|"):
-            return candidate
+    at_url = (
+        select(Report).join(ReportUrl).where(Report.source_id == source_id, ReportUrl.url == url)
+    )
+    if not url_keyed:  # only a URL-keyed report there is ours
+        at_url = at_url.where(func.substr(Report.key, 1, 4) == "url|")
+    candidate = session.scalar(at_url.order_by(ReportUrl.last_seen.desc()).limit(1))
+    if candidate is not None:
+        return candidate
     if url_keyed:
         return session.scalar(
             select(Report)
@@ -244,11 +278,11 @@ def record_report(
     empty = not (derived.norm_text or "").strip()
     if empty and not (organ and year):
         return _unreadable(session, cap, derived)
-    source = get_or_create_source(session, cap.source)
+    sid = source_id(session, cap.source)
     body_sha = put_blob(session, cap.body or b"")
     when = cap.fetched_at
     key = report_key(organ, year, cap.url)
-    report = _find_report(session, source.id, key, cap.url, derived.sha256)
+    report = _find_report(session, sid, key, cap.url, derived.sha256)
     if empty and report is not None:
         current = latest_version(session, report.id)
         if current is not None and (current.norm_text or "").strip():
@@ -257,7 +291,7 @@ def record_report(
     if report is None:  # insert-or-get; either way the report row is locked for us
         report, new_report = upsert.ensure_report(
             session,
-            source.id,
+            sid,
             key,
             dict(
                 organ=organ,
@@ -267,6 +301,7 @@ def record_report(
                 first_seen=when,
                 last_seen=when,
             ),
+            absent=True,  # _find_report has just looked for the key
         )
     else:
         report = upsert.lock_report(session, report)
@@ -277,7 +312,8 @@ def record_report(
     if report.withdrawn_reason != "unlinked":  # answering again undoes a 404/410, not an unlink
         report.withdrawn_at, report.withdrawn_reason = None, None
     _touch_url(session, report, cap.url, when)
-    current = latest_version(session, report.id)
+    # A report this transaction has just inserted has no versions yet.
+    current = None if new_report else latest_version(session, report.id)
     new_version = current is None or current.sha256 != derived.sha256
     if new_version:
         version = Version(
@@ -313,7 +349,7 @@ def record_report(
         report.url = cap.url
     capture = Capture(
         run_id=cap.run_id,
-        source_id=source.id,
+        source_id=sid,
         url=cap.url,
         fetched_at=when,
         status=cap.status,
@@ -354,8 +390,8 @@ def _report_at(session: Session, source_id: int, url: str) -> Report | None:
 
 def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
     """A 304: the report at this URL was seen again, unchanged."""
-    source = get_or_create_source(session, cap.source)
-    report = _report_at(session, source.id, cap.url)
+    sid = source_id(session, cap.source)
+    report = _report_at(session, sid, cap.url)
     if report is not None:  # as in record_report: concurrent sightings must not lose one
         report = upsert.lock_report(session, report)
     version = latest_version(session, report.id) if report else None
@@ -367,7 +403,7 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
         _touch_url(session, report, cap.url, cap.fetched_at)
     capture = Capture(
         run_id=cap.run_id,
-        source_id=source.id,
+        source_id=sid,
         url=cap.url,
         fetched_at=cap.fetched_at,
         status=cap.status,
@@ -388,14 +424,14 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
 
 def record_gone(session: Session, cap: CaptureIn) -> Stored:
     """A 404/410 where a report used to be: mark it withdrawn, keep every version."""
-    source = get_or_create_source(session, cap.source)
-    report = _report_at(session, source.id, cap.url)
+    sid = source_id(session, cap.source)
+    report = _report_at(session, sid, cap.url)
     if report is not None and report.withdrawn_at is None and report.url == cap.url:
         report.withdrawn_at, report.withdrawn_reason = cap.fetched_at, "gone"
     body_sha = put_blob(session, cap.body) if cap.body else None
     capture = Capture(
         run_id=cap.run_id,
-        source_id=source.id,
+        source_id=sid,
         url=cap.url,
         fetched_at=cap.fetched_at,
         status=cap.status,
@@ -419,12 +455,12 @@ def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None =
     The capture is filed under the report whose URL it is, if any, so ``captures`` shows
     an auditor that the page was tried and blocked — never that it was withdrawn.
     """
-    source = get_or_create_source(session, cap.source)
-    report = _report_at(session, source.id, cap.url)
+    sid = source_id(session, cap.source)
+    report = _report_at(session, sid, cap.url)
     body_sha = put_blob(session, cap.body) if cap.body else None
     capture = Capture(
         run_id=cap.run_id,
-        source_id=source.id,
+        source_id=sid,
         url=cap.url,
         fetched_at=cap.fetched_at,
         status=cap.status,
