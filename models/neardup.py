@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from nianbao.models.tables import (
@@ -64,7 +64,12 @@ def _kind_by_identity(a: Any, b: Any, source_a: int, source_b: int) -> str | Non
     ``farm_copy`` flag decides (another source, the same year, two different organs).
     Apart, so a candidate's flags are read only then: on SQLite, reading a version's
     ``flags`` walks the overflow pages of its two texts."""
-    organ_a = _organ_form(a.organ) if a.organ else None
+    return _kind_of(_organ_form(a.organ) if a.organ else None, a, b, source_a, source_b)
+
+
+def _kind_of(organ_a: str | None, a: Any, b: Any, source_a: int, source_b: int) -> str | None:
+    """:func:`_kind_by_identity` with ``a``'s organ's normal form already known (the same
+    for every candidate of a write)."""
     organ_b = _organ_form(b.organ) if b.organ else None
     same_year = a.year is None or b.year is None or a.year == b.year
     if organ_a and organ_b and organ_a == organ_b:
@@ -237,7 +242,8 @@ def _to_confirm(
 ) -> tuple[list[tuple[Any, str]], dict[int, list[str]]]:
     """The candidates to confirm exactly, each with its link's kind (ordered by id, as
     before), and the flags of each (read for these only: see :func:`_kind_by_identity`)."""
-    kinds = {row.id: _kind_by_identity(version, row, source, row.source_id) for row in others}
+    organ = _organ_form(version.organ) if version.organ else None
+    kinds = {row.id: _kind_of(organ, version, row, source, row.source_id) for row in others}
     if "farm_copy" in _flags(version):
         kinds = {vid: kind or "copy_elsewhere" for vid, kind in kinds.items()}
     # Jaccard estimated from the stored signatures, all candidates at once; one signed
@@ -251,14 +257,12 @@ def _to_confirm(
         ).reshape(-1, nd.NUM_PERM)
         estimate[np.flatnonzero(known)] = (matrix == np.frombuffer(sig, "<u4")).mean(axis=1)
     # Nearest first; ties (and the unranked) by id, as ``others`` is ordered.
-    order = [others[i].id for i in sorted(range(len(others)), key=lambda i: -estimate[i])]
+    order = [others[i].id for i in np.argsort(-estimate, kind="stable").tolist()]
     wanted = [vid for vid in order if kinds[vid] != "other_organ"]
     # The nearest other_organ ones can only be these or undecided ones.
     wanted += [vid for vid in order if kinds[vid] == "other_organ"][:NEAREST_OTHER_ORGAN]
     flags: dict[int, list[str]] = dict.fromkeys(wanted, [])
-    for vid, value in session.execute(
-        select(Version.id, Version.flags).where(Version.id.in_(wanted))
-    ):
+    for vid, value in session.execute(_FLAGS, {"ids": wanted}):
         flags[vid] = list((value or {}).get("items", []))
     for vid in wanted:
         if kinds[vid] is None:
@@ -285,30 +289,36 @@ def _candidates(session: Session, version: Version, keys: list[int], fresh: bool
         own = session.scalar(
             select(func.count()).select_from(Version).where(Version.report_id == version.report_id)
         )
-    ids = (
-        select(VersionBand.version_id)
-        .distinct()
-        .where(VersionBand.key.in_(keys), VersionBand.version_id != version.id)
-        .limit(MAX_CANDIDATES + 1 + (own or 0))
+    params = {
+        "keys": keys,
+        "version": version.id,
+        "report": version.report_id,
+        "limit": MAX_CANDIDATES + 1 + (own or 0),
+    }
+    return list(session.execute(_CANDIDATES, params).all())
+
+
+# The queries of every write, built once (their values bound at execution) on the tables
+# (plain rows, not ORM-loaded): building and loading them cost more than SQLite's work.
+_V, _R, _S = Version.__table__.c, Report.__table__.c, VersionSignature.__table__.c
+_B = VersionBand.__table__.c
+_IDS = (
+    select(_B.version_id)
+    .distinct()
+    .where(_B.key.in_(bindparam("keys", expanding=True)), _B.version_id != bindparam("version"))
+    .limit(bindparam("limit"))
+)
+_CANDIDATES = (
+    select(_V.id, _V.report_id, _V.sha256, _V.organ, _V.year, _R.source_id, _S.scheme, _S.minhash)
+    .select_from(
+        Version.__table__.join(Report.__table__, _R.id == _V.report_id).outerjoin(
+            VersionSignature.__table__, _S.version_id == _V.id
+        )
     )
-    return list(
-        session.execute(
-            select(
-                Version.id,
-                Version.report_id,
-                Version.sha256,
-                Version.organ,
-                Version.year,
-                Report.source_id,
-                VersionSignature.scheme,
-                VersionSignature.minhash,
-            )
-            .join(Report, Report.id == Version.report_id)
-            .outerjoin(VersionSignature, VersionSignature.version_id == Version.id)
-            .where(Version.id.in_(ids.scalar_subquery()), Version.report_id != version.report_id)
-            .order_by(Version.id)
-        ).all()
-    )
+    .where(_V.id.in_(_IDS.scalar_subquery()), _V.report_id != bindparam("report"))
+    .order_by(_V.id)
+)
+_FLAGS = select(_V.id, _V.flags).where(_V.id.in_(bindparam("ids", expanding=True)))
 
 
 def _link_dict(link: VersionLink, mine: Version, other: Version, src: str, forward: bool) -> dict:
