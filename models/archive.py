@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from nianbao.models import figures, log, upsert
@@ -222,27 +222,46 @@ def _find_report(
     report into a version of the 2018 one. A capture with no organ/year at a new address
     belongs to the report of this source that already had exactly this text (it moved).
     """
-    report = session.scalar(select(Report).where(Report.source_id == source_id, Report.key == key))
+    report = session.scalar(_BY_KEY, {"source": source_id, "key": key})
     if report is not None:
         return report
     url_keyed = key.startswith("url|")
-    at_url = (
-        select(Report).join(ReportUrl).where(Report.source_id == source_id, ReportUrl.url == url)
-    )
-    if not url_keyed:  # only a URL-keyed report there is ours
-        at_url = at_url.where(func.substr(Report.key, 1, 4) == "url|")
-    candidate = session.scalar(at_url.order_by(ReportUrl.last_seen.desc()).limit(1))
+    # only a URL-keyed report at this address is ours, unless we do not know who and when
+    at_url = _AT_URL if url_keyed else _URL_KEYED_AT_URL
+    candidate = session.scalar(at_url, {"source": source_id, "url": url})
     if candidate is not None:
         return candidate
     if url_keyed:
-        return session.scalar(
-            select(Report)
-            .join(Version, Version.report_id == Report.id)
-            .where(Report.source_id == source_id, Version.sha256 == sha256)
-            .order_by(Report.last_seen.desc())
-            .limit(1)
-        )
+        return session.scalar(_BY_TEXT, {"source": source_id, "sha256": sha256})
     return None
+
+
+# The look-ups of every write, built once (values bound at execution): building a
+# statement and its cache key cost more CPU than SQLite's work on it.
+_BY_KEY = select(Report).where(
+    Report.source_id == bindparam("source"), Report.key == bindparam("key")
+)
+_AT_URL = (
+    select(Report)
+    .join(ReportUrl)
+    .where(Report.source_id == bindparam("source"), ReportUrl.url == bindparam("url"))
+    .order_by(ReportUrl.last_seen.desc())
+    .limit(1)
+)
+_URL_KEYED_AT_URL = _AT_URL.where(func.substr(Report.key, 1, 4) == "url|")
+_BY_TEXT = (
+    select(Report)
+    .join(Version, Version.report_id == Report.id)
+    .where(Report.source_id == bindparam("source"), Version.sha256 == bindparam("sha256"))
+    .order_by(Report.last_seen.desc())
+    .limit(1)
+)
+_LATEST = (
+    select(Version)
+    .where(Version.report_id == bindparam("report"))
+    .order_by(Version.n.desc())
+    .limit(1)
+)
 
 
 def _touch_url(session: Session, report: Report, url: str, when: datetime) -> None:
@@ -250,9 +269,7 @@ def _touch_url(session: Session, report: Report, url: str, when: datetime) -> No
 
 
 def latest_version(session: Session, report_id: int) -> Version | None:
-    return session.scalar(
-        select(Version).where(Version.report_id == report_id).order_by(Version.n.desc()).limit(1)
-    )
+    return session.scalar(_LATEST, {"report": report_id})
 
 
 def record_report(
@@ -379,13 +396,7 @@ def _unreadable(session: Session, cap: CaptureIn, derived: Any) -> Stored:
 
 
 def _report_at(session: Session, source_id: int, url: str) -> Report | None:
-    return session.scalar(
-        select(Report)
-        .join(ReportUrl)
-        .where(Report.source_id == source_id, ReportUrl.url == url)
-        .order_by(ReportUrl.last_seen.desc())
-        .limit(1)
-    )
+    return session.scalar(_AT_URL, {"source": source_id, "url": url})
 
 
 def record_not_modified(session: Session, cap: CaptureIn) -> Stored:

@@ -67,12 +67,15 @@ def insert_ignore(
 
 def ensure_source(session: Session, name: str, values: dict[str, Any]) -> Source:
     """The source called ``name``, created with ``values`` if no process has created it yet."""
-    query = select(Source).where(Source.name == name)
-    source = session.scalars(query).one_or_none()
+    source = session.scalars(_SOURCE, {"name": name}).one_or_none()
     if source is None:  # look first: an existing row costs no write and no sequence value
         insert_ignore(session, Source.__table__, {"name": name, **values}, ["name"])
-        source = session.scalars(query.execution_options(populate_existing=True)).one()
+        query = _SOURCE.execution_options(populate_existing=True)
+        source = session.scalars(query, {"name": name}).one()
     return source
+
+
+_SOURCE = select(Source).where(Source.name == bindparam("name"))
 
 
 _HAS_BLOB = select(Blob.__table__.c.sha256).where(Blob.__table__.c.sha256 == bindparam("sha"))
@@ -104,14 +107,9 @@ def ensure_report(
     this transaction and found none, so it is not looked for again before the insert (which
     another writer's row still wins, as ever).
     """
-    query = (
-        select(Report)
-        .where(Report.source_id == source_id, Report.key == key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    params = {"source": source_id, "key": key}
     if not absent:
-        report = session.scalars(query).one_or_none()
+        report = session.scalars(_REPORT, params).one_or_none()
         if report is not None:
             return report, False
     created = insert_ignore(
@@ -120,17 +118,26 @@ def ensure_report(
         {"source_id": source_id, "key": key, **values},
         ["source_id", "key"],
     )
-    return session.scalars(query).one(), created
+    return session.scalars(_REPORT, params).one(), created
+
+
+_REPORT = (
+    select(Report)
+    .where(Report.source_id == bindparam("source"), Report.key == bindparam("key"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LOCK_REPORT = (
+    select(Report)
+    .where(Report.id == bindparam("id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def lock_report(session: Session, report: Report) -> Report:
     """Take the row lock :func:`ensure_report` takes, for a report found another way."""
-    return session.scalars(
-        select(Report)
-        .where(Report.id == report.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    return session.scalars(_LOCK_REPORT, {"id": report.id}).one()
 
 
 def touch_report_url(session: Session, report_id: int, url: str, when: datetime) -> None:
