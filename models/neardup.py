@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import Text, bindparam, cast, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from nianbao.models.tables import (
@@ -318,7 +318,16 @@ _CANDIDATES = (
     .where(_V.id.in_(_IDS.scalar_subquery()), _V.report_id != bindparam("report"))
     .order_by(_V.id)
 )
-_FLAGS = select(_V.id, _V.flags).where(_V.id.in_(bindparam("ids", expanding=True)))
+# Only two flags matter to a link (``farm_copy`` decides a kind, ``spun_text`` whether a
+# spinner's substitutions are stored), and most versions have neither: the rows whose
+# flags cannot hold them are left out by the database (read as no flags), not decoded.
+_FLAGS = select(_V.id, _V.flags).where(
+    _V.id.in_(bindparam("ids", expanding=True)),
+    or_(
+        cast(_V.flags, Text).contains("farm_copy", autoescape=True),
+        cast(_V.flags, Text).contains("spun_text", autoescape=True),
+    ),
+)
 
 
 def _link_dict(link: VersionLink, mine: Version, other: Version, src: str, forward: bool) -> dict:
