@@ -40,7 +40,7 @@ from nianbao.crawler.fallback import Fallback
 from nianbao.crawler.items import CaptureItem
 from nianbao.crawler.traps import PagerGuard, TrapGuard
 from nianbao.crawler.urls import canonical, is_attachment, is_binary
-from nianbao.crawler.wire import Wire, header_pairs
+from nianbao.crawler.wire import Wire, header_pairs, rebuilt
 from nianbao.models.runs import RECEIVED
 from nianbao.pipelines.decode import response_encoding
 from nianbao.pipelines.derive import document_for
@@ -449,7 +449,7 @@ class PortalSpider(scrapy.Spider):
                 )
             return
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        response = response.replace(encoding=response_encoding(response.body, ctype))
+        response = rebuilt(response, encoding=response_encoding(response.body, ctype))
         if response.selector.type == "json":  # type: ignore[attr-defined]
             # A CMS list API's answer (gkmlpt, Epoint): no HTML to read; the adapter reads it.
             yield from self._evidence(response)
