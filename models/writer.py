@@ -189,7 +189,7 @@ def _describe(exc: BaseException) -> WriteFailed:
 
 
 def _serve(url: str, requests: Any, results: Any) -> None:
-    background.detach()
+    background.detach(background.NICE_WRITER)
     from nianbao.models.db import make_engine, sessionmaker_for
 
     engine = make_engine(url)

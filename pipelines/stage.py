@@ -32,7 +32,7 @@ _pool_lock = threading.Lock()
 
 
 def _warm() -> None:
-    background.detach()
+    background.detach(background.NICE_CLEANERS)
     import nianbao.pipelines.derive  # noqa: F401 - import the stages (models, OpenCC) once
 
 
