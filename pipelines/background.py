@@ -51,13 +51,16 @@ def detach(nice: int) -> None:
 class SpareCore:
     """Whether this process could use a whole core without taking it from another: since
     the last look, the machine's idle time plus this process's own CPU time came to at
-    least :data:`WHOLE` of a core. For work that can wait (the search index): on a busy
-    machine it waits, on one with a core to spare (a polite crawl waits on the network
-    most of the time) it runs. Linux's ``/proc/stat``; elsewhere the answer is always no,
-    and such work waits for its explicit command."""
+    least :data:`WHOLE` of a core, and right now no more tasks are runnable than there are
+    cores (``procs_running`` counts this one). The second test is what stops work already
+    under way: at the crawl's priority an indexing writer would otherwise keep a core that
+    the cleaning workers (nice +10) are queued for, and count it as its own. For work that
+    can wait (the search index): on a busy machine it waits, on one with a core to spare (a
+    polite crawl waits on the network most of the time) it runs. Linux's ``/proc/stat``;
+    elsewhere the answer is always no, and such work waits for its explicit command."""
 
     WHOLE = 0.9  # of a core
-    MIN_INTERVAL = 0.2  # seconds: shorter looks reuse the last answer (jiffies are coarse)
+    MIN_INTERVAL = 0.2  # seconds: shorter looks reuse the idle test (jiffies are coarse)
 
     def __init__(self) -> None:
         self.ncpu = os.cpu_count() or 1
@@ -65,24 +68,33 @@ class SpareCore:
         self.answer = False
 
     @staticmethod
-    def _read() -> tuple[float, float, float] | None:
+    def _read() -> tuple[float, float, float, int] | None:
+        """(machine idle + iowait, machine total, this process: seconds; runnable tasks)."""
         try:
             with open("/proc/stat", encoding="ascii") as f:
-                fields = [int(x) for x in f.readline().split()[1:]]
-        except (OSError, ValueError):
+                lines = f.read().splitlines()
+            fields = [int(x) for x in lines[0].split()[1:]]
+            running = next(int(ln.split()[1]) for ln in lines if ln.startswith("procs_running"))
+        except (OSError, ValueError, IndexError, StopIteration):
             return None
         if len(fields) < 5:
             return None
         times = os.times()
-        # (machine idle + iowait, machine total, this process), all in seconds
         hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        return (fields[3] + fields[4]) / hz, sum(fields) / hz, times.user + times.system
+        return (
+            (fields[3] + fields[4]) / hz,
+            sum(fields) / hz,
+            times.user + times.system,
+            running,
+        )
 
     def __call__(self) -> bool:
         now = self._read()
         if now is None or self.last is None:
             return False
-        idle, total, mine = (a - b for a, b in zip(now, self.last, strict=True))
+        if now[3] > self.ncpu:
+            return False
+        idle, total, mine = (a - b for a, b in zip(now[:3], self.last[:3], strict=True))
         if total / self.ncpu < self.MIN_INTERVAL:
             return self.answer
         self.last = now

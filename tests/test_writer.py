@@ -139,3 +139,27 @@ def test_without_proc_stat_no_core_counts_as_spare(monkeypatch) -> None:
 
     monkeypatch.setattr(SpareCore, "_read", staticmethod(lambda: None))
     assert SpareCore()() is False
+
+
+def test_a_core_is_spare_only_while_nobody_waits_for_one(monkeypatch) -> None:
+    """The idle indexer's test (``/proc/stat`` as read): an idle core, or one this process
+    has been using, counts only while no more tasks are runnable than there are cores, so
+    indexing already under way stops as soon as the cleaning workers queue for the CPU."""
+    from nianbao.pipelines.background import SpareCore
+
+    reads = iter(
+        [
+            (0.0, 0.0, 0.0, 1),  # the first look, at start
+            (1.0, 2.0, 0.0, 1),  # 1 s: one of 2 cores idle, 1 task runnable
+            (1.0, 4.0, 0.95, 2),  # 2 s: no idle time, 0.95 core was ours, 2 runnable
+            (1.0, 4.2, 1.05, 3),  # 0.1 s later: 3 runnable on 2 cores
+            (1.2, 6.0, 1.2, 2),  # 3 s: the other core busy, ours mostly used by others
+        ]
+    )
+    monkeypatch.setattr(SpareCore, "_read", staticmethod(lambda: next(reads)))
+    spare = SpareCore()
+    spare.ncpu = 2
+    assert spare() is True
+    assert spare() is True  # indexing: the core is ours, nobody queued for it
+    assert spare() is False  # the cleaners want it back
+    assert spare() is False  # since 2 s: 0.2 s idle + 0.25 s ours, of 1 s
