@@ -250,7 +250,7 @@ class _IdleIndexer:
                     with self.Session.begin() as session:
                         done = search.index_pending(session, INDEX_BATCH)
                 except Exception:  # noqa: BLE001 - locked or busy: the queue waits, nothing lost
-                    break
+                    done = 0
                 if not done:
                     self.quiet_until = time.monotonic() + INDEX_QUIET
                     break
