@@ -38,28 +38,26 @@ def _like_pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _has_fts(session: Session) -> bool:
-    """Migration 0002 creates ``versions_fts`` only where SQLite has the trigram tokenizer."""
+def _has_table(session: Session, name: str) -> bool:
+    """Migration 0002 creates ``versions_fts`` only where SQLite has the trigram tokenizer,
+    and 0013 its queue ``versions_fts_pending`` only beside it."""
     return bool(
         session.execute(
-            text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'versions_fts'")
+            text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"),
+            {"name": name},
         ).first()
     )
 
 
 def _has_queue(session: Session) -> bool:
-    return bool(
-        session.execute(
-            text(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'versions_fts_pending'"
-            )
-        ).first()
+    return session.get_bind().dialect.name == "sqlite" and _has_table(
+        session, "versions_fts_pending"
     )
 
 
 def pending(session: Session) -> int:
     """How many versions wait for the SQLite search index (0 on PostgreSQL, or without it)."""
-    if session.get_bind().dialect.name != "sqlite" or not _has_queue(session):
+    if not _has_queue(session):
         return 0
     return int(session.execute(text("SELECT count(*) FROM versions_fts_pending")).scalar() or 0)
 
@@ -68,7 +66,7 @@ def index_pending(session: Session, limit: int | None = None) -> int:
     """Index up to ``limit`` (all: None) queued versions, oldest first, in the caller's
     transaction; returns how many. One ``INSERT … SELECT`` for the lot: FTS5 writes them as
     one segment, where a write per version (each in its savepoint) made one each."""
-    if session.get_bind().dialect.name != "sqlite" or not _has_queue(session):
+    if not _has_queue(session):
         return 0
     queued = "SELECT version_id FROM versions_fts_pending ORDER BY version_id" + (
         "" if limit is None else " LIMIT :n"
@@ -88,7 +86,7 @@ def index_pending(session: Session, limit: int | None = None) -> int:
 
 def _matching_ids(session: Session, term: str) -> list[int]:
     dialect = session.get_bind().dialect.name
-    if dialect == "sqlite" and len(term) >= 3 and _has_fts(session):
+    if dialect == "sqlite" and len(term) >= 3 and _has_table(session, "versions_fts"):
         # A quoted FTS5 string is a phrase: with the trigram tokenizer, a substring match.
         phrase = '"' + term.replace('"', '""') + '"'
         found = [
