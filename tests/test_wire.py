@@ -245,28 +245,26 @@ def test_decoding_never_guesses_the_charset_of_the_compressed_body(monkeypatch):
     page = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
     page += "<title>年度报告</title></head><body>政府信息公开</body></html>"
     body = page.encode("gb18030")
-    request = Request("http://127.0.0.1/r.html", meta={"nianbao_wire": Wire()})
-    response = HtmlResponse(
-        request.url,
-        body=gzip.compress(body),
-        headers={"Content-Type": "text/html", "Content-Encoding": "gzip"},
-        request=request,
-    )
+
+    def decode(url: str, body: bytes):
+        """A gzip "text/html" answer without a charset, through the middleware."""
+        request = Request(url, meta={"nianbao_wire": Wire()})
+        response = HtmlResponse(
+            url,
+            body=gzip.compress(body),
+            headers={"Content-Type": "text/html", "Content-Encoding": "gzip"},
+            request=request,
+        )
+        return mw.process_response(request, response)
+
     mw = ContentDecoding.from_crawler(get_crawler(settings_dict={"COMPRESSION_ENABLED": True}))
-    decoded = mw.process_response(request, response)
+    decoded = decode("http://127.0.0.1/r.html", body)
     assert guessed == []
     assert decoded.body == body and b"Content-Encoding" not in decoded.headers
     assert "年度报告" in decoded.text and decoded.encoding == "gb18030"
     # Nothing declared anywhere: the decoded body is guessed from, the compressed one never.
     plain = "<html><body>政府信息公开工作年度报告，依申请公开。</body></html>".encode()
-    request = Request("http://127.0.0.1/p.html", meta={"nianbao_wire": Wire()})
-    response = HtmlResponse(
-        request.url,
-        body=gzip.compress(plain),
-        headers={"Content-Type": "text/html", "Content-Encoding": "gzip"},
-        request=request,
-    )
-    decoded = mw.process_response(request, response)
+    decoded = decode("http://127.0.0.1/p.html", plain)
     assert guessed == []
     assert "年度报告" in decoded.text
     assert guessed == [plain]
