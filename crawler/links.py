@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from lxml import etree
 from scrapy.selector import Selector
 from w3lib.html import get_base_url
 
@@ -70,6 +71,16 @@ def is_pager(text: str, url: str, page_url: str) -> bool:
     return same_folder and bool(_PAGER_MARKS.match(text) or _PAGER_URL.search(url))
 
 
+# The page's own lxml tree, asked directly: parsel wraps every node a query returns in a
+# Selector (≈ 230 a page on a county portal: each anchor, each of its text nodes), which
+# was a third of the spider's parse. Compiled once, returning plain strings; the same
+# XPath parsel builds from the CSS it was given before ("a", "::text").
+_ANCHORS = etree.XPath("descendant-or-self::a")
+_TEXTS = etree.XPath("descendant-or-self::text()", smart_strings=False)
+_OTHER_HREFS = etree.XPath("//*[not(self::a)]/@href", smart_strings=False)
+_SCRIPTS = etree.XPath("//script/text()", smart_strings=False)
+
+
 @dataclass
 class Link:
     url: str
@@ -87,13 +98,15 @@ def links(selector: Selector, page_url: str, html: str) -> list[Link]:
     """
     from urllib.parse import urljoin
 
+    if selector.type == "json":  # as parsel's css() said before: JSON has no anchors
+        raise ValueError("a JSON body has no links")
     base_url = get_base_url(html[:4096], page_url)
     out: list[Link] = []
-    anchors = list(selector.css("a"))
+    anchors = _ANCHORS(selector.root)
     for cdata in _RECORD.findall(html):
-        anchors.extend(Selector(text=cdata).css("a"))
+        anchors.extend(_ANCHORS(Selector(text=cdata).root))
     for a in anchors:
-        href = (a.attrib.get("href") or "").strip()
+        href = (a.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "mailto:", "tel:", "#", "data:")):
             continue
         try:
@@ -102,8 +115,8 @@ def links(selector: Selector, page_url: str, html: str) -> list[Link]:
             continue
         if not url.startswith(("http://", "https://")):
             continue
-        text = " ".join(t.strip() for t in a.css("::text").getall() if t.strip())
-        text = text or a.attrib.get("title", "")
+        text = " ".join(t.strip() for t in _TEXTS(a) if t.strip())
+        text = text or a.get("title", "")
         out.append(Link(url, text))
     return out
 
@@ -140,11 +153,10 @@ def targets(
         except ValueError:
             continue
     base_url = get_base_url(html[:4096], page_url)
-    try:
-        hrefs = selector.xpath("//*[not(self::a)]/@href").getall()
-        scripts = selector.xpath("//script/text()").getall()
-    except ValueError:  # a JSON body: parsel selects it with JMESPath, not XPath
+    if selector.type == "json":  # parsel selects JSON with JMESPath, not XPath
         hrefs, scripts = [], []
+    else:
+        hrefs, scripts = _OTHER_HREFS(selector.root), _SCRIPTS(selector.root)
     for href in hrefs:
         href = href.strip()
         if href and not href.startswith(_SKIP):

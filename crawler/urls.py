@@ -10,6 +10,7 @@ gkmlpt's list API, where it is the site id.)
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -84,6 +85,10 @@ BINARY_EXT = (
 )
 
 
+# Every page of a portal repeats its navigation: the same few dozen links, canonicalized on
+# every page by the spider, linkwatch and the scheduler (≈ 28 calls a page). A pure
+# function of its argument, so remembered; an address that raises is not remembered.
+@functools.lru_cache(maxsize=32768)
 def canonical(url: str) -> str:
     """The one address a page is fetched under; ``canonical(canonical(u)) == canonical(u)``."""
     parts = urlsplit(url.strip())
