@@ -19,6 +19,12 @@ ROBOTSTXT_OBEY = True
 # report-column-first priorities meaningless. Many sources still run in parallel.
 CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# Scrapy 2.13+ starts this many asyncio tasks for *every* response to work off what the
+# callback yielded (scrapy.utils.asyncio._parallel_asyncio), whether it yielded 1 or 100
+# things. A page here yields one item and a few requests; at the default 100, creating and
+# ending the idle tasks was 15 % of a crawl's CPU (30 portals × 40 reports, bare Scrapy
+# 14.9 → 12.6 s). Items are still processed concurrently across responses.
+CONCURRENT_ITEMS = 8
 DOWNLOAD_DELAY = 0.5
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
