@@ -14,6 +14,10 @@ by this process. For every N, in one run and on the same pages:
 * an unchanged recrawl of the SQLite archive, and a bare "recrawl" for comparison (bare
   Scrapy has no archive, so it downloads everything again).
 
+* plain Scrapy, for reference: a ``CrawlSpider`` with a ``LinkExtractor`` and Scrapy's
+  defaults on the same portals (what "bare Scrapy" means without nianbao's spider), and
+  the bare and full crawls' rates as a share of its rate.
+
 Reported: report pages/s (N×M report pages over the crawl's wall time, start-up
 included), requests/s, the ratio full/bare, CPU-seconds of the crawl process per report
 page and per source, peak RSS of the crawl process. Politeness is off (no delay, no
@@ -93,6 +97,11 @@ FAST = {
 def child(db: str, urls_file: str, mode: str, per_source: int, extra: list[str]) -> None:
     """One crawl of every portal in ``urls_file``; prints its numbers as JSON."""
     t0 = time.perf_counter()
+    if mode == "plain":
+        results = _plain_crawl(urls_file, per_source)
+        wall = time.perf_counter() - t0
+        _say_child(wall, results, 0, 0.0, 0.0)
+        return
     from nianbao import crawl
     from nianbao.sources import SourceConfig
 
@@ -112,6 +121,13 @@ def child(db: str, urls_file: str, mode: str, per_source: int, extra: list[str])
     cpu0 = time.process_time()
     queued, index_wall = _index_queue(db) if mode != "bare" else (0, 0.0)
     index_cpu = time.process_time() - cpu0
+    _say_child(wall, results, queued, index_wall, index_cpu)
+
+
+def _say_child(
+    wall: float, results: list[Any], queued: int, index_wall: float, index_cpu: float
+) -> None:
+    """The crawl process's numbers, as one JSON line on stdout."""
     total: dict[str, int] = {}
     for r in results:
         for key in (
@@ -140,6 +156,50 @@ def child(db: str, urls_file: str, mode: str, per_source: int, extra: list[str])
             }
         )
     )
+
+
+def _plain_crawl(urls_file: str, per_source: int) -> list[Any]:
+    """A plain Scrapy crawl of the same portals, for reference: a ``CrawlSpider`` following
+    every in-domain link (``LinkExtractor``), Scrapy's defaults (robots.txt obeyed), no
+    pipelines, politeness off as in FAST. What "bare Scrapy" means to someone who never saw
+    nianbao's spider; the ``bare`` row is that spider with its pipelines off."""
+    from types import SimpleNamespace
+    from urllib.parse import urlsplit
+
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.linkextractors import LinkExtractor
+    from scrapy.spiders import CrawlSpider, Rule
+
+    class Plain(CrawlSpider):
+        name = "plain"
+        rules = (Rule(LinkExtractor(), follow=True),)
+
+        def __init__(self, url: str, **kw: Any) -> None:
+            self.start_urls = [url]
+            self.allowed_domains = [str(urlsplit(url).hostname)]
+            super().__init__(**kw)
+
+    process = CrawlerProcess(
+        {
+            "LOG_LEVEL": "WARNING",
+            "ROBOTSTXT_OBEY": True,
+            "TELNETCONSOLE_ENABLED": False,
+            "DOWNLOAD_DELAY": 0,
+            "AUTOTHROTTLE_ENABLED": False,
+            "CONCURRENT_REQUESTS": per_source,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": per_source,
+        }
+    )
+    crawlers = []
+    for url in json.loads(Path(urls_file).read_text()):
+        crawler = process.create_crawler(Plain)
+        crawlers.append(crawler)
+        process.crawl(crawler, url=url)
+    process.start()
+    return [
+        SimpleNamespace(stats=c.stats.get_stats() if c.stats else {}, failed=0, errors=0)
+        for c in crawlers
+    ]
 
 
 def _index_queue(db: str) -> tuple[int, float]:
@@ -259,6 +319,7 @@ def measure(n: int, m: int, work: Path, per_source: int, pg: str | None, runs: i
                 results[name] = r
 
         for i in range(runs):
+            best("plain scrapy", run_crawl("", urls_file, "plain", per_source, extra))
             best(
                 "bare",
                 run_crawl(
@@ -294,6 +355,15 @@ def report(results: dict, n: int, m: int, per_source: int) -> None:
     for name in ("bare", "full sqlite", "full postgresql", "recrawl sqlite", "recrawl postgresql"):
         if name in results:
             say(line(name, results[name], n, m, None if name == "bare" else bare))
+    plain = results.get("plain scrapy")
+    if plain:
+        say(line("plain scrapy", plain, n, m, None))
+        for name in ("bare", "full sqlite", "full postgresql"):
+            if name in results:
+                say(
+                    f"  {name} ÷ plain Scrapy (CrawlSpider + LinkExtractor): "
+                    f"{plain['wall'] / results[name]['wall']:.2f}"
+                )
     for name in ("recrawl sqlite", "recrawl postgresql"):
         if name in results:
             r = results[name]
