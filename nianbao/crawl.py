@@ -15,12 +15,14 @@ from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import BaseSettings, Settings
+from scrapy.utils.conf import build_component_list
 
 from nianbao.crawler import frontier
 from nianbao.errors import UsageError
 from nianbao.jobdir import JobDir, open_jobdir
 from nianbao.models import incremental, runs
-from nianbao.models.db import open_archive, sessionmaker_for
+from nianbao.models.db import open_archive, resolve_url, sessionmaker_for
+from nianbao.models.writer import Writer
 from nianbao.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
@@ -163,6 +165,18 @@ def _quiet_logging() -> None:
         logging.getLogger(name).addFilter(quiet)
 
 
+def _early_writer(settings: Settings) -> Writer | None:
+    """The archive's writer process, started before the crawlers are built, when the
+    store pipeline will want it: it spawns, imports and opens the archive on the other
+    core meanwhile (≈ 1 s), instead of the first source's ``open_spider`` waiting for it
+    (a third of an unchanged recrawl's start-up at 30 sources). The pipelines' own
+    ``Writer.acquire`` finds it running; :func:`run` releases this hold at the end."""
+    pipelines = build_component_list(settings.getwithbase("ITEM_PIPELINES"))
+    if "nianbao.crawler.store.StorePipeline" not in pipelines:
+        return None
+    return Writer.acquire(resolve_url(settings.get("NIANBAO_DB") or None))
+
+
 def run(
     sources: list[SourceConfig],
     db_url: str,
@@ -184,6 +198,7 @@ def run(
     )
     # migrates, once
     known, waiting = known_report_urls(db_url, [src.name for src in sources], schedule)
+    writer = _early_writer(settings)
     process = CrawlerProcess(settings)  # configures logging
     if quiet:
         _quiet_logging()
@@ -222,7 +237,11 @@ def run(
         )
     if before_start:
         before_start()
-    process.start()
+    try:
+        process.start()
+    finally:
+        if writer is not None:
+            writer.release()
     results = []
     for name, crawler in crawlers:
         result = _result(name, crawler.stats.get_stats() if crawler.stats else {})
