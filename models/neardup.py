@@ -191,7 +191,7 @@ def link_version(
     if len(mine) < nd.MIN_SHINGLES:
         return 0
     others = _candidates(session, version, keys, fresh)
-    if not others or len(others) > MAX_CANDIDATES:
+    if not others:  # none, or too many (None)
         return 0
     report = session.get(Report, version.report_id)  # in the session already when crawling
     assert report is not None
@@ -273,10 +273,12 @@ def _to_confirm(
     return chosen, flags
 
 
-def _candidates(session: Session, version: Version, keys: list[int], fresh: bool) -> list[Any]:
-    """Versions of other reports that share at least one LSH band key with these (at most
-    ``MAX_CANDIDATES + 1``, which is enough to tell "too many": boilerplate-only text, no
-    links), by id, with what deciding a link's kind and ranking it needs, in one query.
+def _candidates(
+    session: Session, version: Version, keys: list[int], fresh: bool
+) -> list[Any] | None:
+    """Versions of other reports that share at least one LSH band key with these, by id,
+    with what deciding a link's kind and ranking it needs; None when there are more than
+    ``MAX_CANDIDATES`` (boilerplate-only text: no links).
 
     Without the limit, a county's look-alike reports made every write fetch every earlier
     look-alike: 300 portals × 40 reports spent the writer's time here. The distinct ids
@@ -289,25 +291,46 @@ def _candidates(session: Session, version: Version, keys: list[int], fresh: bool
         own = session.scalar(
             select(func.count()).select_from(Version).where(Version.report_id == version.report_id)
         )
-    params = {
-        "keys": keys,
-        "version": version.id,
-        "report": version.report_id,
-        "limit": MAX_CANDIDATES + 1 + (own or 0),
-    }
-    return list(session.execute(_CANDIDATES, params).all())
+    limit = MAX_CANDIDATES + 1 + (own or 0)
+    # One band shared with ``limit`` versions already means too many (a band's rows are
+    # distinct versions: its number is mixed into the key), whatever the other bands say.
+    # A look-alike cluster shares every band: this look-up of at most ``limit`` index
+    # entries answers for the DISTINCT over all 42 bands' (tens of thousands).
+    if (
+        keys
+        and (
+            session.scalar(_SHARING_ONE, {"key": keys[0], "version": version.id, "limit": limit})
+            or 0
+        )
+        >= limit
+    ):
+        return None
+    query = _IDS_PG if session.get_bind().dialect.name == "postgresql" else _IDS
+    ids = session.scalars(query, {"keys": keys, "version": version.id, "limit": limit}).all()
+    if not ids:
+        return []
+    # The rows by their ids, a second statement: as a subquery, PostgreSQL's planner
+    # hash-joined it with full scans of versions, reports and signatures (9-12 ms a write
+    # at 1,200 versions, growing with the archive; by ids it looks each one up).
+    rows = list(session.execute(_CANDIDATES, {"ids": list(ids), "report": version.report_id}))
+    return None if len(rows) > MAX_CANDIDATES else rows
 
 
 # The queries of every write, built once (their values bound at execution) on the tables
 # (plain rows, not ORM-loaded): building and loading them cost more than SQLite's work.
 _V, _R, _S = Version.__table__.c, Report.__table__.c, VersionSignature.__table__.c
 _B = VersionBand.__table__.c
-_IDS = (
-    select(_B.version_id)
-    .distinct()
-    .where(_B.key.in_(bindparam("keys", expanding=True)), _B.version_id != bindparam("version"))
-    .limit(bindparam("limit"))
+_SHARED = select(_B.version_id).where(
+    _B.key.in_(bindparam("keys", expanding=True)), _B.version_id != bindparam("version")
 )
+# SQLite streams DISTINCT … LIMIT from the key index (migration 0012) and stops at the limit.
+_IDS = _SHARED.distinct().limit(bindparam("limit"))
+# PostgreSQL, given the same, walked the whole (version_id, band) primary key in order,
+# filtering by key, hoping to meet the limit early: O(every band row in the archive) a
+# write. The shared rows materialized first, it reads the key index: O(42 × the versions
+# sharing a band).
+_SHARED_ROWS = _SHARED.cte("shared").prefix_with("MATERIALIZED", dialect="postgresql")
+_IDS_PG = select(_SHARED_ROWS.c.version_id).distinct().limit(bindparam("limit"))
 _CANDIDATES = (
     select(_V.id, _V.report_id, _V.sha256, _V.organ, _V.year, _R.source_id, _S.scheme, _S.minhash)
     .select_from(
@@ -315,8 +338,14 @@ _CANDIDATES = (
             VersionSignature.__table__, _S.version_id == _V.id
         )
     )
-    .where(_V.id.in_(_IDS.scalar_subquery()), _V.report_id != bindparam("report"))
+    .where(_V.id.in_(bindparam("ids", expanding=True)), _V.report_id != bindparam("report"))
     .order_by(_V.id)
+)
+_SHARING_ONE = select(func.count()).select_from(
+    select(_B.version_id)
+    .where(_B.key == bindparam("key"), _B.version_id != bindparam("version"))
+    .limit(bindparam("limit"))
+    .subquery()
 )
 # Only two flags matter to a link (``farm_copy`` decides a kind, ``spun_text`` whether a
 # spinner's substitutions are stored), and most versions have neither: the rows whose

@@ -293,3 +293,53 @@ def test_a_shared_template_links_every_relevant_version_and_the_nearest_other_or
     other = {vid for vid, kind in links.items() if kind == "other_organ"}
     assert len(other) == NEAREST_OTHER_ORGAN < len(near) + len(far)
     assert other <= set(near)
+
+
+@pytest.mark.backend("sqlite", "postgresql")
+def test_more_lookalikes_than_max_candidates_link_nothing_and_as_many_do(
+    session, seeds, monkeypatch
+):
+    """A text sharing bands with more than MAX_CANDIDATES other reports' versions is
+    boilerplate-only: no links. At exactly MAX_CANDIDATES it is linked to all of them. (The
+    first band alone decides "too many" when it is shared that widely; the boundary is the
+    same as counting every band's versions.)"""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from nianbao.models import archive
+    from nianbao.models import neardup as mnd
+    from nianbao.models.tables import Version, VersionLink
+    from nianbao.pipelines.derive import derive
+
+    monkeypatch.setattr(mnd, "MAX_CANDIDATES", 4)
+    monkeypatch.setattr(mnd, "NEAREST_OTHER_ORGAN", 10)
+    title, lines = seeds["002"]
+
+    def store(organ: str, n: int) -> int:
+        url = f"http://a.gov.cn/{n}.html"
+        page = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+        raw = f"<html><head><title>{title}</title></head><body>{page}</body></html>".encode()
+        cap = archive.CaptureIn("a", url, 200, datetime(2024, 3, 1, tzinfo=UTC), body=raw)
+        stored = archive.record_report(
+            session,
+            cap,
+            derive(raw, url),
+            organ=organ,
+            year=2021,
+            published=None,
+            cleaner_version="t",
+        )
+        session.commit()
+        return session.scalar(select(Version.id).where(Version.report_id == stored.report_id))
+
+    def links_of(vid: int) -> int:
+        query = select(func.count()).where(VersionLink.version_id == vid)
+        return session.scalar(query.select_from(VersionLink))
+
+    for i in range(4):
+        store(f"{i}号局", i)
+    fifth = store("4号局", 4)  # 4 candidates: as many as allowed, every one linked
+    assert links_of(fifth) == 4
+    sixth = store("5号局", 5)  # 5 candidates: boilerplate-only
+    assert links_of(sixth) == 0
