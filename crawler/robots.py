@@ -24,6 +24,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 
+from nianbao.crawler.wire import rebuilt
+
 logger = logging.getLogger(__name__)
 
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
@@ -51,7 +53,7 @@ class RobotsTxt(RobotsTxtMiddleware):
                 response.status,
                 netloc,
             )
-            response = response.replace(body=DISALLOW_ALL)
+            response = rebuilt(response, body=DISALLOW_ALL)  # no charset guess from the 5xx page
         await super()._parse_robots(response, netloc, request)
 
     def process_request_2(self, rp: Any, request: Request) -> None:
