@@ -39,6 +39,36 @@ def report_ids(db: str) -> dict[str, int]:
     return {r["url"].rsplit("/", 1)[1]: r["id"] for r in cli_json(db, "reports")}
 
 
+def _store(
+    session, title: str, source: str, organ: str | None, year: int, body: list[str], n: int
+) -> int:
+    """A report page of ``body`` lines archived for ``source`` (cleaned as a crawl cleans
+    it, committed); its version's id."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from nianbao.models import archive
+    from nianbao.models.tables import Version
+    from nianbao.pipelines.derive import derive
+
+    url = f"http://{source}.gov.cn/{n}.html"
+    page = "".join(f"<p>{html.escape(line)}</p>" for line in body)
+    raw = f"<html><head><title>{title}</title></head><body>{page}</body></html>".encode()
+    cap = archive.CaptureIn(source, url, 200, datetime(2024, 3, 1, tzinfo=UTC), body=raw)
+    stored = archive.record_report(
+        session,
+        cap,
+        derive(raw, url),
+        organ=organ,
+        year=year,
+        published=None,
+        cleaner_version="t",
+    )
+    session.commit()
+    return session.scalar(select(Version.id).where(Version.report_id == stored.report_id))
+
+
 @pytest.mark.backend("sqlite", "postgresql")
 def test_copies_link_to_their_originals_and_lookalikes_do_not(db_url, seeds, serve):
     t2, l2 = seeds["002"]
@@ -250,29 +280,16 @@ def test_a_shared_template_links_every_relevant_version_and_the_nearest_other_or
     """A county's template filled in by many organs: the new report's link to its own organ's
     other year and to a copy elsewhere are always found; of the other organs' look-alikes,
     the NEAREST_OTHER_ORGAN nearest are linked, not the farther ones (also near-duplicates)."""
-    from datetime import UTC, datetime
-
     from sqlalchemy import select
 
-    from nianbao.models import archive
     from nianbao.models.neardup import NEAREST_OTHER_ORGAN
     from nianbao.models.tables import Version, VersionLink
-    from nianbao.pipelines.derive import derive
 
     title, lines = seeds["002"]
     far_lines = lines[: len(lines) * 3 // 5]
 
     def store(source: str, organ: str | None, year: int, body: list[str], n: int) -> int:
-        url = f"http://{source}.gov.cn/{n}.html"
-        page = "".join(f"<p>{html.escape(line)}</p>" for line in body)
-        raw = f"<html><head><title>{title}</title></head><body>{page}</body></html>".encode()
-        cap = archive.CaptureIn(source, url, 200, datetime(2024, 3, 1, tzinfo=UTC), body=raw)
-        doc = derive(raw, url)
-        stored = archive.record_report(
-            session, cap, doc, organ=organ, year=year, published=None, cleaner_version="t"
-        )
-        session.commit()
-        return session.scalar(select(Version.id).where(Version.report_id == stored.report_id))
+        return _store(session, title, source, organ, year, body, n)
 
     near = [store("a", f"{i}号局", 2021, [f"本报告由{i}号局编制。", *lines], i) for i in range(22)]
     far = [store("a", f"{i}号局", 2021, far_lines, i) for i in range(22, 27)]
@@ -303,35 +320,17 @@ def test_more_lookalikes_than_max_candidates_link_nothing_and_as_many_do(
     boilerplate-only: no links. At exactly MAX_CANDIDATES it is linked to all of them. (The
     first band alone decides "too many" when it is shared that widely; the boundary is the
     same as counting every band's versions.)"""
-    from datetime import UTC, datetime
-
     from sqlalchemy import func, select
 
-    from nianbao.models import archive
     from nianbao.models import neardup as mnd
-    from nianbao.models.tables import Version, VersionLink
-    from nianbao.pipelines.derive import derive
+    from nianbao.models.tables import VersionLink
 
     monkeypatch.setattr(mnd, "MAX_CANDIDATES", 4)
     monkeypatch.setattr(mnd, "NEAREST_OTHER_ORGAN", 10)
     title, lines = seeds["002"]
 
     def store(organ: str, n: int) -> int:
-        url = f"http://a.gov.cn/{n}.html"
-        page = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
-        raw = f"<html><head><title>{title}</title></head><body>{page}</body></html>".encode()
-        cap = archive.CaptureIn("a", url, 200, datetime(2024, 3, 1, tzinfo=UTC), body=raw)
-        stored = archive.record_report(
-            session,
-            cap,
-            derive(raw, url),
-            organ=organ,
-            year=2021,
-            published=None,
-            cleaner_version="t",
-        )
-        session.commit()
-        return session.scalar(select(Version.id).where(Version.report_id == stored.report_id))
+        return _store(session, title, "a", organ, 2021, lines, n)
 
     def links_of(vid: int) -> int:
         query = select(func.count()).where(VersionLink.version_id == vid)
