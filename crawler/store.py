@@ -47,6 +47,13 @@ class StorePipeline:
         self.source_id: int | None = None
         self.pages: list[archive.CaptureIn] = []
 
+    @staticmethod
+    def archive_url(db_setting: str | None) -> str:
+        """The archive ``NIANBAO_DB`` names, as the crawl's shared writer is keyed: one
+        expression for this pipeline and for ``nianbao.crawl``, which starts that writer
+        before the crawlers exist (a different key would start a second writer)."""
+        return resolve_url(db_setting or None)
+
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
         pipeline = cls(crawler.settings.get("NIANBAO_DB") or "", crawler)
@@ -57,7 +64,7 @@ class StorePipeline:
         spider = spider or self.crawler.spider
         self.source = source_of(self.crawler)
         try:
-            self.writer = Writer.acquire(resolve_url(self.db_url or None))
+            self.writer = Writer.acquire(self.archive_url(self.db_url))
         except ArchiveError as exc:
             logger.error("%s", exc)
             raise

@@ -16,12 +16,14 @@ from typing import Any
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import BaseSettings, Settings
 from scrapy.utils.conf import build_component_list
+from scrapy.utils.misc import load_object
 
 from nianbao.crawler import frontier
+from nianbao.crawler.store import StorePipeline
 from nianbao.errors import UsageError
 from nianbao.jobdir import JobDir, open_jobdir
 from nianbao.models import incremental, runs
-from nianbao.models.db import open_archive, resolve_url, sessionmaker_for
+from nianbao.models.db import open_archive, sessionmaker_for
 from nianbao.models.writer import Writer
 from nianbao.sources import SourceConfig
 
@@ -172,9 +174,9 @@ def _early_writer(settings: Settings) -> Writer | None:
     (a third of an unchanged recrawl's start-up at 30 sources). The pipelines' own
     ``Writer.acquire`` finds it running; :func:`run` releases this hold at the end."""
     pipelines = build_component_list(settings.getwithbase("ITEM_PIPELINES"))
-    if "nianbao.crawler.store.StorePipeline" not in pipelines:
+    if not any(issubclass(load_object(path), StorePipeline) for path in pipelines):
         return None
-    return Writer.acquire(resolve_url(settings.get("NIANBAO_DB") or None))
+    return Writer.acquire(StorePipeline.archive_url(settings.get("NIANBAO_DB")))
 
 
 def run(
