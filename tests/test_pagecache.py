@@ -203,3 +203,47 @@ def test_answers_to_form_posts_under_one_url_are_compared_form_by_form(db_url):
     assert (first.changed, first.unchanged) == (2, 0)
     assert (again.changed, again.unchanged) == (0, 2)
     assert (swapped.changed, swapped.unchanged) == (1, 0)
+
+
+def test_the_cache_answers_with_the_newest_capture_its_wire_body_decoded(db_url):
+    """What a 304 is answered with: the latest 200 page capture at the URL, of this source
+    only, its gzip body as sent undone, with that capture's validators and type."""
+    import gzip
+
+    url = "http://portal.example/zwgk/index.html"
+    old, new = (
+        f"<html><body><a href='/{n}.html'>第{n}页</a></body></html>".encode() for n in (1, 2)
+    )
+    engine = open_archive(db_url)
+    Session = sessionmaker_for(engine)
+    gz = {"Content-Encoding": ["gzip"], "Content-Type": ["text/html; charset=utf-8"]}
+    with Session.begin() as session:
+        mine = runs.start_run(session, "example", None, {}).source_id
+        other = runs.start_run(session, "elsewhere", None, {}).source_id
+        early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+        pagecache.save(
+            session,
+            mine,
+            [CaptureIn("example", url, 200, early, gz | {"ETag": ['"v1"']}, gzip.compress(old))],
+        )
+        pagecache.save(
+            session,
+            mine,
+            [CaptureIn("example", url, 200, late, gz | {"ETag": ['"v2"']}, gzip.compress(new))],
+        )
+        # the same URL under another source, saved last: not this source's cache
+        pagecache.save(
+            session,
+            other,
+            [CaptureIn("elsewhere", url, 200, late, {"ETag": ['"x"']}, b"<html>other</html>")],
+        )
+    try:
+        with Session() as session:
+            cached = pagecache.load(session, "example", url)
+            assert pagecache.load(session, "example", url + "?nope") is None
+        assert cached is not None
+        assert cached.body == new and cached.etag == '"v2"'
+        assert cached.content_type == "text/html; charset=utf-8"
+        assert cached.fetched_at == late
+    finally:
+        engine.dispose()
