@@ -204,19 +204,22 @@ def _plain_crawl(urls_file: str, per_source: int) -> list[Any]:
 
 def _index_queue(db: str) -> tuple[int, float]:
     """What ``nianbao index`` does after the crawl, timed apart from it: the versions the
-    crawl left queued for the search index (migration 0013) and the seconds to index them."""
-    from nianbao.models import search
+    crawl left queued for comparison with their look-alikes (migration 0014) and for the
+    search index (migration 0013), and the seconds to work both off. Returns the larger
+    queue (a version is usually in both)."""
+    from nianbao.models import neardup, search
     from nianbao.models.db import open_archive, sessionmaker_for
 
     engine = open_archive(db)
     Session = sessionmaker_for(engine)
     t0 = time.perf_counter()
     with Session() as session:
-        queued = search.pending(session)
-    while True:
-        with Session.begin() as session:
-            if not search.index_pending(session, 256):
-                break
+        queued = max(neardup.pending(session), search.pending(session))
+    for work, batch in ((neardup.link_pending, 64), (search.index_pending, 256)):
+        while True:
+            with Session.begin() as session:
+                if not work(session, batch):
+                    break
     engine.dispose()
     return queued, time.perf_counter() - t0
 
@@ -286,7 +289,7 @@ def line(name: str, r: dict, n: int, m: int, bare: dict | None) -> str:
     if bare is not None and r.get("queued"):
         with_index = reports / (r["wall"] + r["index_wall"]) / (reports / bare["wall"])
         index = (
-            f"\n  {'':22s}then `nianbao index`: {r['queued']} versions left queued for search, "
+            f"\n  {'':22s}then `nianbao index`: {r['queued']} versions left queued (links, search), "
             f"indexed in {r['index_wall']:.1f} s ({r['index_cpu'] / r['queued'] * 1000:.1f} CPU-ms "
             f"each); the ratio counting that: {with_index:.2f}"
         )

@@ -120,6 +120,14 @@ def child(jobs_file: str, tree: str | None, batch: int, profile: bool) -> None:
             outcomes, rest = writer._write(factory, work[:batch])
             assert all(ok for _, ok, _ in outcomes), outcomes
             work = rest + work[batch:]
+        # A writer behind the crawl queues the comparisons (migration 0014): done here, in
+        # the time, as the idle writer or `nianbao index` does them (none queued before 0014).
+        from nianbao.models import neardup
+
+        while getattr(neardup, "link_pending", None):
+            with factory.begin() as session:
+                if not neardup.link_pending(session, 64):
+                    break
         spent = time.process_time() - t
         if prof is not None:
             import pstats

@@ -8,6 +8,12 @@ stores a :class:`~models.tables.VersionLink` for each confirmed one, with its nu
 
 A version's links are replaced whenever it is signed again (``reprocess`` after its text
 changed), in both directions.
+
+A new version is compared with the versions stored before it. The archive writer, when it
+is behind a saturated crawl, stores the signature and bands at once and queues the
+comparison (:data:`DEFER`, migration 0014); :func:`link_pending` does it later (the idle
+writer, ``nianbao index``) with the same result, and until then :func:`links_of` and
+:func:`cross_year` compute the queued versions' links (:func:`unstored_links`).
 Two crawl processes storing near-identical versions at the same moment on PostgreSQL may
 miss each other (neither sees the other's uncommitted rows); ``reprocess`` finds them.
 """
@@ -18,6 +24,7 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +37,7 @@ from nianbao.models.tables import (
     Version,
     VersionBand,
     VersionLink,
+    VersionLinkPending,
     VersionSignature,
 )
 from nianbao.models.types import utcnow
@@ -82,7 +90,7 @@ def _kind_of(organ_a: str | None, a: Any, b: Any, source_a: int, source_b: int) 
 
 
 def _spin_pairs(
-    session: Session, new: Version, old_id: int, old_flags: list[str]
+    session: Session, new: Any, old_id: int, old_flags: list[str]
 ) -> list[dict[str, Any]]:
     """What a spinner changed, original first; only when one side is flagged as spun
     (the other version's text is read only then)."""
@@ -152,6 +160,11 @@ def _keys_of(session: Session, rows: Sequence[Any]) -> dict[int, np.ndarray]:
     return out
 
 
+# ``session.info`` key: the archive writer sets it while it has more jobs waiting than the
+# one in hand (it is behind a saturated crawl); a new version's comparison is then queued.
+DEFER = "nianbao_defer_links"
+
+
 def link_version(
     session: Session, version: Version, signed: nd.Signed | None = None, *, fresh: bool = False
 ) -> int:
@@ -159,7 +172,10 @@ def link_version(
 
     ``signed``: its signature computed already (by the crawl's cleaning worker), used when
     it is of this version's text. ``fresh``: the version was inserted in this transaction,
-    so it has no signature, bands or links to replace.
+    so it has no signature, bands or links to replace; it is compared with the versions
+    stored before it (a lower id), now or, when the session says :data:`DEFER`, later by
+    :func:`link_pending` (its signature and bands are stored now, so the versions stored
+    after it find it as a candidate either way).
 
     Which candidates are confirmed exactly (see :data:`NEAREST_OTHER_ORGAN`): every one
     whose link would be ``copy_elsewhere`` or ``same_organ``, and of the ``other_organ``
@@ -171,6 +187,9 @@ def link_version(
             delete(VersionLink).where(
                 (VersionLink.version_id == version.id) | (VersionLink.other_id == version.id)
             )
+        )
+        session.execute(
+            delete(VersionLinkPending).where(VersionLinkPending.version_id == version.id)
         )
     if signed is None or signed.sha256 != version.sha256:
         signed = nd.sign(version.norm_text or "", version.sha256)
@@ -190,12 +209,81 @@ def link_version(
     )
     if len(mine) < nd.MIN_SHINGLES:
         return 0
-    others = _candidates(session, version, keys, fresh)
-    if not others:  # none, or too many (None)
+    if fresh and session.info.get(DEFER):
+        session.execute(insert(VersionLinkPending.__table__), [{"version_id": version.id}])
         return 0
     report = session.get(Report, version.report_id)  # in the session already when crawling
     assert report is not None
-    chosen, flags = _to_confirm(session, version, report.source_id, others, sig)
+    links = _links(session, version, report.source_id, mine, sig, keys, older_only=fresh)
+    if links:
+        session.execute(insert(VersionLink.__table__), links)
+    return len(links)
+
+
+def pending(session: Session) -> int:
+    """Versions queued for comparison with their look-alikes (migration 0014)."""
+    return int(session.scalar(select(func.count()).select_from(VersionLinkPending)) or 0)
+
+
+def link_pending(session: Session, limit: int | None = None) -> int:
+    """Compare up to ``limit`` queued versions (oldest first) with the versions stored before
+    each and store their links: what :func:`link_version` would have stored when each was
+    written. Returns how many were taken off the queue (0: it is empty).
+
+    The rows are taken off with ``DELETE … RETURNING``: an idle crawl writer and ``nianbao
+    index`` working at once never compare one version twice (PostgreSQL's second delete
+    finds the rows gone; SQLite has one writer at a time).
+    """
+    queued = select(VersionLinkPending.version_id).order_by(VersionLinkPending.version_id)
+    if limit is not None:
+        queued = queued.limit(limit)
+    taken = sorted(
+        session.scalars(
+            delete(VersionLinkPending)
+            .where(VersionLinkPending.version_id.in_(queued.scalar_subquery()))
+            .returning(VersionLinkPending.version_id)
+        )
+    )
+    links = _queued_links(session, taken)
+    if links:
+        session.execute(insert(VersionLink.__table__), links)
+    return len(taken)
+
+
+def _queued_links(session: Session, ids: Sequence[int]) -> list[dict]:
+    """The links of queued versions, from their stored signatures (not stored here). The
+    versions are read as plain rows with what comparing needs, in one statement: as ORM
+    objects, one at a time, reading them cost a quarter of the comparison."""
+    out: list[dict] = []
+    for row in session.execute(_QUEUED, {"ids": list(ids)}) if ids else ():
+        mine = KEYS.get(row.sha256)
+        if mine is None:
+            mine = nd.shingle_keys(row.norm_text or "")
+            KEYS.put(row.sha256, mine)
+        if len(mine) < nd.MIN_SHINGLES:
+            continue
+        keys = nd.band_keys(row.minhash)
+        out.extend(_links(session, row, row.source_id, mine, row.minhash, keys, older_only=True))
+    return out
+
+
+def _links(
+    session: Session,
+    version: Any,
+    source_id: int,
+    mine: np.ndarray,
+    sig: bytes,
+    keys: list[int],
+    *,
+    older_only: bool,
+) -> list[dict]:
+    """The confirmed links of ``version`` (a :class:`Version` or a row with its columns),
+    of the source ``source_id``, to its candidates, as rows of ``version_links``. Reads
+    only: :func:`unstored_links` answers with them for versions still queued."""
+    others = _candidates(session, version, keys, older_only)
+    if not others:  # none, or too many (None)
+        return []
+    chosen, flags = _to_confirm(session, version, source_id, others, sig)
     their_keys = _keys_of(session, [row for row, _kind in chosen])
     links = []
     for other, kind in chosen:
@@ -219,9 +307,25 @@ def link_version(
                 "found_at": utcnow(),
             }
         )
-    if links:
-        session.execute(insert(VersionLink.__table__), links)
-    return len(links)
+    return links
+
+
+def unstored_links(session: Session, report_id: int | None = None) -> list[VersionLink]:
+    """The links the queued versions will have (:func:`link_pending`), computed here and not
+    stored, so that a reader sees every link whatever the queue holds (as search scans the
+    text of versions not indexed yet). With ``report_id``: only the queued versions that
+    are that report's or share a band key with one of its versions (any link to it is
+    among theirs). Empty at once when nothing is queued."""
+    queued = select(VersionLinkPending.version_id).order_by(VersionLinkPending.version_id)
+    if report_id is not None:
+        mine = select(Version.id).where(Version.report_id == report_id)
+        near = select(_B.version_id).where(
+            _B.key.in_(select(_B.key).where(_B.version_id.in_(mine)))
+        )
+        queued = queued.where(
+            VersionLinkPending.version_id.in_(mine) | VersionLinkPending.version_id.in_(near)
+        )
+    return [VersionLink(**row) for row in _queued_links(session, list(session.scalars(queued)))]
 
 
 # A template shared by many organs (a county's 40 town reports, a province's bureaus) makes
@@ -238,7 +342,7 @@ NEAREST_OTHER_ORGAN = 20
 
 
 def _to_confirm(
-    session: Session, version: Version, source: int, others: Sequence[Any], sig: bytes
+    session: Session, version: Any, source: int, others: Sequence[Any], sig: bytes
 ) -> tuple[list[tuple[Any, str]], dict[int, list[str]]]:
     """The candidates to confirm exactly, each with its link's kind (ordered by id, as
     before), and the flags of each (read for these only: see :func:`_kind_by_identity`)."""
@@ -274,18 +378,20 @@ def _to_confirm(
 
 
 def _candidates(
-    session: Session, version: Version, keys: list[int], fresh: bool
+    session: Session, version: Any, keys: list[int], older_only: bool
 ) -> list[Any] | None:
     """Versions of other reports that share at least one LSH band key with these, by id,
     with what deciding a link's kind and ranking it needs; None when there are more than
-    ``MAX_CANDIDATES`` (boilerplate-only text: no links).
+    ``MAX_CANDIDATES`` (boilerplate-only text: no links). ``older_only``: those stored
+    before ``version`` (a new or queued version: the same candidates whenever it is
+    compared); else every other version (``reprocess``).
 
     Without the limit, a county's look-alike reports made every write fetch every earlier
     look-alike: 300 portals × 40 reports spent the writer's time here. The distinct ids
     come from the band index alone (migration 0012), without a look-up of each one's
     report: the limit allows for the report's own versions, filtered out after it.
     ``flags`` is not read here (:func:`_kind_by_identity`)."""
-    if fresh:  # inserted as the report's newest: its others are numbered below it
+    if older_only:  # the report's versions stored before this one are numbered below it
         own = version.n - 1
     else:
         own = session.scalar(
@@ -296,16 +402,19 @@ def _candidates(
     # distinct versions: its number is mixed into the key), whatever the other bands say.
     # A look-alike cluster shares every band: this look-up of at most ``limit`` index
     # entries answers for the DISTINCT over all 42 bands' (tens of thousands).
+    queries = _OLDER if older_only else _OTHER
     if (
         keys
         and (
-            session.scalar(_SHARING_ONE, {"key": keys[0], "version": version.id, "limit": limit})
+            session.scalar(
+                queries.sharing_one, {"key": keys[0], "version": version.id, "limit": limit}
+            )
             or 0
         )
         >= limit
     ):
         return None
-    query = _IDS_PG if session.get_bind().dialect.name == "postgresql" else _IDS
+    query = queries.ids_pg if session.get_bind().dialect.name == "postgresql" else queries.ids
     ids = session.scalars(query, {"keys": keys, "version": version.id, "limit": limit}).all()
     if not ids:
         return []
@@ -320,17 +429,62 @@ def _candidates(
 # (plain rows, not ORM-loaded): building and loading them cost more than SQLite's work.
 _V, _R, _S = Version.__table__.c, Report.__table__.c, VersionSignature.__table__.c
 _B = VersionBand.__table__.c
-_SHARED = select(_B.version_id).where(
-    _B.key.in_(bindparam("keys", expanding=True)), _B.version_id != bindparam("version")
+
+
+@dataclass(frozen=True)
+class _BandQueries:
+    """The band-index look-ups of :func:`_candidates`, for one meaning of "other"."""
+
+    ids: Any
+    ids_pg: Any
+    sharing_one: Any
+
+
+def _band_queries(other: Any) -> _BandQueries:
+    shared = select(_B.version_id).where(_B.key.in_(bindparam("keys", expanding=True)), other)
+    # PostgreSQL, given ``DISTINCT … LIMIT`` over the shared rows, walked the whole
+    # (version_id, band) primary key in order, filtering by key, hoping to meet the limit
+    # early: O(every band row in the archive) a write. The shared rows materialized first,
+    # it reads the key index: O(42 × the versions sharing a band). SQLite streams
+    # DISTINCT … LIMIT from the key index (migration 0012) and stops at the limit.
+    rows = shared.cte("shared").prefix_with("MATERIALIZED", dialect="postgresql")
+    return _BandQueries(
+        ids=shared.distinct().limit(bindparam("limit")),
+        ids_pg=select(rows.c.version_id).distinct().limit(bindparam("limit")),
+        sharing_one=select(func.count()).select_from(
+            select(_B.version_id)
+            .where(_B.key == bindparam("key"), other)
+            .limit(bindparam("limit"))
+            .subquery()
+        ),
+    )
+
+
+_OLDER = _band_queries(_B.version_id < bindparam("version"))
+_OTHER = _band_queries(_B.version_id != bindparam("version"))
+# A queued version with what comparing it needs (the texts: its keys when not cached, a
+# spun version's substitutions).
+_QUEUED = (
+    select(
+        _V.id,
+        _V.report_id,
+        _V.n,
+        _V.sha256,
+        _V.organ,
+        _V.year,
+        _V.flags,
+        _V.norm_text,
+        _R.source_id,
+        _S.minhash,
+    )
+    .select_from(
+        Version.__table__.join(Report.__table__, _R.id == _V.report_id).join(
+            VersionSignature.__table__, _S.version_id == _V.id
+        )
+    )
+    .where(_V.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_V.id)
 )
-# SQLite streams DISTINCT … LIMIT from the key index (migration 0012) and stops at the limit.
-_IDS = _SHARED.distinct().limit(bindparam("limit"))
-# PostgreSQL, given the same, walked the whole (version_id, band) primary key in order,
-# filtering by key, hoping to meet the limit early: O(every band row in the archive) a
-# write. The shared rows materialized first, it reads the key index: O(42 × the versions
-# sharing a band).
-_SHARED_ROWS = _SHARED.cte("shared").prefix_with("MATERIALIZED", dialect="postgresql")
-_IDS_PG = select(_SHARED_ROWS.c.version_id).distinct().limit(bindparam("limit"))
 _CANDIDATES = (
     select(_V.id, _V.report_id, _V.sha256, _V.organ, _V.year, _R.source_id, _S.scheme, _S.minhash)
     .select_from(
@@ -340,12 +494,6 @@ _CANDIDATES = (
     )
     .where(_V.id.in_(bindparam("ids", expanding=True)), _V.report_id != bindparam("report"))
     .order_by(_V.id)
-)
-_SHARING_ONE = select(func.count()).select_from(
-    select(_B.version_id)
-    .where(_B.key == bindparam("key"), _B.version_id != bindparam("version"))
-    .limit(bindparam("limit"))
-    .subquery()
 )
 # Only two flags matter to a link (``farm_copy`` decides a kind, ``spun_text`` whether a
 # spinner's substitutions are stored), and most versions have neither: the rows whose
@@ -400,6 +548,16 @@ def links_of(session: Session, report_id: int, min_similarity: float = 0.0) -> l
             .where(mine_v.report_id == report_id)
         ).all()
         out.extend(_link_dict(link, m, o, src, forward) for link, m, o, src in rows)
+    for link in unstored_links(session, report_id):
+        for forward, mine_id, other_id in (
+            (True, link.version_id, link.other_id),
+            (False, link.other_id, link.version_id),
+        ):
+            m, o = session.get(Version, mine_id), session.get(Version, other_id)
+            if m is None or o is None or m.report_id != report_id:
+                continue
+            src = session.scalar(select(Source.name).join(Report).where(Report.id == o.report_id))
+            out.append(_link_dict(link, m, o, str(src), forward))
     out = [d for d in out if d["similarity"] >= min_similarity]
     out.sort(key=lambda d: (-d["similarity"], d["report_id"], d["version"], d["other_version"]))
     return out
@@ -421,8 +579,18 @@ def cross_year(session: Session, min_jaccard: float = 0.9) -> list[dict]:
         .join(old_r, old_r.id == old_v.report_id)
         .where(VersionLink.kind == "same_organ", VersionLink.jaccard >= min_jaccard)
     ).all()
+    found: list[tuple[Any, ...]] = [tuple(row) for row in rows]
+    for link in unstored_links(session):
+        if link.kind != "same_organ" or link.jaccard < min_jaccard:
+            continue
+        a, b = session.get(Version, link.version_id), session.get(Version, link.other_id)
+        if a is None or b is None:
+            continue
+        found.append(
+            (link, a, b, session.get(Report, a.report_id), session.get(Report, b.report_id))
+        )
     best: dict[tuple[int, int], dict] = {}
-    for link, a, b, ra, rb in rows:
+    for link, a, b, ra, rb in found:
         if a.year is None or b.year is None or abs(a.year - b.year) != 1:
             continue
         (later, lr), (earlier, er) = ((a, ra), (b, rb)) if a.year > b.year else ((b, rb), (a, ra))

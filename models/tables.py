@@ -224,6 +224,19 @@ class VersionBand(Base):
     key: Mapped[int] = mapped_column(BigInteger)
 
 
+class VersionLinkPending(Base):
+    """A version signed (its MinHash and bands stored) whose look-alikes are not compared yet.
+
+    A writer that falls behind a saturated crawl puts the comparison off (migration 0014):
+    the queue is worked off when the writer has a core to spare or by ``nianbao index``
+    (:func:`models.neardup.link_pending`), which finds the same links it would have found
+    then: a version is compared with the versions stored before it, never after.
+    """
+
+    __tablename__ = "version_links_pending"
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+
+
 class VersionLink(Base):
     """Two versions of different reports whose texts are near-duplicates, with the numbers.
 

@@ -28,6 +28,13 @@ whole next time. If the writer process dies, every waiting and later job fails w
 If the commit itself fails, every job of the batch is run again in a transaction of its
 own, so one bad row costs its own item only.
 
+A batch of more than one job means the writer is behind the crawl: its new versions are
+signed but their comparison with their look-alikes is queued (migration 0014, 45 % of a
+write on a county's look-alike reports). While the writer has no job and the machine a core
+to spare, it works off that queue and then the search index's (:class:`_IdleIndexer`);
+what is left when the crawl ends, ``nianbao index`` does, and readers compute the queued
+versions' links meanwhile (:func:`models.neardup.unstored_links`).
+
 Leaves of the Merkle log (:mod:`models.log`) are inserted at the end of the batch (one
 ``INSERT``, and on PostgreSQL the log's advisory lock held only for that moment); those of
 rows no job changes afterwards (captures, versions) are also computed then, one query a
@@ -52,7 +59,8 @@ MAX_BATCH = 64  # jobs per transaction
 MAX_BATCH_SECONDS = 0.5  # once a batch has worked this long, it commits
 IDLE_LOOK = 0.5  # seconds without a job before the writer looks for spare work
 INDEX_BATCH = 16  # versions indexed for search a transaction, when idle (≈ 0.1 s)
-INDEX_QUIET = 10.0  # seconds before an empty search-index queue is looked at again
+LINK_BATCH = 8  # queued versions compared with their look-alikes a transaction, when idle
+INDEX_QUIET = 10.0  # seconds before empty queues (links, search) are looked at again
 
 _STOP = None
 _DONE = "done"
@@ -224,11 +232,12 @@ def _serve(url: str, requests: Any, results: Any) -> None:
 
 
 class _IdleIndexer:
-    """While the writer has no job and the machine a core to spare, the search index's
-    queue is worked off, :data:`INDEX_BATCH` versions a transaction (migration 0013:
-    indexing each version as it was written cost the writer a third of its CPU). A queue
-    found empty is looked at again only :data:`INDEX_QUIET` seconds later: each look is a
-    write transaction, and other processes may share the archive."""
+    """While the writer has no job and the machine a core to spare, the queued near-duplicate
+    comparisons are worked off, :data:`LINK_BATCH` versions a transaction (migration 0014),
+    then the search index's queue, :data:`INDEX_BATCH` versions a transaction (migration
+    0013: indexing each version as it was written cost the writer a third of its CPU).
+    Queues found empty are looked at again only :data:`INDEX_QUIET` seconds later: each look
+    is a write transaction, and other processes may share the archive."""
 
     def __init__(self, Session: Any) -> None:
         self.Session = Session
@@ -236,7 +245,7 @@ class _IdleIndexer:
         self.quiet_until = 0.0
 
     def next_job(self, requests: Any) -> Any:
-        from nianbao.models import search
+        from nianbao.models import neardup, search
 
         while True:
             try:
@@ -248,7 +257,9 @@ class _IdleIndexer:
             while self.spare():
                 try:
                     with self.Session.begin() as session:
-                        done = search.index_pending(session, INDEX_BATCH)
+                        done = neardup.link_pending(session, LINK_BATCH)
+                        if not done:
+                            done = search.index_pending(session, INDEX_BATCH)
                 except Exception:  # noqa: BLE001 - locked or busy: the queue waits, nothing lost
                     done = 0
                 if not done:
@@ -262,12 +273,13 @@ class _IdleIndexer:
 
 def _write(Session: Any, batch: list[Any]) -> tuple[list[tuple[int, bool, Any]], list[Any]]:
     """One transaction for as much of ``batch`` as fits: its outcomes, and the jobs left."""
-    from nianbao.models import log
+    from nianbao.models import log, neardup
 
     outcomes: list[tuple[int, bool, Any]] = []
     rest: list[Any] = []
     try:
         with Session.begin() as session:
+            session.info[neardup.DEFER] = len(batch) > 1  # behind the crawl: see the docstring
             pending = log.defer(session)
             started = time.monotonic()
             for i, (jid, fn, args, kwargs) in enumerate(batch):

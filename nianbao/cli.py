@@ -719,9 +719,12 @@ def reprocess(db: str | None, as_json: bool, report_ids: tuple[int, ...]) -> Non
 @main.command()
 @db_option
 def index(db: str | None) -> None:
-    """Index the versions queued for search (SQLite; a crawl indexes them when idle)."""
+    """Do what a saturated crawl put off: compare the queued versions with their
+    look-alikes, then index the versions queued for search (SQLite). A crawl does both
+    when it has a core to spare."""
     from sqlalchemy.exc import OperationalError
 
+    from nianbao.models import neardup
     from nianbao.models import search as search_mod
 
     try:
@@ -729,24 +732,30 @@ def index(db: str | None) -> None:
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
     Session = sessionmaker_for(engine)
-    with Session() as session:
-        queued = search_mod.pending(session)
-    done, started = 0, time.monotonic()
+    steps = (
+        ("near-duplicates", "compared", neardup.pending, neardup.link_pending, 64),
+        ("search index", "indexed", search_mod.pending, search_mod.index_pending, 256),
+    )
     try:
-        while True:
-            with Session.begin() as session:
-                n = search_mod.index_pending(session, 256)
-            if not n:
-                break
-            done += n
-            click.echo(f"search index: {done}/{queued} versions", err=True)
-    except OperationalError as exc:
-        raise click.ClickException(
-            f"indexing stopped after {done} versions (the rest stay queued): {exc.orig}"
-        ) from exc
+        for name, verb, count, work, batch in steps:
+            with Session() as session:
+                queued = count(session)
+            done, started = 0, time.monotonic()
+            try:
+                while True:
+                    with Session.begin() as session:
+                        n = work(session, batch)
+                    if not n:
+                        break
+                    done += n
+                    click.echo(f"{name}: {done}/{queued} versions", err=True)
+            except OperationalError as exc:
+                raise click.ClickException(
+                    f"{name}: stopped after {done} versions (the rest stay queued): {exc.orig}"
+                ) from exc
+            click.echo(f"{name}: {done} versions {verb} in {time.monotonic() - started:.1f} s")
     finally:
         engine.dispose()
-    click.echo(f"search index: {done} versions indexed in {time.monotonic() - started:.1f} s")
 
 
 @main.command()
@@ -996,13 +1005,22 @@ def _notify_urls(sources_file: str | None, given: tuple[str, ...]) -> list[str]:
 
 
 def _search_queue(url: str) -> None:
-    """Say how many versions the crawl left for the search index (migration 0013)."""
+    """Say what the crawl left for later: versions to compare with their look-alikes
+    (migration 0014) and to index for search (migration 0013)."""
+    from nianbao.models import neardup
     from nianbao.models import search as search_mod
 
     try:
+        linking = _read(url, neardup.pending)
         queued = _read(url, search_mod.pending)
     except (ArchiveError, click.ClickException):
         return
+    if linking:
+        click.echo(
+            f"near-duplicates: {linking} versions queued for comparison (done when a core is "
+            "spare; `similar` and the web pages compute them meanwhile; `nianbao index` "
+            "stores them now)"
+        )
     if queued:
         click.echo(
             f"search index: {queued} versions queued (indexed when a core is spare; search "

@@ -342,3 +342,121 @@ def test_more_lookalikes_than_max_candidates_link_nothing_and_as_many_do(
     assert links_of(fifth) == 4
     sixth = store("5号局", 5)  # 5 candidates: boilerplate-only
     assert links_of(sixth) == 0
+
+
+@pytest.mark.backend("sqlite", "postgresql")
+def test_comparisons_a_busy_writer_put_off_find_the_links_found_at_once(
+    db_url, seeds, monkeypatch, request, tmp_path
+):
+    """A writer behind the crawl stores a new version's signature and queues its comparison
+    (migration 0014). The same writes into two archives, one comparing at once and one
+    queueing every comparison (a few worked off midway, when newer versions exist already):
+    while queued, readers show the links they will have; once worked off, the stored links
+    are the same rows (pairs, kinds, numbers, substitutions). Covers a template cluster past
+    MAX_CANDIDATES, the nearest other organs, the same organ's other year, a spun farm copy
+    and a report's second version."""
+    from contextlib import ExitStack
+
+    from sqlalchemy import select
+
+    from nianbao.models import neardup as mnd
+    from nianbao.models.db import open_archive, sessionmaker_for
+    from nianbao.models.tables import VersionLink
+    from tests.conftest import pg_database
+
+    monkeypatch.setattr(mnd, "MAX_CANDIDATES", 6)
+    monkeypatch.setattr(mnd, "NEAREST_OTHER_ORGAN", 3)
+    title, template = seeds["002"]
+    _t, original = seeds["001"]
+    _t, other = seeds["000"]
+    writes: list[tuple[str, str | None, int, list[str], int]] = [
+        ("b", "乙局", 2021, original, 1),
+        ("a", "甲局", 2020, ["本报告由甲局编制。", *template], 2),
+        *[("a", f"{i}号局", 2021, [f"本报告由{i}号局编制。", *template], 10 + i) for i in range(4)],
+        ("farm", None, 2021, ["转载。", *spun(original)], 3),
+        ("c", "丙局", 2021, other, 4),
+        ("a", "甲局", 2021, ["本报告由甲局编制。", *template], 5),
+        *[
+            ("a", f"{i}号局", 2021, [f"本报告由{i}号局编制。", *template], 10 + i)
+            for i in range(4, 9)
+        ],
+        ("b", "乙局", 2021, [*original, "附：更正说明。"], 1),  # the report's second version
+        ("farm", None, 2020, ["转载。", *original], 6),
+    ]
+
+    def archive(url: str, defer: bool) -> tuple[list[dict], list[dict], list[tuple], int]:
+        engine = open_archive(url)
+        with sessionmaker_for(engine)() as session:
+            session.info[mnd.DEFER] = defer
+            for i, (source, organ, year, body, n) in enumerate(writes):
+                _store(session, title, source, organ, year, body, n)
+                if defer and i == len(writes) // 2:
+                    assert mnd.link_pending(session, 2) == 2
+                    session.commit()
+            queued = mnd.pending(session)
+            rids = sorted({int(r) for r in session.scalars(select(Version.report_id))})
+            shown = [mnd.links_of(session, rid) for rid in rids]
+            years = mnd.cross_year(session, 0.5)
+            session.commit()
+            while mnd.link_pending(session, 3):
+                session.commit()
+            session.commit()
+            stored = sorted(
+                (
+                    link.version_id,
+                    link.other_id,
+                    link.kind,
+                    link.jaccard,
+                    link.contained,
+                    link.other_contained,
+                    str(link.substitutions),
+                )
+                for link in session.scalars(select(VersionLink))
+            )
+            assert mnd.pending(session) == 0
+        engine.dispose()
+        return shown, years, stored, queued
+
+    from nianbao.models.tables import Version
+
+    with ExitStack() as stack:
+        if db_url.startswith("sqlite"):
+            second = f"sqlite:///{tmp_path / 'queued.sqlite'}"
+        else:
+            second = stack.enter_context(pg_database(request.getfixturevalue("pg_server")))
+        at_once = archive(db_url, defer=False)
+        put_off = archive(second, defer=True)
+    assert at_once[3] == 0 and put_off[3] == len(writes) - 2
+    shown, years, stored, _ = at_once
+    assert stored and any(kind == "copy_elsewhere" for _v, _o, kind, *_ in stored)
+    assert any(kind == "same_organ" for _v, _o, kind, *_ in stored) and years
+    assert any("items': [{" in subs for *_, subs in stored)  # the spun copy's substitutions
+    assert put_off[0] == shown  # readers, while queued
+    assert put_off[1] == years
+    assert put_off[2] == stored  # the rows, once worked off
+
+
+def test_nianbao_index_stores_the_queued_comparisons_and_similar_shows_them_meanwhile(
+    db_url, seeds
+):
+    """What a busy writer queued: ``similar`` shows the links before ``nianbao index``
+    stores them, the same after; ``index`` says what it did, and nothing the second time."""
+    from nianbao.models import neardup as mnd
+    from nianbao.models.db import open_archive, sessionmaker_for
+    from nianbao.models.tables import Version
+
+    title, lines = seeds["002"]
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine)() as session:
+        session.info[mnd.DEFER] = True
+        first = _store(session, title, "a", "甲局", 2021, ["本报告由甲局编制。", *lines], 1)
+        for n, organ in enumerate(("乙局", "丙局"), 2):
+            _store(session, title, "a", organ, 2021, [f"本报告由{organ}编制。", *lines], n)
+        report = session.get(Version, first).report_id
+        assert mnd.pending(session) == 3
+    engine.dispose()
+    before = cli_json(db_url, "similar", str(report))
+    assert {x["organ"] for x in before} == {"乙局", "丙局"}
+    assert "near-duplicates: 3 versions compared" in cli(db_url, "index").stdout
+    assert cli_json(db_url, "similar", str(report)) == before
+    assert "near-duplicates: 0 versions compared" in cli(db_url, "index").stdout

@@ -163,3 +163,69 @@ def test_a_core_is_spare_only_while_nobody_waits_for_one(monkeypatch) -> None:
     assert spare() is True  # indexing: the core is ours, nobody queued for it
     assert spare() is False  # the cleaners want it back
     assert spare() is False  # since 2 s: 0.2 s idle + 0.25 s ours, of 1 s
+
+
+def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_idle(
+    tmp_path, seeds, monkeypatch
+) -> None:
+    """Migration 0014: a batch of more than one job means the writer is behind the crawl:
+    its new versions are signed and their comparisons queued; a lone job is compared at
+    once. The idle writer (a core to spare) compares the queued ones before it indexes
+    for search, LINK_BATCH a transaction, and stores the links a lone job would have."""
+    import queue
+    from datetime import UTC, datetime
+
+    from nianbao.models import jobs, neardup, search, writer
+    from nianbao.models.archive import CaptureIn
+    from nianbao.models.db import open_archive
+    from nianbao.models.tables import VersionLink
+    from nianbao.pipelines import neardup as nd
+    from nianbao.pipelines.derive import derive
+
+    monkeypatch.setattr(writer, "IDLE_LOOK", 0.01)
+    monkeypatch.setattr(writer, "LINK_BATCH", 2)
+    url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    engine = open_archive(url)
+    Session = sessionmaker_for(engine)
+    title, lines = seeds["002"]
+
+    def job(i: int) -> tuple:
+        organ = f"{i}号局"
+        page = f"<html><head><title>{organ}{title}</title></head><body>" + "".join(
+            f"<p>{line}</p>" for line in [f"本报告由{organ}编制。", *lines]
+        )
+        raw = (page + "</body></html>").encode()
+        page_url = f"http://a.gov.cn/{i}.html"
+        doc = derive(raw, page_url)
+        doc.signed = nd.sign(doc.norm_text, doc.sha256)
+        cap = CaptureIn("a", page_url, 200, datetime(2024, 3, 1, tzinfo=UTC), body=raw)
+        return (i, jobs.store_capture, ("page", cap, jobs.slim(doc), organ, None), {})
+
+    def state() -> tuple[int, int]:
+        with Session() as session:
+            return neardup.pending(session), session.query(VersionLink).count()
+
+    outcomes, rest = writer._write(Session, [job(0)])  # alone: compared at once (nothing older)
+    assert rest == [] and all(ok for _, ok, _ in outcomes)
+    outcomes, rest = writer._write(Session, [job(1), job(2), job(3)])  # behind: queued
+    assert rest == [] and all(ok for _, ok, _ in outcomes), outcomes
+    assert state() == (3, 0)
+    writer._write(Session, [job(4)])  # alone again: compared with all four at once
+    assert state() == (3, 4)
+
+    requests: queue.Queue = queue.Queue()
+    idle = writer._IdleIndexer(Session)
+    seen: list[tuple[int, int]] = []
+
+    def spare() -> bool:
+        seen.append(state())
+        with Session() as session:
+            if not search.pending(session):
+                requests.put("the next job")
+        return True
+
+    idle.spare = spare
+    assert idle.next_job(requests) == "the next job"
+    # 2 compared (job 1: 1 link, job 2: 2), then 1 (job 3: 3), then the search queue
+    assert seen[:3] == [(3, 4), (1, 7), (0, 10)]
+    engine.dispose()
