@@ -207,19 +207,17 @@ def _index_queue(db: str) -> tuple[int, float]:
     crawl left queued for comparison with their look-alikes (migration 0014) and for the
     search index (migration 0013), and the seconds to work both off. Returns the larger
     queue (a version is usually in both)."""
-    from nianbao.models import neardup, search
     from nianbao.models.db import open_archive, sessionmaker_for
+    from nianbao.models.queued import QUEUES, work_off
 
     engine = open_archive(db)
     Session = sessionmaker_for(engine)
     t0 = time.perf_counter()
     with Session() as session:
-        queued = max(neardup.pending(session), search.pending(session))
-    for work, batch in ((neardup.link_pending, 64), (search.index_pending, 256)):
-        while True:
-            with Session.begin() as session:
-                if not work(session, batch):
-                    break
+        queued = max(queue.pending(session) for queue in QUEUES)
+    for queue in QUEUES:
+        for _done in work_off(Session, queue):
+            pass
     engine.dispose()
     return queued, time.perf_counter() - t0
 

@@ -265,7 +265,7 @@ def crawl(
         click.echo(f"{r.name}: " + _summary_line(r))
     total_v = sum(r.new_versions for r in results)
     click.echo(f"done: {len(results)} source(s), {len(failed)} failed, {total_v} new versions")
-    _search_queue(url)
+    _queued_work(url)
     _after_crawl(url, [r.run_id for r in results if r.run_id is not None], digest_file, notify)
     if failed:
         click.echo("failed entirely: " + ", ".join(r.name for r in failed), err=True)
@@ -724,36 +724,29 @@ def index(db: str | None) -> None:
     when it has a core to spare."""
     from sqlalchemy.exc import OperationalError
 
-    from nianbao.models import neardup
-    from nianbao.models import search as search_mod
+    from nianbao.models.queued import QUEUES, work_off
 
     try:
         engine = open_archive(db)
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
     Session = sessionmaker_for(engine)
-    steps = (
-        ("near-duplicates", "compared", neardup.pending, neardup.link_pending, 64),
-        ("search index", "indexed", search_mod.pending, search_mod.index_pending, 256),
-    )
     try:
-        for name, verb, count, work, batch in steps:
+        for queue in QUEUES:
             with Session() as session:
-                queued = count(session)
+                queued = queue.pending(session)
             done, started = 0, time.monotonic()
             try:
-                while True:
-                    with Session.begin() as session:
-                        n = work(session, batch)
-                    if not n:
-                        break
-                    done += n
-                    click.echo(f"{name}: {done}/{queued} versions", err=True)
+                for done in work_off(Session, queue):
+                    click.echo(f"{queue.name}: {done}/{queued} versions", err=True)
             except OperationalError as exc:
                 raise click.ClickException(
-                    f"{name}: stopped after {done} versions (the rest stay queued): {exc.orig}"
+                    f"{queue.name}: stopped after {done} versions (the rest stay queued): "
+                    f"{exc.orig}"
                 ) from exc
-            click.echo(f"{name}: {done} versions {verb} in {time.monotonic() - started:.1f} s")
+            click.echo(
+                f"{queue.name}: {done} versions {queue.verb} in {time.monotonic() - started:.1f} s"
+            )
     finally:
         engine.dispose()
 
@@ -1004,15 +997,13 @@ def _notify_urls(sources_file: str | None, given: tuple[str, ...]) -> list[str]:
     return urls
 
 
-def _search_queue(url: str) -> None:
+def _queued_work(url: str) -> None:
     """Say what the crawl left for later: versions to compare with their look-alikes
     (migration 0014) and to index for search (migration 0013)."""
-    from nianbao.models import neardup
-    from nianbao.models import search as search_mod
+    from nianbao.models.queued import QUEUES
 
     try:
-        linking = _read(url, neardup.pending)
-        queued = _read(url, search_mod.pending)
+        linking, queued = (_read(url, queue.pending) for queue in QUEUES)
     except (ArchiveError, click.ClickException):
         return
     if linking:
