@@ -34,6 +34,7 @@ from nianbao.crawler.source import source_of
 from nianbao.models import withdrawal
 from nianbao.models.db import make_engine, resolve_url, sessionmaker_for
 from nianbao.models.types import utcnow
+from nianbao.models.writer import Writer
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ def _reconcile(
 
 
 class LinkWatch:
+    """See the module's docstring."""
+
     def __init__(self, crawler: Any, db_url: str) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
@@ -108,15 +111,32 @@ class LinkWatch:
                 return key
         return None
 
+    async def _reconciled(self, source: str) -> tuple[list[int], list[int]]:
+        """:func:`models.withdrawal.reconcile_links` for ``source``: as a job of the crawl's
+        archive writer when it has one (its process, its engine, its turn at SQLite's write
+        lock: run here, each source's close opened an engine of its own, on the reactor's
+        GIL, and waited for that lock behind the writer), else in a thread."""
+        writer = Writer.acquire_running(self.db_url)
+        if writer is None:
+            return await asyncio.to_thread(
+                _reconcile, self.db_url, source, self.linked, self.fetched
+            )
+        try:
+            job = writer.submit(
+                withdrawal.reconcile_links, source, self.linked, self.fetched, utcnow()
+            )
+            result: tuple[list[int], list[int]] = await asyncio.wrap_future(job)
+            return result
+        finally:
+            writer.release()
+
     async def spider_closed(self, spider: Any, reason: str) -> None:
         source = source_of(self.crawler).name
         why = self._why_incomplete(reason)
         if not source or why:
             self.stats.set_value("linkwatch/skipped", why or "no source")
             return
-        withdrawn, restored = await asyncio.to_thread(
-            _reconcile, self.db_url, source, self.linked, self.fetched
-        )
+        withdrawn, restored = await self._reconciled(source)
         self.stats.set_value("linkwatch/withdrawn", len(withdrawn))
         self.stats.set_value("linkwatch/restored", len(restored))
         for rid in withdrawn:

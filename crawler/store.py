@@ -60,7 +60,11 @@ class StorePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
-    def open_spider(self, spider: Any = None) -> None:
+    async def open_spider(self, spider: Any = None) -> None:
+        """Open this source's crawl run row, awaited: a blocking wait held the reactor, so
+        with many sources in one process their run rows were opened one transaction (and
+        one commit) after another while nothing was fetched; awaited, the writer opens them
+        all in one batch."""
         spider = spider or self.crawler.spider
         self.source = source_of(self.crawler)
         try:
@@ -72,13 +76,15 @@ class StorePipeline:
         if self.source.organ_type:  # sources.toml override, read by `nianbao compliance`
             config["organ_type"] = self.source.organ_type
 
-        self.run_id, self.source_id = self.writer.call(
-            jobs.start_run, self.source.name, self.source.organ, config, os.getpid()
+        self.run_id, self.source_id = await asyncio.wrap_future(
+            self.writer.submit(
+                jobs.start_run, self.source.name, self.source.organ, config, os.getpid()
+            )
         )
         self.stats.set_value("nianbao/run_id", self.run_id)  # the crawl's digest finds it
         logger.info("archiving to %s (crawl run %s)", safe_url(self.writer.url), self.run_id)
 
-    def _finish(self, reason: str) -> None:
+    async def _finish(self, reason: str) -> None:
         if self.run_id is None or self.writer is None:
             return
         stats = self.stats.get_stats()
@@ -105,7 +111,9 @@ class StorePipeline:
         status = summary.status
         if status == "failed":
             errors["failed"] = summary.reason
-        self.writer.call(runs.finish_run, self.run_id, status, counts, errors)
+        await asyncio.wrap_future(
+            self.writer.submit(runs.finish_run, self.run_id, status, counts, errors)
+        )
 
     async def close_spider(self, spider: Any = None) -> None:
         """The last list-page batch, awaited: a blocking wait here held the reactor, so
@@ -113,15 +121,16 @@ class StorePipeline:
         if self.pages and self.writer is not None:
             await self._flush_pages()
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
-        """Finish the run row with the reason Scrapy closed the crawl for.
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        """Finish the run row with the reason Scrapy closed the crawl for (awaited, as
+        :meth:`open_spider` is: sources that end together finish in one batch).
 
         Not in :meth:`close_spider`: pipelines are closed before Scrapy records
         ``finish_reason`` in the stats, so a Ctrl-C'd crawl (``shutdown``) was stored as
         ``ok`` while the CLI summary, reading the final stats, said ``shutdown``.
         """
         try:
-            self._finish(reason)
+            await self._finish(reason)
         finally:
             if self.writer is not None:
                 self.writer.release()

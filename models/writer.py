@@ -117,6 +117,17 @@ class Writer:
             writer.users += 1
             return writer
 
+    @classmethod
+    def acquire_running(cls, url: str) -> Writer | None:
+        """The writer for ``url`` if this process has one running (one user more, to
+        :meth:`release`), else None: for work that should share the crawl's writer when it
+        has one but is not worth spawning one for (a crawl with its store pipeline off)."""
+        with cls._lock:
+            writer = cls._open.get(url)
+            if writer is not None:
+                writer.users += 1
+            return writer
+
     def release(self) -> None:
         """One user less; the last one drains the queue and stops the writer."""
         with self._lock:
