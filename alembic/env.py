@@ -18,9 +18,15 @@ if config.config_file_name and not config.attributes.get("skip_logging"):
 
 target_metadata = Base.metadata
 
-# Full-text search objects that migration 0002 creates per backend and the models do not
-# describe (an FTS5 virtual table and its shadow tables; a pg_trgm GIN index).
-_UNMODELLED = ("versions_fts", "ix_versions_norm_text_trgm")
+# Full-text search objects that migrations 0002 and 0015 create per backend and the models
+# do not describe (an FTS5 virtual table and its shadow tables; a pg_trgm GIN index, its
+# queue's index and the ``search_indexed`` column they read, on PostgreSQL only).
+_UNMODELLED = (
+    "versions_fts",
+    "ix_versions_norm_text_trgm",
+    "ix_versions_search_queue",
+    "search_indexed",
+)
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

@@ -24,8 +24,8 @@ page and per source, peak RSS of the crawl process. Politeness is off (no delay,
 AutoThrottle) so the software is measured; each source may have ``--per-source``
 requests in flight (default 2, the default ``CONCURRENT_REQUESTS_PER_DOMAIN``).
 
-A saturated crawl leaves its new versions queued for the SQLite search index (migration
-0013: the writer indexes them only with a core to spare). After each full crawl the child
+A saturated crawl leaves its new versions queued for the search index (migrations 0013,
+0015: the writer indexes them only with a core to spare). After each full crawl the child
 runs what ``nianbao index`` runs, timed apart from the crawl; it is printed under the
 crawl's line with the ratio counting it, so nothing the crawl put off goes unmeasured.
 

@@ -2,7 +2,7 @@
 
 Two queues, in the order they are worked off: versions whose comparison with their
 look-alikes waits (migration 0014, :mod:`models.neardup`) and versions waiting for the
-SQLite search index (migration 0013, :mod:`models.search`). The crawl's idle writer takes
+search index (migrations 0013 and 0015, :mod:`models.search`). The crawl's idle writer takes
 small batches of each (``models.writer``); ``nianbao index`` and the benchmark that times
 it work both off to the end with :func:`work_off`, so they cannot differ in what they do.
 """

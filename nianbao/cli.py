@@ -720,7 +720,7 @@ def reprocess(db: str | None, as_json: bool, report_ids: tuple[int, ...]) -> Non
 @db_option
 def index(db: str | None) -> None:
     """Do what a saturated crawl put off: compare the queued versions with their
-    look-alikes, then index the versions queued for search (SQLite). A crawl does both
+    look-alikes, then index the versions queued for search. A crawl does both
     when it has a core to spare."""
     from sqlalchemy.exc import OperationalError
 
