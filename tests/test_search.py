@@ -132,6 +132,19 @@ def _fts_ok(session) -> None:
     )
 
 
+def _two_queued(session, seeds) -> tuple[archive.Stored, str, str]:
+    """Two reports written (seeds 002 and 000), both queued for the search index: the
+    first's result, and a query for each report's text."""
+    from nianbao.models.search import pending
+
+    title, lines = seeds["002"]
+    first = _store(session, title, lines)
+    other_title, other_lines = seeds["000"]
+    _store(session, other_title, other_lines, url="http://a.gov.cn/o.html", organ="某县")
+    assert pending(session) == 2
+    return first, lines[2][5:20], other_lines[1][:10]
+
+
 def test_queued_versions_are_found_before_and_after_indexing(session, seeds):
     """Migration 0013: a written version waits in a queue for the index; search finds it
     by scanning the queue meanwhile, and the same once it is indexed. An edit or a delete
@@ -140,12 +153,7 @@ def test_queued_versions_are_found_before_and_after_indexing(session, seeds):
         pytest.skip("the FTS5 index and its queue exist on SQLite only")
     from nianbao.models.search import index_pending, pending
 
-    title, lines = seeds["002"]
-    first = _store(session, title, lines)
-    other_title, other_lines = seeds["000"]
-    _store(session, other_title, other_lines, url="http://a.gov.cn/o.html", organ="某县")
-    assert pending(session) == 2
-    query, other = lines[2][5:20], other_lines[1][:10]
+    first, query, other = _two_queued(session, seeds)
     queued = search(session, query), search(session, other)
     assert [h["report_id"] for h in queued[0]] == [first.report_id]
     in_index = text("SELECT count(*) FROM versions_fts WHERE versions_fts MATCH :q")
@@ -199,12 +207,7 @@ def test_postgresql_queues_new_versions_outside_the_trigram_index(session, seeds
         pytest.skip("the partial trigram index and its queue column exist on PostgreSQL only")
     from nianbao.models.search import index_pending, pending
 
-    title, lines = seeds["002"]
-    first = _store(session, title, lines)
-    other_title, other_lines = seeds["000"]
-    _store(session, other_title, other_lines, url="http://a.gov.cn/o.html", organ="某县")
-    assert pending(session) == 2
-    query, other = lines[2][5:20], other_lines[1][:10]
+    first, query, other = _two_queued(session, seeds)
     queued = search(session, query)
     assert [h["report_id"] for h in queued] == [first.report_id]
     assert [h["report_id"] for h in search(session, other)] == [2]
