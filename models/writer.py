@@ -156,10 +156,6 @@ class Writer:
         self.requests.put((jid, fn, args, kwargs))
         return future
 
-    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """:meth:`submit` and wait (blocks the caller: for opening and finishing a run)."""
-        return self.submit(fn, *args, **kwargs).result()
-
     def _read(self) -> None:
         """Resolve futures as the writer reports its commits; fail them all if it dies."""
         while True:

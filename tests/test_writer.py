@@ -67,7 +67,7 @@ def test_a_dead_writer_fails_every_job_instead_of_hanging(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
     writer = Writer.acquire(url)
     try:
-        assert writer.call(add_source, "a") == "a"
+        assert writer.submit(add_source, "a").result(timeout=30) == "a"
         writer.process.kill()
         writer.process.join()
         with pytest.raises(WriteFailed, match="writer process ended") as failed:
