@@ -28,9 +28,12 @@ whole next time. If the writer process dies, every waiting and later job fails w
 If the commit itself fails, every job of the batch is run again in a transaction of its
 own, so one bad row costs its own item only.
 
-A batch of more than one job means the writer is behind the crawl: its new versions are
-signed but their comparison with their look-alikes is queued (migration 0014, 45 % of a
-write on a county's look-alike reports). While the writer has no job and the machine a core
+A batch of more than one job means the writer is behind the crawl; a lone job on a machine
+with no core to spare (:class:`~nianbao.pipelines.background.SpareCore`: the reactor and the
+cleaners want every core) means the crawl would wait for its CPU. In both cases the new
+versions are signed but their comparison with their look-alikes is queued (migration 0014,
+45 % of a write on a county's look-alike reports; a saturated 30 × 40 crawl took 34–38 s
+with it queued against 39.6 s inline, 2026-11-30). While the writer has no job and the machine a core
 to spare, it works off that queue and then the search index's (:class:`_IdleIndexer`);
 what is left when the crawl ends, ``nianbao index`` does, and readers compute the queued
 versions' links meanwhile (:func:`models.neardup.unstored_links`).
@@ -230,7 +233,8 @@ def _serve(url: str, requests: Any, results: Any) -> None:
                 stopping = True
             else:
                 batch.append(job)
-        outcomes, rest = _write(Session, batch)
+        # behind the crawl, or no core to spare: the comparisons wait (module docstring)
+        outcomes, rest = _write(Session, batch, defer=len(batch) > 1 or not idle.spare())
         results.put(outcomes)
     engine.dispose()
     results.put(_DONE)
@@ -278,15 +282,21 @@ class _IdleIndexer:
                     continue
 
 
-def _write(Session: Any, batch: list[Any]) -> tuple[list[tuple[int, bool, Any]], list[Any]]:
-    """One transaction for as much of ``batch`` as fits: its outcomes, and the jobs left."""
+def _write(
+    Session: Any, batch: list[Any], defer: bool | None = None
+) -> tuple[list[tuple[int, bool, Any]], list[Any]]:
+    """One transaction for as much of ``batch`` as fits: its outcomes, and the jobs left.
+    ``defer``: queue the new versions' comparisons (default: when the batch has more than
+    one job)."""
+    if defer is None:
+        defer = len(batch) > 1
     from nianbao.models import log, neardup
 
     outcomes: list[tuple[int, bool, Any]] = []
     rest: list[Any] = []
     try:
         with Session.begin() as session:
-            session.info[neardup.DEFER] = len(batch) > 1  # behind the crawl: see the docstring
+            session.info[neardup.DEFER] = defer
             pending = log.defer(session)
             started = time.monotonic()
             for i, (jid, fn, args, kwargs) in enumerate(batch):
@@ -309,6 +319,6 @@ def _write(Session: Any, batch: list[Any]) -> tuple[list[tuple[int, bool, Any]],
             return [(batch[0][0], False, _describe(exc))], rest or batch[1:]
         out: list[tuple[int, bool, Any]] = []
         for job in batch[:tried]:  # one by one: one bad row costs its own item only
-            out.extend(_write(Session, [job])[0])
+            out.extend(_write(Session, [job], defer)[0])
         return out, rest
     return outcomes, rest

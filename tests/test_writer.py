@@ -228,4 +228,8 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
     assert idle.next_job(requests) == "the next job"
     # 2 compared (job 1: 1 link, job 2: 2), then 1 (job 3: 3), then the search queue
     assert seen[:3] == [(3, 4), (1, 7), (0, 10)]
+    # alone, but the machine has no core to spare (the writer's own test, in _serve): queued
+    outcomes, rest = writer._write(Session, [job(5)], defer=True)
+    assert rest == [] and all(ok for _, ok, _ in outcomes), outcomes
+    assert state() == (1, 10)
     engine.dispose()
