@@ -6,6 +6,8 @@ AutoThrottle, retries that back off (and honour Retry-After), size limits, a nam
 User-Agent with a contact URL.
 """
 
+from scrapy.settings import default_settings as _default
+
 BOT_NAME = "nianbao"
 SPIDER_MODULES = ["nianbao.crawler.spiders"]
 NEWSPIDER_MODULE = "nianbao.crawler.spiders"
@@ -182,9 +184,20 @@ EXTENSIONS = {
     "nianbao.crawler.middlewares.BinaryGuard": 100,
     "nianbao.crawler.progress.Progress": 500,
     "nianbao.crawler.linkwatch.LinkWatch": 510,
-    # Off (REMOTE_CONTROL_ENABLED above) and not even loaded: loading it to hear that it is
-    # off imports aiohttp, a quarter of a second of every crawl's start-up.
-    "scrapy.extensions.remote_control.RemoteControl": None,
+}
+# Scrapy's own extensions, less the two that are off anyway (TELNETCONSOLE_ENABLED and
+# REMOTE_CONTROL_ENABLED above) and cost start-up just to be loaded and told so: RemoteControl
+# imports aiohttp (0.25-0.4 s of every crawl process), TelnetConsole twisted.conch. Taken
+# out of the base, not set to None in EXTENSIONS: Scrapy imports every key of EXTENSIONS to
+# normalise it, None or not (scrapy/settings/__init__.py, normalize_key).
+EXTENSIONS_BASE = {
+    name: order
+    for name, order in _default.EXTENSIONS_BASE.items()
+    if name
+    not in (
+        "scrapy.extensions.remote_control.RemoteControl",
+        "scrapy.extensions.telnet.TelnetConsole",
+    )
 }
 NIANBAO_PROGRESS_INTERVAL = 10.0
 

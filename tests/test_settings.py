@@ -38,3 +38,30 @@ def test_no_spider_callback_is_a_generator_that_returns_a_value():
     ]
     assert len(generators) >= 4  # parse, parse_robots, parse_sitemap, _follow, ...
     assert not [fn.__name__ for fn in generators if is_generator_with_return_value(fn)]
+
+
+def test_extensions_that_are_off_are_not_even_imported(tmp_path) -> None:
+    """RemoteControl and TelnetConsole are off; loading them only to hear so imported
+    aiohttp and twisted.conch (0.25-0.4 s of every crawl process's start-up). Scrapy imports
+    every key of EXTENSIONS, even one set to None, so they must be out of EXTENSIONS_BASE.
+    In a fresh interpreter: this one has imported both for the test above."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from scrapy.crawler import Crawler
+from scrapy.utils.reactor import install_reactor
+from nianbao.crawl import crawl_settings
+from nianbao.crawler.spiders.portal import PortalSpider
+install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+crawler = Crawler(PortalSpider, crawl_settings({f"sqlite:///{tmp_path / 'a.db'}"!r}))
+crawler._apply_settings()
+print(sorted(type(e).__name__ for e in crawler.extensions.middlewares))
+print([m for m in ("aiohttp", "twisted.conch") if m in sys.modules])
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.splitlines()
+    assert "CoreStats" in out[0] and "LinkWatch" in out[0] and "AutoThrottle" in out[0]
+    assert out[1] == "[]"
