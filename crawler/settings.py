@@ -90,6 +90,9 @@ DOWNLOADER_MIDDLEWARES = {
     # a refresh to javascript: keeps its page instead of failing it ("Missing scheme")
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "nianbao.crawler.middlewares.HttpMetaRefresh": 580,
+    # the Public Suffix List read from tldextract's snapshot, never downloaded (crawler/cookies.py)
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "nianbao.crawler.cookies.CookiesMiddleware": 700,
 }
 
 # --- Discovery (crawler/links.py, crawler/traps.py, crawler/sitemaps.py) -----------------

@@ -65,3 +65,48 @@ print([m for m in ("aiohttp", "twisted.conch") if m in sys.modules])
     ).stdout.splitlines()
     assert "CoreStats" in out[0] and "LinkWatch" in out[0] and "AutoThrottle" in out[0]
     assert out[1] == "[]"
+
+
+def test_cookie_domains_are_judged_without_the_network(tmp_path) -> None:
+    """Scrapy asks tldextract whether a cookie's Domain is a public suffix; with no cached
+    Public Suffix List (a new machine) tldextract downloaded one, with no timeout, on the
+    reactor's thread. The crawl's cookie middleware reads tldextract's bundled snapshot.
+    In a fresh interpreter with an empty tldextract cache and every DNS look-up recorded
+    (and refused): nothing is looked up, a cookie for a public suffix is refused, one for
+    the site is kept."""
+    import os
+    import subprocess
+    import sys
+
+    script = f"""
+import socket
+tried = []
+def refuse(host, *args, **kwargs):
+    tried.append(host)
+    raise socket.gaierror(-2, "offline")
+socket.getaddrinfo = refuse
+from scrapy.crawler import Crawler
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.misc import build_from_crawler, load_object
+from nianbao.crawl import crawl_settings
+from nianbao.crawler.spiders.portal import PortalSpider
+crawler = Crawler(PortalSpider, crawl_settings({f"sqlite:///{tmp_path / 'a.db'}"!r}))
+enabled = crawler.settings.getwithbase("DOWNLOADER_MIDDLEWARES")
+[name] = [k for k, v in enabled.items() if v is not None and "CookiesMiddleware" in k]
+mw = build_from_crawler(load_object(name), crawler)
+page = "http://www.a.gov.cn/zwgk/"
+headers = {{"Set-Cookie": ["wide=1; Domain=.gov.cn; Path=/", "site=2; Domain=a.gov.cn; Path=/"]}}
+mw.process_response(Request(page), HtmlResponse(page, headers=headers, body=b"<html></html>"))
+nxt = Request("http://www.a.gov.cn/ndbg/")
+mw.process_request(nxt)
+print(tried)
+print(nxt.headers.get("Cookie"))
+"""
+    env = dict(os.environ, TLDEXTRACT_CACHE=str(tmp_path / "psl-cache"))
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    tried, cookie = out.stdout.splitlines()[-2:]
+    assert tried == "[]", out.stderr[-2000:]
+    assert cookie == "b'site=2'"
