@@ -57,6 +57,7 @@ class ConditionalRequests:
         self.reports: dict[str, Validators] = {}
         self.pages: dict[str, Validators] = {}
         self.engine: Any = None
+        self.Session: Any = None  # one sessionmaker: each new one builds a Session class
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ConditionalRequests:
@@ -71,18 +72,19 @@ class ConditionalRequests:
         """Blocking (runs in a worker thread): both validator maps, one read-only engine
         kept open for the cached bodies that 304 answers call for."""
         self.engine = acquire_engine(self.db_url, read_only=True)  # one for every source
-        with sessionmaker_for(self.engine)() as session:
+        self.Session = sessionmaker_for(self.engine)
+        with self.Session() as session:
             return validators_for(session, source), pagecache.validators_for(session, source)
 
     def _cached(self, url: str) -> pagecache.CachedPage | None:
-        assert self.source is not None and self.engine is not None
-        with sessionmaker_for(self.engine)() as session:
+        assert self.source is not None and self.Session is not None
+        with self.Session() as session:
             return pagecache.load(session, self.source, url)
 
     def _confirmed(self, url: str) -> pagecache.CachedPage | None:
         """The report body a 304 at ``url`` confirms, if it is a text page."""
-        assert self.source is not None and self.engine is not None
-        with sessionmaker_for(self.engine)() as session:
+        assert self.source is not None and self.Session is not None
+        with self.Session() as session:
             found = latest_report_body(session, self.source, url)
         if found is None:
             return None
@@ -109,7 +111,7 @@ class ConditionalRequests:
     def spider_closed(self, spider: Any) -> None:
         if self.engine is not None:
             release_engine(self.engine)
-            self.engine = None
+            self.engine = self.Session = None
 
     def process_request(self, request: Request) -> None:
         if request.method != "GET" or request.meta.get("nianbao_unconditional"):
