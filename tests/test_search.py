@@ -145,6 +145,19 @@ def _two_queued(session, seeds) -> tuple[archive.Stored, str, str]:
     return first, lines[2][5:20], other_lines[1][:10]
 
 
+def _queue_a_third(session) -> None:
+    """A third report written once the queue is empty: it alone is queued."""
+    from nianbao.models.search import pending
+
+    _store(
+        session,
+        "第三个报告",
+        ["第三个报告的正文在这里，依申请公开。"],
+        url="http://a.gov.cn/3.html",
+    )
+    assert pending(session) == 1
+
+
 def test_queued_versions_are_found_before_and_after_indexing(session, seeds):
     """Migration 0013: a written version waits in a queue for the index; search finds it
     by scanning the queue meanwhile, and the same once it is indexed. An edit or a delete
@@ -180,13 +193,7 @@ def test_queued_versions_are_found_before_and_after_indexing(session, seeds):
     )
     session.commit()
     assert search(session, query) == []
-    _store(
-        session,
-        "第三个报告",
-        ["第三个报告的正文在这里，依申请公开。"],
-        url="http://a.gov.cn/3.html",
-    )
-    assert pending(session) == 1
+    _queue_a_third(session)
     session.execute(text("DELETE FROM version_bands WHERE version_id IN (2, 3)"))
     session.execute(text("DELETE FROM version_signatures WHERE version_id IN (2, 3)"))
     session.execute(text("DELETE FROM version_links"))
@@ -236,13 +243,7 @@ def test_postgresql_queues_new_versions_outside_the_trigram_index(session, seeds
     session.rollback()
     assert "ix_versions_norm_text_trgm" in plan, plan
     # A version written now is queued again, outside the index.
-    _store(
-        session,
-        "第三个报告",
-        ["第三个报告的正文在这里，依申请公开。"],
-        url="http://a.gov.cn/3.html",
-    )
-    assert pending(session) == 1
+    _queue_a_third(session)
     assert [h["title"] for h in search(session, "第三个报告的正文")] == ["第三个报告"]
 
 
