@@ -33,10 +33,10 @@ with no core to spare (:class:`~nianbao.pipelines.background.SpareCore`: the rea
 cleaners want every core) means the crawl would wait for its CPU. In both cases the new
 versions are signed but their comparison with their look-alikes is queued (migration 0014,
 45 % of a write on a county's look-alike reports; a saturated 30 × 40 crawl took 34–38 s
-with it queued against 39.6 s inline, 2026-11-30). While the writer has no job and the machine a core
-to spare, it works off that queue and then the search index's (:class:`_IdleIndexer`);
-what is left when the crawl ends, ``nianbao index`` does, and readers compute the queued
-versions' links meanwhile (:func:`models.neardup.unstored_links`).
+with it queued against 39.6 s inline, 2026-11-30). While the writer has no job and the
+machine a core to spare, it works off that queue and then the search index's
+(:class:`_IdleIndexer`); what is left when the crawl ends, ``nianbao index`` does, and
+readers compute the queued versions' links meanwhile (:func:`models.neardup.unstored_links`).
 
 Leaves of the Merkle log (:mod:`models.log`) are inserted at the end of the batch (one
 ``INSERT``, and on PostgreSQL the log's advisory lock held only for that moment); those of
