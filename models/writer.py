@@ -49,6 +49,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -184,6 +185,9 @@ class Writer:
                     future.set_exception(value)
 
     def _fail_all(self, why: str) -> None:
+        # Nothing queued for the dead writer can be delivered: without this, the queue's
+        # feeder thread, blocked on the full pipe, held the crawl at exit for ever.
+        self.requests.cancel_join_thread()
         with self.pending_lock:
             self.dead = why
             futures, self.waiting = list(self.waiting.values()), {}
@@ -207,7 +211,7 @@ def _describe(exc: BaseException) -> WriteFailed:
 
 
 def _serve(url: str, requests: Any, results: Any) -> None:
-    background.detach(background.NICE_WRITER)
+    background.detach(background.NICE_WRITER, ignore=(signal.SIGINT, signal.SIGTERM))
     from nianbao.models.db import make_engine, sessionmaker_for
 
     engine = make_engine(url)

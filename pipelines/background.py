@@ -1,11 +1,18 @@
 """What a helper process of the crawl (cleaning worker, archive writer) does first.
 
-Both are spawned by the crawl process and serve it until it ends; three things follow:
+Both are spawned by the crawl process and serve it until it ends; four things follow:
 
 * they let go of the crawl's stdout/stderr: a caller reading those to the end (a test, a
   shell pipe) must not wait for a helper after the crawl itself was killed; errors come
   back to the crawl as exceptions, not as output;
 * a crawl killed outright (SIGKILL, OOM) cannot shut them down: they leave with it;
+* a stop signal meant for the crawl is not theirs: a terminal's Ctrl-C, and systemd's
+  ``KillSignal`` (the README's unit sends SIGINT), reach every process of the group, and a
+  writer that died of it lost the writes of the graceful stop and left the crawl hanging
+  at exit (a crawl whose group got SIGINT mid-crawl was still there 5 minutes later,
+  2026-11-30). They ignore SIGINT; the writer SIGTERM as well (systemd's default signal;
+  the crawl stops it through its queue). The cleaning workers keep SIGTERM: the pool
+  itself uses it to end workers when one of them died;
 * the cleaning workers run at a lower CPU priority (``nice`` +:data:`NICE_CLEANERS`), the
   writer at the crawl's own (:data:`NICE_WRITER`). The reactor and the writer are the two
   serial stages: each can use one core and no more, so whatever falls behind in them is
@@ -20,6 +27,7 @@ Both are spawned by the crawl process and serve it until it ends; three things f
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
@@ -27,8 +35,10 @@ NICE_WRITER = 0
 NICE_CLEANERS = 10
 
 
-def detach(nice: int) -> None:
+def detach(nice: int, ignore: tuple[signal.Signals, ...] = (signal.SIGINT,)) -> None:
     """Run first in the helper process (see the module docstring)."""
+    for signum in ignore:
+        signal.signal(signum, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)

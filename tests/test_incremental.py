@@ -48,7 +48,9 @@ class Gate:
         portal.get = get  # type: ignore[method-assign]
 
 
-def start_crawl(db: str, url: str, *extra: str) -> subprocess.Popen[str]:
+def start_crawl(db: str, url: str, *extra: str, group: bool = False) -> subprocess.Popen[str]:
+    """``nianbao crawl`` in the background; with ``group``, in a process group of its own
+    (a terminal's job, a systemd unit's control group)."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     env.pop("NIANBAO_DB", None)
     return subprocess.Popen(
@@ -57,7 +59,16 @@ def start_crawl(db: str, url: str, *extra: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=group,
     )
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def count(db: str, what) -> int:  # type: ignore[no-untyped-def]
@@ -124,19 +135,29 @@ def test_sigkill_mid_crawl_then_rerun_loses_and_duplicates_nothing(db_url, count
     assert "crashed; " in runs_lines[1]
 
 
-def test_sigint_stops_gracefully_and_the_next_crawl_resumes(db_url, county, serve, tmp_path):
+@pytest.mark.parametrize("to", ["crawl", "group"])
+def test_sigint_stops_gracefully_and_the_next_crawl_resumes(db_url, county, serve, tmp_path, to):
+    """SIGINT to the crawl alone (``kill -INT``), and to its whole process group: what a
+    terminal's Ctrl-C and the README's systemd unit (``KillSignal=SIGINT``, to the unit's
+    every process) send, the writer and the cleaning workers included."""
     server = serve(county)
     gate = Gate(county, GATE)
     jobdir = tmp_path / "jobs"
-    proc = start_crawl(db_url, server.url("/"), "--jobdir", str(jobdir))
+    proc = start_crawl(db_url, server.url("/"), "--jobdir", str(jobdir), group=to == "group")
     try:
         assert gate.entered.wait(60), "the crawl never reached the gated page"
         wait_for(lambda: count(db_url, Version) >= 2, "two versions archived")
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C, and systemd with KillSignal=SIGINT, send
+        if to == "group":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
     finally:
         gate.release.set()
-    _out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
+    assert "0 errors" in out, out  # nothing in flight was lost on the way out
+    if to == "group":  # and the helpers went with it
+        wait_for(lambda: not _group_alive(proc.pid), "the crawl's helpers to end")
     first_run = [p for p, _s, _b in county.log]
     state = (jobdir / next(jobdir.iterdir()).name / "nianbao-state.json").read_text()
     assert '"interrupted"' in state
