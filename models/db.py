@@ -187,6 +187,20 @@ def acquire_engine(url: str, *, read_only: bool = False) -> Engine:
         return entry[0]
 
 
+def _forget_engines_in_child() -> None:
+    """After a fork, in the child: the shared engines' pooled connections are the
+    parent's. Closing one here (or a garbage-collected one) would end the parent's
+    database session, so the child drops them unclosed and opens its own
+    (SQLAlchemy's "using connection pools with multiprocessing")."""
+    for engine, _users in _SHARED.values():
+        engine.dispose(close=False)
+    _SHARED.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_engines_in_child)
+
+
 def release_engine(engine: Engine) -> None:
     """One user less of a shared engine; the last one disposes of it."""
     with _SHARED_LOCK:

@@ -9,7 +9,8 @@ SQLAlchemy work (≈ 20 CPU-ms a report) ran on the reactor's core, under its GI
 
 Here every store pipeline of a process that writes to one archive shares one
 :class:`Writer` (:meth:`Writer.acquire` / :meth:`Writer.release`, reference-counted),
-which runs in a spawned process (the machine's other core; the archive is migrated by
+which runs in a process of its own (the machine's other core; forked when the crawl starts
+it before its reactor, :func:`~nianbao.pipelines.background.start_method`; migrated by
 the caller first, once). A job is a module-level function of a
 :class:`~sqlalchemy.orm.Session` and picklable arguments. The writer runs the jobs queued
 at the moment it becomes free in **one transaction** (at most ``MAX_BATCH`` jobs, and no
@@ -92,7 +93,7 @@ class Writer:
     def __init__(self, url: str) -> None:
         self.url = url
         open_archive(url).dispose()  # migrated here, once: errors are the caller's to say
-        ctx = multiprocessing.get_context("spawn")
+        ctx = multiprocessing.get_context(background.start_method())
         self.requests: Any = ctx.Queue()
         self.results: Any = ctx.Queue()
         self.process = ctx.Process(
@@ -107,9 +108,10 @@ class Writer:
         self.waiting: dict[int, Future] = {}
         self.dead: str | None = None
         self.pending_lock = threading.Lock()
+        # Started with the first job, not now: the cleaning pool, started next by the
+        # crawl, can then still fork (background.start_method).
         self.reader = threading.Thread(target=self._read, name="nianbao-writer-results")
         self.reader.daemon = True
-        self.reader.start()
 
     @classmethod
     def acquire(cls, url: str) -> Writer:
@@ -142,6 +144,8 @@ class Writer:
                 del self._open[self.url]
         if self.dead is None:
             self.requests.put(_STOP)
+        with self.pending_lock:
+            self._read_results()
         self.reader.join()
         self.process.join(timeout=60)
         self.requests.close()
@@ -157,8 +161,14 @@ class Writer:
                 return future
             jid = next(self.ids)
             self.waiting[jid] = future
+            self._read_results()
         self.requests.put((jid, fn, args, kwargs))
         return future
+
+    def _read_results(self) -> None:
+        """Start the thread that resolves the futures, once (under ``pending_lock``)."""
+        if self.reader.ident is None:
+            self.reader.start()
 
     def _read(self) -> None:
         """Resolve futures as the writer reports its commits; fail them all if it dies."""

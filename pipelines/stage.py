@@ -37,13 +37,20 @@ def _warm() -> None:
 
 
 def pool(workers: int) -> ProcessPoolExecutor:
-    """The process's cleaning pool (spawned, not forked: the reactor has threads)."""
+    """The process's cleaning pool: forked if it is created before the crawl has a thread
+    (:func:`start`), spawned otherwise (:func:`~nianbao.pipelines.background.start_method`)."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            ctx = multiprocessing.get_context("spawn")
+            ctx = multiprocessing.get_context(background.start_method())
             _pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_warm)
         return _pool
+
+
+def start(workers: int) -> None:
+    """Start the pool's workers now, before the reactor: a forked pool starts all of them
+    at its first job, and the first job must come before any thread does."""
+    pool(workers).submit(int)
 
 
 def _finish(doc: Document) -> tuple[Document, dict[str, float]]:

@@ -4,6 +4,11 @@ the writer process is gone."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import threading
+
 import pytest
 from sqlalchemy import insert, select
 
@@ -11,6 +16,7 @@ from nianbao.models import archive
 from nianbao.models.db import open_reader, sessionmaker_for
 from nianbao.models.tables import Source
 from nianbao.models.writer import WriteFailed, Writer
+from nianbao.pipelines import background
 
 
 def add_source(session, name: str) -> str:
@@ -233,3 +239,56 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
     assert rest == [] and all(ok for _, ok, _ in outcomes), outcomes
     assert state() == (1, 10)
     engine.dispose()
+
+
+_FORK_PROBE = """
+import json, multiprocessing, sys
+from nianbao import crawl
+from nianbao.sources import SourceConfig
+
+seen = []
+
+def look():  # just before the reactor starts: which helpers run, and how were they started?
+    for p in multiprocessing.active_children():
+        with open(f"/proc/{p.pid}/cmdline", "rb") as f:
+            seen.append(f.read().decode(errors="replace"))
+
+url, db = sys.argv[1], sys.argv[2]
+fast = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "LOG_LEVEL": "WARNING"}
+results = crawl.run([SourceConfig("county", [url])], db, fast, before_start=look)
+print(json.dumps({"helpers": seen, "new_reports": [r.new_reports for r in results]}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helpers fork on Linux only")
+def test_a_crawl_forks_its_writer_and_cleaners_before_any_thread(serve, county, tmp_path) -> None:
+    """A spawned helper imports everything again (≈ 2.6 of a one-portal crawl's 8 CPU-s,
+    2026-11-30); the crawl forks its writer and its cleaning workers before the reactor,
+    while it has one thread, and they archive as spawned ones did."""
+    server = serve(county)
+    db = f"sqlite:///{tmp_path / 'fork.sqlite'}"
+    proc = subprocess.run(
+        [sys.executable, "-c", _FORK_PROBE, server.url("/"), db],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(out["helpers"]) == 3, out  # the writer and NIANBAO_CLEAN_WORKERS = 2
+    for cmdline in out["helpers"]:
+        assert "spawn_main" not in cmdline, out  # a spawned helper runs multiprocessing.spawn
+    assert out["new_reports"] == [3]
+
+
+def test_a_helper_started_once_a_thread_runs_is_spawned() -> None:
+    """Forking beside another thread could copy a lock it holds, held for ever."""
+    assert background.start_method() in ("fork", "spawn")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert background.start_method() == "spawn"
+    finally:
+        release.set()
+        other.join()
