@@ -145,7 +145,7 @@ class Writer:
         if self.dead is None:
             self.requests.put(_STOP)
         with self.pending_lock:
-            self._read_results()
+            self._start_reader()
         self.reader.join()
         self.process.join(timeout=60)
         self.requests.close()
@@ -161,11 +161,11 @@ class Writer:
                 return future
             jid = next(self.ids)
             self.waiting[jid] = future
-            self._read_results()
+            self._start_reader()
         self.requests.put((jid, fn, args, kwargs))
         return future
 
-    def _read_results(self) -> None:
+    def _start_reader(self) -> None:
         """Start the thread that resolves the futures, once (under ``pending_lock``)."""
         if self.reader.ident is None:
             self.reader.start()
