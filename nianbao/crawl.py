@@ -6,6 +6,7 @@ process, so a process runs one :func:`run` (the tests run the CLI in subprocesse
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from dataclasses import dataclass, field
@@ -168,6 +169,29 @@ def _quiet_logging() -> None:
         logging.getLogger(name).addFilter(quiet)
 
 
+# Objects allocated between two collections of the youngest generation (Python: 700). A crawl
+# allocates a short-lived Request, Response, tree and item per page; at 700 it collected
+# ~1,100 times and its middle generation ~100 times in a 30-portal crawl (2026-11-30).
+GC_THRESHOLD = 10_000
+
+
+def _collect_less() -> None:
+    """Take this process's imports out of the cyclic garbage collector, and collect less often.
+
+    A full collection walks every tracked object, and after the imports (Scrapy,
+    SQLAlchemy, Twisted, the cleaners) that is ~50 ms each time, for objects that live as
+    long as the process. Walking them also writes to every page that holds them, so in
+    the forked helpers (and in this process after the fork) each such page is copied.
+    ``gc.freeze()`` just before forking is the remedy Python's documentation gives for
+    both; the helpers inherit the frozen heap and the threshold. Measured with
+    ``gc.callbacks`` on 30 portals × 40 reports (2026-11-30): the collector's time over
+    all four processes 3.8–4.0 → 1.2 s, bare Scrapy's 1.33 → 0.37 s; peak RSS of the
+    bare crawl 172 → 185 MB (a threshold of 50,000 saved little more and took 255 MB).
+    """
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
+
+
 def _early_helpers(settings: Settings) -> Writer | None:
     """The archive's writer process and the cleaning pool, started before the crawlers
     are built, when the pipelines will want them.
@@ -184,6 +208,7 @@ def _early_helpers(settings: Settings) -> Writer | None:
     pipelines = [
         load_object(path) for path in build_component_list(settings.getwithbase("ITEM_PIPELINES"))
     ]
+    _collect_less()
     writer = None
     if any(issubclass(cls, StorePipeline) for cls in pipelines):
         writer = Writer.acquire(StorePipeline.archive_url(settings.get("NIANBAO_DB")))

@@ -242,13 +242,15 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
 
 
 _FORK_PROBE = """
-import json, multiprocessing, sys
+import gc, json, multiprocessing, sys
 from nianbao import crawl
 from nianbao.sources import SourceConfig
 
 seen = []
+frozen = []
 
 def look():  # just before the reactor starts: which helpers run, and how were they started?
+    frozen.append(gc.get_freeze_count())
     for p in multiprocessing.active_children():
         with open(f"/proc/{p.pid}/cmdline", "rb") as f:
             seen.append(f.read().decode(errors="replace"))
@@ -256,7 +258,7 @@ def look():  # just before the reactor starts: which helpers run, and how were t
 url, db = sys.argv[1], sys.argv[2]
 fast = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "LOG_LEVEL": "WARNING"}
 results = crawl.run([SourceConfig("county", [url])], db, fast, before_start=look)
-print(json.dumps({"helpers": seen, "new_reports": [r.new_reports for r in results]}))
+print(json.dumps({"helpers": seen, "frozen": frozen, "new_reports": [r.new_reports for r in results]}))
 """
 
 
@@ -279,6 +281,9 @@ def test_a_crawl_forks_its_writer_and_cleaners_before_any_thread(serve, county, 
     for cmdline in out["helpers"]:
         assert "spawn_main" not in cmdline, out  # a spawned helper runs multiprocessing.spawn
     assert out["new_reports"] == [3]
+    # The imports were taken out of the collector before the fork (crawl._collect_less):
+    # Scrapy, Twisted, SQLAlchemy and the cleaners are ~200,000 objects.
+    assert out["frozen"][0] > 100_000, out["frozen"]
 
 
 def test_a_helper_started_once_a_thread_runs_is_spawned() -> None:
