@@ -1,5 +1,5 @@
 """`python -m nianbao` is the `nianbao` command."""
 
-from nianbao.cli import main
+from nianbao.startup import main
 
 main()

@@ -31,6 +31,7 @@ from nianbao.models.db import (
     sessionmaker_for,
 )
 from nianbao.models.runs import Summary, run_summary
+from nianbao.startup import uncollected_imports
 
 EXIT_SOURCE_FAILED = 3
 EXIT_VERIFY_FAILED = 4
@@ -228,8 +229,9 @@ def crawl(
     notify_urls: tuple[str, ...],
 ) -> None:
     """Crawl portals and archive every annual report found."""
-    from nianbao import crawl as crawl_mod
-    from nianbao.crawler.frontier import FrontierError
+    with uncollected_imports():  # most of a crawl's start-up (nianbao.startup)
+        from nianbao import crawl as crawl_mod
+        from nianbao.crawler.frontier import FrontierError
     from nianbao.jobdir import JobDirError
 
     if bool(sources_file) == bool(urls):
