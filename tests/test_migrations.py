@@ -108,3 +108,25 @@ def test_old_metadata_names_are_renamed(tmp_path):
         "landing_published": "2019-01-03",
         "index_no": "X-1",
     }
+
+
+def test_a_writer_opening_an_archive_at_head_leaves_alembic_unimported(tmp_path):
+    """Every nightly crawl opens an archive already at head: it checks the revision as a
+    reader does instead of importing Alembic to find nothing to do (a new archive and an
+    older schema are still migrated: the test above)."""
+    url = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    probe = (
+        "import sys\n"
+        "from nianbao.models.db import open_archive\n"
+        "open_archive(sys.argv[1]).dispose()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", probe, url], capture_output=True, text=True, timeout=60
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert [run.stdout.strip() for run in runs] == ["True", "False"]  # created, then opened
