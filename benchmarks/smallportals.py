@@ -102,8 +102,11 @@ def child(db: str, urls_file: str, mode: str, per_source: int, extra: list[str])
         wall = time.perf_counter() - t0
         _say_child(wall, results, 0, 0.0, 0.0)
         return
-    from nianbao import crawl
-    from nianbao.sources import SourceConfig
+    from nianbao.startup import uncollected_imports
+
+    with uncollected_imports():  # as the `nianbao crawl` command imports it
+        from nianbao import crawl
+        from nianbao.sources import SourceConfig
 
     urls = json.loads(Path(urls_file).read_text())
     sources = [
