@@ -185,8 +185,8 @@ def _collect_less() -> None:
     ``gc.freeze()`` just before forking is the remedy Python's documentation gives for
     both; the helpers inherit the frozen heap and the threshold. Measured with
     ``gc.callbacks`` on 30 portals × 40 reports (2026-11-30): the collector's time over
-    all four processes 3.8–4.0 → 1.2 s, bare Scrapy's 1.33 → 0.37 s; peak RSS of the
-    bare crawl 172 → 185 MB (a threshold of 50,000 saved little more and took 255 MB).
+    all four processes 3.8–4.0 → 1.2–1.5 s, bare Scrapy's 1.33 → 0.4–0.5 s; peak RSS of
+    the bare crawl 172 → 185 MB (a threshold of 50,000 saved little more and took 255 MB).
     """
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, 10, 10)
