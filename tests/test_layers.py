@@ -1,7 +1,8 @@
 """The layers import in one direction, and only the package is installed.
 
 ```
-4  nianbao.cli, nianbao.__main__, nianbao.demo, nianbao.web   the faces: CLI, web app, demo
+4  nianbao.cli, nianbao.__main__, nianbao.startup,            the faces: CLI (and how it
+   nianbao.demo, nianbao.web                                    starts), web app, demo
 3  nianbao.services, nianbao.crawl, nianbao.jobdir,             what the faces call: reprocess,
    nianbao.sources                                              exports, the crawl runner
 2  nianbao.crawler                                              Scrapy: spider, middlewares,
@@ -42,6 +43,7 @@ LAYERS = [  # (prefix, rank); the longest matching prefix decides
     ("nianbao.sources", 3),
     ("nianbao.cli", 4),
     ("nianbao.__main__", 4),
+    ("nianbao.startup", 4),
     ("nianbao.demo", 4),
     ("nianbao.web", 4),
 ]
