@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -318,7 +318,7 @@ def _at_head(engine: Engine) -> bool:
     to say, under its lock: a schema at head is never changed, so no lock is needed here."""
     try:
         with engine.connect() as conn:
-            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            found = schema_revision(conn)
     except Exception:
         return False
     return found == SCHEMA_HEAD
@@ -328,6 +328,12 @@ def _at_head(engine: Engine) -> bool:
 # the archive's ``alembic_version`` without importing Alembic (≈ 70 ms of every read
 # command's start-up); tests/test_migrations.py checks it is the migrations' head.
 SCHEMA_HEAD = "0015"
+
+
+def schema_revision(conn: Connection) -> str | None:
+    """The archive's schema revision as Alembic stamped it (raises if it has none): what a
+    reader and a writer compare with :data:`SCHEMA_HEAD`, without importing Alembic."""
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def head_revision() -> str | None:
@@ -362,7 +368,7 @@ def open_reader(url: str | None = None) -> Engine:
         ) from exc
     try:
         with conn:
-            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            found = schema_revision(conn)
     except Exception as exc:  # no table: not an archive (or an empty one)
         engine.dispose()
         raise ArchiveError(
