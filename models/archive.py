@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import bindparam, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from nianbao.models import figures, log, upsert
@@ -333,7 +333,8 @@ def record_report(
     current = None if new_report else latest_version(session, report.id)
     new_version = current is None or current.sha256 != derived.sha256
     if new_version:
-        version = Version(
+        version = _insert_version(
+            session,
             report_id=report.id,
             n=(current.n + 1) if current else 1,
             sha256=derived.sha256,
@@ -351,8 +352,6 @@ def record_report(
             removed={"items": [r.as_dict() for r in derived.removed]},
             flags={"items": list(derived.flags)},
         )
-        session.add(version)
-        session.flush()
         # numpy and datasketch load only when a version is written, not for every reader
         from nianbao.models import neardup
 
@@ -364,7 +363,8 @@ def record_report(
         version = current
         version.last_seen = max(version.last_seen, when)
         report.url = cap.url
-    capture = Capture(
+    capture_id = _insert_capture(
+        session,
         run_id=cap.run_id,
         source_id=sid,
         url=cap.url,
@@ -379,14 +379,33 @@ def record_report(
         note=cap.note,
         **cap.exchange(),
     )
-    session.add(capture)
-    session.flush()
     if new_report or new_identity:
         log.append(session, "report", [report.id])
     if new_version:
         log.append(session, "version", [version.id])
-    log.append(session, "capture", [capture.id])
-    return Stored(capture.id, report.id, version.n, new_report, new_version)
+    log.append(session, "capture", [capture_id])
+    return Stored(capture_id, report.id, version.n, new_report, new_version)
+
+
+# A new version and a report's capture are inserted, never changed by the job that writes
+# them: an INSERT of their table, not the unit of work's flush of a new object (which
+# tracked, sorted and post-processed one row for ≈ 0.4 CPU-ms apiece, a fifth of a write).
+_VERSIONS = insert(Version.__table__)
+_CAPTURES = insert(Capture.__table__)
+
+
+def _insert_version(session: Session, **values: Any) -> Version:
+    """Insert a version row; the returned :class:`Version` carries its values and id but
+    is not in the session (nothing the writing job does changes a version it created)."""
+    result = session.execute(_VERSIONS, values)
+    version = Version(**values)
+    version.id = result.inserted_primary_key[0]
+    return version
+
+
+def _insert_capture(session: Session, **values: Any) -> int:
+    """Insert a capture row; its id."""
+    return int(session.execute(_CAPTURES, values).inserted_primary_key[0])
 
 
 def _unreadable(session: Session, cap: CaptureIn, derived: Any) -> Stored:
