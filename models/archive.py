@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, insert, select
+from sqlalchemy import CursorResult, bindparam, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from nianbao.models import figures, log, upsert
@@ -181,12 +181,11 @@ def body_digest(body: bytes) -> str:
 def put_blob(session: Session, body: bytes, digest: str | None = None) -> str:
     """Store ``body`` once; return its SHA-256 (``digest``: already computed by the caller)."""
     digest = digest or body_digest(body)
-    if upsert.has_blob(session, digest):
-        return digest
-    if len(body) >= COMPRESS_MIN and not body.startswith(_COMPRESSED):
-        upsert.ensure_blob(session, digest, len(body), "zlib", zlib.compress(body, 6))
-    else:
+    if len(body) < COMPRESS_MIN or body.startswith(_COMPRESSED):
+        # kept as it is: no zlib to spare by looking first (the insert ignores a known body)
         upsert.ensure_blob(session, digest, len(body), "none", body)
+    elif not upsert.has_blob(session, digest):
+        upsert.ensure_blob(session, digest, len(body), "zlib", zlib.compress(body, 6))
     return digest
 
 
@@ -398,6 +397,7 @@ def _insert_version(session: Session, **values: Any) -> Version:
     """Insert a version row; the returned :class:`Version` carries its values and id but
     is not in the session (nothing the writing job does changes a version it created)."""
     result = session.execute(_VERSIONS, values)
+    assert isinstance(result, CursorResult)
     version = Version(**values)
     version.id = result.inserted_primary_key[0]
     return version
@@ -405,7 +405,9 @@ def _insert_version(session: Session, **values: Any) -> Version:
 
 def _insert_capture(session: Session, **values: Any) -> int:
     """Insert a capture row; its id."""
-    return int(session.execute(_CAPTURES, values).inserted_primary_key[0])
+    result = session.execute(_CAPTURES, values)
+    assert isinstance(result, CursorResult)
+    return int(result.inserted_primary_key[0])
 
 
 def _unreadable(session: Session, cap: CaptureIn, derived: Any) -> Stored:

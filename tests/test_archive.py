@@ -58,6 +58,38 @@ def test_raw_bodies_are_stored_once_and_compressed(session, seeds):
     assert archive.read_blob(blobs[0]) == body
 
 
+def test_a_gzip_wire_body_is_stored_once_as_sent(session, seeds):
+    """A portal's gzip body does not shrink under zlib: kept byte for byte, and a second
+    capture of the same bytes (inserted without a look first) adds no second blob."""
+    import gzip
+
+    title, lines = seeds["001"]
+    wire = gzip.compress(_page(title, lines), mtime=0)
+    for hours in (0, 1):
+        cap = archive.CaptureIn(
+            source="a",
+            url="http://a.gov.cn/g.html",
+            status=200,
+            fetched_at=T0 + timedelta(hours=hours),
+            body=wire,
+        )
+        archive.record_report(
+            session,
+            cap,
+            derive(_page(title, lines), cap.url),
+            organ="某镇",
+            year=2019,
+            published=None,
+            cleaner_version="t",
+        )
+        session.commit()
+    blobs = session.scalars(select(Blob)).all()
+    assert len(blobs) == 1 and blobs[0].compression == "none"
+    assert bytes(blobs[0].data) == wire and blobs[0].size == len(wire)
+    shas = session.scalars(select(Capture.body_sha256)).all()
+    assert shas == [blobs[0].sha256] * 2
+
+
 def test_reverting_text_is_a_new_version_not_a_rewind(session, seeds):
     title, lines = seeds["000"]
     a, b = _page(title, lines), _page(title, lines[:-1])
