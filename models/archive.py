@@ -396,17 +396,19 @@ _CAPTURES = insert(Capture.__table__)
 def _insert_version(session: Session, **values: Any) -> Version:
     """Insert a version row; the returned :class:`Version` carries its values and id but
     is not in the session (nothing the writing job does changes a version it created)."""
-    result = session.execute(_VERSIONS, values)
-    assert isinstance(result, CursorResult)
     version = Version(**values)
-    version.id = result.inserted_primary_key[0]
+    version.id = _new_id(session.execute(_VERSIONS, values))
     return version
 
 
 def _insert_capture(session: Session, **values: Any) -> int:
     """Insert a capture row; its id."""
-    result = session.execute(_CAPTURES, values)
-    assert isinstance(result, CursorResult)
+    return _new_id(session.execute(_CAPTURES, values))
+
+
+def _new_id(result: Any) -> int:
+    """The id an INSERT of one row gave it."""
+    assert isinstance(result, CursorResult) and result.inserted_primary_key is not None
     return int(result.inserted_primary_key[0])
 
 
