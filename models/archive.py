@@ -324,9 +324,9 @@ def record_report(
         if report.key.startswith("url|") and not key.startswith("url|"):
             report.key, report.organ, report.year = key, organ, year  # now we know who and when
             new_identity = True
-    report.last_seen = max(report.last_seen, when)
+    _update(report, last_seen=max(report.last_seen, when))
     if report.withdrawn_reason != "unlinked":  # answering again undoes a 404/410, not an unlink
-        report.withdrawn_at, report.withdrawn_reason = None, None
+        _update(report, withdrawn_at=None, withdrawn_reason=None)
     _touch_url(session, report, cap.url, when)
     # A report this transaction has just inserted has no versions yet.
     current = None if new_report else latest_version(session, report.id)
@@ -356,12 +356,12 @@ def record_report(
 
         neardup.link_version(session, version, getattr(derived, "signed", None), fresh=True)
         figures.store(session, version, fresh=True)
-        report.title, report.url = derived.title, cap.url
+        _update(report, title=derived.title, url=cap.url)
     else:
         assert current is not None
         version = current
-        version.last_seen = max(version.last_seen, when)
-        report.url = cap.url
+        _update(version, last_seen=max(version.last_seen, when))
+        _update(report, url=cap.url)
     capture_id = _insert_capture(
         session,
         run_id=cap.run_id,
@@ -410,6 +410,15 @@ def _new_id(result: Any) -> int:
     """The id an INSERT of one row gave it."""
     assert isinstance(result, CursorResult) and result.inserted_primary_key is not None
     return int(result.inserted_primary_key[0])
+
+
+def _update(row: Any, **values: Any) -> None:
+    """Set the attributes whose value differs. One set to its own value still marks the row
+    dirty, and the unit of work's flush of a row with nothing to write (a new report's
+    first capture) cost ≈ 0.2 CPU-ms a report."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
 
 
 def _unreadable(session: Session, cap: CaptureIn, derived: Any) -> Stored:
