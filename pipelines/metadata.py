@@ -166,6 +166,8 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
     """索引号/发布机构/生成日期/文号 … from page lines; a value may sit on the label's next line."""
     found: dict[str, str] = {}
     for i, line in enumerate(lines):
+        if ":" not in line and "：" not in line:
+            continue  # no label without its colon: most lines, spared the label alternation
         for m in _FIELD.finditer(line):
             field = field_of(m.group(1))
             if field is None:
