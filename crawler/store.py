@@ -3,8 +3,8 @@
 Database work runs in the crawl's one writer process (:class:`models.writer.Writer`,
 shared by every source crawled in the process) so it never blocks the reactor (Scrapy
 keeps fetching while a version is written) and SQLite sees a single writer per process.
-Each item is its own savepoint in a transaction that commits whatever items queued up
-together (group commit); an item is acknowledged only after that commit. A failure is
+Items that queued up together are written in one transaction (group commit), an item that
+fails rolled back alone; an item is acknowledged only after that commit. A failure is
 logged with the URL and counted, and never takes already-archived data with it.
 
 Pages that are not reports (``listing`` items, and candidates recognition turned down) are
@@ -137,8 +137,8 @@ class StorePipeline:
                 self.writer = None
 
     async def _store(self, item: CaptureItem) -> archive.Stored | None:
-        """The item's savepoint in the writer's next batch; retried once (in the batch
-        after) if another process inserted the same row first.
+        """The item's job in the writer's next batch; retried once (in the batch after) if
+        another process inserted the same row first.
 
         Two crawls of one source at once (or a PostgreSQL archive with many writers) can
         both decide a report or version is new; the loser's unique constraint fails, and
@@ -219,7 +219,7 @@ class StorePipeline:
         self._saved_pages(batch, future)
 
     def _saved_pages(self, batch: list[archive.CaptureIn], future: Any) -> None:
-        """One savepoint per batch. A failure loses only those rows: the pages are
+        """One job per batch. A failure loses only those rows: the pages are
         fetched whole next time and recorded then."""
         try:
             saved = future.result()
