@@ -20,9 +20,12 @@ def _page(title: str, paras: list[str]) -> bytes:
     return PAGE.format(t=title, b="".join(f"<p>{p}</p>" for p in paras)).encode("utf-8")
 
 
-def _store(session, body: bytes, when: datetime, url: str = "http://a.gov.cn/r.html"):
+def _store(
+    session, body: bytes, when: datetime, url: str = "http://a.gov.cn/r.html", wire: bytes = b""
+):
+    """``body`` captured (``wire``: the bytes as the server sent them, if not ``body``)."""
     doc = derive(body, url)
-    cap = archive.CaptureIn(source="a", url=url, status=200, fetched_at=when, body=body)
+    cap = archive.CaptureIn(source="a", url=url, status=200, fetched_at=when, body=wire or body)
     stored = archive.record_report(
         session, cap, doc, organ="某镇", year=2018, published=None, cleaner_version="t"
     )
@@ -64,25 +67,10 @@ def test_a_gzip_wire_body_is_stored_once_as_sent(session, seeds):
     import gzip
 
     title, lines = seeds["001"]
-    wire = gzip.compress(_page(title, lines), mtime=0)
+    page = _page(title, lines)
+    wire = gzip.compress(page, mtime=0)
     for hours in (0, 1):
-        cap = archive.CaptureIn(
-            source="a",
-            url="http://a.gov.cn/g.html",
-            status=200,
-            fetched_at=T0 + timedelta(hours=hours),
-            body=wire,
-        )
-        archive.record_report(
-            session,
-            cap,
-            derive(_page(title, lines), cap.url),
-            organ="某镇",
-            year=2019,
-            published=None,
-            cleaner_version="t",
-        )
-        session.commit()
+        _store(session, page, T0 + timedelta(hours=hours), "http://a.gov.cn/g.html", wire)
     blobs = session.scalars(select(Blob)).all()
     assert len(blobs) == 1 and blobs[0].compression == "none"
     assert bytes(blobs[0].data) == wire and blobs[0].size == len(wire)
