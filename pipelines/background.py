@@ -14,7 +14,7 @@ a thread, spawned after) and serve it until it ends; four things follow:
   at exit (a crawl whose group got SIGINT mid-crawl was still there 5 minutes later,
   2026-11-30). They ignore SIGINT; the writer SIGTERM as well (systemd's default signal;
   the crawl stops it through its queue). The cleaning workers keep SIGTERM: the pool
-  itself uses it to end workers when one of them died;
+  uses it to end a worker that has not left when the crawl closed its socket;
 * the cleaning workers run at a lower CPU priority (``nice`` +:data:`NICE_CLEANERS`), the
   writer at the crawl's own (:data:`NICE_WRITER`). The reactor and the writer are the two
   serial stages: each can use one core and no more, so whatever falls behind in them is

@@ -7,7 +7,8 @@ crawl's summary shows at a glance whether a cleaning rule suddenly fires everywh
 
 Cleaning is pure CPU work, and Scrapy's reactor runs on one core. With
 ``NIANBAO_CLEAN_WORKERS`` > 0 the first stage hands the document to a pool of that many
-processes (one pool per crawl process, shared by all its sources), which runs every stage
+processes (:mod:`pipelines.workers`; one pool per crawl process, shared by all its
+sources), which runs every stage
 (:func:`pipelines.derive.finish`, the same chain ``reprocess`` runs); the later stage
 pipelines see the stages done and pass the item on. 0 runs each stage in the reactor
 thread, as before.
@@ -15,19 +16,17 @@ thread, as before.
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 from nianbao.pipelines import background
 from nianbao.pipelines.document import Document
+from nianbao.pipelines.workers import Pool
 
-_pool: ProcessPoolExecutor | None = None
+_pool: Pool | None = None
 _pool_lock = threading.Lock()
 
 
@@ -36,21 +35,19 @@ def _warm() -> None:
     import nianbao.pipelines.derive  # noqa: F401 - import the stages (models, OpenCC) once
 
 
-def pool(workers: int) -> ProcessPoolExecutor:
+def pool(size: int) -> Pool:
     """The process's cleaning pool: forked if it is created before the crawl has a thread
     (:func:`start`), spawned otherwise (:func:`~nianbao.pipelines.background.start_method`)."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            ctx = multiprocessing.get_context(background.start_method())
-            _pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_warm)
+            _pool = Pool(size, initializer=_warm)
         return _pool
 
 
-def start(workers: int) -> None:
-    """Start the pool's workers now, before the reactor: a forked pool starts all of them
-    at its first job, and the first job must come before any thread does."""
-    pool(workers).submit(int)
+def start(size: int) -> None:
+    """Start the pool's workers now, before the reactor and any thread: forked."""
+    pool(size)
 
 
 def _finish(doc: Document) -> tuple[Document, dict[str, float]]:
@@ -111,8 +108,7 @@ class StagePipeline:
 
     async def _pooled(self, item: Any, doc: Document) -> Any:
         removed, flags = len(doc.removed), set(doc.flags)
-        future = pool(self.workers).submit(_finish, doc)
-        item.doc, spent = await asyncio.wrap_future(future)
+        item.doc, spent = await pool(self.workers).submit(_finish, doc)
         self._account(doc, item.doc, removed, flags, spent)
         return item
 

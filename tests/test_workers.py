@@ -1,0 +1,120 @@
+"""The cleaning processes driven from the event loop (pipelines/workers.py): real processes,
+real sockets. The jobs are standard-library callables, so a spawned worker can unpickle them
+as well as a forked one."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import signal
+import time
+
+import pytest
+
+from nianbao.pipelines import workers
+
+
+@pytest.fixture
+def pool():
+    p = workers.Pool(2)
+    yield p
+    p.close()
+
+
+def test_every_job_gets_its_own_answer(pool):
+    async def main():
+        sizes = [i * 997 % 50_000 for i in range(300)]
+        got = await asyncio.gather(*(pool.submit(len, b"x" * n) for n in sizes))
+        assert got == sizes
+        assert all(not w.jobs for w in pool.workers) and not pool.pending
+
+    asyncio.run(main())
+
+
+def test_a_body_larger_than_the_socket_takes_is_written_without_blocking(pool):
+    """Megabytes to a worker still busy with the job before: what the socket does not take
+    at once is written when it drains, and the loop goes on meanwhile."""
+
+    async def main():
+        sleeping = pool.submit(time.sleep, 0.3)
+        ticks = 0
+
+        async def tick():
+            nonlocal ticks
+            while not sleeping.done():
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        big = [pool.submit(len, b"y" * 8_000_000) for _ in range(4)]
+        ticker = asyncio.ensure_future(tick())
+        assert await asyncio.gather(*big) == [8_000_000] * 4
+        await sleeping
+        await ticker
+        assert ticks >= 5  # the loop was not held by a blocking write
+
+    asyncio.run(main())
+
+
+def test_an_exception_comes_back_as_itself_with_the_workers_traceback(pool):
+    async def main():
+        with pytest.raises(ValueError, match="invalid literal") as info:
+            await pool.submit(int, "十二")
+        assert any("in the cleaning worker" in note for note in info.value.__notes__)
+        assert await pool.submit(int, "12") == 12  # the worker is still there
+
+    asyncio.run(main())
+
+
+def test_an_answer_that_does_not_pickle_fails_its_job_only(pool):
+    async def main():
+        code = functools.partial(compile, filename="<job>", mode="eval")
+        with pytest.raises(RuntimeError, match="pickle"):
+            await pool.submit(code, "1 + 1")
+        assert await pool.submit(len, "abc") == 3
+
+    asyncio.run(main())
+
+
+def test_a_killed_worker_fails_the_jobs_it_held_and_is_replaced(pool, caplog):
+    caplog.set_level(logging.ERROR, logger="nianbao.pipelines.workers")
+
+    async def main():
+        first = pool.submit(time.sleep, 30)
+        await asyncio.sleep(0.3)  # in a worker's hands
+        victim = next(w for w in pool.workers if w.jobs)
+        os.kill(victim.process.pid, signal.SIGKILL)
+        with pytest.raises(workers.WorkerLost, match=r"exit -9"):
+            await asyncio.wait_for(first, 10)
+        assert len(pool.workers) == 2 and victim not in pool.workers
+        assert await asyncio.gather(*(pool.submit(len, "x" * n) for n in range(20))) == list(
+            range(20)
+        )
+
+    asyncio.run(main())
+    assert any("with 1 page(s) in hand" in r.getMessage() for r in caplog.records)
+
+
+def test_a_new_event_loop_takes_the_pool_over(pool):
+    async def job(text: str) -> int:
+        return await asyncio.wait_for(pool.submit(len, text), 10)
+
+    assert asyncio.run(job("ab")) == 2
+    assert asyncio.run(job("abc")) == 3  # a second loop: the sockets are watched on it
+
+    async def left_behind() -> None:
+        # in both workers' hands when this loop ends; answered on the next one, dropped
+        pool.submit(time.sleep, 0.2)
+        pool.submit(time.sleep, 0.2)
+
+    asyncio.run(left_behind())
+    assert asyncio.run(job("abcd")) == 4
+
+
+def test_close_ends_the_workers():
+    p = workers.Pool(2)
+    procs = [w.process for w in p.workers]
+    assert all(proc.is_alive() for proc in procs)
+    p.close()
+    assert not any(proc.is_alive() for proc in procs)
