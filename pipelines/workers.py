@@ -10,20 +10,16 @@ event loop through its self-pipe. On 30 portals × 40 reports the manager thread
 is the serial stage: whatever it spends, the crawl waits for), and each hand-over made the
 reactor give up and take back the GIL.
 
-Here the reactor's loop does it all: a job is pickled and written to the socket of the
-worker with the fewest jobs in hand, up to :data:`AHEAD` each (the rest wait here), the
-answers are read when the loop sees the socket readable, and the future is the loop's own.
-A busy reactor looks at its sockets only between callbacks, tens of times a second: with
-two jobs ahead a worker finished both and then waited, and the workers were idle half the
-crawl (2026-12-01); with sixteen they always have the next page. A slow page holds up the
-jobs behind it on its worker, not the others. Writes never block the reactor: what the socket does not take at once is
-written when it is writable again. A worker that dies (killed, out of memory, a crash in a
-C parser) fails only the jobs it held, with :class:`WorkerLost`, and is replaced, up to
-:data:`MAX_REPLACEMENTS` times a pool.
-
-The framing is :class:`multiprocessing.connection.Connection`'s (a 4-byte big-endian
-length, or -1 and an 8-byte one), so a worker reads and answers with the standard
-``recv_bytes``/``send_bytes``.
+Here the reactor's loop does it all (:class:`~pipelines.channel.Channel`): a job is
+pickled and written to the socket of the worker with the fewest jobs in hand, up to
+:data:`AHEAD` each (the rest wait here), the answers are read when the loop sees the socket
+readable, and the future is the loop's own. A busy reactor looks at its sockets only
+between callbacks, tens of times a second: with two jobs ahead a worker finished both and
+then waited, and the workers were idle half the crawl (2026-12-01); with sixteen they
+always have the next page. A slow page holds up the jobs behind it on its worker, not the
+others. A worker that dies (killed, out of memory, a crash in a C parser) fails only the
+jobs it held, with :class:`WorkerLost`, and is replaced, up to :data:`MAX_REPLACEMENTS`
+times a pool (the executor, once a worker died, failed every later job).
 """
 
 from __future__ import annotations
@@ -31,23 +27,23 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import functools
 import itertools
 import logging
 import multiprocessing
 import os
 import pickle
-import struct
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 from nianbao.pipelines import background
+from nianbao.pipelines.channel import Channel
 
 logger = logging.getLogger(__name__)
 
 AHEAD = 16  # jobs written to a worker before its answers are read
 MAX_REPLACEMENTS = 8  # workers started again after one died, in a pool's life
-_READ = 1 << 20
 
 
 class WorkerLost(Exception):
@@ -82,21 +78,11 @@ def _serve(conn: Any, inherited: list[int], initializer: Callable[[], None] | No
         conn.send_bytes(out)
 
 
-def _frame(payload: bytes) -> bytes:
-    n = len(payload)
-    return struct.pack("!i", n) if n <= 0x7FFFFFFF else struct.pack("!iQ", -1, n)
-
-
 class _Worker:
     def __init__(self, process: Any, conn: Any) -> None:
         self.process = process
-        self.conn = conn  # kept open: it owns the descriptor
-        self.fd: int = conn.fileno()
-        os.set_blocking(self.fd, False)
-        self.out = bytearray()
-        self.inbuf = bytearray()
+        self.channel = Channel(conn)
         self.jobs: dict[int, asyncio.Future | None] = {}
-        self.writing = False
 
 
 class Pool:
@@ -124,7 +110,9 @@ class Pool:
         ours, theirs = ctx.Pipe(duplex=True)
         # A forked worker holds copies of the crawl's ends (its own and the earlier
         # workers'): closed, so that each end is only the crawl's. A spawned one has none.
-        inherited = [w.fd for w in self.workers] + [ours.fileno()] if method == "fork" else []
+        inherited = (
+            [w.channel.fd for w in self.workers] + [ours.fileno()] if method == "fork" else []
+        )
         process = ctx.Process(
             target=_serve,
             args=(theirs, inherited, self.initializer),
@@ -135,27 +123,27 @@ class Pool:
         theirs.close()
         worker = _Worker(process, ours)
         if self.loop is not None:
-            self.loop.add_reader(worker.fd, self._readable, worker)
+            self._watch(worker, self.loop)
         return worker
+
+    def _watch(self, worker: _Worker, loop: asyncio.AbstractEventLoop) -> None:
+        worker.channel.attach(
+            loop,
+            functools.partial(self._answered, worker),
+            functools.partial(self._lost, worker),
+        )
 
     def _attach(self) -> asyncio.AbstractEventLoop:
         """Watch the workers' sockets on the running loop (a new loop: on that one)."""
         loop = asyncio.get_running_loop()
         if loop is not self.loop:
-            if self.loop is not None and not self.loop.is_closed():
-                for w in self.workers:
-                    self.loop.remove_reader(w.fd)
-                    self.loop.remove_writer(w.fd)
             for w in self.workers:
                 # The old loop's futures cannot be resolved on this one: their answers,
                 # still to come, are read and dropped.
                 w.jobs = dict.fromkeys(w.jobs)
-                w.writing = False
-                loop.add_reader(w.fd, self._readable, w)
+                self._watch(w, loop)
             self.pending.clear()
             self.loop = loop
-            for w in self.workers:
-                self._flush(w)
         return loop
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> asyncio.Future:
@@ -178,72 +166,25 @@ class Pool:
             if future.cancelled():
                 continue
             try:
-                message = pickle.dumps((jid, fn, arg), pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:
+                worker.channel.send((jid, fn, arg))
+            except Exception as exc:  # the job does not pickle
                 future.set_exception(exc)
                 continue
             worker.jobs[jid] = future
-            worker.out += _frame(message)
-            worker.out += message
-            self._flush(worker)
 
-    def _flush(self, worker: _Worker) -> None:
-        try:
-            while worker.out:
-                n = os.write(worker.fd, worker.out)
-                del worker.out[:n]
-        except BlockingIOError:
-            pass
-        except OSError:
-            self._lost(worker)
-            return
-        want = bool(worker.out)
-        if want != worker.writing and self.loop is not None:
-            if want:
-                self.loop.add_writer(worker.fd, self._flush, worker)
+    def _answered(self, worker: _Worker, message: tuple[int, bool, Any]) -> None:
+        jid, ok, value = message
+        future = worker.jobs.pop(jid, None)
+        if future is not None and not future.done():
+            if ok:
+                future.set_result(value)
             else:
-                self.loop.remove_writer(worker.fd)
-            worker.writing = want
-
-    def _readable(self, worker: _Worker) -> None:
-        try:
-            data = os.read(worker.fd, _READ)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self._lost(worker)
-            return
-        buf = worker.inbuf
-        buf += data
-        while len(buf) >= 4:
-            (n,) = struct.unpack_from("!i", buf)
-            head = 4
-            if n == -1:
-                if len(buf) < 12:
-                    break
-                (n,) = struct.unpack_from("!Q", buf, 4)
-                head = 12
-            if len(buf) < head + n:
-                break
-            jid, ok, value = pickle.loads(memoryview(buf)[head : head + n])
-            del buf[: head + n]
-            future = worker.jobs.pop(jid, None)
-            if future is not None and not future.done():
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
+                future.set_exception(value)
         self._dispatch()
 
     def _lost(self, worker: _Worker) -> None:
         """A worker's socket closed: fail its jobs, start another in its place."""
-        if self.loop is not None and not self.loop.is_closed():
-            self.loop.remove_reader(worker.fd)
-            if worker.writing:
-                self.loop.remove_writer(worker.fd)
-        worker.conn.close()
+        worker.channel.close()
         worker.process.join(timeout=1.0)
         why = (
             f"the cleaning worker (pid {worker.process.pid}) ended, exit {worker.process.exitcode}"
@@ -269,10 +210,7 @@ class Pool:
     def close(self) -> None:
         """Let the workers go (they end when their socket closes) and wait for them."""
         for worker in self.workers:
-            if self.loop is not None and not self.loop.is_closed():
-                self.loop.remove_reader(worker.fd)
-                self.loop.remove_writer(worker.fd)
-            worker.conn.close()
+            worker.channel.close()
         for worker in self.workers:
             worker.process.join(timeout=5.0)
             if worker.process.is_alive():
