@@ -49,8 +49,11 @@ kind for the batch, from the same state as when each row was logged.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import multiprocessing
+import os
+import pickle
 import queue
 import signal
 import threading
@@ -61,6 +64,7 @@ from typing import Any
 
 from nianbao.models.db import open_archive
 from nianbao.pipelines import background
+from nianbao.pipelines.channel import Channel
 
 MAX_BATCH = 64  # jobs per transaction
 MAX_BATCH_SECONDS = 0.5  # once a batch has worked this long, it commits
@@ -87,7 +91,14 @@ class WriteFailed(Exception):
 
 
 class Writer:
-    """The process's writer for one archive URL (see the module's docstring)."""
+    """The process's writer for one archive URL (see the module's docstring).
+
+    The crawl's end of the writer's pipe is served by an event loop
+    (:class:`~nianbao.pipelines.channel.Channel`): the loop of the first caller that had
+    one running (the reactor's: its jobs' futures are that loop's own, so answering one
+    costs the reactor no thread hand-over), else a loop of the writer's own in a thread
+    (a caller with no loop gets a :class:`concurrent.futures.Future`). Jobs from any other
+    thread are handed to that loop."""
 
     _lock = threading.Lock()
     _open: dict[str, Writer] = {}
@@ -95,25 +106,28 @@ class Writer:
     def __init__(self, url: str) -> None:
         self.url = url
         open_archive(url).dispose()  # migrated here, once: errors are the caller's to say
-        ctx = multiprocessing.get_context(background.start_method())
-        self.requests: Any = ctx.Queue()
-        self.results: Any = ctx.Queue()
+        method = background.start_method()
+        ctx = multiprocessing.get_context(method)
+        ours, theirs = ctx.Pipe(duplex=True)
         self.process = ctx.Process(
             target=_serve,
-            args=(url, self.requests, self.results),
+            # a forked writer holds a copy of the crawl's end: closed there, so that the
+            # crawl's end closing (the crawl died) reaches it as the end of its input
+            args=(url, theirs, ours.fileno() if method == "fork" else None),
             name="nianbao-writer",
             daemon=True,
         )
         self.process.start()
+        theirs.close()
+        self.channel = Channel(ours)
         self.users = 0
         self.ids = itertools.count()
-        self.waiting: dict[int, Future] = {}
+        self.waiting: dict[int, Any] = {}  # job id -> its Future (asyncio's or concurrent's)
         self.dead: str | None = None
+        self.finished = False  # the writer said it is done (after a stop)
+        self.loop: asyncio.AbstractEventLoop | None = None  # the loop serving the channel
+        self.own_loop: threading.Thread | None = None  # that loop's thread, if ours
         self.pending_lock = threading.Lock()
-        # Started with the first job, not now: the cleaning pool, started next by the
-        # crawl, can then still fork (background.start_method).
-        self.reader = threading.Thread(target=self._read, name="nianbao-writer-results")
-        self.reader.daemon = True
 
     @classmethod
     def acquire(cls, url: str) -> Writer:
@@ -144,67 +158,142 @@ class Writer:
                 return
             if self._open.get(self.url) is self:
                 del self._open[self.url]
+        self._take_back()
         if self.dead is None:
-            self.requests.put(_STOP)
-        with self.pending_lock:
-            self._start_reader()
-        self.reader.join()
+            self.channel.send(_STOP)
+        # What is still queued, and the answers to it, with no loop: the writer blocks on
+        # its answers if nobody reads them.
+        self.channel.pump(lambda: self.finished, self.process.is_alive)
         self.process.join(timeout=60)
-        self.requests.close()
-        self.results.close()
+        self.channel.close()
 
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+    def _take_back(self) -> None:
+        """Stop serving the channel from a loop, so this thread can (see :meth:`release`)."""
+        loop = self.loop
+        if loop is None:
+            return
+        if self.own_loop is not None:
+            asyncio.run_coroutine_threadsafe(_call(self.channel.detach), loop).result()
+            loop.call_soon_threadsafe(loop.stop)
+            self.own_loop.join()
+            loop.close()
+        elif loop.is_running() and _running_loop() is not loop:
+            asyncio.run_coroutine_threadsafe(_call(self.channel.detach), loop).result()
+        else:
+            self.channel.detach()
+        self.loop = self.own_loop = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn(session, *args, **kwargs)`` in the next batch; the future resolves after
-        its commit, or fails with :class:`WriteFailed`."""
-        future: Future = Future()
+        its commit, or fails with :class:`WriteFailed`. An :class:`asyncio.Future` when
+        called in the loop that serves the writer, else a :class:`concurrent.futures.Future`."""
+        running = _running_loop()
         with self.pending_lock:
+            if (
+                self.loop is not None
+                and self.own_loop is None
+                and self.loop is not running
+                and not self.loop.is_running()
+            ):
+                self._take_back()  # the loop that served it stopped (its crawl is over)
+            if self.loop is None and self.dead is None:
+                self._serve_on(running)
+            jid = next(self.ids)
+            if running is not None and running is self.loop:
+                future: Any = running.create_future()
+            else:
+                future = Future()
             if self.dead is not None:
                 future.set_exception(WriteFailed("operational", self.dead))
                 return future
-            jid = next(self.ids)
-            self.waiting[jid] = future
-            self._start_reader()
-        self.requests.put((jid, fn, args, kwargs))
+        job = (jid, fn, args, kwargs)
+        if running is self.loop:
+            self._send(future, job)
+        else:
+            assert self.loop is not None
+            self.loop.call_soon_threadsafe(self._send, future, job)
         return future
 
-    def _start_reader(self) -> None:
-        """Start the thread that resolves the futures, once (under ``pending_lock``)."""
-        if self.reader.ident is None:
-            self.reader.start()
+    def _serve_on(self, running: asyncio.AbstractEventLoop | None) -> None:
+        """The first job picks the loop that will serve the channel (under pending_lock)."""
+        if running is not None:
+            self.loop = running
+        else:
+            loop = asyncio.new_event_loop()
+            self.loop = loop
+            self.own_loop = threading.Thread(
+                target=loop.run_forever, name="nianbao-writer-loop", daemon=True
+            )
+            self.own_loop.start()
+        self.loop.call_soon_threadsafe(self._attach)
 
-    def _read(self) -> None:
-        """Resolve futures as the writer reports its commits; fail them all if it dies."""
-        while True:
-            try:
-                message = self.results.get(timeout=1.0)
-            except queue.Empty:
-                if self.process.is_alive():
-                    continue
-                message = None
-            if message == _DONE:
-                return
-            if message is None:
-                self._fail_all(f"the archive writer process ended (exit {self.process.exitcode})")
-                return
-            for jid, ok, value in message:
-                with self.pending_lock:
-                    future = self.waiting.pop(jid, None)
-                if future is None:
-                    continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
+    def _attach(self) -> None:
+        assert self.loop is not None
+        self.channel.attach(self.loop, self._answered, self._gone)
+
+    def _send(self, future: Any, job: tuple) -> None:
+        """In the serving loop: the job onto the channel."""
+        if self.dead is not None:
+            _settle(future, False, WriteFailed("operational", self.dead))
+            return
+        with self.pending_lock:
+            self.waiting[job[0]] = future
+        try:
+            self.channel.send(job)
+        except Exception as exc:  # noqa: BLE001 - it does not pickle: this job's failure
+            with self.pending_lock:
+                self.waiting.pop(job[0], None)
+            _settle(future, False, WriteFailed("error", f"{type(exc).__name__}: {exc}"))
+
+    def _answered(self, message: Any) -> None:
+        """The writer's outcomes of one batch, after its commit (or that it is done)."""
+        if message == _DONE:
+            self.finished = True
+            return
+        for jid, ok, value in message:
+            with self.pending_lock:
+                future = self.waiting.pop(jid, None)
+            if future is not None:
+                _settle(future, ok, value)
+
+    def _gone(self) -> None:
+        """The writer's end closed: after a stop, or it died."""
+        if self.finished:
+            return
+        self.process.join(timeout=5.0)
+        self._fail_all(f"the archive writer process ended (exit {self.process.exitcode})")
 
     def _fail_all(self, why: str) -> None:
-        # Nothing queued for the dead writer can be delivered: without this, the queue's
-        # feeder thread, blocked on the full pipe, held the crawl at exit for ever.
-        self.requests.cancel_join_thread()
         with self.pending_lock:
             self.dead = why
             futures, self.waiting = list(self.waiting.values()), {}
         for future in futures:
-            future.set_exception(WriteFailed("operational", why))
+            _settle(future, False, WriteFailed("operational", why))
+
+
+def _settle(future: Any, ok: bool, value: Any) -> None:
+    """Resolve ``future`` (either kind) unless it is done already; a loop that was closed
+    in the meantime (the crawl is over) cannot run its callbacks, and has none to run."""
+    if future.done():
+        return
+    try:
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+    except RuntimeError:  # its loop is closed
+        pass
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+async def _call(fn: Callable[[], None]) -> None:
+    fn()
 
 
 # --- the writer process ------------------------------------------------------------------
@@ -222,8 +311,36 @@ def _describe(exc: BaseException) -> WriteFailed:
     return WriteFailed("error", f"{type(exc).__name__}: {exc}")
 
 
-def _serve(url: str, requests: Any, results: Any) -> None:
+class _Inbox:
+    """The writer's end of the pipe, read as a queue: a job, or :data:`_STOP` (also when
+    the crawl's end is gone: what was read is written, then the writer ends)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def get(self, timeout: float | None = None) -> Any:
+        if timeout is not None and not self.conn.poll(timeout):
+            raise queue.Empty
+        try:
+            return pickle.loads(self.conn.recv_bytes())
+        except (EOFError, OSError):
+            return _STOP
+
+    def get_nowait(self) -> Any:
+        return self.get(0)
+
+    def put(self, message: Any) -> None:
+        try:
+            self.conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+        except OSError:  # the crawl is gone: nobody to tell
+            pass
+
+
+def _serve(url: str, conn: Any, crawl_end: int | None) -> None:
     background.detach(background.NICE_WRITER, ignore=(signal.SIGINT, signal.SIGTERM))
+    if crawl_end is not None:
+        os.close(crawl_end)
+    requests = results = _Inbox(conn)
     from nianbao.models.db import make_engine, sessionmaker_for
 
     engine = make_engine(url)
@@ -254,8 +371,7 @@ def _serve(url: str, requests: Any, results: Any) -> None:
         results.put(outcomes)
     engine.dispose()
     results.put(_DONE)
-    results.close()
-    results.join_thread()
+    conn.close()
 
 
 class _IdleIndexer:

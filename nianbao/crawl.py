@@ -201,7 +201,8 @@ def _early_helpers(settings: Settings) -> Writer | None:
     * Started before the reactor and any thread, both are forked, not spawned
       (:func:`~nianbao.pipelines.background.start_method`): they begin with this process's
       imports done (a one-portal crawl: 6.8–7.9 → 5.3–5.5 CPU-s, 2026-11-30). The writer
-      comes first: its results thread waits for the first job, so the pool still forks.
+      starts no thread in this process (its socket is served by the reactor's loop), so the
+      pool still forks.
 
     The pipelines' own ``Writer.acquire`` and ``stage.pool`` find them running; :func:`run`
     releases this hold on the writer at the end."""

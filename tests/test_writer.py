@@ -4,6 +4,7 @@ the writer process is gone."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -96,6 +97,52 @@ def test_a_batch_takes_savepoints_only_when_a_job_fails(tmp_path) -> None:
     assert len([s for s in statements if s.upper().startswith("SAVEPOINT")]) == 4
     engine.dispose()
     assert _names(url) == {"a", "b", "c", "d", "f"}
+
+
+def test_jobs_from_an_event_loop_are_answered_on_that_loop(tmp_path) -> None:
+    """The reactor's case: the futures are the loop's own (no thread resolves them), a
+    job that does not pickle fails alone, and a dead writer fails what was in flight."""
+    url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    writer = Writer.acquire(url)
+
+    async def crawl() -> None:
+        loop = asyncio.get_running_loop()
+        futures = [writer.submit(add_source, f"s{i}") for i in range(50)]
+        assert all(asyncio.isfuture(f) and f.get_loop() is loop for f in futures)
+        assert await asyncio.gather(*futures) == [f"s{i}" for i in range(50)]
+        with pytest.raises(WriteFailed, match="pickle") as failed:
+            await writer.submit(add_source, lambda: "not picklable")
+        assert failed.value.kind == "error"
+        assert await writer.submit(add_source, "after") == "after"
+        assert threading.active_count() == threads_before  # nothing but the loop served them
+        writer.process.kill()
+        with pytest.raises(WriteFailed, match="writer process ended"):
+            await asyncio.wait_for(writer.submit(add_source, "lost"), 30)
+
+    threads_before = threading.active_count()
+    try:
+        asyncio.run(crawl())
+    finally:
+        writer.release()
+    assert _names(url) == {f"s{i}" for i in range(50)} | {"after"}
+
+
+def test_a_writer_outlives_the_loop_that_served_it(tmp_path) -> None:
+    """Jobs after that loop ended (a caller with no loop, then another loop) are served."""
+    url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    writer = Writer.acquire(url)
+
+    async def job(name: str) -> str:
+        # as the crawl awaits a job: either kind of future
+        return await asyncio.wait_for(asyncio.wrap_future(writer.submit(add_source, name)), 30)
+
+    try:
+        assert asyncio.run(job("first")) == "first"
+        assert writer.submit(add_source, "no loop").result(timeout=30) == "no loop"
+        assert asyncio.run(job("second loop")) == "second loop"
+    finally:
+        writer.release()
+    assert _names(url) == {"first", "no loop", "second loop"}
 
 
 def test_a_dead_writer_fails_every_job_instead_of_hanging(tmp_path) -> None:
