@@ -12,18 +12,26 @@ not. One mark could be a typo; ``MIN_MARKS`` marks in the document are a spinner
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.normalize import to_simplified
 
 MIN_MARKS = 3
-_MARKS = re.compile(
-    r"当局(信息|公开|网站|门户|工作|办公|申报|文件)"
+_ALTERNATIVES = (
+    r"当局(?:信息|公开|网站|门户|工作|办公|申报|文件)"
     r"|[市县镇乡区省]当局"
-    r"|(收费及减免|完成|执行|咨询受理|诉讼申诉)环境"
+    r"|(?:收费及减免|完成|执行|咨询受理|诉讼申诉)环境"
     r"|立异|富厚|扶植|赓续|匆匆进|树立健全|行政复讲"
 )
+# Every character a mark can start with, looked ahead first: Python's engine has no
+# first-character set for an alternation and tried all twelve at every position of the
+# text (0.2 ms a county report; with the look-ahead 0.1). tests/test_normalize.py checks
+# the set against the alternatives.
+_FIRST = "当市县镇乡区省收完执咨诉立富扶赓匆树行"
+_MARKS = re.compile(f"(?=[{_FIRST}])(?:{_ALTERNATIVES})")
 
 
 def marks(text: str) -> int:
@@ -31,14 +39,16 @@ def marks(text: str) -> int:
 
 
 def run(doc: Document, lines: list[str]) -> Document:
-    # Nearly every document has no mark at all: one search over the lines joined says so
-    # (no mark spans a line break), before counting line by line.
-    if not _MARKS.search("\n".join(map(to_simplified, lines))):
+    """One pass over the lines joined (no mark spans a line break): nearly every document
+    has no mark at all, and a spun one is not scanned again line by line."""
+    simplified = [to_simplified(line) for line in lines]
+    found = [m.start() for m in _MARKS.finditer("\n".join(simplified))]
+    if len(found) < MIN_MARKS:
         return doc
-    spun = [i + 1 for i, line in enumerate(lines) if marks(line)]
-    if sum(marks(lines[i - 1]) for i in spun) >= MIN_MARKS:
-        doc.flag("spun_text")
-        doc.metadata["spun_lines"] = _ranges(spun)
+    starts = list(itertools.accumulate((len(line) + 1 for line in simplified[:-1]), initial=0))
+    spun = sorted({bisect.bisect_right(starts, at) for at in found})  # 1-based line numbers
+    doc.flag("spun_text")
+    doc.metadata["spun_lines"] = _ranges(spun)
     return doc
 
 

@@ -67,6 +67,29 @@ def test_spinning_is_flagged_with_lines_not_deleted():
     assert "spun_text" in doc.flags and doc.metadata["spun_lines"] == "2"
     clean = spin.run(Document(url="u", body=b""), ["香港特别行政区当局发布公告。", "政府信息公开"])
     assert "spun_text" not in clean.flags
+    many = spin.run(
+        Document(url="u", body=b""),
+        ["正常段落。", "當局信息公开", "", "县当局", "匆匆进和扶植", "正常。", "行政复讲"],
+    )
+    assert many.metadata["spun_lines"] == "2,4-5,7"  # traditional script too
+
+
+def test_the_spin_lookahead_names_every_first_character_of_a_mark():
+    """Each alternative of the mark pattern starts with a character of spin._FIRST (the
+    look-ahead would otherwise hide its marks)."""
+    import re
+
+    firsts: set[str] = set()
+    for alternative in re.split(r"\|(?![^(]*\))", spin._ALTERNATIVES):
+        head = alternative[0]
+        if head == "[":
+            firsts |= set(alternative[1 : alternative.index("]")])
+        elif head == "(":
+            group = alternative[alternative.index(":") + 1 : alternative.index(")")]
+            firsts |= {option[0] for option in group.split("|")}
+        else:
+            firsts.add(head)
+    assert firsts == set(spin._FIRST)
 
 
 def _page(paragraphs: list[str], indent: str, breaks: bool) -> bytes:
