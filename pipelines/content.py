@@ -108,6 +108,16 @@ def cjk_count(text: str) -> int:
     return 0 if text.isascii() else len(_NOT_CJK.sub("", text))
 
 
+def _cjk_at_least(el: Element, need: int) -> bool:
+    """``cjk_count(htmltree.text(el)) >= need``, reading no more of the text than it takes."""
+    n = 0
+    for piece in el.itertext():
+        n += cjk_count(piece)
+        if n >= need:
+            return True
+    return need <= 0
+
+
 def _link_cjk(el: Element) -> int:
     return sum(cjk_count(htmltree.text(a)) for a in find_tags(el, _A))
 
@@ -364,16 +374,18 @@ def find_container(soup: Element) -> Element:
     """The element holding the article: a known CMS container, else the densest block."""
     for selector, elements in zip(CONTAINERS, _known_containers(soup), strict=True):
         for el in elements:
-            n = cjk_count(htmltree.text(el))
-            if n < (MIN_CJK if selector in _GENERIC else MIN_CJK_KNOWN):
+            if selector not in _GENERIC:
+                # A CMS's own box needs MIN_CJK_KNOWN characters, not a count of the
+                # whole article (a tenth of extraction's CPU, 2026-12-01).
+                if _cjk_at_least(el, MIN_CJK_KNOWN):
+                    return el
                 continue
-            if selector in _GENERIC:
-                if _link_cjk(el) > 0.3 * n:
-                    continue
-                # A generic name (.content, main) often labels a column around the
-                # article: the densest block inside it, as for a page without a box.
-                return _densest(el)
-            return el
+            n = cjk_count(htmltree.text(el))
+            if n < MIN_CJK or _link_cjk(el) > 0.3 * n:
+                continue
+            # A generic name (.content, main) often labels a column around the article:
+            # the densest block inside it, as for a page without a box.
+            return _densest(el)
     return _densest(_root(soup))
 
 
