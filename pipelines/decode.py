@@ -206,6 +206,12 @@ def decode(body: bytes, declared: str | None = None) -> Decoded:
             out = Decoded("", f"{enc}-bom" if enc == "utf-8" else enc)
             out.text = _decode_dropping(body[len(bom) :], enc, len(bom), out)
             return out
+    # UTF-8 is self-validating, and it is the first candidate whatever the page and the
+    # server declare (below): bytes that decode strictly as UTF-8 are read as UTF-8, so
+    # the declarations, the detector and the stray-byte count are not needed for them.
+    text = _strict(body, "utf-8")
+    if text is not None:
+        return Decoded(text, "utf-8")
     strong: list[str] = []
     weak: list[str] = []
     # The page's own declaration first: portal servers often send a default header charset.
