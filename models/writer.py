@@ -50,6 +50,7 @@ kind for the batch, from the same state as when each row was logged.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import multiprocessing
 import os
@@ -160,7 +161,7 @@ class Writer:
                 del self._open[self.url]
         self._take_back()
         if self.dead is None:
-            self.channel.send(_STOP)
+            self.channel.send(_STOP, lambda exc: None)
         # What is still queued, and the answers to it, with no loop: the writer blocks on
         # its answers if nobody reads them.
         self.channel.pump(lambda: self.finished, self.process.is_alive)
@@ -238,11 +239,13 @@ class Writer:
             return
         with self.pending_lock:
             self.waiting[job[0]] = future
-        try:
-            self.channel.send(job)
-        except Exception as exc:  # noqa: BLE001 - it does not pickle: this job's failure
-            with self.pending_lock:
-                self.waiting.pop(job[0], None)
+        self.channel.send(job, functools.partial(self._unsent, job[0]))
+
+    def _unsent(self, jid: int, exc: Exception) -> None:
+        """The job did not pickle: its own failure."""
+        with self.pending_lock:
+            future = self.waiting.pop(jid, None)
+        if future is not None:
             _settle(future, False, WriteFailed("error", f"{type(exc).__name__}: {exc}"))
 
     def _answered(self, message: Any) -> None:

@@ -165,12 +165,14 @@ class Pool:
             jid, fn, arg, future = self.pending.popleft()
             if future.cancelled():
                 continue
-            try:
-                worker.channel.send((jid, fn, arg))
-            except Exception as exc:  # the job does not pickle
-                future.set_exception(exc)
-                continue
             worker.jobs[jid] = future
+            worker.channel.send((jid, fn, arg), functools.partial(self._unsent, worker, jid))
+
+    def _unsent(self, worker: _Worker, jid: int, exc: Exception) -> None:
+        """The job did not pickle: its own failure."""
+        future = worker.jobs.pop(jid, None)
+        if future is not None and not future.done():
+            future.set_exception(exc)
 
     def _answered(self, worker: _Worker, message: tuple[int, bool, Any]) -> None:
         jid, ok, value = message

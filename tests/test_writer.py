@@ -127,6 +127,22 @@ def test_jobs_from_an_event_loop_are_answered_on_that_loop(tmp_path) -> None:
     assert _names(url) == {f"s{i}" for i in range(50)} | {"after"}
 
 
+def test_release_writes_what_a_finished_loop_left_unanswered(tmp_path) -> None:
+    """A graceful stop drains the queue: jobs a loop submitted and never awaited (still in
+    the crawl's buffer or the socket when the loop ended) are written by release()."""
+    url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    writer = Writer.acquire(url)
+    futures = []
+
+    async def crawl() -> None:
+        futures.extend(writer.submit(add_source, f"late{i}" + "x" * 20_000) for i in range(40))
+
+    asyncio.run(crawl())
+    writer.release()
+    assert _names(url) == {f"late{i}" + "x" * 20_000 for i in range(40)}
+    assert not writer.process.is_alive()
+
+
 def test_a_writer_outlives_the_loop_that_served_it(tmp_path) -> None:
     """Jobs after that loop ended (a caller with no loop, then another loop) are served."""
     url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
