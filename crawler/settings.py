@@ -81,6 +81,8 @@ DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.robots.RobotsTxt": 100,
     # after RobotsTxtMiddleware (100): a forbidden URL spends no budget
     "nianbao.crawler.middlewares.PageBudgetMiddleware": 120,
+    # new downloads wait while the cleaning workers are far behind (NIANBAO_CLEAN_BACKLOG)
+    "nianbao.crawler.middlewares.CleaningBackpressure": 130,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "nianbao.crawler.middlewares.BackoffRetryMiddleware": 550,
     # If-None-Match / If-Modified-Since for report URLs the archive holds (NIANBAO_CONDITIONAL_*)
@@ -208,3 +210,6 @@ NIANBAO_PROGRESS_INTERVAL = 10.0
 # Processes that run the cleaning stages off the reactor thread (pipelines/stage.py), one
 # pool per crawl process shared by all its sources; 0 cleans in the reactor thread.
 NIANBAO_CLEAN_WORKERS = 2
+# Pages waiting for those processes, in all of the crawl's sources together, at which new
+# downloads wait (until half are cleaned); 0: never. ~90 KB a page in the crawl process.
+NIANBAO_CLEAN_BACKLOG = 1000

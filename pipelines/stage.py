@@ -45,6 +45,11 @@ def pool(size: int) -> Pool:
         return _pool
 
 
+def running_pool() -> Pool | None:
+    """The process's cleaning pool if it has one (no pool is started)."""
+    return _pool
+
+
 def start(size: int) -> None:
     """Start the pool's workers now, before the reactor and any thread: forked."""
     pool(size)

@@ -99,6 +99,7 @@ class Pool:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.replaced = 0
         self.broken: str | None = None
+        self.waiters: list[tuple[int, asyncio.Future]] = []  # (backlog wanted, its future)
         for _ in range(self.size):
             self.workers.append(self._start())
         atexit.register(self.close)
@@ -143,8 +144,35 @@ class Pool:
                 w.jobs = dict.fromkeys(w.jobs)
                 self._watch(w, loop)
             self.pending.clear()
+            self.waiters = []
             self.loop = loop
         return loop
+
+    def backlog(self) -> int:
+        """Jobs submitted and not yet in a worker's hands."""
+        return len(self.pending)
+
+    async def below(self, n: int) -> None:
+        """Return once the backlog is below ``n`` (at once if it is)."""
+        if len(self.pending) < n or self.broken is not None:
+            return
+        loop = self._attach()
+        future = loop.create_future()
+        self.waiters.append((n, future))
+        await future
+
+    def _wake(self) -> None:
+        if not self.waiters:
+            return
+        still = []
+        for n, future in self.waiters:
+            if future.done():
+                continue
+            if len(self.pending) < n or self.broken is not None:
+                future.set_result(None)
+            else:
+                still.append((n, future))
+        self.waiters = still
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> asyncio.Future:
         """``fn(arg)`` in a worker; the future is the running loop's."""
@@ -158,6 +186,10 @@ class Pool:
         return future
 
     def _dispatch(self) -> None:
+        self._send_ahead()
+        self._wake()
+
+    def _send_ahead(self) -> None:
         while self.pending and self.workers:
             worker = min(self.workers, key=lambda w: len(w.jobs))
             if len(worker.jobs) >= AHEAD:

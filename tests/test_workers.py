@@ -118,3 +118,46 @@ def test_close_ends_the_workers():
     assert all(proc.is_alive() for proc in procs)
     p.close()
     assert not any(proc.is_alive() for proc in procs)
+
+
+def test_below_waits_until_the_backlog_falls_under_the_mark():
+    p = workers.Pool(1)
+    try:
+
+        async def main():
+            jobs = [p.submit(time.sleep, 0.01) for _ in range(workers.AHEAD + 30)]
+            assert p.backlog() == 30
+            await asyncio.wait_for(p.below(10), 30)
+            assert p.backlog() < 10
+            await asyncio.wait_for(p.below(100), 1)  # already below: at once
+            await asyncio.gather(*jobs)
+
+        asyncio.run(main())
+    finally:
+        p.close()
+
+
+def test_downloads_wait_while_cleaning_is_far_behind(monkeypatch):
+    """crawler.middlewares.CleaningBackpressure: a request passes at once while the backlog
+    is under NIANBAO_CLEAN_BACKLOG, and waits for it to halve when it is not."""
+    from scrapy.http import Request
+
+    from nianbao.crawler.middlewares import CleaningBackpressure
+    from nianbao.pipelines import stage
+
+    p = workers.Pool(1)
+    monkeypatch.setattr(stage, "_pool", p)
+    mw = CleaningBackpressure(limit=20)
+    try:
+
+        async def main():
+            await asyncio.wait_for(mw.process_request(Request("http://a/")), 1)  # no backlog
+            jobs = [p.submit(time.sleep, 0.01) for _ in range(workers.AHEAD + 40)]
+            assert p.backlog() >= 20
+            await asyncio.wait_for(mw.process_request(Request("http://a/")), 30)
+            assert p.backlog() < 10
+            await asyncio.gather(*jobs)
+
+        asyncio.run(main())
+    finally:
+        p.close()
