@@ -65,7 +65,7 @@ from typing import Any
 
 from nianbao.models.db import open_archive
 from nianbao.pipelines import background
-from nianbao.pipelines.channel import Channel
+from nianbao.pipelines.channel import Channel, settle
 
 MAX_BATCH = 64  # jobs per transaction
 MAX_BATCH_SECONDS = 0.5  # once a batch has worked this long, it commits
@@ -235,7 +235,7 @@ class Writer:
     def _send(self, future: Any, job: tuple) -> None:
         """In the serving loop: the job onto the channel."""
         if self.dead is not None:
-            _settle(future, False, WriteFailed("operational", self.dead))
+            settle(future, False, WriteFailed("operational", self.dead))
             return
         with self.pending_lock:
             self.waiting[job[0]] = future
@@ -246,7 +246,7 @@ class Writer:
         with self.pending_lock:
             future = self.waiting.pop(jid, None)
         if future is not None:
-            _settle(future, False, WriteFailed("error", f"{type(exc).__name__}: {exc}"))
+            settle(future, False, WriteFailed("error", f"{type(exc).__name__}: {exc}"))
 
     def _answered(self, message: Any) -> None:
         """The writer's outcomes of one batch, after its commit (or that it is done)."""
@@ -257,7 +257,7 @@ class Writer:
             with self.pending_lock:
                 future = self.waiting.pop(jid, None)
             if future is not None:
-                _settle(future, ok, value)
+                settle(future, ok, value)
 
     def _gone(self) -> None:
         """The writer's end closed: after a stop, or it died."""
@@ -271,21 +271,7 @@ class Writer:
             self.dead = why
             futures, self.waiting = list(self.waiting.values()), {}
         for future in futures:
-            _settle(future, False, WriteFailed("operational", why))
-
-
-def _settle(future: Any, ok: bool, value: Any) -> None:
-    """Resolve ``future`` (either kind) unless it is done already; a loop that was closed
-    in the meantime (the crawl is over) cannot run its callbacks, and has none to run."""
-    if future.done():
-        return
-    try:
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-    except RuntimeError:  # its loop is closed
-        pass
+            settle(future, False, WriteFailed("operational", why))
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

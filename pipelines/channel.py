@@ -170,3 +170,18 @@ class Channel:
         self.detach()
         self.closed = True
         self.conn.close()
+
+
+def settle(future: Any, ok: bool, value: Any) -> None:
+    """Resolve ``future`` (asyncio's or concurrent's) with a helper's answer, unless it is
+    done already (cancelled, or failed meanwhile); a loop that was closed in the meantime
+    (the crawl is over) cannot run its callbacks, and has none to run."""
+    if future.done():
+        return
+    try:
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+    except RuntimeError:  # its loop is closed
+        pass

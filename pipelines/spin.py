@@ -34,10 +34,6 @@ _FIRST = "当市县镇乡区省收完执咨诉立富扶赓匆树行"
 _MARKS = re.compile(f"(?=[{_FIRST}])(?:{_ALTERNATIVES})")
 
 
-def marks(text: str) -> int:
-    return len(_MARKS.findall(to_simplified(text)))
-
-
 def run(doc: Document, lines: list[str]) -> Document:
     """One pass over the lines joined (no mark spans a line break): nearly every document
     has no mark at all, and a spun one is not scanned again line by line."""

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nianbao.pipelines import background
-from nianbao.pipelines.channel import Channel
+from nianbao.pipelines.channel import Channel, settle
 
 logger = logging.getLogger(__name__)
 
@@ -203,17 +203,14 @@ class Pool:
     def _unsent(self, worker: _Worker, jid: int, exc: Exception) -> None:
         """The job did not pickle: its own failure."""
         future = worker.jobs.pop(jid, None)
-        if future is not None and not future.done():
-            future.set_exception(exc)
+        if future is not None:
+            settle(future, False, exc)
 
     def _answered(self, worker: _Worker, message: tuple[int, bool, Any]) -> None:
         jid, ok, value = message
         future = worker.jobs.pop(jid, None)
-        if future is not None and not future.done():
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        if future is not None:
+            settle(future, ok, value)
         self._dispatch()
 
     def _lost(self, worker: _Worker) -> None:
@@ -225,8 +222,8 @@ class Pool:
         )
         logger.error("%s, with %d page(s) in hand", why, len(worker.jobs))
         for future in worker.jobs.values():
-            if future is not None and not future.done():
-                future.set_exception(WorkerLost(why))
+            if future is not None:
+                settle(future, False, WorkerLost(why))
         worker.jobs.clear()
         self.workers.remove(worker)
         if self.replaced < MAX_REPLACEMENTS:
@@ -236,9 +233,7 @@ class Pool:
             self.broken = f"{why}; {MAX_REPLACEMENTS} workers were started again already"
             logger.error("no cleaning worker left: %s", self.broken)
             while self.pending:
-                future = self.pending.popleft()[3]
-                if not future.done():
-                    future.set_exception(WorkerLost(self.broken))
+                settle(self.pending.popleft()[3], False, WorkerLost(self.broken))
         self._dispatch()
 
     def close(self) -> None:
