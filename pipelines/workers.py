@@ -33,6 +33,8 @@ import logging
 import multiprocessing
 import os
 import pickle
+import queue
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -52,7 +54,15 @@ class WorkerLost(Exception):
 
 def _serve(conn: Any, inherited: list[int], initializer: Callable[[], None] | None) -> None:
     """A worker: answer ``(id, fn, arg)`` with ``(id, True, fn(arg))`` or
-    ``(id, False, exception)`` until the crawl closes its end."""
+    ``(id, False, exception)`` until the crawl closes its end.
+
+    The answers are written by a thread of their own (:func:`_answer`): the crawl reads
+    them only between its reactor's callbacks, and a socket holds about three cleaned
+    report pages (212 KB, Linux's default), so a worker that wrote its answers itself
+    waited for the reactor a quarter of the crawl (its state sampled every 20 ms on 30
+    portals × 40 reports: 160–180 of ≈ 700 samples blocked in the socket's send,
+    2026-12-01) while a core sat partly idle. Now it cleans the next page meanwhile; at
+    most :data:`AHEAD` answers wait, as the crawl sends no more jobs than that."""
     for fd in inherited:  # the other workers' crawl-side ends, inherited by fork
         try:
             os.close(fd)
@@ -60,22 +70,38 @@ def _serve(conn: Any, inherited: list[int], initializer: Callable[[], None] | No
             pass
     if initializer is not None:
         initializer()
-    while True:
+    answers: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    writer = threading.Thread(target=_answer, args=(conn, answers), name="answers", daemon=True)
+    writer.start()
+    try:
+        while True:
+            try:
+                data = conn.recv_bytes()
+            except (EOFError, OSError):
+                return
+            jid, fn, arg = pickle.loads(data)
+            try:
+                reply = (jid, True, fn(arg))
+            except Exception as exc:  # the crawl logs it with the item
+                exc.add_note(f"in the cleaning worker:\n{traceback.format_exc()}")
+                reply = (jid, False, exc)
+            try:
+                out = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # an answer or exception that does not pickle
+                out = pickle.dumps((jid, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+            answers.put(out)
+    finally:
+        answers.put(None)  # what is answered is written before the worker leaves
+        writer.join()
+
+
+def _answer(conn: Any, answers: queue.SimpleQueue[bytes | None]) -> None:
+    """A worker's answers, written in order until ``None`` (or the crawl's end is gone)."""
+    while (out := answers.get()) is not None:
         try:
-            data = conn.recv_bytes()
-        except (EOFError, OSError):
+            conn.send_bytes(out)
+        except OSError:  # the crawl closed its end: nobody to answer
             return
-        jid, fn, arg = pickle.loads(data)
-        try:
-            reply = (jid, True, fn(arg))
-        except Exception as exc:  # the crawl logs it with the item
-            exc.add_note(f"in the cleaning worker:\n{traceback.format_exc()}")
-            reply = (jid, False, exc)
-        try:
-            out = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # an answer or exception that does not pickle
-            out = pickle.dumps((jid, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
-        conn.send_bytes(out)
 
 
 class _Worker:

@@ -57,6 +57,33 @@ def test_a_body_larger_than_the_socket_takes_is_written_without_blocking(pool):
     asyncio.run(main())
 
 
+def test_a_worker_goes_on_cleaning_while_the_crawl_does_not_read_its_answers():
+    """A busy reactor reads the workers' sockets only between its callbacks, and a socket
+    holds a few cleaned pages: a worker that wrote its answers itself waited for the
+    reactor instead of cleaning the next page. Here the loop is held for a second after
+    sixteen jobs of 1 MB answers went out; every job still ran within that second."""
+    pool = workers.Pool(1)
+
+    async def main():
+        assert await pool.submit(len, b"up") == 2  # the worker is running
+        jobs = []
+        for _ in range(workers.AHEAD - 1):
+            jobs.append(pool.submit(bytes, 1_000_000))  # far more than a socket holds
+        # when the worker got to the last job, on the clock read below
+        last = pool.submit(time.clock_gettime, time.CLOCK_MONOTONIC)
+        assert not pool.pending  # all sixteen are in the worker's hands
+        time.sleep(1.0)  # the reactor busy: nothing is read
+        held_until = time.clock_gettime(time.CLOCK_MONOTONIC)
+        assert await asyncio.gather(*jobs) == [bytes(1_000_000)] * (workers.AHEAD - 1)
+        return held_until, await last
+
+    try:
+        held_until, ran_at = asyncio.run(main())
+    finally:
+        pool.close()
+    assert ran_at < held_until
+
+
 def test_an_exception_comes_back_as_itself_with_the_workers_traceback(pool):
     async def main():
         with pytest.raises(ValueError, match="invalid literal") as info:
