@@ -179,9 +179,13 @@ def looks_like_candidate(title: str | None, text: str) -> bool:
 
     Generous on purpose (notices about the report pass too); :func:`run` decides.
     """
-    t = prep(title or "")
+    # On the reactor's core, for every page: a report page's title names the genre, and
+    # its text is not normalised then (OpenCC over 3,000 characters, ≈ 4 % of the crawl
+    # process on 30 portals × 40 reports, 2026-12-01).
+    if GENRE.search(prep(title or "")):
+        return True
     head = normal_form(text[:3000])
-    if GENRE.search(t) or GENRE.search(head[:400]):
+    if GENRE.search(head[:400]):
         return True
     return sum(bool(p.search(head)) for p in SECTION_GROUPS.values()) >= 3
 
