@@ -99,9 +99,20 @@ def run_changes(session: Session, run_ids: list[int], detail: bool = True) -> di
             )
         since = run.started_at
         # Versions first seen in this run: a capture of the run holds them, and they are
-        # no older than the run.
-        versions = session.scalars(
-            select(Version)
+        # no older than the run. The columns the digest shows, not whole versions: loading
+        # each one's text, normal form and JSON columns took 0.45 s after a first crawl of
+        # 30 portals x 40 reports (1,200 new reports), on the crawl's own wall time.
+        versions = session.execute(
+            select(
+                Version.id,
+                Version.report_id,
+                Version.n,
+                Version.organ,
+                Version.year,
+                Version.title,
+                Version.url,
+                Version.first_seen,
+            )
             .where(
                 Version.id.in_(
                     select(Capture.version_id).where(
@@ -132,7 +143,8 @@ def run_changes(session: Session, run_ids: list[int], detail: bool = True) -> di
             previous = session.scalar(
                 select(Version.text).where(Version.report_id == v.report_id, Version.n == v.n - 1)
             )
-            out["new_versions"].append({**entry, **char_changes(previous or "", v.text)})
+            text = session.scalar(select(Version.text).where(Version.id == v.id))
+            out["new_versions"].append({**entry, **char_changes(previous or "", text or "")})
         # Withdrawals are judged as a run ends (possibly after its row is finished): the
         # run's are those from its start to the next run of the source.
         until = session.scalar(
