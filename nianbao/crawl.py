@@ -248,7 +248,13 @@ def run(
     crawlers: list[tuple[str, Crawler]] = []
     jobs: dict[str, JobDir] = {}
     for src in sources:
-        own = settings.copy()
+        # Per-crawler settings (JOBDIR) need our own Crawler; the first installs the reactor,
+        # as CrawlerProcess.create_crawler would. A Crawler takes a copy of the settings
+        # (a deep copy, ≈ 3 ms) and applies it only in ``crawl``: what this crawler crawls
+        # is set on that copy, not on a copy of our own made first (one deep copy a source
+        # fewer: 0.1 s of a 30-portal crawl's start-up, 3 s of a 1,000-portal one).
+        crawler = Crawler(spidercls, settings, init_reactor=not crawlers)
+        own = crawler.settings
         # What this crawler crawls: settings every component reads (crawler/source.py).
         own.set("NIANBAO_SOURCE", src.name, priority="cmdline")
         own.set("NIANBAO_SOURCE_ORGAN", src.organ or "", priority="cmdline")
@@ -264,9 +270,6 @@ def run(
                 own.set("NIANBAO_LINKWATCH_ENABLED", False, priority="cmdline")
                 own.set("NIANBAO_RESUMED", True, priority="cmdline")
                 logger.warning("resuming the interrupted crawl of %s from %s", src.name, job.path)
-        # Per-crawler settings (JOBDIR) need our own Crawler; the first installs the reactor,
-        # as CrawlerProcess.create_crawler would.
-        crawler = Crawler(spidercls, own, init_reactor=not crawlers)
         crawlers.append((src.name, crawler))
         process.crawl(
             crawler,
