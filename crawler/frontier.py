@@ -6,7 +6,7 @@ of crawler processes on any number of machines work through one queue per source
 never fetch a URL another worker has already queued. Without it, Scrapy's in-process
 scheduler is used and nothing here runs.
 
-:class:`SharedScheduler` is scrapy-redis's ``Scheduler`` (0.9.1, checked against Scrapy
+:class:`~nianbao.crawler.shared_scheduler.SharedScheduler` is scrapy-redis's ``Scheduler`` (0.9.1, checked against Scrapy
 2.13–2.19) with four changes a batch crawl of many sources needs:
 
 * keys are per source, ``<NIANBAO_REDIS_PREFIX>:<source>:requests|dupefilter|budget|…``
@@ -40,34 +40,24 @@ host's (or IP's) concurrency and delay hold for all workers together. Only scrap
 scheduler and duplicate filter are used, never its ``RedisSpider`` (whose
 ``start_requests()`` Scrapy 2.16+ no longer drives): the spider's own ``async start()``
 yields the start requests, and Scrapy's engine enqueues them here like any other.
+
+The scheduler lives in its own module, imported only by a crawl that shares a frontier:
+scrapy-redis and the Redis client took 65–130 ms of every crawl's start-up (2026-12-01),
+on the one core a crawl starts on, for the few that use them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
-import socket
-import time
-from collections import deque
 from typing import Any
 
-from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
-from scrapy.utils.defer import deferred_from_coro
-from twisted.internet.task import LoopingCall
+from scrapy.exceptions import NotConfigured
 
-from nianbao.crawler.source import source_of
 from nianbao.errors import NianbaoError
 
-try:  # an optional extra: pip install -e '.[redis]'
-    from scrapy_redis.dupefilter import RFPDupeFilter
-    from scrapy_redis.scheduler import Scheduler
-except ImportError:  # pragma: no cover - exercised only without the extra
-    Scheduler = object  # type: ignore[assignment,misc]
-    RFPDupeFilter = None  # type: ignore[assignment,misc]
-
 logger = logging.getLogger(__name__)
-CLAIMED = "nianbao_frontier_claimed"  # meta flag: popped by an idle worker's poll
 WIRE = "nianbao.crawler.wire.WireDownloadHandler"
 POLITE = "nianbao.crawler.polite.PoliteDownloadHandler"
 
@@ -78,7 +68,7 @@ class FrontierError(NianbaoError):
 
 def check(url: str) -> None:
     """Fail early, with the URL, if scrapy-redis is missing or Redis does not answer."""
-    if RFPDupeFilter is None:
+    if importlib.util.find_spec("scrapy_redis") is None:
         raise FrontierError(
             "a Redis frontier was requested but scrapy-redis is not installed: "
             "pip install -e '.[redis]'"
@@ -103,7 +93,7 @@ class RedisFrontier:
         if not url:
             raise NotConfigured  # no Redis: Scrapy's in-process scheduler
         check(url)
-        settings.set("SCHEDULER", "nianbao.crawler.frontier.SharedScheduler", "addon")
+        settings.set("SCHEDULER", "nianbao.crawler.shared_scheduler.SharedScheduler", "addon")
         settings.set("NIANBAO_SHARED_BUDGET", True, "addon")
         settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
         settings.set("REDIS_URL", url, "addon")
@@ -123,195 +113,3 @@ class RedisFrontier:
                 settings.set("DOWNLOAD_HANDLERS", polite, priority)
             else:
                 logger.warning("DOWNLOAD_HANDLERS is not nianbao's: politeness is per worker only")
-
-
-def _key_part(value: str) -> str:
-    # scrapy-redis %-formats its keys with the spider name; a stray % must not reach it.
-    return value.replace("%", "_")
-
-
-class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
-    """scrapy-redis's scheduler with per-source keys, a shared budget and a shared finish."""
-
-    poll: LoopingCall | None = None  # runs while idle and waiting for peers
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> SharedScheduler:
-        instance = cls.from_settings(crawler.settings)
-        instance.stats = crawler.stats
-        instance.crawler = crawler
-        instance.prefix = crawler.settings.get("NIANBAO_REDIS_PREFIX") or "nianbao"
-        instance.worker = f"{socket.gethostname()}:{os.getpid()}:{id(instance)}"
-        instance.worker_timeout = crawler.settings.getfloat("NIANBAO_REDIS_WORKER_TIMEOUT", 600)
-        instance.prefetch = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
-        instance.idle_poll = crawler.settings.getfloat("NIANBAO_REDIS_IDLE_POLL", 0.5)
-        instance.claimed = deque()
-        crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
-        return instance
-
-    def open(self, spider: Any) -> None:
-        source = source_of(self.crawler)
-        base = f"{_key_part(self.prefix)}:{_key_part(source.name)}"
-        self.keys = {
-            name: f"{base}:{name}"
-            for name in ("requests", "dupefilter", "budget", "workers", "busy", "paused")
-        }
-        self.queue_key = self.keys["requests"]
-        self.df = RFPDupeFilter(
-            self.server,
-            key=self.keys["dupefilter"],
-            debug=self.crawler.settings.getbool("DUPEFILTER_DEBUG"),
-        )
-        # The shared budget replaces the spider's per-process one, which would count URLs
-        # another worker had already queued and stop discovery early.
-        # (The add-on set NIANBAO_SHARED_BUDGET, so PageBudgetMiddleware stands aside.)
-        self.max_pages = source.max_pages
-        # Joining is one step under a lock: two workers starting together must not both
-        # find no peer, so that the second clears the frontier the first just joined.
-        self.join_lock = f"{base}:join"
-        with self.server.lock(self.join_lock, timeout=30, blocking_timeout=60):
-            if not self._count("workers"):
-                if self.server.delete(self.keys["paused"]):
-                    # The last worker of an interrupted crawl left its frontier: resume it.
-                    logger.warning("resuming the interrupted shared crawl of %s", base)
-                    self.stats.set_value("frontier/resumed", 1)
-                else:
-                    # Nobody is crawling this source: whatever is left is from a finished or
-                    # crashed crawl, and inheriting its duplicate filter would fetch nothing.
-                    self.server.delete(*self.keys.values())
-            self._announce()
-        workers = self._count("workers")
-        super().open(spider)
-        self.stats.set_value("frontier/dequeued", 0)  # 0 at the end: peers did all the work
-        seen = self.server.scard(self.keys["dupefilter"])
-        logger.info(
-            "shared frontier %s: worker %s of %s, %s URL(s) seen, %s queued",
-            base,
-            self.worker,
-            workers,
-            seen,
-            len(self.queue),
-        )
-
-    def _announce(self, busy: bool = True) -> None:
-        """Say we are here (``workers``) and, unless idle, working (``busy``)."""
-        now = time.time()
-        self.server.zadd(self.keys["workers"], {self.worker: now})
-        if busy:
-            self.server.zadd(self.keys["busy"], {self.worker: now})
-
-    def _idle(self) -> None:
-        self.server.zrem(self.keys["busy"], self.worker)
-
-    def _count(self, name: str) -> int:
-        """Workers in ``workers``/``busy`` heard from within the timeout (forgets the rest)."""
-        key = self.keys[name]
-        self.server.zremrangebyscore(key, "-inf", time.time() - self.worker_timeout)
-        return int(self.server.zcard(key))
-
-    def __len__(self) -> int:
-        return len(self.queue) + len(self.claimed)
-
-    def enqueue_request(self, request: Any) -> bool:
-        if request.meta.pop(CLAIMED, False):  # already taken off the shared queue by _claim
-            self.claimed.append(request)
-            return True
-        if not request.dont_filter:
-            if self.df.request_seen(request):
-                self.df.log(request, self.spider)
-                self.stats.inc_value("frontier/filtered")
-                return False
-            if self.max_pages and self.server.incr(self.keys["budget"]) > self.max_pages:
-                self.stats.inc_value("frontier/budget_exhausted")
-                return False
-        self.queue.push(request)
-        self.stats.inc_value("frontier/enqueued")
-        return True
-
-    def next_request(self) -> Any:
-        if self.claimed:
-            return self.claimed.popleft()
-        # Take only what this worker can start fetching now: Scrapy would otherwise pull up
-        # to CONCURRENT_REQUESTS into its per-site queue, hoarding work an idle peer could do.
-        if len(self.crawler.engine.downloader.active) >= self.prefetch:
-            return None
-        # Announce before popping: between the pop and the fetch, a peer must not take us
-        # for idle and tear the frontier down.
-        self._announce()
-        request = self._pop(self.idle_before_close)
-        if request is not None:
-            self.stats.inc_value("frontier/dequeued")
-        return request
-
-    def _pop(self, timeout: int = 0) -> Any:
-        """The next queued request; an entry that is not our JSON is dropped and counted."""
-        try:
-            return self.queue.pop(timeout)
-        except (ValueError, TypeError, KeyError) as exc:  # never unpickled, never run
-            logger.error("shared frontier: refused a queued request that is not ours: %s", exc)
-            self.stats.inc_value("frontier/refused")
-            return None
-
-    def spider_idle(self, spider: Any = None) -> None:
-        """Stay open while another worker is busy: its pages may queue more work."""
-        if len(self.queue):  # queued after our engine last asked: claim it now
-            self._watch()
-            raise DontCloseSpider
-        self._idle()
-        if self._count("busy"):
-            self._watch()
-            raise DontCloseSpider
-
-    def _watch(self) -> None:
-        """Poll the shared queue while idle (Scrapy itself re-checks only every 5 s)."""
-        if self.poll is None or not self.poll.running:
-            self.poll = LoopingCall(self._claim)
-            self.poll.start(self.idle_poll, now=False).addErrback(
-                lambda f: logger.error("shared frontier poll failed: %s", f.value)
-            )
-
-    def _claim(self) -> None:
-        """Take a request a busy peer queued and hand it to our engine; or finish with them."""
-        if not len(self.queue):
-            self._announce(busy=False)  # still here, still idle
-            if not self._count("busy"):  # every peer is idle too: the crawl is over
-                if self.poll is not None:
-                    self.poll.stop()
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
-            return
-        self._announce()
-        request = self._pop()
-        if request is None:  # a peer was quicker (or the entry was refused)
-            self._idle()
-            return
-        if self.poll is not None:
-            self.poll.stop()
-        self.stats.inc_value("frontier/dequeued")
-        request.meta[CLAIMED] = True
-        self.crawler.engine.crawl(request)
-
-    def close(self, reason: str) -> None:
-        if self.poll is not None and self.poll.running:
-            self.poll.stop()
-        # Leaving is one step under the join lock, as joining is. Without it: this worker
-        # leaves and finds no one left; a worker joining now also finds no one, clears,
-        # registers and queues its start requests; then this one's delete wipes them all
-        # (or its "paused" mark makes the newcomer's next start resume a fresh crawl).
-        with self.server.lock(self.join_lock, timeout=30, blocking_timeout=60):
-            self._leave(reason)
-
-    def _leave(self, reason: str) -> None:
-        self._idle()
-        self.server.zrem(self.keys["workers"], self.worker)
-        if self._count("workers"):
-            return
-        if reason == "finished":
-            self.server.delete(*self.keys.values())
-            logger.info("last worker out: deleted the shared frontier's keys")
-        else:  # stopped (Ctrl-C, SIGTERM, a CloseSpider): the next start resumes
-            self.server.set(self.keys["paused"], reason)
-            logger.info(
-                "last worker out (%s): kept the shared frontier, %s request(s) queued",
-                reason,
-                len(self.queue),
-            )

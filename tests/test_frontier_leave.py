@@ -3,7 +3,7 @@
 Leaving is "remove myself; if no worker is left, delete the source's keys". Were those two
 steps apart, a worker joining in between would find nobody, register and queue its start
 requests, and then lose them all to the leaver's delete. Both run under the source's
-join lock (crawler/frontier.py). The schedulers here are the real ones on a real Redis;
+join lock (crawler/shared_scheduler.py). The schedulers here are the real ones on a real Redis;
 the test forces the interleaving: the moment the leaver has found no one left, it starts
 the joiner and lets it run as far as it can.
 """
@@ -17,7 +17,7 @@ import pytest
 import scrapy
 from scrapy.utils.test import get_crawler
 
-from nianbao.crawler.frontier import SharedScheduler
+from nianbao.crawler.shared_scheduler import SharedScheduler
 from tests.test_distributed import redis_frontier as redis_frontier  # the fixture
 
 

@@ -33,3 +33,34 @@ def test_the_cli_imports_are_frozen_and_the_collector_comes_back_on() -> None:
     assert enabled == "True"
     assert int(frozen) > 50_000  # click, SQLAlchemy and the archive's tables
     assert second == "True"
+
+
+def test_a_crawl_without_a_shared_frontier_does_not_import_redis() -> None:
+    """scrapy-redis and the Redis client cost 65–130 ms of every crawl's start-up, on the
+    one core a crawl starts on; only a crawl given ``--redis`` needs them."""
+    probe = (
+        "import sys, nianbao.cli\n"
+        "from nianbao import crawl\n"
+        "from nianbao.crawler import frontier\n"
+        "print(sorted(m for m in ('redis', 'scrapy_redis') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_a_shared_frontier_without_scrapy_redis_says_how_to_install_it(monkeypatch) -> None:
+    import importlib.util
+
+    import pytest
+
+    from nianbao.crawler import frontier
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "scrapy_redis" else real(name, *a),
+    )
+    with pytest.raises(frontier.FrontierError, match=r"pip install -e '\.\[redis\]'"):
+        frontier.check("redis://127.0.0.1:6379/0")

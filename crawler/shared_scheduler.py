@@ -1,0 +1,217 @@
+"""The shared frontier's scheduler: scrapy-redis's, with per-source keys, a shared budget,
+a shared finish and idle polling (what and why: :mod:`nianbao.crawler.frontier`, whose
+add-on names this class as ``SCHEDULER`` when a crawl shares a frontier; it is imported
+only then, with scrapy-redis, an optional extra: ``pip install -e '.[redis]'``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections import deque
+from typing import Any
+
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.defer import deferred_from_coro
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.scheduler import Scheduler
+from twisted.internet.task import LoopingCall
+
+from nianbao.crawler.source import source_of
+
+logger = logging.getLogger(__name__)
+CLAIMED = "nianbao_frontier_claimed"  # meta flag: popped by an idle worker's poll
+
+
+def _key_part(value: str) -> str:
+    # scrapy-redis %-formats its keys with the spider name; a stray % must not reach it.
+    return value.replace("%", "_")
+
+
+class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
+    """scrapy-redis's scheduler with per-source keys, a shared budget and a shared finish."""
+
+    poll: LoopingCall | None = None  # runs while idle and waiting for peers
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SharedScheduler:
+        instance = cls.from_settings(crawler.settings)
+        instance.stats = crawler.stats
+        instance.crawler = crawler
+        instance.prefix = crawler.settings.get("NIANBAO_REDIS_PREFIX") or "nianbao"
+        instance.worker = f"{socket.gethostname()}:{os.getpid()}:{id(instance)}"
+        instance.worker_timeout = crawler.settings.getfloat("NIANBAO_REDIS_WORKER_TIMEOUT", 600)
+        instance.prefetch = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+        instance.idle_poll = crawler.settings.getfloat("NIANBAO_REDIS_IDLE_POLL", 0.5)
+        instance.claimed = deque()
+        crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
+        return instance
+
+    def open(self, spider: Any) -> None:
+        source = source_of(self.crawler)
+        base = f"{_key_part(self.prefix)}:{_key_part(source.name)}"
+        self.keys = {
+            name: f"{base}:{name}"
+            for name in ("requests", "dupefilter", "budget", "workers", "busy", "paused")
+        }
+        self.queue_key = self.keys["requests"]
+        self.df = RFPDupeFilter(
+            self.server,
+            key=self.keys["dupefilter"],
+            debug=self.crawler.settings.getbool("DUPEFILTER_DEBUG"),
+        )
+        # The shared budget replaces the spider's per-process one, which would count URLs
+        # another worker had already queued and stop discovery early.
+        # (The add-on set NIANBAO_SHARED_BUDGET, so PageBudgetMiddleware stands aside.)
+        self.max_pages = source.max_pages
+        # Joining is one step under a lock: two workers starting together must not both
+        # find no peer, so that the second clears the frontier the first just joined.
+        self.join_lock = f"{base}:join"
+        with self.server.lock(self.join_lock, timeout=30, blocking_timeout=60):
+            if not self._count("workers"):
+                if self.server.delete(self.keys["paused"]):
+                    # The last worker of an interrupted crawl left its frontier: resume it.
+                    logger.warning("resuming the interrupted shared crawl of %s", base)
+                    self.stats.set_value("frontier/resumed", 1)
+                else:
+                    # Nobody is crawling this source: whatever is left is from a finished or
+                    # crashed crawl, and inheriting its duplicate filter would fetch nothing.
+                    self.server.delete(*self.keys.values())
+            self._announce()
+        workers = self._count("workers")
+        super().open(spider)
+        self.stats.set_value("frontier/dequeued", 0)  # 0 at the end: peers did all the work
+        seen = self.server.scard(self.keys["dupefilter"])
+        logger.info(
+            "shared frontier %s: worker %s of %s, %s URL(s) seen, %s queued",
+            base,
+            self.worker,
+            workers,
+            seen,
+            len(self.queue),
+        )
+
+    def _announce(self, busy: bool = True) -> None:
+        """Say we are here (``workers``) and, unless idle, working (``busy``)."""
+        now = time.time()
+        self.server.zadd(self.keys["workers"], {self.worker: now})
+        if busy:
+            self.server.zadd(self.keys["busy"], {self.worker: now})
+
+    def _idle(self) -> None:
+        self.server.zrem(self.keys["busy"], self.worker)
+
+    def _count(self, name: str) -> int:
+        """Workers in ``workers``/``busy`` heard from within the timeout (forgets the rest)."""
+        key = self.keys[name]
+        self.server.zremrangebyscore(key, "-inf", time.time() - self.worker_timeout)
+        return int(self.server.zcard(key))
+
+    def __len__(self) -> int:
+        return len(self.queue) + len(self.claimed)
+
+    def enqueue_request(self, request: Any) -> bool:
+        if request.meta.pop(CLAIMED, False):  # already taken off the shared queue by _claim
+            self.claimed.append(request)
+            return True
+        if not request.dont_filter:
+            if self.df.request_seen(request):
+                self.df.log(request, self.spider)
+                self.stats.inc_value("frontier/filtered")
+                return False
+            if self.max_pages and self.server.incr(self.keys["budget"]) > self.max_pages:
+                self.stats.inc_value("frontier/budget_exhausted")
+                return False
+        self.queue.push(request)
+        self.stats.inc_value("frontier/enqueued")
+        return True
+
+    def next_request(self) -> Any:
+        if self.claimed:
+            return self.claimed.popleft()
+        # Take only what this worker can start fetching now: Scrapy would otherwise pull up
+        # to CONCURRENT_REQUESTS into its per-site queue, hoarding work an idle peer could do.
+        if len(self.crawler.engine.downloader.active) >= self.prefetch:
+            return None
+        # Announce before popping: between the pop and the fetch, a peer must not take us
+        # for idle and tear the frontier down.
+        self._announce()
+        request = self._pop(self.idle_before_close)
+        if request is not None:
+            self.stats.inc_value("frontier/dequeued")
+        return request
+
+    def _pop(self, timeout: int = 0) -> Any:
+        """The next queued request; an entry that is not our JSON is dropped and counted."""
+        try:
+            return self.queue.pop(timeout)
+        except (ValueError, TypeError, KeyError) as exc:  # never unpickled, never run
+            logger.error("shared frontier: refused a queued request that is not ours: %s", exc)
+            self.stats.inc_value("frontier/refused")
+            return None
+
+    def spider_idle(self, spider: Any = None) -> None:
+        """Stay open while another worker is busy: its pages may queue more work."""
+        if len(self.queue):  # queued after our engine last asked: claim it now
+            self._watch()
+            raise DontCloseSpider
+        self._idle()
+        if self._count("busy"):
+            self._watch()
+            raise DontCloseSpider
+
+    def _watch(self) -> None:
+        """Poll the shared queue while idle (Scrapy itself re-checks only every 5 s)."""
+        if self.poll is None or not self.poll.running:
+            self.poll = LoopingCall(self._claim)
+            self.poll.start(self.idle_poll, now=False).addErrback(
+                lambda f: logger.error("shared frontier poll failed: %s", f.value)
+            )
+
+    def _claim(self) -> None:
+        """Take a request a busy peer queued and hand it to our engine; or finish with them."""
+        if not len(self.queue):
+            self._announce(busy=False)  # still here, still idle
+            if not self._count("busy"):  # every peer is idle too: the crawl is over
+                if self.poll is not None:
+                    self.poll.stop()
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
+            return
+        self._announce()
+        request = self._pop()
+        if request is None:  # a peer was quicker (or the entry was refused)
+            self._idle()
+            return
+        if self.poll is not None:
+            self.poll.stop()
+        self.stats.inc_value("frontier/dequeued")
+        request.meta[CLAIMED] = True
+        self.crawler.engine.crawl(request)
+
+    def close(self, reason: str) -> None:
+        if self.poll is not None and self.poll.running:
+            self.poll.stop()
+        # Leaving is one step under the join lock, as joining is. Without it: this worker
+        # leaves and finds no one left; a worker joining now also finds no one, clears,
+        # registers and queues its start requests; then this one's delete wipes them all
+        # (or its "paused" mark makes the newcomer's next start resume a fresh crawl).
+        with self.server.lock(self.join_lock, timeout=30, blocking_timeout=60):
+            self._leave(reason)
+
+    def _leave(self, reason: str) -> None:
+        self._idle()
+        self.server.zrem(self.keys["workers"], self.worker)
+        if self._count("workers"):
+            return
+        if reason == "finished":
+            self.server.delete(*self.keys.values())
+            logger.info("last worker out: deleted the shared frontier's keys")
+        else:  # stopped (Ctrl-C, SIGTERM, a CloseSpider): the next start resumes
+            self.server.set(self.keys["paused"], reason)
+            logger.info(
+                "last worker out (%s): kept the shared frontier, %s request(s) queued",
+                reason,
+                len(self.queue),
+            )
