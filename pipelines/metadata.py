@@ -134,11 +134,8 @@ def soup_lines(soup: htmltree.Element) -> list[str]:
     page is parsed once, not once more here.
     """
     text = htmltree.text(soup, "\n")
-    return [
-        line.strip()
-        for line in text.replace("\u3000", " ").replace("\xa0", " ").splitlines()
-        if line.strip()
-    ]
+    lines = text.replace("\u3000", " ").replace("\xa0", " ").splitlines()
+    return [stripped for line in lines if (stripped := line.strip())]
 
 
 def _page_lines(html: str) -> list[str]:
