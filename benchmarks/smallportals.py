@@ -14,6 +14,11 @@ by this process. For every N, in one run and on the same pages:
 * an unchanged recrawl of the SQLite archive, and a bare "recrawl" for comparison (bare
   Scrapy has no archive, so it downloads everything again).
 
+* the ``nianbao crawl`` command itself into a new SQLite archive (``python -m nianbao
+  crawl --url … -s …``, timed by this process from start to exit): what a user or a held-out
+  bench runs, so its start-up (interpreter and imports included) and what it prints after
+  the crawl (the per-source lines, the change digest) count too;
+
 * plain Scrapy, for reference: a ``CrawlSpider`` with a ``LinkExtractor`` and Scrapy's
   defaults on the same portals (what "bare Scrapy" means without nianbao's spider), and
   the bare and full crawls' rates as a share of its rate.
@@ -304,6 +309,31 @@ def line(name: str, r: dict, n: int, m: int, bare: dict | None) -> str:
     )
 
 
+def run_cli(db: Path, urls_file: Path, per_source: int, extra: list[str]) -> dict:
+    """``nianbao crawl`` as a user runs it, into a new archive at ``db``: its wall time from
+    start to exit and its CPU (every process of it), as this process sees them."""
+    settings = dict(FAST) | {
+        "CONCURRENT_REQUESTS": str(per_source),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": str(per_source),
+    }
+    settings |= dict(arg.split("=", 1) for arg in extra)
+    command = [sys.executable, "-m", "nianbao", "crawl", "--db", str(db)]
+    for url in json.loads(urls_file.read_text()):
+        command += ["--url", url]
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=3600)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"nianbao crawl exit {proc.returncode}:\n{proc.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    done = [ln for ln in proc.stdout.splitlines() if ln.startswith("done: ")]
+    return {"wall": wall, "cpu": cpu, "done": done[-1] if done else "?"}
+
+
 def measure(n: int, m: int, work: Path, per_source: int, pg: str | None, runs: int) -> dict:
     from benchmarks.__main__ import pg_database
     from nianbao.demo.portalgen import seed_reports
@@ -339,6 +369,9 @@ def measure(n: int, m: int, work: Path, per_source: int, pg: str | None, runs: i
             best(
                 "recrawl sqlite", run_crawl(f"sqlite:///{db}", urls_file, "full", per_source, extra)
             )
+            best(
+                "nianbao crawl", run_cli(work / f"cli{n}_{i}.sqlite", urls_file, per_source, extra)
+            )
             if pg:
                 with pg_database(pg) as pg_url:
                     best("full postgresql", run_crawl(pg_url, urls_file, "full", per_source, extra))
@@ -359,10 +392,18 @@ def report(results: dict, n: int, m: int, per_source: int) -> None:
     for name in ("bare", "full sqlite", "full postgresql", "recrawl sqlite", "recrawl postgresql"):
         if name in results:
             say(line(name, results[name], n, m, None if name == "bare" else bare))
+    cli = results.get("nianbao crawl")
+    if cli:
+        reports = n * m
+        say(
+            f"  {'nianbao crawl (CLI)':22s}{reports / cli['wall']:7.1f} report pages/s  "
+            f"ratio {bare['wall'] / cli['wall']:.2f}  {cli['cpu'] / reports * 1000:6.1f} "
+            f"CPU-ms/report page  ({cli['wall']:.1f} s from start to exit; {cli['done']})"
+        )
     plain = results.get("plain scrapy")
     if plain:
         say(line("plain scrapy", plain, n, m, None))
-        for name in ("bare", "full sqlite", "full postgresql"):
+        for name in ("bare", "full sqlite", "full postgresql", "nianbao crawl"):
             if name in results:
                 say(
                     f"  {name} ÷ plain Scrapy (CrawlSpider + LinkExtractor): "
