@@ -6,8 +6,9 @@ of crawler processes on any number of machines work through one queue per source
 never fetch a URL another worker has already queued. Without it, Scrapy's in-process
 scheduler is used and nothing here runs.
 
-:class:`~nianbao.crawler.shared_scheduler.SharedScheduler` is scrapy-redis's ``Scheduler`` (0.9.1, checked against Scrapy
-2.13–2.19) with four changes a batch crawl of many sources needs:
+:class:`~nianbao.crawler.shared_scheduler.SharedScheduler` is scrapy-redis's ``Scheduler``
+(0.9.1, checked against Scrapy 2.13–2.19) with four changes a batch crawl of many sources
+needs:
 
 * keys are per source, ``<NIANBAO_REDIS_PREFIX>:<source>:requests|dupefilter|budget|…``
   (scrapy-redis keys by spider name, and every source runs the same ``portal`` spider);
