@@ -99,6 +99,17 @@ FAST = {
 }
 
 
+def crawl_settings(per_source: int, extra: list[str]) -> dict[str, str]:
+    """The Scrapy settings every nianbao crawl of the benchmark runs with (``crawl.run`` in
+    the child, and the ``nianbao crawl`` command): :data:`FAST`, ``per_source`` requests in
+    flight, then ``--set NAME=VALUE``."""
+    settings = dict(FAST) | {
+        "CONCURRENT_REQUESTS": str(per_source),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": str(per_source),
+    }
+    return settings | dict(arg.split("=", 1) for arg in extra)
+
+
 def child(db: str, urls_file: str, mode: str, per_source: int, extra: list[str]) -> None:
     """One crawl of every portal in ``urls_file``; prints its numbers as JSON."""
     t0 = time.perf_counter()
@@ -117,11 +128,7 @@ def child(db: str, urls_file: str, mode: str, per_source: int, extra: list[str])
     sources = [
         SourceConfig(name=f"p{i:05d}", start_urls=[u], organ=None) for i, u in enumerate(urls)
     ]
-    overrides = dict(FAST) | {
-        "CONCURRENT_REQUESTS": str(per_source),
-        "CONCURRENT_REQUESTS_PER_DOMAIN": str(per_source),
-    }
-    overrides |= dict(arg.split("=", 1) for arg in extra)
+    overrides = crawl_settings(per_source, extra)
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = "{}"
     results = crawl.run(sources, db, overrides)
@@ -312,11 +319,7 @@ def line(name: str, r: dict, n: int, m: int, bare: dict | None) -> str:
 def run_cli(db: Path, urls_file: Path, per_source: int, extra: list[str]) -> dict:
     """``nianbao crawl`` as a user runs it, into a new archive at ``db``: its wall time from
     start to exit and its CPU (every process of it), as this process sees them."""
-    settings = dict(FAST) | {
-        "CONCURRENT_REQUESTS": str(per_source),
-        "CONCURRENT_REQUESTS_PER_DOMAIN": str(per_source),
-    }
-    settings |= dict(arg.split("=", 1) for arg in extra)
+    settings = crawl_settings(per_source, extra)
     command = [sys.executable, "-m", "nianbao", "crawl", "--db", str(db)]
     for url in json.loads(urls_file.read_text()):
         command += ["--url", url]
