@@ -70,13 +70,15 @@ def test_jobs_share_a_writer_and_a_failing_one_is_rolled_back_alone(tmp_path) ->
     assert not writer.process.is_alive()
 
 
-def test_a_batch_takes_savepoints_only_when_a_job_fails(tmp_path) -> None:
+def test_a_batch_takes_savepoints_only_when_a_job_fails(tmp_path, monkeypatch) -> None:
     """No job fails: one transaction, no savepoint (they cost the writer 12-17 % of its CPU
     a report). One fails: the batch is written again with a savepoint a job, and only the
     failing job's rows are missing."""
     from sqlalchemy import event
 
     from nianbao.models import writer
+
+    monkeypatch.setattr(writer, "MAX_BATCH_SECONDS", 3600.0)  # whole batches, however slow
     from nianbao.models.db import open_archive
 
     url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
@@ -282,6 +284,7 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
 
     monkeypatch.setattr(writer, "IDLE_LOOK", 0.01)
     monkeypatch.setattr(writer, "LINK_BATCH", 2)
+    monkeypatch.setattr(writer, "MAX_BATCH_SECONDS", 3600.0)  # whole batches, however slow
     url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
     engine = open_archive(url)
     Session = sessionmaker_for(engine)
@@ -388,3 +391,26 @@ def test_a_helper_started_once_a_thread_runs_is_spawned() -> None:
     finally:
         release.set()
         other.join()
+
+
+def test_a_batch_commits_once_it_has_worked_long_enough_and_leaves_the_rest(
+    tmp_path, monkeypatch
+) -> None:
+    """A batch stops taking jobs after MAX_BATCH_SECONDS of work (at least one job is
+    written), so a slow archive answers its first jobs without waiting for the whole
+    batch; the rest come back untouched, to be written next."""
+    from nianbao.models import writer
+    from nianbao.models.db import open_archive
+
+    url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    engine = open_archive(url)
+    factory = sessionmaker_for(engine)
+    jobs = [(i, add_source, (name,), {}) for i, name in enumerate("abc")]
+    monkeypatch.setattr(writer, "MAX_BATCH_SECONDS", -1.0)  # every job is "long enough"
+    outcomes, rest = writer._write(factory, jobs)
+    assert [(jid, ok) for jid, ok, _ in outcomes] == [(0, True)] and rest == jobs[1:]
+    monkeypatch.setattr(writer, "MAX_BATCH_SECONDS", 3600.0)
+    outcomes, rest = writer._write(factory, rest)
+    assert [(jid, ok) for jid, ok, _ in outcomes] == [(1, True), (2, True)] and rest == []
+    engine.dispose()
+    assert _names(url) == {"a", "b", "c"}
