@@ -30,6 +30,11 @@ needs:
 * an idle worker waiting for its peers polls the shared queue every
   ``NIANBAO_REDIS_IDLE_POLL`` seconds and claims what they queued (Scrapy's own idle
   re-check runs only every 5 s);
+* a request a worker took is seen through by that worker: its retries, redirects and
+  meta refreshes stay in the worker's own queue instead of going back to the shared one,
+  so the worker that met a 503 or a reset connection is the one that fetches the page
+  (a peer fetching it would leave the worker with nothing received and no failure,
+  which reads as a failed source);
 * a crawl whose last worker was stopped (Ctrl-C, SIGTERM) keeps its frontier, and the
   next worker started resumes it; Scrapy's ``JOBDIR`` has no queue to keep in this mode;
 * unlink detection (``crawler/linkwatch.py``) is switched off: no single worker sees the

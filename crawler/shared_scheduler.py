@@ -23,6 +23,9 @@ from nianbao.crawler.source import source_of
 
 logger = logging.getLogger(__name__)
 CLAIMED = "nianbao_frontier_claimed"  # meta flag: popped by an idle worker's poll
+# meta: the worker that took the request off the shared queue. Scrapy copies a request's
+# meta into its retry, redirect and refresh, so they carry the mark back to enqueue_request.
+TAKEN = "nianbao_frontier_taken"
 
 
 def _key_part(value: str) -> str:
@@ -45,6 +48,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         instance.worker_timeout = crawler.settings.getfloat("NIANBAO_REDIS_WORKER_TIMEOUT", 600)
         instance.prefetch = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
         instance.idle_poll = crawler.settings.getfloat("NIANBAO_REDIS_IDLE_POLL", 0.5)
+        # Requests this worker took and will fetch: claimed by its poll, or the retry,
+        # redirect or refresh of one it fetched (never handed back to the shared queue).
         instance.claimed = deque()
         crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
         return instance
@@ -113,6 +118,15 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         return len(self.queue) + len(self.claimed)
 
     def enqueue_request(self, request: Any) -> bool:
+        """Queue ``request`` for every worker, or keep it here if it continues one of ours.
+
+        A retry, redirect or meta refresh of a request this worker took stays with this
+        worker (after the duplicate filter and the budget, for a new address): handed back
+        to the shared queue, a peer could fetch it, and this worker would end with nothing
+        received and no failure counted, reported as a failed source (exit status 3) when
+        nothing had failed. It also keeps a retry's attempts and waits in one worker's
+        count, as without a shared frontier.
+        """
         if request.meta.pop(CLAIMED, False):  # already taken off the shared queue by _claim
             self.claimed.append(request)
             return True
@@ -124,6 +138,10 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             if self.max_pages and self.server.incr(self.keys["budget"]) > self.max_pages:
                 self.stats.inc_value("frontier/budget_exhausted")
                 return False
+        if request.meta.get(TAKEN) == self.worker:
+            self.claimed.append(request)
+            self.stats.inc_value("frontier/kept")
+            return True
         self.queue.push(request)
         self.stats.inc_value("frontier/enqueued")
         return True
@@ -140,8 +158,12 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         self._announce()
         request = self._pop(self.idle_before_close)
         if request is not None:
-            self.stats.inc_value("frontier/dequeued")
+            self._took(request)
         return request
+
+    def _took(self, request: Any) -> None:
+        request.meta[TAKEN] = self.worker
+        self.stats.inc_value("frontier/dequeued")
 
     def _pop(self, timeout: int = 0) -> Any:
         """The next queued request; an entry that is not our JSON is dropped and counted."""
@@ -186,7 +208,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             return
         if self.poll is not None:
             self.poll.stop()
-        self.stats.inc_value("frontier/dequeued")
+        self._took(request)
         request.meta[CLAIMED] = True
         self.crawler.engine.crawl(request)
 
@@ -198,6 +220,12 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         # registers and queues its start requests; then this one's delete wipes them all
         # (or its "paused" mark makes the newcomer's next start resume a fresh crawl).
         with self.server.lock(self.join_lock, timeout=30, blocking_timeout=60):
+            # Requests kept for this worker and not fetched (a stop between a retry's wait
+            # and its fetch): back to the shared queue, for a peer or the next start.
+            while self.claimed:
+                request = self.claimed.popleft()
+                request.meta.pop(TAKEN, None)
+                self.queue.push(request)
             self._leave(reason)
 
     def _leave(self, reason: str) -> None:

@@ -28,11 +28,14 @@ def run_status(stats: dict[str, Any], reason: str = "finished") -> str:
     ``failed``: no page of the source was received whole (:data:`RECEIVED`, counted by the
     spider: not robots.txt, not a body the binary guard or the size limit stopped, not a
     4xx/5xx, not an anti-bot challenge), even if the server answered something; ``idle``: a
-    shared-frontier worker whose peers fetched everything (not a failure); ``ok``; else
-    Scrapy's finish reason (``shutdown`` after Ctrl-C, ``closespider_…``).
+    shared-frontier worker that received nothing and had nothing fail, because its peers
+    fetched everything (or what it took redirected to a page a peer had); not a failure,
+    and cron must not be paged for it; ``ok``; else Scrapy's finish reason (``shutdown``
+    after Ctrl-C, ``closespider_…``).
     """
     if int(stats.get(RECEIVED, 0)) == 0:
-        if stats.get("frontier/dequeued") == 0 and reason == "finished":
+        shared = "frontier/dequeued" in stats
+        if shared and reason == "finished" and not _failures(stats):
             return "idle"
         return "failed"
     return "ok" if reason == "finished" else reason
@@ -60,12 +63,8 @@ _WHY = {
 }
 
 
-def failure_reason(stats: dict[str, Any]) -> str:
-    """Why no page of a failed source was received, for the summary and ``runs``.
-
-    E.g. "every page was stopped: binary body served as text/html (3)": an operator
-    paged by exit status 3 should not have to rerun the crawl with ``-v`` to learn why.
-    """
+def _failures(stats: dict[str, Any]) -> list[tuple[int, str, str]]:
+    """(count, verb, why) for each kind of refusal or failure the stats counted."""
     found: list[tuple[int, str, str]] = []
     for key, (verb, why) in _WHY.items():
         if n := int(stats.get(key, 0) or 0):
@@ -77,6 +76,16 @@ def failure_reason(stats: dict[str, Any]) -> str:
             found.append((int(value), "failed", f"HTTP {key.rsplit('_', 1)[-1]}"))
         elif key.startswith("portal/trap/") and value:
             found.append((int(value), "skipped", f"trap ({key.rsplit('/', 1)[-1]})"))
+    return found
+
+
+def failure_reason(stats: dict[str, Any]) -> str:
+    """Why no page of a failed source was received, for the summary and ``runs``.
+
+    E.g. "every page was stopped: binary body served as text/html (3)": an operator
+    paged by exit status 3 should not have to rerun the crawl with ``-v`` to learn why.
+    """
+    found = _failures(stats)
     if not found:
         return "no page could be fetched"
     found.sort(key=lambda f: -f[0])

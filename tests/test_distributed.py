@@ -115,7 +115,19 @@ def _two_workers(  # type: ignore[no-untyped-def]
     server = serve(portal)
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     env.pop("NIANBAO_DB", None)
-    commands = [[*NIANBAO, "crawl", "--url", server.url(start), *FAST, *extra] for start in starts]
+    commands = [
+        [
+            *NIANBAO,
+            "crawl",
+            "--url",
+            server.url(start),
+            *FAST,
+            *extra,
+            "-s",
+            f"USER_AGENT=worker{i}",
+        ]
+        for i, start in enumerate(starts)
+    ]
     common = [
         "--redis",
         redis_url,
@@ -177,6 +189,48 @@ def test_two_workers_share_one_frontier(db_url, seeds, serve, redis_frontier):
     client = redis.Redis.from_url(redis_url)
     assert list(client.scan_iter(f"{prefix}:*")) == []  # the last worker out cleaned up
     client.close()
+
+
+@pytest.mark.backend("sqlite")
+def test_the_worker_that_met_a_503_fetches_the_page_itself(db_url, seeds, serve, redis_frontier):
+    """A retry stays with the worker that took the request: handed back to the shared
+    queue, a peer could fetch it and the worker that met the 503 would end with nothing
+    received and no failure counted, a "failed" source (exit status 3). Here every report
+    page answers 503 to its first request, so each worker meets some."""
+    redis_url, prefix = redis_frontier
+    portal = _portal(seeds)
+    reports = [path for path in portal.paths() if path.startswith("/zwgk/ndbg/2")]
+    assert len(reports) == len(TOWNS)
+    pages = {path: portal.get(path) for path in reports}
+    asked: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    arrived = portal.arrived
+
+    def recording(path: str, user_agent: str) -> None:
+        with lock:
+            asked.append((path, user_agent))
+        arrived(path, user_agent)
+
+    portal.arrived = recording  # type: ignore[method-assign]
+
+    def once_unavailable(path: str) -> Page | None:
+        with lock:
+            first = sum(p == path for p, _ in asked) == 1
+        if first:
+            return Page(b"busy", "text/plain", status=503, headers={"Retry-After": "0"})
+        return pages.get(path)
+
+    for path in reports:
+        portal.remove(path)
+        portal.route(path, once_unavailable)
+    _two_workers(db_url, portal, serve, redis_url, prefix)
+    by_path: dict[str, list[str]] = {}
+    for path, agent in asked:
+        by_path.setdefault(path, []).append(agent)
+    for path in reports:
+        agents = by_path[path]
+        assert len(agents) == 2 and agents[0] == agents[1], (path, agents)
+    assert len({agents[0] for agents in by_path.values()}) == 2  # both workers did some
 
 
 @pytest.mark.backend("sqlite")

@@ -66,6 +66,12 @@ def test_run_status_counts_only_pages_received():
     assert run_status({"portal/pages_received": 1}) == "ok"
     assert run_status({"portal/pages_received": 1}, "shutdown") == "shutdown"
     assert run_status({"frontier/dequeued": 0}) == "idle"
+    # A shared-frontier worker whose requests ended at a peer (a redirect to a page the peer
+    # had): nothing received, nothing failed. Not so alone, nor with a failure counted.
+    assert run_status({"frontier/dequeued": 2, "frontier/filtered": 1}) == "idle"
+    assert run_status({"frontier/dequeued": 0}, "shutdown") == "failed"
+    assert run_status({"frontier/dequeued": 2, "portal/skipped/error": 1}) == "failed"
+    assert run_status({}) == "failed"
     assert failure_reason(stats) == "every page was stopped: binary body served as text/html (3)"
     mixed = {
         "portal/skipped/robots": 2,
