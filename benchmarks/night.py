@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +229,7 @@ def main() -> None:
         return
 
     from nianbao.demo.portalgen import seed_reports
-    from nianbao.demo.server import PortalServer
+    from nianbao.demo.server import PortalServers
 
     redis = (
         os.environ.get("NIANBAO_BENCH_REDIS")
@@ -270,12 +270,10 @@ def main() -> None:
     results = []
     try:
         seeds = seed_reports(SEEDS)
-        with ExitStack() as stack:
-            servers = [
-                stack.enter_context(PortalServer(make_portal(i, m, seeds))) for i in range(n)
-            ]
+        # One accepting thread for all portals (nianbao.demo.server.PortalServers).
+        with PortalServers([make_portal(i, m, seeds) for i in range(n)]) as servers:
             urls_file = work / "urls.json"
-            urls_file.write_text(json.dumps([s.url("/") for s in servers]))
+            urls_file.write_text(json.dumps(servers.urls("/")))
             db_ctx = pg_database(pg) if pg else nullcontext(f"sqlite:///{work / 'night.sqlite'}")
             with db_ctx as db:
                 for name in ("first", "night"):

@@ -329,7 +329,7 @@ def _serve(url: str, conn: Any, crawl_end: int | None) -> None:
     background.detach(background.NICE_WRITER, ignore=(signal.SIGINT, signal.SIGTERM))
     if crawl_end is not None:
         os.close(crawl_end)
-    requests = results = _Inbox(conn)
+    pipe = _Inbox(conn)  # one duplex pipe: jobs in, outcomes out
     from nianbao.models.db import make_engine, sessionmaker_for
 
     engine = make_engine(url)
@@ -342,13 +342,13 @@ def _serve(url: str, conn: Any, crawl_end: int | None) -> None:
         if not batch:
             if stopping:
                 break
-            first = idle.next_job(requests)
+            first = idle.next_job(pipe)
             if first is _STOP:
                 break
             batch = [first]
         while len(batch) < MAX_BATCH and not stopping:
             try:
-                job = requests.get_nowait()
+                job = pipe.get_nowait()
             except queue.Empty:
                 break
             if job is _STOP:
@@ -357,9 +357,9 @@ def _serve(url: str, conn: Any, crawl_end: int | None) -> None:
                 batch.append(job)
         # behind the crawl, or no core to spare: the comparisons wait (module docstring)
         outcomes, rest = _write(Session, batch, defer=len(batch) > 1 or not idle.spare())
-        results.put(outcomes)
+        pipe.put(outcomes)
     engine.dispose()
-    results.put(_DONE)
+    pipe.put(_DONE)
     conn.close()
 
 
