@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import selectors
 import socket
+import sys
 import threading
 import time
 import zlib
@@ -372,6 +373,13 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     portal: Portal
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that closes a kept-alive connection with a reset (Scrapy aborts the
+        # ones left idle when a crawler closes) is not the server's error: no traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class PortalServer:
