@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -49,7 +48,6 @@ from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import get_meta_refresh, response_status_message
 from twisted.internet import task
-from twisted.internet.defer import Deferred
 from w3lib.url import safe_url_string
 
 from nianbao.crawler.urls import canonical
@@ -408,102 +406,3 @@ class CleaningBackpressure:
         if pool is not None and pool.backlog() >= self.limit:
             await pool.below(max(1, self.limit // 2))
         return None
-
-
-class _Slots:
-    """The process's download slots, shared by every crawler (one per source) in it."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.held = 0
-        self.waiting: deque[Deferred[None]] = deque()
-
-    def acquire(self) -> Deferred[None] | None:
-        """None: a slot is ours now; else a Deferred that fires when one is."""
-        if self.held < self.limit:
-            self.held += 1
-            return None
-        waiter: Deferred[None] = Deferred()
-        self.waiting.append(waiter)
-        return waiter
-
-    def release(self) -> None:
-        while self.waiting:  # hand the slot over, unless its waiter was cancelled
-            waiter = self.waiting.popleft()
-            if not waiter.called:
-                waiter.callback(None)
-                return
-        self.held -= 1
-
-
-_slots: _Slots | None = None
-
-
-def process_slots(limit: int) -> _Slots:
-    global _slots  # noqa: PLW0603 - one per process, as the downloads it bounds
-    if _slots is None or _slots.limit != limit:
-        _slots = _Slots(limit)
-    return _slots
-
-
-class ProcessConcurrency:
-    """At most ``NIANBAO_MAX_IN_FLIGHT`` downloads at once in this process, all sources together.
-
-    Scrapy bounds concurrency per crawler, and a crawl runs one crawler a source: 1,000
-    sources × 2 requests each were 2,000 requests in flight in one process. When its CPU
-    is the limit (≈ 117 requests/s there), a request waited ≈ 2,000 / 117 ≈ 17 s on
-    average for the process to read its answer, many past ``DOWNLOAD_TIMEOUT`` (30 s): 557
-    pages given up at the download time limit and 520 reports never archived, with every
-    source "ok" (2026-12-01). With this cap a request waits for a slot before its download
-    begins (before ``BackoffRetryMiddleware`` starts its clock), and the ones in flight are
-    answered in ≈ cap / throughput seconds. 512 never binds below 256 sources at 2 requests
-    each, and leaves ≈ 170 requests/s on a web answering in 3 s, about what one process's
-    CPU handles anyway. 0: no cap.
-
-    A slot is given back when the request leaves the downloader (Scrapy's
-    ``request_left_downloader``), or when a later middleware answers or refuses it before
-    it gets there; whatever a crawler still holds when it closes is given back then.
-    """
-
-    def __init__(self, crawler: Any, slots: _Slots) -> None:
-        self.slots = slots
-        self.held: set[int] = set()  # id() of this crawler's requests that hold a slot
-        crawler.signals.connect(self._left, signal=signals.request_left_downloader)
-        crawler.signals.connect(self._closed, signal=signals.spider_closed)
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> ProcessConcurrency:
-        limit = crawler.settings.getint("NIANBAO_MAX_IN_FLIGHT")
-        if limit <= 0:
-            raise NotConfigured
-        return cls(crawler, process_slots(limit))
-
-    async def process_request(self, request: Request) -> None:
-        if id(request) in self.held:
-            return None
-        waiter = self.slots.acquire()
-        if waiter is not None:
-            await maybe_deferred_to_future(waiter)
-        self.held.add(id(request))
-        return None
-
-    def _give_back(self, request: Request) -> None:
-        if id(request) in self.held:
-            self.held.discard(id(request))
-            self.slots.release()
-
-    def _left(self, request: Request, spider: Any = None) -> None:
-        self._give_back(request)
-
-    def process_response(self, request: Request, response: Response) -> Response:
-        self._give_back(request)
-        return response
-
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        self._give_back(request)
-        return None
-
-    def _closed(self, spider: Any = None) -> None:
-        for _ in range(len(self.held)):
-            self.slots.release()
-        self.held.clear()

@@ -83,9 +83,6 @@ DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.middlewares.PageBudgetMiddleware": 120,
     # new downloads wait while the cleaning workers are far behind (NIANBAO_CLEAN_BACKLOG)
     "nianbao.crawler.middlewares.CleaningBackpressure": 130,
-    # at most NIANBAO_MAX_IN_FLIGHT downloads in the process, every source together; the
-    # wait comes before BackoffRetryMiddleware's download-time clock
-    "nianbao.crawler.middlewares.ProcessConcurrency": 540,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "nianbao.crawler.middlewares.BackoffRetryMiddleware": 550,
     # If-None-Match / If-Modified-Since for report URLs the archive holds (NIANBAO_CONDITIONAL_*)
@@ -216,7 +213,7 @@ NIANBAO_CLEAN_WORKERS = 2
 # Pages waiting for those processes, in all of the crawl's sources together, at which new
 # downloads wait (until half are cleaned); 0: never. ~90 KB a page in the crawl process.
 NIANBAO_CLEAN_BACKLOG = 1000
-# Downloads in flight in one crawl process, all sources together (Scrapy's limits are per
-# source): past what the process can answer, requests wait for their answers to be read
-# until they time out (crawler.middlewares.ProcessConcurrency). 0: no cap.
+# Downloads on the wire at once in one crawl process, all sources together (Scrapy's limits
+# are per source): past what the process can answer, requests wait for their answers to be
+# read until they time out (crawler/inflight.py, taken by the download handler). 0: no cap.
 NIANBAO_MAX_IN_FLIGHT = 512

@@ -186,6 +186,8 @@ def _handler_class() -> type:
 
         def __init__(self, crawler: Any) -> None:
             super().__init__(crawler)
+            # downloads on the wire in this process, all sources together (crawler.inflight)
+            self._in_flight = crawler.settings.getint("NIANBAO_MAX_IN_FLIGHT")
             if classes is None:
                 logger.warning(
                     "this Scrapy version hides the HTTP exchange from nianbao: captures keep "
@@ -221,6 +223,12 @@ def _handler_class() -> type:
                     timer.cancel()
 
         async def download_request(self, request: Request) -> Response:
+            from nianbao.crawler import inflight
+
+            async with inflight.slot(self._in_flight):
+                return await self._fetch(request)
+
+        async def _fetch(self, request: Request) -> Response:
             if classes is None:
                 return await super().download_request(request)
             from scrapy.core.downloader.handlers import http11

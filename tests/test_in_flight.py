@@ -1,5 +1,5 @@
 """One crawl process never has more than NIANBAO_MAX_IN_FLIGHT downloads out, all sources
-together (crawler.middlewares.ProcessConcurrency).
+together (crawler/inflight.py, taken by the download handler).
 
 Scrapy's limits are per crawler, one crawler a source: 1,000 sources at 2 each put 2,000
 requests in flight in one process, which answered ≈ 117 a second, so requests waited past
@@ -105,3 +105,24 @@ def test_without_the_cap_the_sources_together_go_past_it(tmp_path, seeds, serve)
     test above would see a cap that did not hold."""
     most, versions = _crawl(tmp_path, seeds, serve, "-s", "NIANBAO_MAX_IN_FLIGHT=0")
     assert most > 2 and versions == 4 * len(TOWNS)
+
+
+def test_a_cancelled_waiter_is_skipped_and_slots_go_first_come_first_served():
+    """The slots' own bookkeeping (no reactor needed: Deferreds fire synchronously)."""
+    from nianbao.crawler.inflight import Slots
+
+    slots = Slots(1)
+    assert slots.take() is None and slots.held == 1
+    gone, second, third = slots.take(), slots.take(), slots.take()
+    assert gone is not None and second is not None and third is not None
+    gone.deferred.addErrback(lambda _f: None)
+    gone.deferred.cancel()  # a crawler closing while its request waited
+    fired: list[str] = []
+    second.deferred.addCallback(lambda _: fired.append("second"))
+    third.deferred.addCallback(lambda _: fired.append("third"))
+    slots.give_back()
+    assert fired == ["second"] and second.handed and not gone.handed and slots.held == 1
+    slots.give_back()
+    assert fired == ["second", "third"] and slots.held == 1
+    slots.give_back()
+    assert slots.held == 0 and not slots.waiting
