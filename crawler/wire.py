@@ -36,6 +36,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from scrapy.responsetypes import responsetypes
 
+from nianbao.crawler import inflight
 from nianbao.pipelines import entity
 
 logger = logging.getLogger(__name__)
@@ -223,8 +224,6 @@ def _handler_class() -> type:
                     timer.cancel()
 
         async def download_request(self, request: Request) -> Response:
-            from nianbao.crawler import inflight
-
             async with inflight.slot(self._in_flight):
                 return await self._fetch(request)
 

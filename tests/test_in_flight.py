@@ -20,7 +20,7 @@ from nianbao.demo.portalgen import county_portal
 from nianbao.demo.server import Portal
 from nianbao.models.db import open_archive, sessionmaker_for
 from nianbao.models.tables import Version
-from tests.conftest import FAST, NIANBAO
+from tests.conftest import FAST, cli
 
 TOWNS = ["苏家店", "王家山", "宝兴", "德善", "会发"]
 WIDE = ["-s", "CONCURRENT_REQUESTS=4", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4"]
@@ -73,21 +73,13 @@ def _portals(seeds: dict[str, tuple[str, list[str]]]) -> list[Portal]:
 
 def _crawl(tmp_path, seeds, serve, *extra: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(most requests answered at once, versions archived) for one crawl of four portals."""
-    import subprocess
-
     gauge = Gauge()
     urls = []
     for portal in _portals(seeds):
         gauge.watch(portal)
         urls += ["--url", serve(portal).url("/")]
     db = f"sqlite:///{tmp_path / 'archive.sqlite'}"
-    done = subprocess.run(
-        [*NIANBAO, "crawl", "--db", db, *urls, *FAST, *WIDE, *extra],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    cli(db, "crawl", *urls, *FAST, *WIDE, *extra)  # a subprocess; fails the test unless exit 0
     engine = open_archive(db)
     with sessionmaker_for(engine)() as session:
         versions = session.scalar(select(func.count()).select_from(Version))

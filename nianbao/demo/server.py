@@ -382,13 +382,23 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def _bound(portal: Portal, port: int = 0) -> _Server:
+    """A server for ``portal`` listening on 127.0.0.1 (``port`` 0: any free one)."""
+    server = _Server(("127.0.0.1", port), _Handler)
+    server.portal = portal
+    return server
+
+
+def _url(server: _Server, path: str) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+
 class PortalServer:
     """Serve a :class:`Portal` on 127.0.0.1 in a background thread (use as a context manager)."""
 
     def __init__(self, portal: Portal, port: int = 0) -> None:
         self.portal = portal
-        self._server = _Server(("127.0.0.1", port), _Handler)
-        self._server.portal = portal
+        self._server = _bound(portal, port)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -396,7 +406,7 @@ class PortalServer:
         return int(self._server.server_address[1])
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return _url(self._server, path)
 
     def __enter__(self) -> PortalServer:
         self._thread.start()
@@ -421,14 +431,12 @@ class PortalServers:
 
     def __init__(self, portals: list[Portal]) -> None:
         self.portals = portals
-        self._servers = [_Server(("127.0.0.1", 0), _Handler) for _ in portals]
-        for server, portal in zip(self._servers, portals, strict=True):
-            server.portal = portal
+        self._servers = [_bound(portal) for portal in portals]
         self._wake, self._waker = socket.socketpair()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def urls(self, path: str = "/") -> list[str]:
-        return [f"http://127.0.0.1:{s.server_address[1]}{path}" for s in self._servers]
+        return [_url(server, path) for server in self._servers]
 
     def _serve(self) -> None:
         with selectors.DefaultSelector() as selector:
