@@ -109,6 +109,8 @@ NIANBAO_MAX_DEPTH = 6
 # last promising page.
 NIANBAO_MAX_COLD_HOPS = 3
 NIANBAO_FALLBACK_BATCH = 20
+# released as soon as the source's requests are done, not when its items are archived too
+SPIDER_MIDDLEWARES = {"nianbao.crawler.fallback.FrontierWatch": 10}
 # Calendars and date archives: fetches per address pattern (digits collapsed) per crawl.
 NIANBAO_TRAP_MAX_PER_PATTERN = 12
 # Pagination: a list's pager is no longer followed once this many consecutive pages of it

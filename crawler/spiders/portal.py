@@ -192,9 +192,16 @@ class PortalSpider(scrapy.Spider):
             self.crawler.engine.crawl(req)
 
     def idle(self) -> None:
-        """The promising frontier is exhausted: release the next batch of fallback links."""
+        """Scrapy's idle signal: the requests and the items are done. The fallback batch
+        is usually out already (:class:`~nianbao.crawler.fallback.FrontierWatch`)."""
+        if self.release_fallback():
+            raise DontCloseSpider("fallback crawl continues")
+
+    def release_fallback(self) -> bool:
+        """The promising frontier is exhausted: release the next batch of fallback links
+        (True if any was released)."""
         if not self.fallback:
-            return
+            return False
         if self.crawler.stats.get_value("budget/exhausted"):
             self.logger.info(
                 "page budget of %s spent; %s fallback links not crawled",
@@ -202,12 +209,12 @@ class PortalSpider(scrapy.Spider):
                 len(self.fallback),
             )
             self.crawler.stats.inc_value("portal/skipped/budget", self.fallback.clear())
-            return
+            return False
         batch = self.fallback.release()
         self.crawler.stats.inc_value("portal/fallback_released", len(batch))
         for request in batch:
             self.crawler.engine.crawl(request)
-        raise DontCloseSpider("fallback crawl continues")
+        return True
 
     # --- queueing -----------------------------------------------------------------------
 
