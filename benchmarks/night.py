@@ -1,7 +1,11 @@
 """A simulated night: many small portals recrawled by several workers on one Redis (issue 19).
 
 ``python -m benchmarks.night [--portals 1000] [--reports 5] [--workers 2] [--batch 250]
-[--sqlite] [--json FILE]`` — one command, not in ``make test``.
+[--sqlite] [--shard] [--json FILE]`` — one command, not in ``make test``.
+
+``--shard``: the workers split each batch's sources instead (``nianbao crawl --shard K/N``:
+each source crawled by one worker, Redis keeping only the politeness leases), to compare
+with the default, where every worker shares every source's frontier.
 
 N generated county portals × M reports (``benchmarks.smallportals.make_portal``, each on
 its own port of 127.0.0.1, gzip, ETag/Last-Modified and 304s like a real server) are
@@ -69,18 +73,28 @@ STATS = (
 
 
 def child(
-    db: str, urls_file: str, first: int, count: int, redis_url: str, prefix: str, extra: list[str]
+    db: str,
+    urls_file: str,
+    first: int,
+    count: int,
+    redis_url: str,
+    prefix: str,
+    extra: list[str],
+    shard: str | None = None,
 ) -> None:
-    """One worker's crawl of sources ``first .. first+count``; prints its numbers as JSON."""
+    """One worker's crawl of sources ``first .. first+count`` (with ``shard`` "K/N", only
+    that shard of them, as ``nianbao crawl --shard`` takes it); prints its numbers as JSON."""
     t0 = time.perf_counter()
     from nianbao import crawl
-    from nianbao.sources import SourceConfig
+    from nianbao.sources import SourceConfig, in_shard, parse_shard
 
     urls = json.loads(Path(urls_file).read_text())[first : first + count]
     sources = [
         SourceConfig(name=f"p{i:05d}", start_urls=[u], organ=None)
         for i, u in enumerate(urls, first)
     ]
+    if shard:
+        sources = in_shard(sources, *parse_shard(shard))
     overrides = dict(FAST) | {
         "CONCURRENT_REQUESTS": "2",
         "CONCURRENT_REQUESTS_PER_DOMAIN": "2",
@@ -90,6 +104,8 @@ def child(
         # would skip reports checked minutes ago; on later nights it asks ~1 in 4-7).
         "NIANBAO_REVISIT_MIN": "0",
     }
+    if shard:  # Redis for politeness only, as `nianbao crawl --shard` sets it
+        overrides["NIANBAO_REDIS_FRONTIER"] = "False"
     overrides |= dict(arg.split("=", 1) for arg in extra)
     results = crawl.run(sources, db, overrides)
     for r in results:
@@ -113,9 +129,17 @@ def child(
 
 
 def _worker(
-    db: str, urls_file: Path, first: int, count: int, redis: str, prefix: str, extra: list[str]
+    db: str,
+    urls_file: Path,
+    first: int,
+    count: int,
+    redis: str,
+    prefix: str,
+    extra: list[str],
+    shard: str | None = None,
 ) -> Any:
     args = [str(first), str(count), redis, prefix, *(f"--set={e}" for e in extra)]
+    args += ["--child-shard", shard] if shard else []
     return subprocess.Popen(
         [sys.executable, "-m", "benchmarks.night", "--child", db, str(urls_file), *args],
         stdout=subprocess.PIPE,
@@ -149,8 +173,17 @@ def phase(
         count = min(args.batch, n - first)
         prefix = f"nianbao_night_{os.getpid()}_{secrets.token_hex(3)}"
         procs = [
-            _worker(db, urls_file, first, count, redis, prefix, args.set)
-            for _ in range(args.workers)
+            _worker(
+                db,
+                urls_file,
+                first,
+                count,
+                redis,
+                prefix,
+                args.set,
+                f"{w}/{args.workers}" if args.shard else None,
+            )
+            for w in range(1, args.workers + 1)
         ]
         for p, (out, err) in zip(procs, gather(procs, timeout=7200), strict=True):
             if p.returncode != 0:
@@ -221,11 +254,18 @@ def main() -> None:
     )
     ap.add_argument("--target-portals", type=int, default=50_000)
     ap.add_argument("--target-workers", type=int, default=10)
+    ap.add_argument(
+        "--shard",
+        action="store_true",
+        help="each worker crawls its own shard of a batch's sources (nianbao crawl --shard),"
+        " Redis keeping only the politeness; default: all share each source's frontier",
+    )
+    ap.add_argument("--child-shard", help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
     if args.child:
         db, urls, first, count, redis, prefix = args.child
-        child(db, urls, int(first), int(count), redis, prefix, args.set)
+        child(db, urls, int(first), int(count), redis, prefix, args.set, args.child_shard)
         return
 
     from nianbao.demo.portalgen import seed_reports
@@ -259,7 +299,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="nianbao-night-"))
     n, m = args.portals, args.reports
     say(
-        f"night: {n} portals × {m} reports, {args.workers} workers on one Redis, "
+        f"night: {n} portals × {m} reports, {args.workers} workers on one Redis "
+        f"({'each its own shard of the sources' if args.shard else 'sharing every source'}), "
         f"{args.batch} sources per worker process, into "
         f"{'SQLite' if args.sqlite else 'PostgreSQL'}{'; ' if args.set else ''}{' '.join(args.set)}"
         "; `uptime` at start: "

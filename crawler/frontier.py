@@ -99,16 +99,8 @@ class RedisFrontier:
         if not url:
             raise NotConfigured  # no Redis: Scrapy's in-process scheduler
         check(url)
-        settings.set("SCHEDULER", "nianbao.crawler.shared_scheduler.SharedScheduler", "addon")
-        settings.set("NIANBAO_SHARED_BUDGET", True, "addon")
-        settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
-        settings.set("REDIS_URL", url, "addon")
-        # JSON, not scrapy-redis's default pickle: a shared Redis must never run code here.
-        settings.set("SCHEDULER_SERIALIZER", "nianbao.crawler.serializer", "addon")
-        # Each worker sees only the pages it fetched, not the portal's whole link graph, so
-        # "no page links to this report any more" cannot be judged by one of them.
-        priority = max(settings.getpriority("NIANBAO_LINKWATCH_ENABLED") or 0, 20)
-        settings.set("NIANBAO_LINKWATCH_ENABLED", False, priority)
+        if settings.getbool("NIANBAO_REDIS_FRONTIER", True):
+            self._share_frontier(settings, url)
         # Politeness for the sum of all workers (crawler/polite.py): the recording handler,
         # starting each fetch under a lease on its host (or IP) held in this Redis.
         if settings.getbool("NIANBAO_POLITE_SHARED", True):
@@ -119,3 +111,19 @@ class RedisFrontier:
                 settings.set("DOWNLOAD_HANDLERS", polite, priority)
             else:
                 logger.warning("DOWNLOAD_HANDLERS is not nianbao's: politeness is per worker only")
+
+    @staticmethod
+    def _share_frontier(settings: Any, url: str) -> None:
+        """The source's queue, duplicate filter and budget in Redis, for every worker
+        (``NIANBAO_REDIS_FRONTIER``; off when each worker crawls a shard of the sources
+        of its own, ``nianbao crawl --shard``, and Redis only keeps the politeness)."""
+        settings.set("SCHEDULER", "nianbao.crawler.shared_scheduler.SharedScheduler", "addon")
+        settings.set("NIANBAO_SHARED_BUDGET", True, "addon")
+        settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
+        settings.set("REDIS_URL", url, "addon")
+        # JSON, not scrapy-redis's default pickle: a shared Redis must never run code here.
+        settings.set("SCHEDULER_SERIALIZER", "nianbao.crawler.serializer", "addon")
+        # Each worker sees only the pages it fetched, not the portal's whole link graph, so
+        # "no page links to this report any more" cannot be judged by one of them.
+        priority = max(settings.getpriority("NIANBAO_LINKWATCH_ENABLED") or 0, 20)
+        settings.set("NIANBAO_LINKWATCH_ENABLED", False, priority)

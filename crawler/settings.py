@@ -152,7 +152,10 @@ NIANBAO_REDIS_URL = ""  # empty: $NIANBAO_REDIS when the crawler starts, else no
 NIANBAO_REDIS_PREFIX = "nianbao"  # keys: <prefix>:<source>:requests|dupefilter|budget|workers
 NIANBAO_REDIS_WORKER_TIMEOUT = 600  # s without taking a request before a worker counts as dead
 NIANBAO_REDIS_IDLE_POLL = 0.5  # s between an idle worker's looks at the shared queue
-# With a Redis frontier, each host's concurrency (CONCURRENT_REQUESTS_PER_DOMAIN) and delay
+# False: Redis keeps only the politeness below, each worker crawling sources of its own
+# (`nianbao crawl --shard K/N` sets it: a source is crawled by one worker, start to end).
+NIANBAO_REDIS_FRONTIER = True
+# With Redis, each host's concurrency (CONCURRENT_REQUESTS_PER_DOMAIN) and delay
 # (DOWNLOAD_DELAY) hold for all workers together, not for each (crawler/polite.py): a fetch
 # starts under a lease on its host kept in Redis. Set CONCURRENT_REQUESTS_PER_IP (Scrapy's
 # setting; 0 = off) to key by the host's resolved IP instead, with that concurrency, so the

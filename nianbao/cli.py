@@ -196,6 +196,13 @@ def main() -> None:
     help="Share the request queue and duplicate filter with every worker using this Redis.",
 )
 @click.option(
+    "--shard",
+    metavar="K/N",
+    help="Crawl only shard K of N of the sources (by name; N workers given the same list"
+    " and 1/N … N/N split it, each source to one). With --redis, Redis then keeps only the"
+    " politeness shared: no shared queue.",
+)
+@click.option(
     "--recheck",
     is_flag=True,
     help="Ask every known report again, however recently it was checked (the revisit"
@@ -223,6 +230,7 @@ def crawl(
     overrides: tuple[str, ...],
     jobdir: Path | None,
     redis_url: str | None,
+    shard: str | None,
     recheck: bool,
     verbose: bool,
     digest_file: Path | None,
@@ -243,8 +251,15 @@ def crawl(
             else [sources_mod.from_url(u) for u in urls]
         )
         notify = _notify_urls(sources_file, notify_urls)
+        part = sources_mod.parse_shard(shard) if shard else None
     except sources_mod.SourcesError as exc:
         raise click.ClickException(str(exc)) from exc
+    listed = len(srcs)
+    if part is not None:
+        srcs = sources_mod.in_shard(srcs, *part)
+        if not srcs:
+            click.echo(f"shard {shard}: none of the {listed} source(s); nothing to crawl", err=True)
+            return
     settings: dict[str, str] = {"LOG_LEVEL": "INFO" if verbose else "WARNING"}
     for item in overrides:
         name, sep, value = item.partition("=")
@@ -253,11 +268,14 @@ def crawl(
         settings[name] = value
     if redis_url:
         settings["NIANBAO_REDIS_URL"] = redis_url
+    if part is not None:  # each source is this worker's alone: Redis (if any) for politeness
+        settings["NIANBAO_REDIS_FRONTIER"] = "False"
     if recheck:
         settings["NIANBAO_REVISIT_MIN"] = "0"
     crawl_mod.check_overrides(settings)  # a bad -s value: one line, exit 2
     url = resolve_url(db)
-    click.echo(f"crawling {len(srcs)} source(s) into {safe_url(url)}", err=True)
+    of = f" of {listed} (shard {shard})" if part is not None else ""
+    click.echo(f"crawling {len(srcs)}{of} source(s) into {safe_url(url)}", err=True)
     try:
         results = crawl_mod.run(srcs, url, settings, jobdir=jobdir, quiet=not verbose)
     except (ArchiveError, FrontierError, JobDirError) as exc:

@@ -13,6 +13,7 @@ organ_type = "government"                # optional: "government" or "department
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -52,6 +53,30 @@ def from_url(url: str) -> SourceConfig:
         raise SourcesError(f"not an http(s) URL: {url!r}")
     name = parts.hostname + (f"-{parts.port}" if parts.port else "")
     return SourceConfig(name=name, start_urls=[url])
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` (1 ≤ K ≤ N) as ``(K, N)``; a :class:`SourcesError` saying what is wrong."""
+    k, sep, n = text.partition("/")
+    if not sep or not k.strip().isdigit() or not n.strip().isdigit():
+        raise SourcesError(f"--shard expects K/N, e.g. 3/10, got {text!r}")
+    shard, shards = int(k), int(n)
+    if not 1 <= shard <= shards:
+        raise SourcesError(f"--shard {text}: K must be between 1 and N")
+    return shard, shards
+
+
+def shard_of(name: str, shards: int) -> int:
+    """Which of ``shards`` (1-based) a source belongs to: from its name alone (SHA-256),
+    so that every worker given the same list and N splits it the same way, whatever the
+    order of the file, and a source keeps its shard as others are added or removed."""
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % shards + 1
+
+
+def in_shard(sources: list[SourceConfig], shard: int, shards: int) -> list[SourceConfig]:
+    """The sources of shard ``shard`` of ``shards``: the N shards of a list are disjoint
+    and together hold every source once."""
+    return [s for s in sources if shard_of(s.name, shards) == shard]
 
 
 def load(path: str | Path) -> list[SourceConfig]:
