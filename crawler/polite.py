@@ -89,6 +89,28 @@ end
 return 0
 """
 
+DOWNLOADER_AWARE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+PLAIN_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
+
+
+class PerIpQueue:
+    """Scrapy add-on: with ``CONCURRENT_REQUESTS_PER_IP`` set, the scheduler's plain priority
+    queue instead of Scrapy's default, ``DownloaderAwarePriorityQueue``, which refuses
+    that setting when the spider opens (a ValueError: every source of a crawl "failed",
+    exit status 3, whenever an operator keyed politeness by IP without Redis or with
+    ``--shard``). The downloader-aware queue spreads one crawler's requests over its
+    download slots; a crawler here is one source, whose requests go to one or a few
+    hosts, so the plain queue orders them the same. A queue set explicitly is left alone.
+    """
+
+    def update_settings(self, settings: Any) -> None:
+        if settings.getint("CONCURRENT_REQUESTS_PER_IP") and (
+            settings.get("SCHEDULER_PRIORITY_QUEUE") == DOWNLOADER_AWARE
+            and settings.getpriority("SCHEDULER_PRIORITY_QUEUE") == 0  # Scrapy's default
+        ):
+            settings.set("SCHEDULER_PRIORITY_QUEUE", PLAIN_QUEUE, "addon")
+
+
 _clients: dict[str, Any] = {}
 
 

@@ -163,7 +163,11 @@ NIANBAO_REDIS_FRONTIER = True
 NIANBAO_POLITE_SHARED = True
 NIANBAO_POLITE_POLL = 0.1  # s between looks while a host's concurrency is taken
 NIANBAO_POLITE_LEASE_MARGIN = 15.0  # a dead worker's lease expires after timeout + this
-ADDONS = {"nianbao.crawler.frontier.RedisFrontier": 100}
+ADDONS = {
+    "nianbao.crawler.frontier.RedisFrontier": 100,
+    # CONCURRENT_REQUESTS_PER_IP with a scheduler queue that accepts it (crawler/polite.py)
+    "nianbao.crawler.polite.PerIpQueue": 110,
+}
 
 # --- Pipelines: the data path, in order ---------------------------------------------------
 ITEM_PIPELINES = {

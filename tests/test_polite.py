@@ -27,7 +27,7 @@ import pytest
 from nianbao.demo.portalgen import Report as PortalReport
 from nianbao.demo.portalgen import county_portal
 from nianbao.demo.server import Portal
-from tests.conftest import FAST, NIANBAO
+from tests.conftest import FAST, NIANBAO, cli_json, crawl
 from tests.test_distributed import _portal, _wait_for_workers
 from tests.test_distributed import redis_frontier as redis_frontier  # the fixture
 
@@ -311,3 +311,14 @@ def test_the_add_on_swaps_in_the_polite_handler_only_over_nianbaos_own(redis_fro
     theirs = crawl_settings("sqlite:///x", {"NIANBAO_REDIS_URL": url, "DOWNLOAD_HANDLERS": custom})
     RedisFrontier().update_settings(theirs)
     assert POLITE not in theirs.getdict("DOWNLOAD_HANDLERS").values()
+
+
+def test_a_per_ip_limit_works_without_redis_too(db_url, county, serve) -> None:
+    """Scrapy's default scheduler queue (DownloaderAwarePriorityQueue) refuses
+    CONCURRENT_REQUESTS_PER_IP when the spider opens: every source failed, exit status 3,
+    for a one-process crawl told to key politeness by IP. The PerIpQueue add-on swaps in
+    the plain priority queue."""
+    server = serve(county)
+    proc = crawl(db_url, server.url("/"), "-s", "CONCURRENT_REQUESTS_PER_IP=1")
+    assert "failed" not in proc.stdout.splitlines()[-1].replace("0 failed", ""), proc.stdout
+    assert len(cli_json(db_url, "reports")) == 3

@@ -141,28 +141,16 @@ def _start(
     procs = []
     for k in range(1, 4):
         err = tmp_path / f"w{k}.err"
-        procs.append(
-            (
-                subprocess.Popen(
-                    [
-                        *NIANBAO,
-                        "crawl",
-                        "--sources",
-                        str(sources),
-                        "--shard",
-                        f"{k}/3",
-                        *common,
-                        "-s",
-                        f"USER_AGENT=w{k}",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=err.open("w"),
-                    env=env,
-                    start_new_session=True,  # killed with its cleaning processes
-                ),
-                err,
+        with err.open("w") as sink:  # the child has its own copy of the descriptor
+            proc = subprocess.Popen(
+                [*NIANBAO, "crawl", "--sources", str(sources), "--shard", f"{k}/3", *common]
+                + ["-s", f"USER_AGENT=w{k}"],
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+                env=env,
+                start_new_session=True,  # killed with its cleaning processes
             )
-        )
+        procs.append((proc, err))
     return procs
 
 
