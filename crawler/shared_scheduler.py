@@ -20,6 +20,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet.task import LoopingCall
 
 from nianbao.crawler.source import source_of
+from nianbao.models.runs import RECEIVED, SOURCE_RECEIVED
 
 logger = logging.getLogger(__name__)
 CLAIMED = "nianbao_frontier_claimed"  # meta flag: popped by an idle worker's poll
@@ -51,6 +52,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         # Requests this worker took and will fetch: claimed by its poll, or the retry,
         # redirect or refresh of one it fetched (never handed back to the shared queue).
         instance.claimed = deque()
+        instance.told = 0  # pages received, as added to the source's shared count
         crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
         return instance
 
@@ -59,7 +61,15 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         base = f"{_key_part(self.prefix)}:{_key_part(source.name)}"
         self.keys = {
             name: f"{base}:{name}"
-            for name in ("requests", "dupefilter", "budget", "workers", "busy", "paused")
+            for name in (
+                "requests",
+                "dupefilter",
+                "budget",
+                "workers",
+                "busy",
+                "paused",
+                "received",
+            )
         }
         self.queue_key = self.keys["requests"]
         self.df = RFPDupeFilter(
@@ -174,8 +184,19 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             self.stats.inc_value("frontier/refused")
             return None
 
+    def _tell_received(self) -> None:
+        """Add the pages this worker received since it last said so to the source's count
+        (``received``): whether the *source* failed is for all its workers to say."""
+        own = int(self.stats.get_value(RECEIVED, 0) or 0)
+        if own > self.told:
+            self.server.incrby(self.keys["received"], own - self.told)
+            self.told = own
+
     def spider_idle(self, spider: Any = None) -> None:
-        """Stay open while another worker is busy: its pages may queue more work."""
+        """Stay open while another worker is busy: its pages may queue more work. What it
+        received is told before it counts as idle, so that the last worker out knows the
+        source's total."""
+        self._tell_received()
         if len(self.queue):  # queued after our engine last asked: claim it now
             self._watch()
             raise DontCloseSpider
@@ -226,6 +247,11 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
                 request = self.claimed.popleft()
                 request.meta.pop(TAKEN, None)
                 self.queue.push(request)
+            # The source's pages received by every worker so far (all of them, when the
+            # crawl is over: each told before going idle): a worker that received none
+            # itself is not a failed source if its peers did (models.runs.run_status).
+            self._tell_received()
+            self.stats.set_value(SOURCE_RECEIVED, int(self.server.get(self.keys["received"]) or 0))
             self._leave(reason)
 
     def _leave(self, reason: str) -> None:

@@ -20,6 +20,8 @@ from nianbao.models.tables import CrawlRun
 from nianbao.models.types import utcnow
 
 RECEIVED = "portal/pages_received"
+# A shared-frontier worker: the pages of the source every worker received, as it left
+SOURCE_RECEIVED = "frontier/source_received"
 
 
 def run_status(stats: dict[str, Any], reason: str = "finished") -> str:
@@ -28,14 +30,19 @@ def run_status(stats: dict[str, Any], reason: str = "finished") -> str:
     ``failed``: no page of the source was received whole (:data:`RECEIVED`, counted by the
     spider: not robots.txt, not a body the binary guard or the size limit stopped, not a
     4xx/5xx, not an anti-bot challenge), even if the server answered something; ``idle``: a
-    shared-frontier worker that received nothing and had nothing fail, because its peers
-    fetched everything (or what it took redirected to a page a peer had); not a failure,
-    and cron must not be paged for it; ``ok``; else Scrapy's finish reason (``shutdown``
-    after Ctrl-C, ``closespider_…``).
+    shared-frontier worker that received nothing itself while the source did not fail:
+    it had nothing fail (its peers fetched everything, or what it took redirected to a
+    page a peer had), or its peers received the source's pages (:data:`SOURCE_RECEIVED`)
+    and what it took was, say, the portal's missing ``sitemap.xml`` and a dead link (two
+    404s were a "failed source", exit status 3, for one of two workers on a healthy
+    portal, 2026-12-01). Not a failure, and cron must not be paged for it; its own
+    failures stay counted and are said (:func:`idle_reason`). ``ok``; else Scrapy's
+    finish reason (``shutdown`` after Ctrl-C, ``closespider_…``).
     """
     if int(stats.get(RECEIVED, 0)) == 0:
         shared = "frontier/dequeued" in stats
-        if shared and reason == "finished" and not _failures(stats):
+        peers_received = int(stats.get(SOURCE_RECEIVED, 0) or 0) > 0
+        if shared and reason == "finished" and (peers_received or not _failures(stats)):
             return "idle"
         return "failed"
     return "ok" if reason == "finished" else reason
@@ -77,6 +84,14 @@ def _failures(stats: dict[str, Any]) -> list[tuple[int, str, str]]:
         elif key.startswith("portal/trap/") and value:
             found.append((int(value), "skipped", f"trap ({key.rsplit('/', 1)[-1]})"))
     return found
+
+
+def idle_reason(stats: dict[str, Any]) -> str:
+    """What an idle shared-frontier worker met itself, if anything failed ("" if not)."""
+    if not _failures(stats):
+        return ""
+    peers = int(stats.get(SOURCE_RECEIVED, 0) or 0)
+    return f"{peers} pages received by other workers; of this one's, {failure_reason(stats)}"
 
 
 def failure_reason(stats: dict[str, Any]) -> str:
@@ -189,7 +204,13 @@ def summarize(stats: dict[str, Any], reason: str | None = None) -> Summary:
 
     return Summary(
         status=status,
-        reason=failure_reason(stats) if status == "failed" else "",
+        reason=(
+            failure_reason(stats)
+            if status == "failed"
+            else idle_reason(stats)
+            if status == "idle"
+            else ""
+        ),
         pages=get(RECEIVED),
         candidates=get("portal/candidates"),
         reports=get("archive/captures_page"),

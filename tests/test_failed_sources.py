@@ -8,7 +8,7 @@ so cron never said that nothing could be archived.
 from __future__ import annotations
 
 from nianbao.demo.server import Page, Portal
-from nianbao.models.runs import failure_reason, run_status
+from nianbao.models.runs import failure_reason, run_status, summarize
 from tests.conftest import cli_json, crawl
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
@@ -72,6 +72,17 @@ def test_run_status_counts_only_pages_received():
     assert run_status({"frontier/dequeued": 0}, "shutdown") == "failed"
     assert run_status({"frontier/dequeued": 2, "portal/skipped/error": 1}) == "failed"
     assert run_status({}) == "failed"
+    # ... but what it took failed while its peers received the source's pages (a missing
+    # sitemap.xml and a dead link): the source did not fail, and the summary says so.
+    took_404s = {"frontier/dequeued": 2, "portal/skipped/http_404": 2}
+    assert run_status(took_404s) == "failed"  # nobody received anything: failed
+    assert run_status({**took_404s, "frontier/source_received": 0}) == "failed"
+    peers = {**took_404s, "frontier/source_received": 12}
+    assert run_status(peers) == "idle"
+    assert summarize(peers, "finished").reason == (
+        "12 pages received by other workers; of this one's, every page failed: HTTP 404 (2)"
+    )
+    assert run_status(peers, "shutdown") == "failed"
     assert failure_reason(stats) == "every page was stopped: binary body served as text/html (3)"
     mixed = {
         "portal/skipped/robots": 2,

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from scrapy import Request
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
 from nianbao.crawler.shared_scheduler import SharedScheduler
@@ -73,3 +74,40 @@ def test_a_taken_requests_retry_and_redirect_stay_with_the_worker_that_took_it(r
     assert resumed is not None and resumed.url == f"{SITE}/2.html"
     assert resumed.meta["retry_times"] == 1  # its attempts so far go with it
     b.close("finished")
+
+
+def test_a_worker_that_received_nothing_learns_what_its_peers_received(redis_frontier):
+    """Whether a source failed is for all its workers to say: a worker whose share was the
+    portal's missing sitemap.xml and a dead link (two 404s, nothing received) ended
+    "failed", exit status 3, on a healthy portal (benchmarks.night, 2026-12-01)."""
+    from nianbao.models.runs import RECEIVED, SOURCE_RECEIVED, run_status
+
+    url, prefix = redis_frontier
+    a, b = _worker(url, prefix), _worker(url, prefix)
+    a.stats.inc_value(RECEIVED, 7)
+    b.stats.inc_value("portal/skipped/http_404", 2)
+    for worker in (a, b):  # each goes idle (and tells) before the crawl can end
+        try:
+            worker.spider_idle()
+        except DontCloseSpider:  # while a peer is busy
+            pass
+    a.stats.inc_value(RECEIVED, 1)  # told at close too
+    a.close("finished")
+    b.close("finished")
+    assert a.stats.get_value(SOURCE_RECEIVED) == 8 == b.stats.get_value(SOURCE_RECEIVED)
+    assert run_status(b.stats.get_stats()) == "idle"
+    # the last worker out deleted the count with the source's other keys
+    assert not list(a.server.scan_iter(f"{prefix}:*"))
+
+
+def test_workers_that_all_received_nothing_report_the_source_failed(redis_frontier):
+    from nianbao.models.runs import SOURCE_RECEIVED, run_status
+
+    url, prefix = redis_frontier
+    a, b = _worker(url, prefix), _worker(url, prefix)
+    for worker in (a, b):
+        worker.stats.inc_value("portal/skipped/http_404", 1)
+    a.close("finished")
+    b.close("finished")
+    assert b.stats.get_value(SOURCE_RECEIVED) == 0
+    assert run_status(a.stats.get_stats()) == run_status(b.stats.get_stats()) == "failed"
