@@ -38,6 +38,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
     """scrapy-redis's scheduler with per-source keys, a shared budget and a shared finish."""
 
     poll: LoopingCall | None = None  # runs while idle and waiting for peers
+    told: int = 0  # pages this worker received, as added to the source's shared count
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SharedScheduler:
@@ -52,7 +53,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         # Requests this worker took and will fetch: claimed by its poll, or the retry,
         # redirect or refresh of one it fetched (never handed back to the shared queue).
         instance.claimed = deque()
-        instance.told = 0  # pages received, as added to the source's shared count
+        instance.told = 0
         crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
         return instance
 
