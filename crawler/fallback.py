@@ -11,7 +11,7 @@ every item to leave the pipelines, and a report item waits for the cleaning work
 the archive writer; from the source's last promising response to its idle signal went
 the whole backlog of a busy crawl, and then up to Scrapy's 5-second heartbeat (30 portals
 × 40 reports, 2026-12-01: the 60 held-back pages were asked for 1.2–1.9 s after the last
-report page, at the crawl's very end, with the machine half idle). :class:`FrontierWatch`
+report page, at the crawl's very end). :class:`FrontierWatch`
 releases a batch as soon as the requests are done; ``spider_idle`` still releases one
 whenever it comes first (a last response that failed, a request the duplicate filter
 dropped).
