@@ -226,3 +226,8 @@ NIANBAO_CLEAN_BACKLOG = 1000
 # are per source): past what the process can answer, requests wait for their answers to be
 # read until they time out (crawler/inflight.py, taken by the download handler). 0: no cap.
 NIANBAO_MAX_IN_FLIGHT = 512
+# Sources crawled at once by one process, the next starting as one ends (0: all at once).
+# Each is a Scrapy crawler with its own engine, queue and downloader: 1,000 at once took
+# 734 MB (2026-12-01); a worker given 5,000 sources (a shard of a 50,000-portal night)
+# would hold them all. The in-flight cap above bounds the network either way.
+NIANBAO_MAX_SOURCES_AT_ONCE = 1000
