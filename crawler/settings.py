@@ -227,7 +227,9 @@ NIANBAO_CLEAN_BACKLOG = 1000
 # read until they time out (crawler/inflight.py, taken by the download handler). 0: no cap.
 NIANBAO_MAX_IN_FLIGHT = 512
 # Sources crawled at once by one process, the next starting as one ends (0: all at once).
-# Each is a Scrapy crawler with its own engine, queue and downloader: 1,000 at once took
-# 734 MB (2026-12-01); a worker given 5,000 sources (a shard of a 50,000-portal night)
-# would hold them all. The in-flight cap above bounds the network either way.
-NIANBAO_MAX_SOURCES_AT_ONCE = 1000
+# Each is a Scrapy crawler with its own engine, queue and downloader: 1,000 local portals
+# × 10 reports took 127.7 s and 745 MB all at once, 104.8 s and 430 MB 250 at a time,
+# 94.8 s and 383 MB 100 at a time (2026-12-01); 300 × 40: 94.3 s all, 92.3 s 250 at a
+# time. On the real web a source's politeness delay (≈ 1 request/s) makes 250 sources
+# about one core's work, which fewer would leave idle.
+NIANBAO_MAX_SOURCES_AT_ONCE = 250
