@@ -23,7 +23,7 @@ from scrapy.utils.misc import load_object
 from nianbao.crawler import frontier
 from nianbao.crawler.store import StorePipeline
 from nianbao.errors import UsageError
-from nianbao.jobdir import JobDir, open_jobdir
+from nianbao.jobdir import JobDir, JobDirError, open_jobdir
 from nianbao.models import incremental, runs
 from nianbao.models.db import open_archive, sessionmaker_for
 from nianbao.models.writer import Writer
@@ -250,8 +250,19 @@ def run(
     if quiet:
         _quiet_logging()
     spidercls = process.spider_loader.load("portal")
+    # Every job directory is taken now: a locked or unusable one is said before anything
+    # starts, not from inside the reactor when that source's turn comes.
     jobs: dict[str, JobDir] = {}
+    try:
+        for src in sources:
+            if jobdir is not None:
+                jobs[src.name] = open_jobdir(jobdir, src.name)
+    except JobDirError:
+        for job in jobs.values():  # left as they were: fresh, or resumable
+            job.finish("shutdown" if job.resumed else "finished")
+        raise
     results: dict[str, SourceResult] = {}
+    running: dict[str, Crawler] = {}  # started, not yet finished
     waiting_sources = collections.deque(sources)
     at_once = settings.getint("NIANBAO_MAX_SOURCES_AT_ONCE") or len(sources)
     stopping = False
@@ -273,9 +284,8 @@ def run(
         own.set("NIANBAO_SOURCE_ORGAN_TYPE", src.organ_type or "", priority="cmdline")
         if src.max_pages:
             own.set("NIANBAO_MAX_PAGES", src.max_pages, priority="cmdline")
-        if jobdir is not None:
-            job = open_jobdir(jobdir, src.name)
-            jobs[src.name] = job
+        if src.name in jobs:
+            job = jobs[src.name]
             own.set("JOBDIR", str(job.path), priority="cmdline")
             if job.resumed:
                 # Only the rest of the portal will be seen: no "unlinked" judgement.
@@ -291,6 +301,7 @@ def run(
             known_urls=known[src.name],
             not_due=waiting[src.name],
         )
+        running[src.name] = crawler
         done.addBoth(finished, src.name, crawler)
 
     def finished(outcome: Any, name: str, crawler: Crawler) -> Any:
@@ -298,6 +309,7 @@ def run(
         engines would stay in memory) and start the next source waiting, unless the
         crawl is being stopped (Ctrl-C, SIGTERM: the crawlers end with "shutdown")."""
         nonlocal stopping
+        running.pop(name, None)
         stats = crawler.stats.get_stats() if crawler.stats else {}
         results[name] = _result(name, stats)
         stopping = stopping or stats.get("finish_reason") == "shutdown"
@@ -316,10 +328,21 @@ def run(
             writer.release()
     ordered = []
     for src in sources:
-        result = results.get(src.name) or _not_started(src.name)
-        if src.name in jobs:
-            result.resumed = result.resumed or jobs[src.name].resumed
-            jobs[src.name].finish(str(result.stats.get("finish_reason", "shutdown")))
+        name = src.name
+        if name in results:
+            result = results[name]
+        elif name in running:  # the reactor was stopped under it (a second Ctrl-C)
+            crawler = running[name]
+            result = _result(name, crawler.stats.get_stats() if crawler.stats else {})
+        else:
+            result = _not_started(name)
+        if name in jobs:
+            job = jobs[name]
+            result.resumed = result.resumed or job.resumed
+            if result.status == "not started":  # its directory as it was: fresh, or resumable
+                job.finish("shutdown" if job.resumed else "finished")
+            else:
+                job.finish(str(result.stats.get("finish_reason", "shutdown")))
         ordered.append(result)
     return ordered
 

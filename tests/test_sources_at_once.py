@@ -75,7 +75,7 @@ def test_without_the_limit_they_overlap(db_url, seeds, serve) -> None:
 
 @pytest.mark.backend("sqlite")
 def test_a_stopped_crawl_starts_no_more_sources_and_says_which_were_not_started(
-    db_url, seeds, serve
+    db_url, seeds, serve, tmp_path
 ) -> None:
     portals = _portals(seeds, 4)
     entered, release = threading.Event(), threading.Event()
@@ -94,7 +94,7 @@ def test_a_stopped_crawl_starts_no_more_sources_and_says_which_were_not_started(
     env.pop("NIANBAO_DB", None)
     proc = subprocess.Popen(
         [*NIANBAO, "crawl", *_urls(servers), *FAST, "--db", db_url]
-        + ["-s", "NIANBAO_MAX_SOURCES_AT_ONCE=2"],
+        + ["-s", "NIANBAO_MAX_SOURCES_AT_ONCE=2", "--jobdir", str(tmp_path / "jobs")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -114,3 +114,14 @@ def test_a_stopped_crawl_starts_no_more_sources_and_says_which_were_not_started(
     for name in waiting:
         assert f"{name}: not started (the crawl was stopped before its turn)" in out, out
     assert not portals[2].times and not portals[3].times  # never asked for anything
+    # --jobdir: the two stopped sources resume next time; the two never started start
+    # fresh (their directories hold no state, so the next crawl does not "resume" them)
+    states = {
+        d.name: (d / "nianbao-state.json").read_text()
+        if (d / "nianbao-state.json").exists()
+        else ""
+        for d in (tmp_path / "jobs").iterdir()
+    }
+    assert sorted('"interrupted"' in v for v in states.values()) == [False, False, True, True]
+    for name in waiting:
+        assert states[name] == "", states
