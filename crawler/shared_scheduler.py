@@ -53,7 +53,6 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         # Requests this worker took and will fetch: claimed by its poll, or the retry,
         # redirect or refresh of one it fetched (never handed back to the shared queue).
         instance.claimed = deque()
-        instance.told = 0
         crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
         return instance
 

@@ -124,6 +124,10 @@ def _result(name: str, stats: dict[str, Any]) -> SourceResult:
     return SourceResult(name=name, stats=stats, **vars(summary))
 
 
+def _result_of(name: str, crawler: Crawler) -> SourceResult:
+    return _result(name, crawler.stats.get_stats() if crawler.stats else {})
+
+
 class QuietLog(logging.Filter):
     """Without ``-v``: no tracebacks, and no line per failed fetch.
 
@@ -258,8 +262,8 @@ def run(
             if jobdir is not None:
                 jobs[src.name] = open_jobdir(jobdir, src.name)
     except JobDirError:
-        for job in jobs.values():  # left as they were: fresh, or resumable
-            job.finish("shutdown" if job.resumed else "finished")
+        for job in jobs.values():
+            job.leave_as_found()
         raise
     results: dict[str, SourceResult] = {}
     running: dict[str, Crawler] = {}  # started, not yet finished
@@ -310,9 +314,8 @@ def run(
         crawl is being stopped (Ctrl-C, SIGTERM: the crawlers end with "shutdown")."""
         nonlocal stopping
         running.pop(name, None)
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        results[name] = _result(name, stats)
-        stopping = stopping or stats.get("finish_reason") == "shutdown"
+        results[name] = result = _result_of(name, crawler)
+        stopping = stopping or result.stats.get("finish_reason") == "shutdown"
         if waiting_sources and not stopping:
             start_one(waiting_sources.popleft())
         return outcome
@@ -332,15 +335,14 @@ def run(
         if name in results:
             result = results[name]
         elif name in running:  # the reactor was stopped under it (a second Ctrl-C)
-            crawler = running[name]
-            result = _result(name, crawler.stats.get_stats() if crawler.stats else {})
+            result = _result_of(name, running[name])
         else:
             result = _not_started(name)
         if name in jobs:
             job = jobs[name]
             result.resumed = result.resumed or job.resumed
-            if result.status == "not started":  # its directory as it was: fresh, or resumable
-                job.finish("shutdown" if job.resumed else "finished")
+            if result.status == "not started":
+                job.leave_as_found()
             else:
                 job.finish(str(result.stats.get("finish_reason", "shutdown")))
         ordered.append(result)

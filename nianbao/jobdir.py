@@ -63,6 +63,12 @@ class JobDir:
             self._write_state("interrupted")
         self._lock.close()
 
+    def leave_as_found(self) -> None:
+        """Release a directory no crawl ran in (its source never started, or another's
+        directory could not be taken): fresh stays fresh, a resumable queue stays
+        resumable."""
+        self.finish("shutdown" if self.resumed else "finished")
+
 
 def _empty(path: Path) -> None:
     for child in path.iterdir():

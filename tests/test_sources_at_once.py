@@ -9,16 +9,15 @@ servers' arrival times say which sources were being crawled at the same moment.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import threading
 import time
 
 import pytest
 
 from nianbao.demo.portalgen import Report, county_portal
-from tests.conftest import FAST, NIANBAO, cli_json, crawl
+from nianbao.jobdir import STATE
+from tests.conftest import cli_json, crawl
+from tests.test_incremental import Gate, start_crawl
 
 ANSWER = 0.05  # s each page takes at the server
 
@@ -78,33 +77,26 @@ def test_a_stopped_crawl_starts_no_more_sources_and_says_which_were_not_started(
     db_url, seeds, serve, tmp_path
 ) -> None:
     portals = _portals(seeds, 4)
-    entered, release = threading.Event(), threading.Event()
-    for portal in portals[:2]:  # the first two sources' home pages wait to be released
-        get = portal.get
-
-        def held(path: str, get=get):  # type: ignore[no-untyped-def]
-            if path == "/" and not release.is_set():
-                entered.set()
-                release.wait(60)
-            return get(path)
-
-        portal.get = held  # type: ignore[method-assign]
+    # the first two sources' home pages wait to be released
+    gates = [Gate(portal, "/") for portal in portals[:2]]
     servers = [serve(p) for p in portals]
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    env.pop("NIANBAO_DB", None)
-    proc = subprocess.Popen(
-        [*NIANBAO, "crawl", *_urls(servers), *FAST, "--db", db_url]
-        + ["-s", "NIANBAO_MAX_SOURCES_AT_ONCE=2", "--jobdir", str(tmp_path / "jobs")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+    first, *rest = _urls(servers)[1::2]
+    more = [a for u in rest for a in ("--url", u)]
+    proc = start_crawl(
+        db_url,
+        first,
+        *more,
+        "-s",
+        "NIANBAO_MAX_SOURCES_AT_ONCE=2",
+        "--jobdir",
+        str(tmp_path / "jobs"),
     )
     try:
-        assert entered.wait(60), "the crawl never asked for a held page"
+        assert gates[0].entered.wait(60), "the crawl never asked for a held page"
         proc.send_signal(signal.SIGINT)
     finally:
-        release.set()
+        for gate in gates:
+            gate.release.set()
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "Traceback" not in err, err
@@ -117,9 +109,7 @@ def test_a_stopped_crawl_starts_no_more_sources_and_says_which_were_not_started(
     # --jobdir: the two stopped sources resume next time; the two never started start
     # fresh (their directories hold no state, so the next crawl does not "resume" them)
     states = {
-        d.name: (d / "nianbao-state.json").read_text()
-        if (d / "nianbao-state.json").exists()
-        else ""
+        d.name: (d / STATE).read_text() if (d / STATE).exists() else ""
         for d in (tmp_path / "jobs").iterdir()
     }
     assert sorted('"interrupted"' in v for v in states.values()) == [False, False, True, True]
