@@ -10,12 +10,19 @@ A version's links are replaced whenever it is signed again (``reprocess`` after 
 changed), in both directions.
 
 A new version is compared with the versions stored before it. The archive writer, when it
-is behind a saturated crawl, stores the signature and bands at once and queues the
-comparison (:data:`DEFER`, migration 0014); :func:`link_pending` does it later (the idle
-writer, ``nianbao index``) with the same result, and until then :func:`links_of` and
-:func:`cross_year` compute the queued versions' links (:func:`unstored_links`).
-Two crawl processes storing near-identical versions at the same moment on PostgreSQL may
-miss each other (neither sees the other's uncommitted rows); ``reprocess`` finds them.
+is behind a saturated crawl, neither signs nor compares it: it queues the version
+(:data:`DEFER`, migration 0014), and :func:`link_pending` (the idle writer, ``nianbao
+index``) signs the queued versions, oldest first, and compares each with the versions
+stored before it: the same signature, bands and links as at once. Signing (the MinHash:
+≈ 0.5 CPU-ms a report) was a tenth of a saturated crawl's CPU, spent on the crawl's two
+cores for links nobody reads during it. Until then :func:`links_of` and :func:`cross_year`
+compute the queued versions' links (:func:`unstored_links`), signing the unsigned ones in
+memory. While an unsigned version waits, a new version waits behind it even on an idle
+writer (it could not find the unsigned one as a candidate), and on PostgreSQL one
+:func:`link_pending` runs at a time (:data:`LINK_LOCK`), so each finds every version
+stored before it signed. Two crawl processes storing near-identical versions at the same
+moment on PostgreSQL may miss each other (neither sees the other's uncommitted rows);
+``reprocess`` finds them.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Text, bindparam, cast, delete, func, insert, or_, select
+from sqlalchemy import Text, bindparam, cast, delete, func, insert, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from nianbao.models.tables import (
@@ -48,6 +55,7 @@ from nianbao.pipelines.normalize import normal_form
 # item); a version signed under another scheme is signed again by ``reprocess``.
 SCHEME = f"minhash-k{nd.K}-p{nd.NUM_PERM}-r{nd.ROWS}-u16"
 MAX_CANDIDATES = 200  # a text sharing bands with more than this many is boilerplate-only
+LINK_LOCK = 0x6E69616E6C6E6B  # "nianlnk": PostgreSQL advisory lock of link_pending
 
 
 def _flags(v: Any) -> list[str]:
@@ -160,8 +168,8 @@ def _keys_of(session: Session, rows: Sequence[Any]) -> dict[int, np.ndarray]:
     return out
 
 
-# ``session.info`` key: the archive writer sets it while it has more jobs waiting than the
-# one in hand (it is behind a saturated crawl); a new version's comparison is then queued.
+# ``session.info`` key: the archive writer sets it while it is behind a saturated crawl; a
+# new version is then queued unsigned, its signing and comparison left to link_pending.
 DEFER = "nianbao_defer_links"
 
 
@@ -170,17 +178,19 @@ def link_version(
 ) -> int:
     """(Re)sign ``version`` and (re)find its links to older versions; returns links stored.
 
-    ``signed``: its signature computed already (by the crawl's cleaning worker), used when
-    it is of this version's text. ``fresh``: the version was inserted in this transaction,
-    so it has no signature, bands or links to replace; it is compared with the versions
-    stored before it (a lower id), now or, when the session says :data:`DEFER`, later by
-    :func:`link_pending` (its signature and bands are stored now, so the versions stored
-    after it find it as a candidate either way).
+    ``signed``: its signature computed already, used when it is of this version's text.
+    ``fresh``: the version was inserted in this transaction, so it has no signature, bands
+    or links to replace; it is signed and compared with the versions stored before it (a
+    lower id) now, or queued for :func:`link_pending` to do both when the session says
+    :data:`DEFER` or an unsigned version is queued already (this one could not find it).
 
     Which candidates are confirmed exactly (see :data:`NEAREST_OTHER_ORGAN`): every one
     whose link would be ``copy_elsewhere`` or ``same_organ``, and of the ``other_organ``
     ones the nearest by their MinHash estimate. Every stored link's numbers are exact.
     """
+    if fresh and (session.info.get(DEFER) or session.scalar(_UNSIGNED_WAITING) is not None):
+        session.execute(insert(VersionLinkPending.__table__), [{"version_id": version.id}])
+        return 0
     if not fresh:
         session.execute(delete(VersionBand).where(VersionBand.version_id == version.id))
         session.execute(
@@ -209,9 +219,6 @@ def link_version(
     )
     if len(mine) < nd.MIN_SHINGLES:
         return 0
-    if fresh and session.info.get(DEFER):
-        session.execute(insert(VersionLinkPending.__table__), [{"version_id": version.id}])
-        return 0
     report = session.get(Report, version.report_id)  # in the session already when crawling
     assert report is not None
     links = _links(session, version, report.source_id, mine, sig, keys, older_only=fresh)
@@ -226,14 +233,19 @@ def pending(session: Session) -> int:
 
 
 def link_pending(session: Session, limit: int | None = None) -> int:
-    """Compare up to ``limit`` queued versions (oldest first) with the versions stored before
-    each and store their links: what :func:`link_version` would have stored when each was
-    written. Returns how many were taken off the queue (0: it is empty).
+    """Sign the queued versions still unsigned among up to ``limit`` of them (oldest first),
+    compare each with the versions stored before it and store their links: what
+    :func:`link_version` would have stored when each was written. Returns how many were
+    taken off the queue (0: it is empty).
 
     The rows are taken off with ``DELETE … RETURNING``: an idle crawl writer and ``nianbao
-    index`` working at once never compare one version twice (PostgreSQL's second delete
-    finds the rows gone; SQLite has one writer at a time).
+    index`` working at once never compare one version twice. On PostgreSQL they also take
+    turns (:data:`LINK_LOCK`): a batch taken while an older one was still being signed in
+    another transaction would not find that one's versions as candidates. SQLite has one
+    writer at a time.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
     queued = select(VersionLinkPending.version_id).order_by(VersionLinkPending.version_id)
     if limit is not None:
         queued = queued.limit(limit)
@@ -244,26 +256,119 @@ def link_pending(session: Session, limit: int | None = None) -> int:
             .returning(VersionLinkPending.version_id)
         )
     )
+    _sign_queued(session, taken)
     links = _queued_links(session, taken)
     if links:
         session.execute(insert(VersionLink.__table__), links)
     return len(taken)
 
 
-def _queued_links(session: Session, ids: Sequence[int]) -> list[dict]:
-    """The links of queued versions, from their stored signatures (not stored here). The
-    versions are read as plain rows with what comparing needs, in one statement: as ORM
-    objects, one at a time, reading them cost a quarter of the comparison."""
+def _sign_queued(session: Session, ids: Sequence[int]) -> None:
+    """Store the signature and band keys of the versions among ``ids`` queued unsigned."""
+    sigs: list[dict] = []
+    bands: list[dict] = []
+    for vid, sha256, norm_text in (
+        session.execute(_UNSIGNED_TEXTS, {"ids": list(ids)}) if ids else ()
+    ):
+        minhash, keys = _signed(sha256, norm_text)
+        sigs.append({"version_id": vid, "scheme": SCHEME, "minhash": minhash})
+        bands.extend({"version_id": vid, "band": i, "key": key} for i, key in enumerate(keys))
+    if sigs:
+        session.execute(insert(VersionSignature.__table__), sigs)
+        session.execute(insert(VersionBand.__table__), bands)
+
+
+# MinHash and band keys by the SHA-256 of the normal form signed (as :data:`KEYS`): a
+# reader asked again while versions wait unsigned signs each of them once.
+_SIGNED: OrderedDict[str, tuple[bytes, tuple[int, ...]]] = OrderedDict()
+_SIGNED_MAX = 8192
+_SIGNED_LOCK = threading.Lock()
+
+
+def _signed(sha256: str, norm_text: str | None) -> tuple[bytes, tuple[int, ...]]:
+    """(MinHash, band keys) of a version's normal form, as :func:`link_version` stores them."""
+    with _SIGNED_LOCK:
+        known = _SIGNED.get(sha256)
+        if known is not None:
+            _SIGNED.move_to_end(sha256)
+            return known
+    signed = nd.sign(norm_text or "", sha256)
+    KEYS.put(sha256, signed.keys)
+    out = (signed.minhash, tuple(signed.bands))
+    with _SIGNED_LOCK:
+        _SIGNED[sha256] = out
+        while len(_SIGNED) > _SIGNED_MAX:
+            _SIGNED.popitem(last=False)
+    return out
+
+
+@dataclass(frozen=True)
+class _Unsigned:
+    """A queued version not signed yet, signed in memory by a reader: what a candidate row
+    of :data:`_CANDIDATES` carries, and its band keys."""
+
+    id: int
+    report_id: int
+    sha256: str
+    organ: str | None
+    year: int | None
+    source_id: int
+    minhash: bytes
+    bands: frozenset[int]
+    scheme: str = SCHEME
+
+
+def _unsigned(session: Session) -> dict[int, _Unsigned]:
+    """The queued versions a busy writer left unsigned, signed here (not stored): a reader's
+    stand-in for what :func:`link_pending` will store."""
+    rows = session.execute(_UNSIGNED_QUEUED).all()
+    with _SIGNED_LOCK:
+        missing = [row.id for row in rows if row.sha256 not in _SIGNED]
+    texts: dict[int, str | None] = {}
+    for i in range(0, len(missing), 500):
+        texts.update(
+            session.execute(
+                select(_V.id, _V.norm_text).where(_V.id.in_(missing[i : i + 500]))
+            ).all()
+        )
+    out: dict[int, _Unsigned] = {}
+    for row in rows:
+        minhash, keys = _signed(row.sha256, texts.get(row.id))
+        out[row.id] = _Unsigned(
+            row.id, row.report_id, row.sha256, row.organ, row.year, row.source_id, minhash,
+            frozenset(keys),
+        )  # fmt: skip
+    return out
+
+
+def _queued_links(
+    session: Session, ids: Sequence[int], unsigned: dict[int, _Unsigned] | None = None
+) -> list[dict]:
+    """The links of queued versions (not stored here), from their stored signatures, or for
+    a reader from ``unsigned``'s. The versions are read as plain rows with what comparing
+    needs, in one statement: as ORM objects, one at a time, reading them cost a quarter of
+    the comparison."""
     out: list[dict] = []
     for row in session.execute(_QUEUED, {"ids": list(ids)}) if ids else ():
+        minhash = row.minhash
+        if minhash is None:
+            stand_in = (unsigned or {}).get(row.id)
+            if stand_in is None:  # queued after the reader looked: not there yet for it
+                continue
+            minhash = stand_in.minhash
         mine = KEYS.get(row.sha256)
         if mine is None:
             mine = nd.shingle_keys(row.norm_text or "")
             KEYS.put(row.sha256, mine)
         if len(mine) < nd.MIN_SHINGLES:
             continue
-        keys = nd.band_keys(row.minhash)
-        out.extend(_links(session, row, row.source_id, mine, row.minhash, keys, older_only=True))
+        keys = nd.band_keys(minhash)
+        out.extend(
+            _links(
+                session, row, row.source_id, mine, minhash, keys, older_only=True,
+                unsigned=unsigned,
+            )
+        )  # fmt: skip
     return out
 
 
@@ -276,11 +381,13 @@ def _links(
     keys: list[int],
     *,
     older_only: bool,
+    unsigned: dict[int, _Unsigned] | None = None,
 ) -> list[dict]:
     """The confirmed links of ``version`` (a :class:`Version` or a row with its columns),
     of the source ``source_id``, to its candidates, as rows of ``version_links``. Reads
-    only: :func:`unstored_links` answers with them for versions still queued."""
-    others = _candidates(session, version, keys, older_only)
+    only: :func:`unstored_links` answers with them for versions still queued (with the
+    unsigned ones signed in memory, ``unsigned``, among the candidates)."""
+    others = _candidates(session, version, keys, older_only, unsigned)
     if not others:  # none, or too many (None)
         return []
     chosen, flags = _to_confirm(session, version, source_id, others, sig)
@@ -315,17 +422,35 @@ def unstored_links(session: Session, report_id: int | None = None) -> list[Versi
     stored, so that a reader sees every link whatever the queue holds (as search scans the
     text of versions not indexed yet). With ``report_id``: only the queued versions that
     are that report's or share a band key with one of its versions (any link to it is
-    among theirs). Empty at once when nothing is queued."""
-    queued = select(VersionLinkPending.version_id).order_by(VersionLinkPending.version_id)
-    if report_id is not None:
-        mine = select(Version.id).where(Version.report_id == report_id)
-        near = select(_B.version_id).where(
-            _B.key.in_(select(_B.key).where(_B.version_id.in_(mine)))
+    among theirs). Empty at once when nothing is queued. The versions a busy writer queued
+    unsigned are signed here, in memory (≈ 0.5 ms each, once a process): a reader during
+    a saturated crawl answers more slowly, the same links."""
+    if session.scalar(_ANY_QUEUED) is None:
+        return []
+    unsigned = _unsigned(session)
+    queued = select(VersionLinkPending.version_id)
+    if report_id is None:
+        ids = set(session.scalars(queued))
+    else:
+        mine = list(session.scalars(select(Version.id).where(Version.report_id == report_id)))
+        keys = set(session.scalars(select(_B.key).where(_B.version_id.in_(mine))))
+        keys.update(k for vid in mine if vid in unsigned for k in unsigned[vid].bands)
+        near = select(_B.version_id).where(_B.key.in_(keys))
+        ids = set(
+            session.scalars(
+                queued.where(
+                    VersionLinkPending.version_id.in_(mine)
+                    | VersionLinkPending.version_id.in_(near)
+                )
+            )
         )
-        queued = queued.where(
-            VersionLinkPending.version_id.in_(mine) | VersionLinkPending.version_id.in_(near)
+        ids.update(
+            vid
+            for vid, stand_in in unsigned.items()
+            if stand_in.report_id == report_id or not stand_in.bands.isdisjoint(keys)
         )
-    return [VersionLink(**row) for row in _queued_links(session, list(session.scalars(queued)))]
+    links = _queued_links(session, sorted(ids), unsigned)
+    return [VersionLink(**row) for row in links]
 
 
 # A template shared by many organs (a county's 40 town reports, a province's bureaus) makes
@@ -378,7 +503,11 @@ def _to_confirm(
 
 
 def _candidates(
-    session: Session, version: Any, keys: list[int], older_only: bool
+    session: Session,
+    version: Any,
+    keys: list[int],
+    older_only: bool,
+    unsigned: dict[int, _Unsigned] | None = None,
 ) -> list[Any] | None:
     """Versions of other reports that share at least one LSH band key with these, by id,
     with what deciding a link's kind and ranking it needs; None when there are more than
@@ -390,7 +519,8 @@ def _candidates(
     look-alike: 300 portals × 40 reports spent the writer's time here. The distinct ids
     come from the band index alone (migration 0012), without a look-up of each one's
     report: the limit allows for the report's own versions, filtered out after it.
-    ``flags`` is not read here (:func:`_kind_by_identity`)."""
+    ``flags`` is not read here (:func:`_kind_by_identity`). ``unsigned``: queued versions
+    signed in memory by a reader, candidates as if their bands were stored."""
     if older_only:  # the report's versions stored before this one are numbered below it
         own = version.n - 1
     else:
@@ -398,6 +528,13 @@ def _candidates(
             select(func.count()).select_from(Version).where(Version.report_id == version.report_id)
         )
     limit = MAX_CANDIDATES + 1 + (own or 0)
+    wanted = set(keys)
+    extra = [
+        stand_in
+        for stand_in in (unsigned or {}).values()
+        if (stand_in.id < version.id if older_only else stand_in.id != version.id)
+        and not stand_in.bands.isdisjoint(wanted)
+    ]
     # One band shared with ``limit`` versions already means too many (a band's rows are
     # distinct versions: its number is mixed into the key), whatever the other bands say.
     # A look-alike cluster shares every band: this look-up of at most ``limit`` index
@@ -411,17 +548,25 @@ def _candidates(
             )
             or 0
         )
+        + sum(keys[0] in stand_in.bands for stand_in in extra)
         >= limit
     ):
         return None
     query = queries.ids_pg if session.get_bind().dialect.name == "postgresql" else queries.ids
     ids = session.scalars(query, {"keys": keys, "version": version.id, "limit": limit}).all()
-    if not ids:
+    if not ids and not extra:
         return []
     # The rows by their ids, a second statement: as a subquery, PostgreSQL's planner
     # hash-joined it with full scans of versions, reports and signatures (9-12 ms a write
     # at 1,200 versions, growing with the archive; by ids it looks each one up).
-    rows = list(session.execute(_CANDIDATES, {"ids": list(ids), "report": version.report_id}))
+    rows: list[Any] = (
+        list(session.execute(_CANDIDATES, {"ids": list(ids), "report": version.report_id}))
+        if ids
+        else []
+    )
+    if extra:
+        rows += [stand_in for stand_in in extra if stand_in.report_id != version.report_id]
+        rows.sort(key=lambda row: row.id)
     return None if len(rows) > MAX_CANDIDATES else rows
 
 
@@ -478,11 +623,40 @@ _QUEUED = (
         _S.minhash,
     )
     .select_from(
-        Version.__table__.join(Report.__table__, _R.id == _V.report_id).join(
+        Version.__table__.join(Report.__table__, _R.id == _V.report_id).outerjoin(
             VersionSignature.__table__, _S.version_id == _V.id
         )
     )
     .where(_V.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_V.id)
+)
+_P = VersionLinkPending.__table__.c
+_ANY_QUEUED = select(_P.version_id).limit(1)
+# A queued version has no signature only when a busy writer queued it unsigned.
+_UNSIGNED_WAITING = (
+    select(_P.version_id)
+    .select_from(
+        VersionLinkPending.__table__.outerjoin(
+            VersionSignature.__table__, _S.version_id == _P.version_id
+        )
+    )
+    .where(_S.version_id.is_(None))
+    .limit(1)
+)
+_UNSIGNED_TEXTS = (
+    select(_V.id, _V.sha256, _V.norm_text)
+    .select_from(Version.__table__.outerjoin(VersionSignature.__table__, _S.version_id == _V.id))
+    .where(_V.id.in_(bindparam("ids", expanding=True)), _S.version_id.is_(None))
+    .order_by(_V.id)
+)
+_UNSIGNED_QUEUED = (
+    select(_V.id, _V.report_id, _V.sha256, _V.organ, _V.year, _R.source_id)
+    .select_from(
+        VersionLinkPending.__table__.join(Version.__table__, _V.id == _P.version_id)
+        .join(Report.__table__, _R.id == _V.report_id)
+        .outerjoin(VersionSignature.__table__, _S.version_id == _V.id)
+    )
+    .where(_S.version_id.is_(None))
     .order_by(_V.id)
 )
 _CANDIDATES = (

@@ -56,17 +56,12 @@ def start(size: int) -> None:
 
 
 def _finish(doc: Document) -> tuple[Document, dict[str, float]]:
-    """In a worker: every remaining stage, then a report's near-duplicate signature (what
-    the archive write would otherwise compute on the crawl's own core)."""
+    """In a worker: every remaining stage. Not a report's near-duplicate signature: a busy
+    writer queues it unsigned (signing was a tenth of a saturated crawl's CPU, and its
+    shingle keys doubled what came back), an idle one signs it (``models.neardup``)."""
     from nianbao.pipelines.derive import finish
 
     doc, spent = finish(doc)
-    if "report" in doc.flags and (doc.norm_text or "").strip():
-        from nianbao.pipelines import neardup
-
-        t = time.process_time()
-        doc.signed = neardup.sign(doc.norm_text, doc.sha256)
-        spent["neardup"] = (time.process_time() - t) * 1000
     # Nothing after the cleaning reads the markup, the page's lines or the entity (the
     # store keeps the wire body of the item): not sent back, not unpickled on the reactor.
     return replace(doc, body=b"", html=None, page_lines=[], blocks=[]), spent

@@ -269,17 +269,18 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
     tmp_path, seeds, monkeypatch
 ) -> None:
     """Migration 0014: a batch of more than one job means the writer is behind the crawl:
-    its new versions are signed and their comparisons queued; a lone job is compared at
-    once. The idle writer (a core to spare) compares the queued ones before it indexes
-    for search, LINK_BATCH a transaction, and stores the links a lone job would have."""
+    its new versions are queued unsigned; a lone job is signed and compared at once, unless
+    unsigned versions wait (it could not find them): then it waits behind them. The idle
+    writer (a core to spare) signs and compares the queued ones, oldest first, before it
+    indexes for search, LINK_BATCH a transaction, and stores the links a lone job would
+    have."""
     import queue
     from datetime import UTC, datetime
 
     from nianbao.models import jobs, neardup, search, writer
     from nianbao.models.archive import CaptureIn
     from nianbao.models.db import open_archive
-    from nianbao.models.tables import VersionLink
-    from nianbao.pipelines import neardup as nd
+    from nianbao.models.tables import VersionBand, VersionLink, VersionSignature
     from nianbao.pipelines.derive import derive
 
     monkeypatch.setattr(writer, "IDLE_LOOK", 0.01)
@@ -298,7 +299,6 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
         raw = (page + "</body></html>").encode()
         page_url = f"http://a.gov.cn/{i}.html"
         doc = derive(raw, page_url)
-        doc.signed = nd.sign(doc.norm_text, doc.sha256)
         cap = CaptureIn("a", page_url, 200, datetime(2024, 3, 1, tzinfo=UTC), body=raw)
         return (i, jobs.store_capture, ("page", cap, jobs.slim(doc), organ, None), {})
 
@@ -306,13 +306,18 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
         with Session() as session:
             return neardup.pending(session), session.query(VersionLink).count()
 
+    def signed() -> tuple[int, int]:
+        with Session() as session:
+            return session.query(VersionSignature).count(), session.query(VersionBand).count()
+
     outcomes, rest = writer._write(Session, [job(0)])  # alone: compared at once (nothing older)
     assert rest == [] and all(ok for _, ok, _ in outcomes)
     outcomes, rest = writer._write(Session, [job(1), job(2), job(3)])  # behind: queued
     assert rest == [] and all(ok for _, ok, _ in outcomes), outcomes
     assert state() == (3, 0)
-    writer._write(Session, [job(4)])  # alone again: compared with all four at once
-    assert state() == (3, 4)
+    assert signed() == (1, 42)  # job 0 only
+    writer._write(Session, [job(4)])  # alone, but behind three unsigned: queued
+    assert state() == (4, 0) and signed() == (1, 42)
 
     requests: queue.Queue = queue.Queue()
     idle = writer._IdleIndexer(Session)
@@ -327,12 +332,13 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
 
     idle.spare = spare
     assert idle.next_job(requests) == "the next job"
-    # 2 compared (job 1: 1 link, job 2: 2), then 1 (job 3: 3), then the search queue
-    assert seen[:3] == [(3, 4), (1, 7), (0, 10)]
+    # 2 compared (job 1: 1 link, job 2: 2), then 2 (job 3: 3, job 4: 4), then the search queue
+    assert seen[:3] == [(4, 0), (2, 3), (0, 10)]
+    assert signed() == (5, 5 * 42)
     # alone, but the machine has no core to spare (the writer's own test, in _serve): queued
     outcomes, rest = writer._write(Session, [job(5)], defer=True)
     assert rest == [] and all(ok for _, ok, _ in outcomes), outcomes
-    assert state() == (1, 10)
+    assert state() == (1, 10) and signed() == (5, 5 * 42)
     engine.dispose()
 
 
