@@ -72,12 +72,17 @@ class FrontierError(NianbaoError):
     """The shared frontier was asked for but cannot be used (extra missing, Redis down)."""
 
 
-def check(url: str) -> None:
-    """Fail early, with the URL, if scrapy-redis is missing or Redis does not answer."""
-    if importlib.util.find_spec("scrapy_redis") is None:
+def check(url: str, shared_frontier: bool = True) -> None:
+    """Fail early, with the URL, if a package it needs is missing or Redis does not answer.
+    ``shared_frontier`` false (``--shard``): Redis keeps only the politeness leases, which
+    need the ``redis`` client and not scrapy-redis."""
+    needed = ("scrapy_redis", "redis") if shared_frontier else ("redis",)
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        what = "a Redis frontier" if shared_frontier else "Redis (for politeness across workers)"
         raise FrontierError(
-            "a Redis frontier was requested but scrapy-redis is not installed: "
-            "pip install -e '.[redis]'"
+            f"{what} was requested but {' and '.join(m.replace('_', '-') for m in missing)} "
+            "is not installed: pip install -e '.[redis]'"
         )
     import redis
 
@@ -98,8 +103,9 @@ class RedisFrontier:
         url = settings.get("NIANBAO_REDIS_URL") or os.environ.get("NIANBAO_REDIS", "")
         if not url:
             raise NotConfigured  # no Redis: Scrapy's in-process scheduler
-        check(url)
-        if settings.getbool("NIANBAO_REDIS_FRONTIER", True):
+        shared = settings.getbool("NIANBAO_REDIS_FRONTIER", True)
+        check(url, shared)
+        if shared:
             self._share_frontier(settings, url)
         # Politeness for the sum of all workers (crawler/polite.py): the recording handler,
         # starting each fetch under a lease on its host (or IP) held in this Redis.

@@ -243,7 +243,7 @@ def run(
     """
     settings = crawl_settings(db_url, overrides)
     if settings.get("NIANBAO_REDIS_URL"):  # say now, not from inside Scrapy, if it is down
-        frontier.check(settings["NIANBAO_REDIS_URL"])
+        frontier.check(settings["NIANBAO_REDIS_URL"], settings.getbool("NIANBAO_REDIS_FRONTIER"))
     schedule = incremental.Revisit(
         settings.getfloat("NIANBAO_REVISIT_MIN"), settings.getfloat("NIANBAO_REVISIT_MAX")
     )

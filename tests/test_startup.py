@@ -64,3 +64,27 @@ def test_a_shared_frontier_without_scrapy_redis_says_how_to_install_it(monkeypat
     )
     with pytest.raises(frontier.FrontierError, match=r"pip install -e '\.\[redis\]'"):
         frontier.check("redis://127.0.0.1:6379/0")
+
+
+def test_sharded_workers_need_the_redis_client_and_not_scrapy_redis(monkeypatch) -> None:
+    """``--shard --redis`` keeps only the politeness leases in Redis: a machine without
+    scrapy-redis gets past the package check (and is told about Redis itself: here, a port
+    nothing listens on); without the redis client it is told how to install it."""
+    import importlib.util
+
+    import pytest
+
+    from nianbao.crawler import frontier
+
+    real = importlib.util.find_spec
+    gone = {"scrapy_redis"}
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in gone else real(name, *a)
+    )
+    with pytest.raises(frontier.FrontierError, match="cannot reach the Redis frontier"):
+        frontier.check("redis://127.0.0.1:1/0", shared_frontier=False)
+    with pytest.raises(frontier.FrontierError, match="scrapy-redis is not installed"):
+        frontier.check("redis://127.0.0.1:1/0")
+    gone.add("redis")
+    with pytest.raises(frontier.FrontierError, match=r"but redis is not installed: pip install"):
+        frontier.check("redis://127.0.0.1:1/0", shared_frontier=False)
