@@ -355,7 +355,7 @@ def record_report(
         from nianbao.models import neardup
 
         neardup.link_version(session, version, getattr(derived, "signed", None), fresh=True)
-        figures.store(session, version, fresh=True)
+        figures.store(session, version, fresh=True, defer=bool(session.info.get(neardup.DEFER)))
         _update(report, title=derived.title, url=cap.url)
     else:
         assert current is not None

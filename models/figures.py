@@ -2,17 +2,21 @@
 
 The cells come from :mod:`pipelines.figures` (pure parsing of the clean text); the rules
 from :mod:`pipelines.rules`. Cells are derived data: :func:`store` replaces a version's
-cells whenever its text is (re-)derived.
+cells whenever its text is (re-)derived. A writer behind a saturated crawl queues a new
+version instead (``figures_pending``, migration 0016: parsing and inserting 100-200 cells
+cost it as much as the rest of storing a report); :func:`store_pending` works the queue
+off (the idle writer, ``nianbao index``), and :func:`load` parses a queued version's text
+meanwhile, so every reader sees the same cells either way.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from nianbao.models.tables import Figure, Report, Version
+from nianbao.models.tables import Figure, FiguresPending, Report, Version
 from nianbao.pipelines import figures as parser
 
 
@@ -21,6 +25,10 @@ def _key(f: parser.Figure) -> tuple[Any, ...]:
 
 
 def load(session: Session, version_id: int) -> list[parser.Figure]:
+    """A version's cells: as stored, or parsed from its text now while it is queued."""
+    if session.get(FiguresPending, version_id) is not None:
+        text = session.scalar(select(Version.text).where(Version.id == version_id))
+        return parser.parse(text or "")
     rows = session.scalars(
         select(Figure).where(Figure.version_id == version_id).order_by(Figure.id)
     )
@@ -29,10 +37,16 @@ def load(session: Session, version_id: int) -> list[parser.Figure]:
     ]
 
 
-def store(session: Session, version: Version, *, fresh: bool = False) -> bool:
+def store(session: Session, version: Version, *, fresh: bool = False, defer: bool = False) -> bool:
     """(Re)parse ``version``'s text into its cells; True when they changed.
 
-    ``fresh``: the version was inserted in this transaction (it has no cells yet)."""
+    ``fresh``: the version was inserted in this transaction (it has no cells yet).
+    ``defer`` (with ``fresh``): queue it for :func:`store_pending` instead."""
+    if fresh and defer:
+        session.execute(insert(FiguresPending.__table__), [{"version_id": version.id}])
+        return False
+    if not fresh:  # stored now, whatever was queued
+        session.execute(delete(FiguresPending).where(FiguresPending.version_id == version.id))
     cells = parser.parse(version.text)
     if fresh:
         if not cells:
@@ -43,11 +57,16 @@ def store(session: Session, version: Version, *, fresh: bool = False) -> bool:
         session.execute(delete(Figure).where(Figure.version_id == version.id))
     if not cells:
         return True
+    _insert(session, version.id, cells)
+    return True
+
+
+def _insert(session: Session, version_id: int, cells: list[parser.Figure]) -> None:
     session.execute(
         insert(Figure.__table__),
         [
             {
-                "version_id": version.id,
+                "version_id": version_id,
                 "tbl": f.table,
                 "row_label": f.row,
                 "col_label": f.column,
@@ -59,7 +78,34 @@ def store(session: Session, version: Version, *, fresh: bool = False) -> bool:
             for f in cells
         ],
     )
-    return True
+
+
+def pending(session: Session) -> int:
+    """Versions whose cells wait to be parsed and stored (migration 0016)."""
+    return int(session.scalar(select(func.count()).select_from(FiguresPending)) or 0)
+
+
+def store_pending(session: Session, limit: int | None = None) -> int:
+    """Parse and store the cells of up to ``limit`` queued versions, oldest first; returns
+    how many were taken off the queue (0: it is empty). Taken with ``DELETE … RETURNING``,
+    so an idle crawl writer and ``nianbao index`` working at once never store one twice."""
+    queued = select(FiguresPending.version_id).order_by(FiguresPending.version_id)
+    if limit is not None:
+        queued = queued.limit(limit)
+    taken = sorted(
+        session.scalars(
+            delete(FiguresPending)
+            .where(FiguresPending.version_id.in_(queued.scalar_subquery()))
+            .returning(FiguresPending.version_id)
+        )
+    )
+    if taken:
+        rows = session.execute(select(Version.id, Version.text).where(Version.id.in_(taken)))
+        for vid, text in sorted(rows):
+            cells = parser.parse(text or "")
+            if cells:
+                _insert(session, vid, cells)
+    return len(taken)
 
 
 def version_of(session: Session, report_id: int, n: int | None) -> Version | None:

@@ -169,7 +169,8 @@ def _keys_of(session: Session, rows: Sequence[Any]) -> dict[int, np.ndarray]:
 
 
 # ``session.info`` key: the archive writer sets it while it is behind a saturated crawl; a
-# new version is then queued unsigned, its signing and comparison left to link_pending.
+# new version is then queued unsigned, its signing and comparison left to link_pending (and
+# its table cells to ``figures.store_pending``: ``archive.record_report`` reads it for both).
 DEFER = "nianbao_defer_links"
 
 

@@ -1,8 +1,9 @@
 """What a saturated crawl's writer puts off, and working it off.
 
-Two queues, in the order they are worked off: versions whose comparison with their
-look-alikes waits (migration 0014, :mod:`models.neardup`) and versions waiting for the
-search index (migrations 0013 and 0015, :mod:`models.search`). The crawl's idle writer takes
+Three queues, in the order they are worked off: versions whose table cells wait
+(migration 0016, :mod:`models.figures`), versions whose comparison with their look-alikes
+waits (migration 0014, :mod:`models.neardup`) and versions waiting for the search index
+(migrations 0013 and 0015, :mod:`models.search`). The crawl's idle writer takes
 small batches of each (``models.writer``); ``nianbao index`` and the benchmark that times
 it work both off to the end with :func:`work_off`, so they cannot differ in what they do.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from nianbao.models import neardup, search
+from nianbao.models import figures, neardup, search
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,37 @@ class Queue:
     pending: Callable[[Session], int]
     work: Callable[[Session, int], int]  # up to n versions off the queue; how many
     batch: int  # versions a transaction
+    meanwhile: str  # after "N versions queued": what happens to them, and until then
 
 
 QUEUES = (
-    Queue("near-duplicates", "compared", neardup.pending, neardup.link_pending, 64),
-    Queue("search index", "indexed", search.pending, search.index_pending, 256),
+    Queue(
+        "figures",
+        "parsed",
+        figures.pending,
+        figures.store_pending,
+        256,
+        "for their table cells (parsed when a core is spare; the figures commands parse them "
+        "meanwhile; `nianbao index` stores them now)",
+    ),
+    Queue(
+        "near-duplicates",
+        "compared",
+        neardup.pending,
+        neardup.link_pending,
+        64,
+        "for comparison (done when a core is spare; `similar` and the web pages compute them "
+        "meanwhile; `nianbao index` stores them now)",
+    ),
+    Queue(
+        "search index",
+        "indexed",
+        search.pending,
+        search.index_pending,
+        256,
+        "(indexed when a core is spare; search finds them meanwhile by scanning; "
+        "`nianbao index` indexes them now)",
+    ),
 )
 
 

@@ -237,6 +237,16 @@ class VersionLinkPending(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
 
 
+class FiguresPending(Base):
+    """A version whose table cells are not parsed and stored yet (migration 0016): a writer
+    behind a saturated crawl puts them off; :func:`models.figures.store_pending` stores them
+    (the idle writer, ``nianbao index``) and :func:`models.figures.load` parses a queued
+    version's text meanwhile, so readers see the same cells either way."""
+
+    __tablename__ = "figures_pending"
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+
+
 class VersionLink(Base):
     """Two versions of different reports whose texts are near-duplicates, with the numbers.
 

@@ -33,13 +33,15 @@ own, so one bad row costs its own item only.
 
 A batch of more than one job means the writer is behind the crawl; a lone job on a machine
 with no core to spare (:class:`~nianbao.pipelines.background.SpareCore`: the reactor and the
-cleaners want every core) means the crawl would wait for its CPU. In both cases the new
-versions are signed but their comparison with their look-alikes is queued (migration 0014,
-45 % of a write on a county's look-alike reports; a saturated 30 × 40 crawl took 34–38 s
-with it queued against 39.6 s inline, 2026-11-30). While the writer has no job and the
-machine a core to spare, it works off that queue and then the search index's
-(:class:`_IdleIndexer`); what is left when the crawl ends, ``nianbao index`` does, and
-readers compute the queued versions' links meanwhile (:func:`models.neardup.unstored_links`).
+cleaners want every core) means the crawl would wait for its CPU. In both cases a new
+version is queued unsigned for the comparison with its look-alikes (migration 0014, 45 %
+of a write on a county's look-alike reports; a saturated 30 × 40 crawl took 34–38 s with
+it queued against 39.6 s inline, 2026-11-30; signing too, 2026-12-01) and for parsing its
+table cells (migration 0016). While the writer has no job and the machine a core to spare,
+it works off those queues and then the search index's (:class:`_IdleIndexer`); what is
+left when the crawl ends, ``nianbao index`` does, and readers compute the queued versions'
+links and cells meanwhile (:func:`models.neardup.unstored_links`,
+:func:`models.figures.load`).
 
 Leaves of the Merkle log (:mod:`models.log`) are inserted at the end of the batch (one
 ``INSERT``, and on PostgreSQL the log's advisory lock held only for that moment); those of
@@ -71,6 +73,7 @@ MAX_BATCH = 64  # jobs per transaction
 MAX_BATCH_SECONDS = 0.5  # once a batch has worked this long, it commits
 IDLE_LOOK = 0.5  # seconds without a job before the writer looks for spare work
 INDEX_BATCH = 16  # versions indexed for search a transaction, when idle (≈ 0.1 s)
+FIGURES_BATCH = 16  # queued versions whose table cells are parsed a transaction, when idle
 LINK_BATCH = 8  # queued versions compared with their look-alikes a transaction, when idle
 INDEX_QUIET = 10.0  # seconds before empty queues (links, search) are looked at again
 
@@ -364,9 +367,10 @@ def _serve(url: str, conn: Any, crawl_end: int | None) -> None:
 
 
 class _IdleIndexer:
-    """While the writer has no job and the machine a core to spare, the queued near-duplicate
-    comparisons are worked off, :data:`LINK_BATCH` versions a transaction (migration 0014),
-    then the search index's queue, :data:`INDEX_BATCH` versions a transaction (migration
+    """While the writer has no job and the machine a core to spare, the queued table cells
+    are parsed, :data:`FIGURES_BATCH` versions a transaction (migration 0016), then the
+    queued near-duplicate comparisons worked off, :data:`LINK_BATCH` versions a transaction
+    (migration 0014), then the search index's queue, :data:`INDEX_BATCH` versions a transaction (migration
     0013: indexing each version as it was written cost the writer a third of its CPU).
     Queues found empty are looked at again only :data:`INDEX_QUIET` seconds later: each look
     is a write transaction, and other processes may share the archive."""
@@ -377,7 +381,7 @@ class _IdleIndexer:
         self.quiet_until = 0.0
 
     def next_job(self, requests: Any) -> Any:
-        from nianbao.models import neardup, search
+        from nianbao.models import figures, neardup, search
 
         while True:
             try:
@@ -389,7 +393,9 @@ class _IdleIndexer:
             while self.spare():
                 try:
                     with self.Session.begin() as session:
-                        done = neardup.link_pending(session, LINK_BATCH)
+                        done = figures.store_pending(session, FIGURES_BATCH)
+                        if not done:
+                            done = neardup.link_pending(session, LINK_BATCH)
                         if not done:
                             done = search.index_pending(session, INDEX_BATCH)
                 except Exception:  # noqa: BLE001 - locked or busy: the queue waits, nothing lost

@@ -739,9 +739,9 @@ def reprocess(db: str | None, as_json: bool, report_ids: tuple[int, ...]) -> Non
 @main.command()
 @db_option
 def index(db: str | None) -> None:
-    """Do what a saturated crawl put off: compare the queued versions with their
-    look-alikes, then index the versions queued for search. A crawl does both
-    when it has a core to spare."""
+    """Do what a saturated crawl put off: parse the queued versions' table cells, compare
+    the queued versions with their look-alikes, then index the versions queued for search.
+    A crawl does all three when it has a core to spare."""
     from sqlalchemy.exc import OperationalError
 
     from nianbao.models.queued import QUEUES, work_off
@@ -1018,25 +1018,18 @@ def _notify_urls(sources_file: str | None, given: tuple[str, ...]) -> list[str]:
 
 
 def _queued_work(url: str) -> None:
-    """Say what the crawl left for later: versions to compare with their look-alikes
-    (migration 0014) and to index for search (migration 0013)."""
+    """Say what the crawl left for later (:data:`models.queued.QUEUES`): versions whose
+    table cells wait (migration 0016), to compare with their look-alikes (0014) and to
+    index for search (0013)."""
     from nianbao.models.queued import QUEUES
 
     try:
-        linking, queued = (_read(url, queue.pending) for queue in QUEUES)
+        counts = [(queue, _read(url, queue.pending)) for queue in QUEUES]
     except (ArchiveError, click.ClickException):
         return
-    if linking:
-        click.echo(
-            f"near-duplicates: {linking} versions queued for comparison (done when a core is "
-            "spare; `similar` and the web pages compute them meanwhile; `nianbao index` "
-            "stores them now)"
-        )
-    if queued:
-        click.echo(
-            f"search index: {queued} versions queued (indexed when a core is spare; search "
-            "finds them meanwhile by scanning; `nianbao index` indexes them now)"
-        )
+    for queue, n in counts:
+        if n:
+            click.echo(f"{queue.name}: {n} versions queued {queue.meanwhile}")
 
 
 def _after_crawl(url: str, run_ids: list[int], path: Path | None, notify: list[str]) -> None:

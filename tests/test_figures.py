@@ -245,7 +245,7 @@ def test_reprocess_fills_the_cells_of_versions_archived_without_them(db_url, ser
     from sqlalchemy import delete
 
     from nianbao.models.db import open_archive, sessionmaker_for
-    from nianbao.models.tables import Figure
+    from nianbao.models.tables import Figure, FiguresPending
 
     server = serve(_portal({2023: (content(2023), "2024-01-20")}))
     crawl(db_url, server.url("/"))
@@ -254,12 +254,79 @@ def test_reprocess_fills_the_cells_of_versions_archived_without_them(db_url, ser
     engine = open_archive(db_url)
     with sessionmaker_for(engine).begin() as session:
         session.execute(delete(Figure))  # as an archive upgraded to 0006 from an older one
+        session.execute(delete(FiguresPending))  # (a busy crawl writer may have queued it)
     engine.dispose()
     assert cli_json(db_url, "tables", str(report["id"]))["cells"] == []
     out = cli_json(db_url, "reprocess")
     assert out["figures"] == 1 and out["versions"] == 1
     assert cli_json(db_url, "tables", str(report["id"]))["cells"] == before
     assert cli_json(db_url, "reprocess")["figures"] == 0, "idempotent"
+
+
+def test_a_busy_writer_queues_the_cells_and_every_reader_sees_them_meanwhile(db_url):
+    """Migration 0016: a writer behind a saturated crawl stores the version without its
+    cells and queues it; ``tables``, ``check`` and the cell diff parse its text meanwhile,
+    and ``nianbao index`` stores exactly the cells storing at once would have."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from nianbao.models import archive, neardup
+    from nianbao.models import figures as store
+    from nianbao.models.db import open_archive, sessionmaker_for
+    from nianbao.models.tables import Figure, FiguresPending
+
+    rows = figures_2021()
+    rows[2][0] = 4  # planted: ``check`` must find it in the queued version too
+    body = page(2023, content(2023, rows), "2024-01-20")
+    engine = open_archive(db_url)
+    Session = sessionmaker_for(engine)
+    versions = {}
+    for source, behind in (("at-once", False), ("queued", True)):
+        url = f"http://{source}.gov.cn/t.html"
+        with Session.begin() as session:
+            session.info[neardup.DEFER] = behind
+            cap = archive.CaptureIn(source, url, 200, datetime(2024, 3, 1, tzinfo=UTC), body=body)
+            stored = archive.record_report(
+                session,
+                cap,
+                derive(body, url),
+                organ=ORGAN,
+                year=2023,
+                published=None,
+                cleaner_version="t",
+            )
+            versions[source] = stored.report_id
+
+    def stored_cells(report_id: int) -> int:
+        with Session() as session:
+            version = store.version_of(session, report_id, None)
+            return int(
+                session.scalar(
+                    select(func.count()).select_from(Figure).where(Figure.version_id == version.id)
+                )
+                or 0
+            )
+
+    at_once, queued = versions["at-once"], versions["queued"]
+    with Session() as session:
+        assert store.pending(session) == 1
+        assert session.scalar(select(FiguresPending.version_id)) is not None
+    assert stored_cells(at_once) == 25 * 7 + 15 + 10 and stored_cells(queued) == 0
+    engine.dispose()
+
+    shown = cli_json(db_url, "tables", str(queued))
+    assert shown["cells"] == cli_json(db_url, "tables", str(at_once))["cells"]
+    assert len(shown["cells"]) == 25 * 7 + 15 + 10
+    import json
+
+    checked = json.loads(cli(db_url, "check", "--json", check=False).stdout)
+    assert checked["with_tables"] == 2 and checked["violations"] == 4  # the planted two, twice
+
+    assert "figures: 1 versions parsed" in cli(db_url, "index").stdout
+    assert stored_cells(queued) == stored_cells(at_once)
+    assert cli_json(db_url, "tables", str(queued)) == shown
+    assert "figures: 0 versions parsed" in cli(db_url, "index").stdout
 
 
 def test_the_gold_sets_2021_pages_parse_and_add_up():

@@ -332,8 +332,9 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
 
     idle.spare = spare
     assert idle.next_job(requests) == "the next job"
-    # 2 compared (job 1: 1 link, job 2: 2), then 2 (job 3: 3, job 4: 4), then the search queue
-    assert seen[:3] == [(4, 0), (2, 3), (0, 10)]
+    # their (empty) table cells first, then 2 compared (job 1: 1 link, job 2: 2), then 2
+    # (job 3: 3, job 4: 4), then the search queue
+    assert seen[:4] == [(4, 0), (4, 0), (2, 3), (0, 10)]
     assert signed() == (5, 5 * 42)
     # alone, but the machine has no core to spare (the writer's own test, in _serve): queued
     outcomes, rest = writer._write(Session, [job(5)], defer=True)
