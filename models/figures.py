@@ -26,7 +26,8 @@ def _key(f: parser.Figure) -> tuple[Any, ...]:
 
 def load(session: Session, version_id: int) -> list[parser.Figure]:
     """A version's cells: as stored, or parsed from its text now while it is queued."""
-    if session.get(FiguresPending, version_id) is not None:
+    queued = select(FiguresPending.version_id).where(FiguresPending.version_id == version_id)
+    if session.scalar(queued) is not None:  # (a query: not an identity map a delete left stale)
         text = session.scalar(select(Version.text).where(Version.id == version_id))
         return parser.parse(text or "")
     rows = session.scalars(
