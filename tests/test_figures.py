@@ -313,7 +313,6 @@ def test_a_busy_writer_queues_the_cells_and_every_reader_sees_them_meanwhile(db_
         assert store.pending(session) == 1
         assert session.scalar(select(FiguresPending.version_id)) is not None
     assert stored_cells(at_once) == 25 * 7 + 15 + 10 and stored_cells(queued) == 0
-    engine.dispose()
 
     shown = cli_json(db_url, "tables", str(queued))
     assert shown["cells"] == cli_json(db_url, "tables", str(at_once))["cells"]
@@ -325,6 +324,7 @@ def test_a_busy_writer_queues_the_cells_and_every_reader_sees_them_meanwhile(db_
 
     assert "figures: 1 versions parsed" in cli(db_url, "index").stdout
     assert stored_cells(queued) == stored_cells(at_once)
+    engine.dispose()
     assert cli_json(db_url, "tables", str(queued)) == shown
     assert "figures: 0 versions parsed" in cli(db_url, "index").stdout
 
