@@ -279,28 +279,29 @@ def _sign_queued(session: Session, ids: Sequence[int]) -> None:
         session.execute(insert(VersionBand.__table__), bands)
 
 
-# MinHash and band keys by the SHA-256 of the normal form signed (as :data:`KEYS`): a
-# reader asked again while versions wait unsigned signs each of them once.
-_SIGNED: OrderedDict[str, tuple[bytes, tuple[int, ...]]] = OrderedDict()
-_SIGNED_MAX = 8192
+# MinHashes by the SHA-256 of the normal form signed (as :data:`KEYS`): a reader asked
+# again while versions wait unsigned signs each of them once (≈ 0.5 ms), up to this many
+# (≈ 0.6 KB each; the band keys are derived again, ≈ 20 µs).
+_SIGNED: OrderedDict[str, bytes] = OrderedDict()
+_SIGNED_MAX = 32768
 _SIGNED_LOCK = threading.Lock()
 
 
-def _signed(sha256: str, norm_text: str | None) -> tuple[bytes, tuple[int, ...]]:
+def _signed(sha256: str, norm_text: str | None) -> tuple[bytes, list[int]]:
     """(MinHash, band keys) of a version's normal form, as :func:`link_version` stores them."""
     with _SIGNED_LOCK:
-        known = _SIGNED.get(sha256)
-        if known is not None:
+        minhash = _SIGNED.get(sha256)
+        if minhash is not None:
             _SIGNED.move_to_end(sha256)
-            return known
-    signed = nd.sign(norm_text or "", sha256)
-    KEYS.put(sha256, signed.keys)
-    out = (signed.minhash, tuple(signed.bands))
-    with _SIGNED_LOCK:
-        _SIGNED[sha256] = out
-        while len(_SIGNED) > _SIGNED_MAX:
-            _SIGNED.popitem(last=False)
-    return out
+    if minhash is None:
+        signed = nd.sign(norm_text or "", sha256)
+        KEYS.put(sha256, signed.keys)
+        minhash = signed.minhash
+        with _SIGNED_LOCK:
+            _SIGNED[sha256] = minhash
+            while len(_SIGNED) > _SIGNED_MAX:
+                _SIGNED.popitem(last=False)
+    return minhash, nd.band_keys(minhash)
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,28 @@ class _Unsigned:
     scheme: str = SCHEME
 
 
-def _unsigned(session: Session) -> dict[int, _Unsigned]:
+class _Overlay(dict[int, _Unsigned]):
+    """The unsigned queued versions by id, and by band key (a candidate look-up reads the
+    few sharing one of its keys, not every queued version: a queue of thousands would make
+    ``cross_year`` quadratic)."""
+
+    def __init__(self, versions: dict[int, _Unsigned]) -> None:
+        super().__init__(versions)
+        self.by_key: dict[int, list[_Unsigned]] = {}
+        for stand_in in versions.values():
+            for key in stand_in.bands:
+                self.by_key.setdefault(key, []).append(stand_in)
+
+    def sharing(self, keys: Sequence[int]) -> list[_Unsigned]:
+        """Those sharing at least one of ``keys``, each once."""
+        found: dict[int, _Unsigned] = {}
+        for key in keys:
+            for stand_in in self.by_key.get(key, ()):
+                found[stand_in.id] = stand_in
+        return list(found.values())
+
+
+def _unsigned(session: Session) -> _Overlay:
     """The queued versions a busy writer left unsigned, signed here (not stored): a reader's
     stand-in for what :func:`link_pending` will store."""
     rows = session.execute(_UNSIGNED_QUEUED).all()
@@ -339,11 +361,11 @@ def _unsigned(session: Session) -> dict[int, _Unsigned]:
             row.id, row.report_id, row.sha256, row.organ, row.year, row.source_id, minhash,
             frozenset(keys),
         )  # fmt: skip
-    return out
+    return _Overlay(out)
 
 
 def _queued_links(
-    session: Session, ids: Sequence[int], unsigned: dict[int, _Unsigned] | None = None
+    session: Session, ids: Sequence[int], unsigned: _Overlay | None = None
 ) -> list[dict]:
     """The links of queued versions (not stored here), from their stored signatures, or for
     a reader from ``unsigned``'s. The versions are read as plain rows with what comparing
@@ -382,7 +404,7 @@ def _links(
     keys: list[int],
     *,
     older_only: bool,
-    unsigned: dict[int, _Unsigned] | None = None,
+    unsigned: _Overlay | None = None,
 ) -> list[dict]:
     """The confirmed links of ``version`` (a :class:`Version` or a row with its columns),
     of the source ``source_id``, to its candidates, as rows of ``version_links``. Reads
@@ -445,11 +467,8 @@ def unstored_links(session: Session, report_id: int | None = None) -> list[Versi
                 )
             )
         )
-        ids.update(
-            vid
-            for vid, stand_in in unsigned.items()
-            if stand_in.report_id == report_id or not stand_in.bands.isdisjoint(keys)
-        )
+        ids.update(vid for vid, stand_in in unsigned.items() if stand_in.report_id == report_id)
+        ids.update(stand_in.id for stand_in in unsigned.sharing(list(keys)))
     links = _queued_links(session, sorted(ids), unsigned)
     return [VersionLink(**row) for row in links]
 
@@ -508,7 +527,7 @@ def _candidates(
     version: Any,
     keys: list[int],
     older_only: bool,
-    unsigned: dict[int, _Unsigned] | None = None,
+    unsigned: _Overlay | None = None,
 ) -> list[Any] | None:
     """Versions of other reports that share at least one LSH band key with these, by id,
     with what deciding a link's kind and ranking it needs; None when there are more than
@@ -529,12 +548,10 @@ def _candidates(
             select(func.count()).select_from(Version).where(Version.report_id == version.report_id)
         )
     limit = MAX_CANDIDATES + 1 + (own or 0)
-    wanted = set(keys)
     extra = [
         stand_in
-        for stand_in in (unsigned or {}).values()
+        for stand_in in (unsigned.sharing(keys) if unsigned else ())
         if (stand_in.id < version.id if older_only else stand_in.id != version.id)
-        and not stand_in.bands.isdisjoint(wanted)
     ]
     # One band shared with ``limit`` versions already means too many (a band's rows are
     # distinct versions: its number is mixed into the key), whatever the other bands say.
