@@ -5,9 +5,8 @@
 
 The report pages of ``--portals`` county portals × ``--reports`` reports
 (``benchmarks.smallportals.make_portal``: every county's reports share one template and
-five seed texts, as in the nightly workload) are cleaned and signed once here, as the
-crawl's cleaning workers do, then written, portals interleaved as a crawl interleaves
-them, through :func:`models.writer._write` (batches of ``--batch`` jobs of
+five seed texts, as in the nightly workload) are cleaned once here, as the crawl's
+cleaning workers do, then written, portals interleaved as a crawl interleaves them, through :func:`models.writer._write` (batches of ``--batch`` jobs of
 :func:`models.jobs.store_capture`, the writer process's own code) into a fresh SQLite
 archive, in a child process each time (a cold writer, as a crawl starts one). Printed:
 the child's CPU-ms per report (the best of ``--runs``) and the links it stored, by kind.
@@ -40,12 +39,11 @@ PACKAGE_DIRS["migrations"] = "alembic"
 
 
 def make_jobs(portals: int, reports: int) -> list[tuple[Any, Any]]:
-    """(CaptureIn, slimmed signed Document) of every recognised report page, interleaved."""
+    """(CaptureIn, slimmed Document) of every recognised report page, interleaved."""
     from benchmarks.smallportals import make_portal
     from nianbao.demo.portalgen import seed_reports
     from nianbao.models import jobs
     from nianbao.models.archive import CaptureIn
-    from nianbao.pipelines import neardup
     from nianbao.pipelines.decode import charset_of
     from nianbao.pipelines.derive import derive
 
@@ -62,7 +60,6 @@ def make_jobs(portals: int, reports: int) -> list[tuple[Any, Any]]:
             doc = derive(page.body, url, page.content_type, charset_of(page.content_type))
             if "report" not in doc.flags:
                 continue
-            doc.signed = neardup.sign(doc.norm_text, doc.sha256)
             cap = CaptureIn(
                 f"county{i}", url, 200, datetime.now(UTC), {"Content-Type": [page.content_type]}
             )
@@ -120,14 +117,19 @@ def child(jobs_file: str, tree: str | None, batch: int, profile: bool) -> None:
             outcomes, rest = writer._write(factory, work[:batch])
             assert all(ok for _, ok, _ in outcomes), outcomes
             work = rest + work[batch:]
-        # A writer behind the crawl queues the comparisons (migration 0014): done here, in
-        # the time, as the idle writer or `nianbao index` does them (none queued before 0014).
-        from nianbao.models import neardup
+        # A writer behind the crawl queues the table cells (migration 0016), the signing
+        # and the comparisons (0014): done here, in the time, as the idle writer or `nianbao
+        # index` does them (nothing queued before those revisions).
+        from nianbao.models import figures, neardup
 
-        while getattr(neardup, "link_pending", None):
-            with factory.begin() as session:
-                if not neardup.link_pending(session, 64):
-                    break
+        for work_off in (
+            getattr(figures, "store_pending", None),
+            getattr(neardup, "link_pending", None),
+        ):
+            while work_off is not None:
+                with factory.begin() as session:
+                    if not work_off(session, 64):
+                        break
         spent = time.process_time() - t
         if prof is not None:
             import pstats
@@ -172,7 +174,7 @@ def main() -> None:
         scratch = Path(tmp)
         t = time.process_time()
         items = make_jobs(args.portals, args.reports)
-        print(f"{len(items)} report pages cleaned and signed ({time.process_time() - t:.1f} CPU-s)")
+        print(f"{len(items)} report pages cleaned ({time.process_time() - t:.1f} CPU-s)")
         jobs_file = scratch / "jobs.pickle"
         jobs_file.write_bytes(pickle.dumps(items))
         if args.profile:
