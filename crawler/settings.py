@@ -171,12 +171,9 @@ ADDONS = {
 
 # --- Pipelines: the data path, in order ---------------------------------------------------
 ITEM_PIPELINES = {
-    "nianbao.pipelines.extract.ExtractPipeline": 100,
-    "nianbao.pipelines.normalize.NormalizePipeline": 200,
-    "nianbao.pipelines.boilerplate.BoilerplatePipeline": 300,
-    "nianbao.pipelines.relevance.RelevancePipeline": 400,
-    "nianbao.pipelines.fingerprint.FingerprintPipeline": 500,
-    "nianbao.pipelines.recognize.RecognizePipeline": 600,
+    # extract → normalize → boilerplate → relevance → fingerprint → recognize
+    # (pipelines.derive.STAGES), in the cleaning pool (NIANBAO_CLEAN_WORKERS)
+    "nianbao.pipelines.stage.CleanPipeline": 100,
     "nianbao.crawler.store.StorePipeline": 900,
 }
 

@@ -219,7 +219,7 @@ def _early_helpers(settings: Settings) -> Writer | None:
     if any(issubclass(cls, StorePipeline) for cls in pipelines):
         writer = Writer.acquire(StorePipeline.archive_url(settings.get("NIANBAO_DB")))
     workers = settings.getint("NIANBAO_CLEAN_WORKERS")
-    if workers > 0 and any(issubclass(cls, stage.StagePipeline) for cls in pipelines):
+    if workers > 0 and any(issubclass(cls, stage.CleanPipeline) for cls in pipelines):
         stage.start(workers)
     return writer
 

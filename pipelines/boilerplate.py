@@ -16,7 +16,6 @@ import re
 from nianbao.pipelines import content, title
 from nianbao.pipelines.chrome import FOOTER, classify, weak_meta
 from nianbao.pipelines.document import Document
-from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "boilerplate"
 # A metadata table comes before the document: a weak label this near the top is its row.
@@ -118,7 +117,3 @@ def _pairs(block: str) -> dict[str, str]:
                 out.setdefault(key, value)
         i += 1
     return out
-
-
-class BoilerplatePipeline(StagePipeline):
-    stage = staticmethod(run)

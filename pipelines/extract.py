@@ -15,7 +15,6 @@ from nianbao.pipelines import attachments, content, grid, htmltree, metadata, ti
 from nianbao.pipelines.decode import decode
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.htmltree import Element
-from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "extract"
 
@@ -256,7 +255,3 @@ def run(doc: Document) -> Document:
         doc.blocks = [_clean_line(line) for line in decoded.text.splitlines() if line.strip()]
         return doc
     return attachments.extract(doc, kind)
-
-
-class ExtractPipeline(StagePipeline):
-    stage = staticmethod(run)

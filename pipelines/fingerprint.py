@@ -12,7 +12,6 @@ import hashlib
 from nianbao.pipelines import spin
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.normalize import normal_form
-from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "fingerprint"
 
@@ -32,7 +31,3 @@ def run(doc: Document) -> Document:
     doc.norm_text = normal_form(doc.text)
     doc.sha256 = norm_hash(doc.norm_text)
     return doc
-
-
-class FingerprintPipeline(StagePipeline):
-    stage = staticmethod(run)

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from nianbao.pipelines.document import Document
-from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "script"
 
@@ -174,7 +173,3 @@ def _strip_blocks(doc: Document, seen: bool) -> list[str]:
             doc.remove(STAGE, "pinyin-annotation", annotation)
         blocks.append(fixed)
     return blocks
-
-
-class NormalizePipeline(StagePipeline):
-    stage = staticmethod(run)

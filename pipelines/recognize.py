@@ -27,7 +27,6 @@ from functools import lru_cache
 from nianbao.pipelines import metadata
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.normalize import normal_form
-from nianbao.pipelines.stage import StagePipeline
 from nianbao.pipelines.title import (
     GENRE,
     heading_candidates,
@@ -221,7 +220,3 @@ def run(doc: Document) -> Document:
         if chosen:
             doc.title = report_title(chosen)
     return doc
-
-
-class RecognizePipeline(StagePipeline):
-    stage = staticmethod(run)

@@ -43,7 +43,6 @@ from functools import lru_cache
 from nianbao.pipelines import recognize, title
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.normalize import normal_form, to_simplified
-from nianbao.pipelines.stage import StagePipeline
 
 STAGE = "relevance"
 MIN_CJK = 20
@@ -253,7 +252,3 @@ def run(doc: Document) -> Document:
             doc.remove(STAGE, f"relevance:{why}", block, evidence(block, feats[i]))
     doc.blocks = kept
     return doc
-
-
-class RelevancePipeline(StagePipeline):
-    stage = staticmethod(run)

@@ -1,4 +1,6 @@
-"""The Scrapy side of a cleaning stage: call the stage's pure function on the item's document.
+"""The Scrapy side of cleaning: one item pipeline runs the cleaning stages on the item's
+document, :data:`pipelines.derive.STAGES` in their order (the same chain ``reprocess`` runs
+on stored bodies, :func:`pipelines.derive.finish`), so the order has one home.
 
 Stats go under ``clean/``: ``clean/removed_blocks`` and ``clean/removed/<rule>`` count what
 the stages took out, ``clean/flag/<flag>`` the documents flagged (spun_text, …), so a
@@ -6,19 +8,16 @@ crawl's summary shows at a glance whether a cleaning rule suddenly fires everywh
 ``clean/cpu_ms/<stage>`` is the CPU time each stage took.
 
 Cleaning is pure CPU work, and Scrapy's reactor runs on one core. With
-``NIANBAO_CLEAN_WORKERS`` > 0 the first stage hands the document to a pool of that many
+``NIANBAO_CLEAN_WORKERS`` > 0 the pipeline hands the document to a pool of that many
 processes (:mod:`pipelines.workers`; one pool per crawl process, shared by all its
-sources), which runs every stage
-(:func:`pipelines.derive.finish`, the same chain ``reprocess`` runs); the later stage
-pipelines see the stages done and pass the item on. 0 runs each stage in the reactor
-thread, as before.
+sources), which runs every stage; 0 runs them in the reactor thread. (Until 2026-12-01
+each stage was a pipeline of its own; with the pool the first ran them all and the other
+five passed the item on, through Scrapy's pipeline machinery, for nothing.)
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -77,33 +76,30 @@ def _record(stats: Any, before: Document, after: Document, removed: int, flags: 
         stats.inc_value(f"clean/flag/{flag}")
 
 
-class StagePipeline:
-    """Base for the per-stage pipelines; subclasses set ``stage`` to a module's ``run``."""
-
-    stage: Callable[[Document], Document]
+class CleanPipeline:
+    """Every cleaning stage the item's document has not been through, in order."""
 
     def __init__(self, stats: Any = None, workers: int = 0) -> None:
         self.stats = stats
         self.workers = workers
-        self.name = type(self).stage.__module__.rsplit(".", 1)[-1]
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> StagePipeline:
+    def from_crawler(cls, crawler: Any) -> CleanPipeline:
         return cls(crawler.stats, crawler.settings.getint("NIANBAO_CLEAN_WORKERS", 0))
 
     def process_item(self, item: Any) -> Any:
-        """The item, cleaned by this stage in this thread; with workers, a coroutine that
-        Scrapy awaits while the pool runs every remaining stage."""
+        """The item, cleaned in this thread; with workers, a coroutine that Scrapy awaits
+        while the pool cleans it."""
         doc = getattr(item, "doc", None)
-        if doc is None or self.name in doc.done:
+        if doc is None:
             return item
         if self.workers > 0:
             return self._pooled(item, doc)
+        from nianbao.pipelines.derive import finish
+
         removed, flags = len(doc.removed), set(doc.flags)
-        t = time.process_time()
-        item.doc = type(self).stage(doc)
-        item.doc.done.append(self.name)
-        self._account(doc, item.doc, removed, flags, {self.name: (time.process_time() - t) * 1000})
+        item.doc, spent = finish(doc)
+        self._account(doc, item.doc, removed, flags, spent)
         return item
 
     async def _pooled(self, item: Any, doc: Document) -> Any:

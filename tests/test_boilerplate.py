@@ -129,17 +129,19 @@ def test_no_seed_paragraph_matches_any_rule():
             assert classify(line, i) is None, (seed.key, line)
 
 
-def test_stage_pipelines_count_removals_and_flags_in_crawl_stats():
+def test_the_clean_pipeline_counts_removals_and_flags_in_crawl_stats():
     from scrapy.statscollectors import MemoryStatsCollector
     from scrapy.utils.test import get_crawler
 
-    from nianbao.pipelines.boilerplate import BoilerplatePipeline
+    from nianbao.pipelines.derive import STAGES
+    from nianbao.pipelines.stage import CleanPipeline
 
     crawler = get_crawler()
     stats = MemoryStatsCollector(crawler)
     item = type("Item", (), {})()
     item.doc = Document(url="u", body=b"", blocks=["分享到：微信", "一、总体情况", "阅读次数：3"])
-    BoilerplatePipeline(stats).process_item(item)
+    item.doc.done = [name for name, _ in STAGES if name != "boilerplate"]  # this stage alone
+    CleanPipeline(stats).process_item(item)
     assert stats.get_value("clean/removed_blocks") == 2
     assert stats.get_value("clean/removed/share") == 1
     assert stats.get_value("clean/removed/counter") == 1

@@ -1,4 +1,4 @@
-"""The crawl's ITEM_PIPELINES and reprocess's STAGES run the same stages in the same order."""
+"""The crawl cleans with one item pipeline that runs reprocess's STAGES, in their order."""
 
 from __future__ import annotations
 
@@ -6,7 +6,29 @@ from nianbao.crawler import settings
 from nianbao.pipelines.derive import STAGES
 
 
-def test_item_pipelines_match_derive_stages():
+def test_the_crawl_cleans_with_derives_stages_then_stores():
     ordered = [path for path, _ in sorted(settings.ITEM_PIPELINES.items(), key=lambda kv: kv[1])]
-    modules = [path.rsplit(".", 2)[1] for path in ordered if not path.endswith("StorePipeline")]
-    assert modules == [name for name, _ in STAGES]
+    assert ordered == [
+        "nianbao.pipelines.stage.CleanPipeline",
+        "nianbao.crawler.store.StorePipeline",
+    ]
+
+
+def test_the_clean_pipeline_runs_every_stage_once_in_order():
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.test import get_crawler
+
+    from nianbao.pipelines.derive import document_for
+    from nianbao.pipelines.stage import CleanPipeline
+
+    body = "<html><head><title>某局2023年政府信息公开工作年度报告</title></head><body><p>一、总体情况</p></body></html>"
+    item = type("Item", (), {})()
+    item.doc = document_for(body.encode(), "http://x.gov.cn/a.html", "text/html")
+    stats = MemoryStatsCollector(get_crawler())
+    pipeline = CleanPipeline(stats)
+    assert pipeline.process_item(item) is item
+    assert item.doc.done == [name for name, _ in STAGES]
+    assert set(stats.get_stats()) >= {f"clean/cpu_ms/{name}" for name, _ in STAGES}
+    done = list(item.doc.done)
+    pipeline.process_item(item)  # nothing left to do
+    assert item.doc.done == done
