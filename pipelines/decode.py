@@ -175,6 +175,7 @@ def _by_line(body: bytes, candidates: list[str], primary: str, out: Decoded) -> 
 
 _CJK = {"big5", "big5hkscs", "gb2312", "gbk", "gb18030", "euc-jp", "shift_jis", "euc-kr"}
 _STRAY_RATIO = 8  # at least this many good non-ASCII characters per undecodable sequence
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _mostly_utf8(data: bytes, min_good: int = 16, ratio: int = _STRAY_RATIO) -> bool:
@@ -195,8 +196,19 @@ def _mostly_utf8(data: bytes, min_good: int = 16, ratio: int = _STRAY_RATIO) -> 
     return good >= min_good and dropped <= max(1, good // ratio)
 
 
-def decode(body: bytes, declared: str | None = None) -> Decoded:
-    """Decode ``body``; ``declared`` is the HTTP header charset if the server sent one."""
+def decode(body: bytes, declared: str | None = None, known: str | None = None) -> Decoded:
+    """Decode ``body``; ``declared`` is the HTTP header charset if the server sent one.
+
+    ``known``: the encoding this function found for the same ``body`` and ``declared``
+    before (the crawl's spider looks first; the cleaning worker need not look again: the
+    detection was 5 % of cleaning a GBK page). One encoding that decodes the bytes strictly
+    is the answer the full look would give; anything else (a mix, a BOM, bytes that do not
+    fit it) takes the full look.
+    """
+    if known and "+" not in known and not body.startswith(_BOMS):
+        text = _strict(body, known)
+        if text is not None:
+            return Decoded(text, known)
     for bom, enc in (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -260,10 +272,15 @@ def charset_of(content_type: str | None) -> str | None:
 
 
 def response_encoding(body: bytes, content_type: str | None) -> str:
-    """One codec for a whole response, for Scrapy's ``TextResponse.replace(encoding=...)``.
+    """One codec for a whole response, for Scrapy's ``TextResponse.replace(encoding=...)``
+    (:func:`scrapy_codec` of what :func:`decode` finds)."""
+    return scrapy_codec(decode(body, charset_of(content_type)).encoding)
+
+
+def scrapy_codec(found: str) -> str:
+    """The codec Scrapy should read a body with that :func:`decode` found ``found`` in.
 
     Scrapy (w3lib) trusts the declaration, so a GB2312-declared UTF-8 page turns into
     mojibake before the spider's pre-filter reads it. Mixed pages get their main encoding.
     """
-    enc = decode(body, charset_of(content_type)).encoding
-    return "utf-8-sig" if enc == "utf-8-bom" else enc.split("+")[0]
+    return "utf-8-sig" if found == "utf-8-bom" else found.split("+")[0]

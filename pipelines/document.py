@@ -37,6 +37,9 @@ class Document:
     body: bytes
     content_type: str = "text/html"
     declared_charset: str | None = None
+    # What pipelines.decode.decode found the body's encoding to be, when the crawl's spider
+    # looked already (the cleaner then need not look again)
+    decoded_as: str | None = None
     # Filled by pipelines.extract
     kind: str = ""  # "html", "pdf", "docx", "doc", "text"
     encoding: str | None = None
@@ -53,8 +56,8 @@ class Document:
     flags: list[str] = field(default_factory=list)  # "scanned_pdf", "spun_text", ...
     errors: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)  # stages already applied (pipelines.derive)
-    # A report's near-duplicate signature (pipelines.neardup.Signed), computed by a crawl's
-    # cleaning worker so that the archive write does not (pipelines.stage)
+    # A report's near-duplicate signature (pipelines.neardup.Signed) when its caller has it
+    # already (models.neardup.link_version signs a version that has none)
     signed: Any = None
 
     def remove(self, stage: str, rule: str, text: str, why: str = "") -> None:

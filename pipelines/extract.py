@@ -209,7 +209,7 @@ def _metadata(soup: Element) -> dict[str, str]:
 
 
 def extract_html(doc: Document) -> Document:
-    decoded = decode(doc.body, doc.declared_charset)
+    decoded = decode(doc.body, doc.declared_charset, doc.decoded_as)
     doc.kind, doc.encoding, doc.html = "html", decoded.encoding, decoded.text
     if decoded.replaced:
         doc.errors.append(

@@ -216,3 +216,51 @@ def test_a_true_big5_page_with_a_big5_header_stays_big5():
     text = "<html><body>" + "<p>政府資訊公開工作年度報告，依申請公開。</p>" * 6 + "</body></html>"
     out = decode(text.encode("big5"), "big5")
     assert out.encoding.startswith("big5") and "政府資訊公開工作年度報告" in out.text
+
+
+def _bodies() -> list[bytes]:
+    """Real pages as saved (tests/fixtures/real) and the byte strings this file builds:
+    UTF-8, GBK, Big5, BOMs, a stray byte, GBK and UTF-8 lines mixed."""
+    from pathlib import Path
+
+    real = sorted((Path(__file__).parent / "fixtures" / "real" / "pages").glob("*.html"))
+    text = page("", REPORT)
+    mixed = page("").encode("gbk") + b"\n" + "<p>第二行：年度报告</p>".encode() + b"\n"
+    return [p.read_bytes() for p in real] + [
+        text.encode(),
+        text.encode("gbk"),
+        "<html><body><p>本年度報告是根據條例編制而成。</p></body></html>".encode("big5"),
+        codecs.BOM_UTF8 + text.encode(),
+        codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+        text.encode()[:120] + b"\xff" + text.encode()[120:],
+        mixed,
+        b"",
+    ]
+
+
+@pytest.mark.parametrize("declared", [None, "utf-8", "gb2312", "big5", "iso-8859-1"])
+def test_what_the_spider_found_gives_the_cleaner_the_same_answer(declared):
+    """The cleaning worker takes the spider's look at the bytes (``known``) instead of
+    looking again: for every body and declaration, the same text, encoding and drops."""
+    for body in _bodies():
+        full = decode(body, declared)
+        fast = decode(body, declared, known=full.encoding)
+        assert (fast.text, fast.encoding, fast.dropped_count, fast.dropped) == (
+            full.text,
+            full.encoding,
+            full.dropped_count,
+            full.dropped,
+        ), (body[:60], declared, full.encoding)
+
+
+def test_a_crawled_report_page_is_cleaned_the_same_with_the_spiders_look():
+    from nianbao.pipelines.derive import clean, document_for
+
+    for body in _bodies():
+        ctype = "text/html; charset=gb2312"
+        looked = decode(body, charset_of(ctype)).encoding
+        plain = clean(document_for(body, "http://x.gov.cn/a.html", ctype))
+        doc = document_for(body, "http://x.gov.cn/a.html", ctype)
+        doc.decoded_as = looked
+        told = clean(doc)
+        assert (told.text, told.encoding, told.errors) == (plain.text, plain.encoding, plain.errors)

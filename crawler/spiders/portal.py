@@ -43,7 +43,7 @@ from nianbao.crawler.traps import PagerGuard, TrapGuard
 from nianbao.crawler.urls import canonical, is_attachment, is_binary
 from nianbao.crawler.wire import Wire, header_pairs, rebuilt
 from nianbao.models.runs import RECEIVED
-from nianbao.pipelines.decode import response_encoding
+from nianbao.pipelines.decode import charset_of, decode, scrapy_codec
 from nianbao.pipelines.derive import document_for
 from nianbao.pipelines.metadata import page_fields
 from nianbao.pipelines.recognize import looks_like_candidate
@@ -463,7 +463,9 @@ class PortalSpider(scrapy.Spider):
                 )
             return
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        response = rebuilt(response, encoding=response_encoding(response.body, ctype))
+        # decode()'s look at the bytes, once: for Scrapy's text and for the cleaning worker
+        found = decode(response.body, charset_of(ctype)).encoding
+        response = rebuilt(response, encoding=scrapy_codec(found))
         if response.selector.type == "json":  # type: ignore[attr-defined]
             # A CMS list API's answer (gkmlpt, Epoint): no HTML to read; the adapter reads it.
             yield from self._evidence(response)
@@ -493,7 +495,9 @@ class PortalSpider(scrapy.Spider):
         elif looks_like_candidate(title, body_text) or meta.get("known_report"):
             if not confirmed:
                 self.crawler.stats.inc_value("portal/candidates")
-                yield self._page_item(response)
+                item = self._page_item(response)
+                item.doc.decoded_as = found
+                yield item
             yield from self._attachments(response, title, page_links)
         else:
             yield from self._evidence(response)
