@@ -271,14 +271,9 @@ def charset_of(content_type: str | None) -> str | None:
     return http_content_type_encoding(content_type)
 
 
-def response_encoding(body: bytes, content_type: str | None) -> str:
-    """One codec for a whole response, for Scrapy's ``TextResponse.replace(encoding=...)``
-    (:func:`scrapy_codec` of what :func:`decode` finds)."""
-    return scrapy_codec(decode(body, charset_of(content_type)).encoding)
-
-
 def scrapy_codec(found: str) -> str:
-    """The codec Scrapy should read a body with that :func:`decode` found ``found`` in.
+    """One codec for a whole response, for Scrapy's ``TextResponse.replace(encoding=...)``,
+    from what :func:`decode` found (``found``).
 
     Scrapy (w3lib) trusts the declaration, so a GB2312-declared UTF-8 page turns into
     mojibake before the spider's pre-filter reads it. Mixed pages get their main encoding.

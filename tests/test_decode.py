@@ -167,7 +167,10 @@ def test_crawl_archives_every_encoding_without_mojibake(db_url, serve):
 
 
 def test_response_encoding_for_scrapy():
-    from nianbao.pipelines.decode import response_encoding
+    from nianbao.pipelines.decode import scrapy_codec
+
+    def response_encoding(body: bytes, ctype: str) -> str:  # as the spider asks
+        return scrapy_codec(decode(body, charset_of(ctype)).encoding)
 
     assert response_encoding(page("").encode(), "text/html; charset=GB2312") == "utf-8"
     assert response_encoding(codecs.BOM_UTF8 + b"<p>x</p>", "text/html") == "utf-8-sig"
