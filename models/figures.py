@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from nianbao.models import pending as pending_queue
 from nianbao.models.tables import Figure, FiguresPending, Report, Version
 from nianbao.pipelines import figures as parser
 
@@ -87,19 +88,10 @@ def pending(session: Session) -> int:
 
 
 def store_pending(session: Session, limit: int | None = None) -> int:
-    """Parse and store the cells of up to ``limit`` queued versions, oldest first; returns
-    how many were taken off the queue (0: it is empty). Taken with ``DELETE … RETURNING``,
-    so an idle crawl writer and ``nianbao index`` working at once never store one twice."""
-    queued = select(FiguresPending.version_id).order_by(FiguresPending.version_id)
-    if limit is not None:
-        queued = queued.limit(limit)
-    taken = sorted(
-        session.scalars(
-            delete(FiguresPending)
-            .where(FiguresPending.version_id.in_(queued.scalar_subquery()))
-            .returning(FiguresPending.version_id)
-        )
-    )
+    """Parse and store the cells of up to ``limit`` queued versions, oldest first
+    (:func:`models.pending.take`); returns how many were taken off the queue (0: it is
+    empty)."""
+    taken = pending_queue.take(session, FiguresPending, limit)
     if taken:
         rows = session.execute(select(Version.id, Version.text).where(Version.id.in_(taken)))
         for vid, text in sorted(rows):

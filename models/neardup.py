@@ -38,6 +38,7 @@ import numpy as np
 from sqlalchemy import Text, bindparam, cast, delete, func, insert, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
+from nianbao.models import pending as pending_queue
 from nianbao.models.tables import (
     Report,
     Source,
@@ -239,24 +240,15 @@ def link_pending(session: Session, limit: int | None = None) -> int:
     :func:`link_version` would have stored when each was written. Returns how many were
     taken off the queue (0: it is empty).
 
-    The rows are taken off with ``DELETE … RETURNING``: an idle crawl writer and ``nianbao
-    index`` working at once never compare one version twice. On PostgreSQL they also take
-    turns (:data:`LINK_LOCK`): a batch taken while an older one was still being signed in
+    The rows are taken off with :func:`models.pending.take`: an idle crawl writer and
+    ``nianbao index`` working at once never compare one version twice. On PostgreSQL they
+    also take turns (:data:`LINK_LOCK`): a batch taken while an older one was still being signed in
     another transaction would not find that one's versions as candidates. SQLite has one
     writer at a time.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
-    queued = select(VersionLinkPending.version_id).order_by(VersionLinkPending.version_id)
-    if limit is not None:
-        queued = queued.limit(limit)
-    taken = sorted(
-        session.scalars(
-            delete(VersionLinkPending)
-            .where(VersionLinkPending.version_id.in_(queued.scalar_subquery()))
-            .returning(VersionLinkPending.version_id)
-        )
-    )
+    taken = pending_queue.take(session, VersionLinkPending, limit)
     _sign_queued(session, taken)
     links = _queued_links(session, taken)
     if links:
