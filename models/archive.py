@@ -354,7 +354,7 @@ def record_report(
         # numpy and datasketch load only when a version is written, not for every reader
         from nianbao.models import neardup
 
-        neardup.link_version(session, version, getattr(derived, "signed", None), fresh=True)
+        neardup.link_version(session, version, fresh=True)
         figures.store(session, version, fresh=True, defer=bool(session.info.get(neardup.DEFER)))
         _update(report, title=derived.title, url=cap.url)
     else:

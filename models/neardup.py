@@ -175,12 +175,9 @@ def _keys_of(session: Session, rows: Sequence[Any]) -> dict[int, np.ndarray]:
 DEFER = "nianbao_defer_links"
 
 
-def link_version(
-    session: Session, version: Version, signed: nd.Signed | None = None, *, fresh: bool = False
-) -> int:
+def link_version(session: Session, version: Version, *, fresh: bool = False) -> int:
     """(Re)sign ``version`` and (re)find its links to older versions; returns links stored.
 
-    ``signed``: its signature computed already, used when it is of this version's text.
     ``fresh``: the version was inserted in this transaction, so it has no signature, bands
     or links to replace; it is signed and compared with the versions stored before it (a
     lower id) now, or queued for :func:`link_pending` to do both when the session says
@@ -203,8 +200,7 @@ def link_version(
         session.execute(
             delete(VersionLinkPending).where(VersionLinkPending.version_id == version.id)
         )
-    if signed is None or signed.sha256 != version.sha256:
-        signed = nd.sign(version.norm_text or "", version.sha256)
+    signed = nd.sign(version.norm_text or "", version.sha256)
     mine, sig, keys = signed.keys, signed.minhash, signed.bands
     KEYS.put(version.sha256, mine)
     existing = None if fresh else session.get(VersionSignature, version.id)

@@ -56,9 +56,6 @@ class Document:
     flags: list[str] = field(default_factory=list)  # "scanned_pdf", "spun_text", ...
     errors: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)  # stages already applied (pipelines.derive)
-    # A report's near-duplicate signature (pipelines.neardup.Signed) when its caller has it
-    # already (models.neardup.link_version signs a version that has none)
-    signed: Any = None
 
     def remove(self, stage: str, rule: str, text: str, why: str = "") -> None:
         self.removed.append(Removal(stage, rule, text, why))

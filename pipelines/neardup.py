@@ -188,8 +188,8 @@ def band_keys(sig: bytes) -> list[int]:
 
 @dataclass(frozen=True)
 class Signed:
-    """What the archive stores and compares for one text: computed once, where it is cheap
-    (a crawl's cleaning worker), and handed to :func:`models.neardup.link_version`."""
+    """What the archive stores and compares for one text (:func:`models.neardup.link_version`,
+    or :func:`models.neardup.link_pending` for a version a busy writer queued unsigned)."""
 
     sha256: str  # of the normal form the rest was computed from (a version's sha256)
     keys: np.ndarray  # shingle_keys
