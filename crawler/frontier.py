@@ -35,6 +35,11 @@ needs:
   so the worker that met a 503 or a reset connection is the one that fetches the page
   (a peer fetching it would leave the worker with nothing received and no failure,
   which reads as a failed source);
+* what a worker takes off the shared queue is written into a ledger of its own in Redis
+  until its answer's links are queued and its items archived; when a worker falls silent
+  (killed outright, its machine lost), the peer that notices queues its ledger again, so
+  the pages it was fetching or archiving are not lost behind the duplicate filter (a page
+  may then be fetched twice, never not at all);
 * a crawl whose last worker was stopped (Ctrl-C, SIGTERM) keeps its frontier, and the
   next worker started resumes it; Scrapy's ``JOBDIR`` has no queue to keep in this mode;
 * unlink detection (``crawler/linkwatch.py``) is switched off: no single worker sees the
@@ -66,6 +71,7 @@ from nianbao.errors import NianbaoError
 logger = logging.getLogger(__name__)
 WIRE = "nianbao.crawler.wire.WireDownloadHandler"
 POLITE = "nianbao.crawler.polite.PoliteDownloadHandler"
+SEEN_THROUGH = "nianbao.crawler.shared_scheduler.SeenThrough"
 
 
 class FrontierError(NianbaoError):
@@ -129,6 +135,12 @@ class RedisFrontier:
         settings.set("REDIS_URL", url, "addon")
         # JSON, not scrapy-redis's default pickle: a shared Redis must never run code here.
         settings.set("SCHEDULER_SERIALIZER", "nianbao.crawler.serializer", "addon")
+        # Outermost (next to the engine): a taken request leaves its worker's ledger once
+        # its answer's links are queued and its items archived (crawler/shared_scheduler.py).
+        middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
+        middlewares[SEEN_THROUGH] = 5
+        priority = max(settings.getpriority("SPIDER_MIDDLEWARES") or 0, 20)
+        settings.set("SPIDER_MIDDLEWARES", middlewares, priority)
         # Each worker sees only the pages it fetched, not the portal's whole link graph, so
         # "no page links to this report any more" cannot be judged by one of them.
         priority = max(settings.getpriority("NIANBAO_LINKWATCH_ENABLED") or 0, 20)

@@ -1,7 +1,24 @@
 """The shared frontier's scheduler: scrapy-redis's, with per-source keys, a shared budget,
-a shared finish and idle polling (what and why: :mod:`nianbao.crawler.frontier`, whose
-add-on names this class as ``SCHEDULER`` when a crawl shares a frontier; it is imported
-only then, with scrapy-redis, an optional extra: ``pip install -e '.[redis]'``)."""
+a shared finish, idle polling and a ledger of what each worker took (what and why:
+:mod:`nianbao.crawler.frontier`, whose add-on names this class as ``SCHEDULER`` when a crawl
+shares a frontier; it is imported only then, with scrapy-redis, an optional extra:
+``pip install -e '.[redis]'``).
+
+The ledger: a request popped off the shared queue exists only in the worker that popped
+it until its answer has been read, so a worker killed outright (SIGKILL, the OOM killer, a
+machine lost) took its requests in flight with it, and as they were in the shared
+duplicate filter already, no peer ever asked for those pages again: reports missing from
+the night with every source "ok". Each worker now writes what it takes into a hash of its
+own in Redis (``<source>:taken:<worker>``, by request fingerprint) and deletes an entry once
+the callback's output for its answer has been read and every item of it has left the
+pipelines, archived or dropped (:class:`SeenThrough`). When a worker
+falls silent for ``NIANBAO_REDIS_WORKER_TIMEOUT`` seconds, the peer that notices takes
+its ledger (one ``RENAME``: a ledger is handed back once) and queues every entry again.
+An entry whose request ended without a callback (the download failed for good, or it was
+redirected) stays until its worker leaves: handed back, such a request is asked for once
+more (a redirect's target is then filtered as seen). A worker that was only slow, not
+dead, may fetch a page a peer fetches again: a page twice rather than a page never.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +29,8 @@ import time
 from collections import deque
 from typing import Any
 
-from scrapy import signals
+from redis.exceptions import ResponseError
+from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
@@ -27,6 +45,8 @@ CLAIMED = "nianbao_frontier_claimed"  # meta flag: popped by an idle worker's po
 # meta: the worker that took the request off the shared queue. Scrapy copies a request's
 # meta into its retry, redirect and refresh, so they carry the mark back to enqueue_request.
 TAKEN = "nianbao_frontier_taken"
+# A signal: the callback's output for the answer to ``request`` has been read to the end.
+SEEN_THROUGH = object()
 
 
 def _key_part(value: str) -> str:
@@ -54,6 +74,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         # redirect or refresh of one it fetched (never handed back to the shared queue).
         instance.claimed = deque()
         crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(instance._seen_through, signal=SEEN_THROUGH)
         return instance
 
     def open(self, spider: Any) -> None:
@@ -69,8 +90,11 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
                 "busy",
                 "paused",
                 "received",
+                "takers",  # workers that may have a ledger
             )
         }
+        self.base = base
+        self.ledger = self._ledger_of(self.worker)
         self.queue_key = self.keys["requests"]
         self.df = RFPDupeFilter(
             self.server,
@@ -93,7 +117,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
                 else:
                     # Nobody is crawling this source: whatever is left is from a finished or
                     # crashed crawl, and inheriting its duplicate filter would fetch nothing.
-                    self.server.delete(*self.keys.values())
+                    self._delete_all()
             self._announce()
         workers = self._count("workers")
         super().open(spider)
@@ -119,10 +143,91 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         self.server.zrem(self.keys["busy"], self.worker)
 
     def _count(self, name: str) -> int:
-        """Workers in ``workers``/``busy`` heard from within the timeout (forgets the rest)."""
+        """Workers in ``workers``/``busy`` heard from within the timeout. The rest are
+        forgotten, and what each had taken and not seen through is queued again."""
         key = self.keys[name]
-        self.server.zremrangebyscore(key, "-inf", time.time() - self.worker_timeout)
+        cutoff = time.time() - self.worker_timeout
+        silent = self.server.zrangebyscore(key, "-inf", cutoff)
+        if silent:
+            self.server.zremrangebyscore(key, "-inf", cutoff)
+            for worker in silent:
+                self._hand_back(worker.decode() if isinstance(worker, bytes) else worker)
         return int(self.server.zcard(key))
+
+    def _ledger_of(self, worker: str) -> str:
+        return f"{self.base}:taken:{worker}"
+
+    def _fingerprint(self, request: Any) -> str:
+        return self.crawler.request_fingerprinter.fingerprint(request).hex()
+
+    def _hold(self, request: Any, first: bool = False) -> None:
+        """Write ``request`` into this worker's ledger; ``first``: unless its fingerprint
+        is there already (a retry: the entry of the attempt it repeats stands)."""
+        pipe = self.server.pipeline(transaction=False)
+        put = pipe.hsetnx if first else pipe.hset
+        put(self.ledger, self._fingerprint(request), self._entry(request))
+        pipe.sadd(self.keys["takers"], self.worker)
+        pipe.execute()
+
+    def _entry(self, request: Any) -> bytes:
+        """``request`` as the shared queue holds one. What a download put in its ``meta``
+        (the wire capture of a redirect's first hop) is not the queue's JSON: such values
+        are left out, as a request asked for afresh does not have them."""
+        try:
+            return self.queue._encode_request(request)
+        except (TypeError, ValueError):
+            dumps = self.queue.serializer.dumps
+            kept = {}
+            for key, value in request.meta.items():
+                try:
+                    dumps({key: value})
+                except (TypeError, ValueError):
+                    continue
+                kept[key] = value
+            return self.queue._encode_request(request.replace(meta=kept))
+
+    def _seen_through(self, request: Any, spider: Any = None) -> None:
+        if request.meta.get(TAKEN) == self.worker:
+            self.server.hdel(self.ledger, self._fingerprint(request))
+
+    def _hand_back(self, worker: str) -> None:
+        """Queue again what a silent ``worker`` took and did not see through."""
+        if worker == self.worker:
+            return  # this worker is alive; it was only slow to say so
+        ledger = self._ledger_of(worker)
+        mine = f"{ledger}:handing:{self.worker}"
+        try:
+            self.server.rename(ledger, mine)  # one taker only, if two peers notice at once
+        except ResponseError:  # no such key: nothing in flight, or a peer took it first
+            return
+        queued = 0
+        for data in self.server.hvals(mine):
+            try:
+                request = self.queue._decode_request(data)
+            except (ValueError, TypeError, KeyError) as exc:
+                logger.error("shared frontier: refused a ledger entry that is not ours: %s", exc)
+                self.stats.inc_value("frontier/refused")
+                continue
+            request.meta.pop(TAKEN, None)
+            self.queue.push(request)  # past the duplicate filter, which has seen it
+            queued += 1
+        self.server.delete(mine)
+        self.server.srem(self.keys["takers"], worker)
+        if queued:
+            self.stats.inc_value("frontier/handed_back", queued)
+            logger.warning(
+                "shared frontier %s: worker %s fell silent for %ss; %d request(s) it had "
+                "taken are queued again",
+                self.base,
+                worker,
+                int(self.worker_timeout),
+                queued,
+            )
+
+    def _delete_all(self) -> None:
+        """Every key of the source: its frontier and the workers' ledgers."""
+        ledgers = [self._ledger_of(w.decode()) for w in self.server.smembers(self.keys["takers"])]
+        self.server.delete(*self.keys.values(), *ledgers)
 
     def __len__(self) -> int:
         return len(self.queue) + len(self.claimed)
@@ -149,6 +254,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
                 self.stats.inc_value("frontier/budget_exhausted")
                 return False
         if request.meta.get(TAKEN) == self.worker:
+            self._hold(request, first=True)
             self.claimed.append(request)
             self.stats.inc_value("frontier/kept")
             return True
@@ -173,6 +279,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
 
     def _took(self, request: Any) -> None:
         request.meta[TAKEN] = self.worker
+        self._hold(request)
         self.stats.inc_value("frontier/dequeued")
 
     def _pop(self, timeout: int = 0) -> Any:
@@ -201,7 +308,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             self._watch()
             raise DontCloseSpider
         self._idle()
-        if self._count("busy"):
+        # counting the busy may hand back a silent peer's requests: queued, they are work
+        if self._count("busy") or len(self.queue):
             self._watch()
             raise DontCloseSpider
 
@@ -217,7 +325,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         """Take a request a busy peer queued and hand it to our engine; or finish with them."""
         if not len(self.queue):
             self._announce(busy=False)  # still here, still idle
-            if not self._count("busy"):  # every peer is idle too: the crawl is over
+            # every peer is idle too, and none fell silent holding requests: it is over
+            if not self._count("busy") and not len(self.queue):
                 if self.poll is not None:
                     self.poll.stop()
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
@@ -246,12 +355,16 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             while self.claimed:
                 request = self.claimed.popleft()
                 request.meta.pop(TAKEN, None)
-                self.queue.push(request)
+                # as JSON the queue takes (a retry carries its first attempt's wire capture)
+                self.queue.push(self.queue._decode_request(self._entry(request)))
             # The source's pages received by every worker so far (all of them, when the
             # crawl is over: each told before going idle): a worker that received none
             # itself is not a failed source if its peers did (models.runs.run_status).
             self._tell_received()
             self.stats.set_value(SOURCE_RECEIVED, int(self.server.get(self.keys["received"]) or 0))
+            # Leaving alive: what is left in the ledger ended without a callback.
+            self.server.delete(self.ledger)
+            self.server.srem(self.keys["takers"], self.worker)
             self._leave(reason)
 
     def _leave(self, reason: str) -> None:
@@ -260,7 +373,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         if self._count("workers"):
             return
         if reason == "finished":
-            self.server.delete(*self.keys.values())
+            self._delete_all()
             logger.info("last worker out: deleted the shared frontier's keys")
         else:  # stopped (Ctrl-C, SIGTERM, a CloseSpider): the next start resumes
             self.server.set(self.keys["paused"], reason)
@@ -269,3 +382,50 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
                 reason,
                 len(self.queue),
             )
+
+
+class SeenThrough:
+    """Spider middleware (outermost, with the shared frontier): a request leaves its
+    worker's ledger once the callback's output for its answer is read to the end (the
+    links it found are queued) and every item of that output has left the pipelines
+    (archived, or dropped): a report still being cleaned or written is lost with a killed
+    worker as surely as one still on the wire (see the module docstring)."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        # id(response) → [items of its output not yet through the pipelines, output read,
+        # the response (held, so that its id names no other until it is settled)]
+        self.open: dict[int, list[Any]] = {}
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self._item_done, signal=signal)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SeenThrough:
+        return cls(crawler)
+
+    async def process_spider_output(self, response: Any, result: Any) -> Any:
+        request = getattr(response, "request", None)
+        if request is None or not request.meta.get(TAKEN):
+            async for out in result:
+                yield out
+            return
+        state = self.open.setdefault(id(response), [0, False, response])
+        try:
+            async for out in result:
+                if not isinstance(out, Request):
+                    state[0] += 1
+                yield out
+        finally:
+            state[1] = True
+            self._settle(id(response), state)
+
+    def _item_done(self, item: Any = None, response: Any = None, **_: Any) -> None:
+        state = self.open.get(id(response))
+        if state is not None:
+            state[0] -= 1
+            self._settle(id(response), state)
+
+    def _settle(self, key: int, state: list[Any]) -> None:
+        if state[1] and state[0] <= 0:
+            del self.open[key]
+            self.crawler.signals.send_catch_log(SEEN_THROUGH, request=state[2].request)

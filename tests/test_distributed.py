@@ -326,3 +326,62 @@ def test_a_shared_frontier_starts_from_the_spiders_async_start(
     crawl(db_url, server.url("/empty.html"), *shared)
     again = {path for path, _status, _size in portal.log}
     assert reports <= again, f"known reports not re-requested: {sorted(reports - again)}"
+
+
+@pytest.mark.backend("sqlite")
+def test_the_page_a_killed_worker_was_fetching_is_fetched_by_its_peer(
+    db_url, seeds, serve, redis_frontier
+):
+    """A worker killed outright (SIGKILL: the OOM killer, a lost machine) while a report
+    page is on its wire: the page is in the shared duplicate filter, so no peer would ask
+    for it again, and the night ended without that report, every source "ok". Its peer
+    now finds the silent worker's ledger, queues what it had taken, and archives it."""
+    from tests.test_incremental import Gate, start_crawl
+
+    redis_url, prefix = redis_frontier
+    portal = _portal(seeds)
+    held = "/zwgk/ndbg/201801/t20180113_2004.html"
+    gate = Gate(portal, held)
+    server = serve(portal)
+    shared = (
+        "--redis",
+        redis_url,
+        "-s",
+        f"NIANBAO_REDIS_PREFIX={prefix}",
+        "-s",
+        "NIANBAO_REDIS_WORKER_TIMEOUT=5",
+        "-s",
+        "NIANBAO_REDIS_IDLE_POLL=0.2",
+    )
+    askers: list[str] = []  # the User-Agent of each request for the held page
+    arrived = portal.arrived
+
+    def note(path: str, user_agent: str) -> None:
+        if path == held:
+            askers.append(user_agent)
+        arrived(path, user_agent)
+
+    portal.arrived = note  # type: ignore[method-assign]
+    procs = [
+        start_crawl(db_url, server.url("/"), *shared, "-s", f"USER_AGENT=worker{i}")
+        for i in range(2)
+    ]
+    try:
+        _wait_for_workers(redis_url, prefix, 2, procs)
+        assert gate.entered.wait(60), "no worker asked for the held page"
+        victim = procs[int(askers[0].removeprefix("worker"))]
+        victim.kill()
+        victim.communicate(timeout=30)
+    finally:
+        gate.release.set()
+    survivor = next(p for p in procs if p is not victim)
+    out, err = survivor.communicate(timeout=180)
+    assert survivor.returncode == 0, f"stdout:\n{out}\nstderr:\n{err}"
+    assert askers[1:] == ["worker" + "01"[askers[0] == "worker0"]], askers  # asked again
+    assert "fell silent" in err
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine)() as session:
+        urls = set(session.scalars(select(Capture.url).where(Capture.kind == "report")))
+        assert server.url(held) in urls, "the page the killed worker was fetching was lost"
+        assert session.scalar(select(func.count()).select_from(Report)) == len(TOWNS)
+    engine.dispose()

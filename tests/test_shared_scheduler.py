@@ -10,15 +10,18 @@ Scrapy's own middleware code.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from types import SimpleNamespace
 
+import pytest
 from scrapy import Request
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
-from nianbao.crawler.shared_scheduler import SharedScheduler
+from nianbao.crawler.shared_scheduler import SeenThrough, SharedScheduler
 from tests.test_distributed import redis_frontier as redis_frontier  # the fixture
 from tests.test_frontier_leave import _scheduler
 
@@ -111,3 +114,80 @@ def test_workers_that_all_received_nothing_report_the_source_failed(redis_fronti
     b.close("finished")
     assert b.stats.get_value(SOURCE_RECEIVED) == 0
     assert run_status(a.stats.get_stats()) == run_status(b.stats.get_stats()) == "failed"
+
+
+def _fall_silent(worker: SharedScheduler) -> None:
+    """As if ``worker`` were killed: it says nothing more, and its last word is old."""
+    long_ago = time.time() - worker.worker_timeout - 1
+    for name in ("workers", "busy"):
+        if worker.server.zscore(worker.keys[name], worker.worker) is not None:
+            worker.server.zadd(worker.keys[name], {worker.worker: long_ago})
+
+
+def _answered(worker: SharedScheduler, request: Request) -> None:
+    """The worker's callback output for ``request`` is read to the end, through the real
+    middleware and signal."""
+    middleware = SeenThrough.from_crawler(worker.crawler)
+
+    async def links():  # type: ignore[no-untyped-def]
+        yield Request(f"{request.url}#no-link")
+
+    async def read() -> None:
+        async for _out in middleware.process_spider_output(
+            Response(request.url, request=request), links()
+        ):
+            pass
+
+    asyncio.run(read())
+
+
+def test_what_a_killed_worker_had_taken_is_queued_again_for_its_peers(redis_frontier):
+    """A worker killed outright (SIGKILL, OOM) took its requests in flight with it, and
+    the shared duplicate filter kept every peer from asking for them again: pages never
+    fetched that night, every source "ok". Its ledger in Redis hands them back."""
+    url, prefix = redis_frontier
+    a, b = _worker(url, prefix), _worker(url, prefix)
+    for n in (1, 2, 3):
+        a.enqueue_request(Request(f"{SITE}/{n}.html"))
+    first, second, third = a.next_request(), a.next_request(), a.next_request()
+    assert {r.url for r in (first, second, third)} == {f"{SITE}/{n}.html" for n in (1, 2, 3)}
+    _answered(a, first)  # its answer read: nothing to hand back for it
+    retry = get_retry_request(second, spider=a.crawler.spider, reason="connection lost")
+    assert retry is not None and a.enqueue_request(retry)  # kept by a, still in its ledger
+    assert b.next_request() is None
+
+    _fall_silent(a)  # killed: it will never close
+    with pytest.raises(DontCloseSpider):  # what a had taken is work: b must not close
+        b.spider_idle()  # b's queue is dry: it looks at its peers, and finds a silent
+    handed = [b.next_request(), b.next_request(), b.next_request()]
+    assert sorted(r.url for r in handed if r is not None) == [f"{SITE}/2.html", f"{SITE}/3.html"]
+    assert b.stats.get_value("frontier/handed_back") == 2
+    assert not a.server.exists(a.ledger), "the ledger was handed back once, then deleted"
+    # the second of two peers noticing the same silence finds nothing left to hand back
+    c = _worker(url, prefix)
+    c._hand_back(a.worker)
+    assert c.next_request() is None and c.stats.get_value("frontier/handed_back") is None
+
+    for request in handed:
+        if request is not None:
+            _answered(b, request)
+    b.close("finished")
+    c.close("finished")
+    assert not list(a.server.scan_iter(f"{prefix}:*")), "the last worker out left keys behind"
+
+
+def test_a_worker_that_leaves_alive_leaves_no_ledger_and_is_never_handed_back(redis_frontier):
+    url, prefix = redis_frontier
+    a, b = _worker(url, prefix), _worker(url, prefix)
+    a.enqueue_request(Request(f"{SITE}/1.html"))
+    taken = a.next_request()
+    assert a.server.hlen(a.ledger) == 1
+    # a download that failed for good: no callback, the entry stays while a is alive ...
+    a.close("finished")  # ... and goes when it leaves
+    assert not a.server.exists(a.ledger)
+    b._hand_back(a.worker)
+    assert b.next_request() is None
+    b._hand_back(b.worker)  # never its own: alive, at most slow to say so
+    assert taken is not None
+    b.close("finished")
+    assert not list(b.server.scan_iter(f"{prefix}:*"))
