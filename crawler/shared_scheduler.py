@@ -9,19 +9,23 @@ it until its answer has been read, so a worker killed outright (SIGKILL, the OOM
 machine lost) took its requests in flight with it, and as they were in the shared
 duplicate filter already, no peer ever asked for those pages again: reports missing from
 the night with every source "ok". Each worker now writes what it takes into a hash of its
-own in Redis (``<source>:taken:<worker>``, by request fingerprint) and deletes an entry once
-the callback's output for its answer has been read and every item of it has left the
-pipelines, archived or dropped (:class:`SeenThrough`). When a worker
+own in Redis (``<source>:taken:<worker>``): the pop off the shared queue and the ledger
+entry are one Redis script (the entry is the queue's own bytes, keyed by their SHA-1,
+which the request carries in ``meta`` to its retries and redirects), and the entry goes
+once the callback's output for the answer has been read and every item of it has left
+the pipelines, archived or dropped (:class:`SeenThrough`). When a worker
 falls silent for ``NIANBAO_REDIS_WORKER_TIMEOUT`` seconds, the peer that notices takes
 its ledger (one ``RENAME``: a ledger is handed back once) and queues every entry again.
-An entry whose request ended without a callback (the download failed for good, or it was
-redirected) stays until its worker leaves: handed back, such a request is asked for once
-more (a redirect's target is then filtered as seen). A worker that was only slow, not
-dead, may fetch a page a peer fetches again: a page twice rather than a page never.
+A request handed back is asked for past the duplicate filter, and so are its redirects
+(the dead worker may have been on the way to the target). An entry whose request ended
+without a callback (the download failed for good) stays until its worker leaves: handed
+back, it is tried once more. A worker that was only slow, not dead, may fetch a page a
+peer fetches again: a page twice rather than a page never.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -34,6 +38,7 @@ from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet.task import LoopingCall
 
@@ -45,8 +50,22 @@ CLAIMED = "nianbao_frontier_claimed"  # meta flag: popped by an idle worker's po
 # meta: the worker that took the request off the shared queue. Scrapy copies a request's
 # meta into its retry, redirect and refresh, so they carry the mark back to enqueue_request.
 TAKEN = "nianbao_frontier_taken"
-# A signal: the callback's output for the answer to ``request`` has been read to the end.
+# meta: the request's entry in the ledger of the worker that took it (copied, as TAKEN is,
+# into its retries and redirects, which are seen through for it)
+LEDGER = "nianbao_frontier_ledger"
+# A signal: the answer to ``request`` is seen through (see SeenThrough).
 SEEN_THROUGH = object()
+# Pop the first request of the shared queue (scrapy-redis's PriorityQueue: a sorted set)
+# and write it into the worker's ledger, in one step: a worker killed between the two
+# would lose it. KEYS: queue, ledger, takers; ARGV: the worker.
+_POP = """
+local got = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #got == 0 then return false end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
+redis.call('HSET', KEYS[2], redis.sha1hex(got[1]), got[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+return got[1]
+"""
 
 
 def _key_part(value: str) -> str:
@@ -95,6 +114,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         }
         self.base = base
         self.ledger = self._ledger_of(self.worker)
+        self.pop_script = self.server.register_script(_POP)
         self.queue_key = self.keys["requests"]
         self.df = RFPDupeFilter(
             self.server,
@@ -157,15 +177,13 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
     def _ledger_of(self, worker: str) -> str:
         return f"{self.base}:taken:{worker}"
 
-    def _fingerprint(self, request: Any) -> str:
-        return self.crawler.request_fingerprinter.fingerprint(request).hex()
-
-    def _hold(self, request: Any, first: bool = False) -> None:
-        """Write ``request`` into this worker's ledger; ``first``: unless its fingerprint
-        is there already (a retry: the entry of the attempt it repeats stands)."""
+    def _hold(self, request: Any) -> None:
+        """Write ``request`` into this worker's ledger (a queue other than scrapy-redis's
+        priority queue, popped apart from the ledger)."""
+        entry = self._entry(request)
+        request.meta[LEDGER] = hashlib.sha1(entry).hexdigest()
         pipe = self.server.pipeline(transaction=False)
-        put = pipe.hsetnx if first else pipe.hset
-        put(self.ledger, self._fingerprint(request), self._entry(request))
+        pipe.hset(self.ledger, request.meta[LEDGER], entry)
         pipe.sadd(self.keys["takers"], self.worker)
         pipe.execute()
 
@@ -187,8 +205,9 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             return self.queue._encode_request(request.replace(meta=kept))
 
     def _seen_through(self, request: Any, spider: Any = None) -> None:
-        if request.meta.get(TAKEN) == self.worker:
-            self.server.hdel(self.ledger, self._fingerprint(request))
+        entry = request.meta.get(LEDGER)
+        if entry and request.meta.get(TAKEN) == self.worker:
+            self.server.hdel(self.ledger, entry)
 
     def _hand_back(self, worker: str) -> None:
         """Queue again what a silent ``worker`` took and did not see through."""
@@ -209,7 +228,11 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
                 self.stats.inc_value("frontier/refused")
                 continue
             request.meta.pop(TAKEN, None)
-            self.queue.push(request)  # past the duplicate filter, which has seen it
+            request.meta.pop(LEDGER, None)
+            # Past the duplicate filter, which has seen it, and so are its redirects: the
+            # dead worker may have been on the way to the target.
+            request.dont_filter = True
+            self.queue.push(request)
             queued += 1
         self.server.delete(mine)
         self.server.srem(self.keys["takers"], worker)
@@ -253,8 +276,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             if self.max_pages and self.server.incr(self.keys["budget"]) > self.max_pages:
                 self.stats.inc_value("frontier/budget_exhausted")
                 return False
-        if request.meta.get(TAKEN) == self.worker:
-            self._hold(request, first=True)
+        if request.meta.get(TAKEN) == self.worker:  # its ledger entry is the original's
             self.claimed.append(request)
             self.stats.inc_value("frontier/kept")
             return True
@@ -279,17 +301,36 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
 
     def _took(self, request: Any) -> None:
         request.meta[TAKEN] = self.worker
-        self._hold(request)
         self.stats.inc_value("frontier/dequeued")
 
     def _pop(self, timeout: int = 0) -> Any:
-        """The next queued request; an entry that is not our JSON is dropped and counted."""
-        try:
-            return self.queue.pop(timeout)
-        except (ValueError, TypeError, KeyError) as exc:  # never unpickled, never run
-            logger.error("shared frontier: refused a queued request that is not ours: %s", exc)
-            self.stats.inc_value("frontier/refused")
+        """The next queued request, written into this worker's ledger as it leaves the
+        queue; an entry that is not our JSON is dropped and counted."""
+        if not isinstance(self.queue, PriorityQueue):
+            try:
+                request = self.queue.pop(timeout)
+            except (ValueError, TypeError, KeyError) as exc:
+                return self._refused(exc)
+            if request is not None:
+                self._hold(request)
+            return request
+        data = self.pop_script(
+            keys=[self.queue_key, self.ledger, self.keys["takers"]], args=[self.worker]
+        )
+        if data is None:
             return None
+        entry = hashlib.sha1(data).hexdigest()
+        try:
+            request = self.queue._decode_request(data)
+        except (ValueError, TypeError, KeyError) as exc:  # never unpickled, never run
+            self.server.hdel(self.ledger, entry)
+            return self._refused(exc)
+        request.meta[LEDGER] = entry
+        return request
+
+    def _refused(self, exc: Exception) -> None:
+        logger.error("shared frontier: refused a queued request that is not ours: %s", exc)
+        self.stats.inc_value("frontier/refused")
 
     def _tell_received(self) -> None:
         """Add the pages this worker received since it last said so to the source's count
@@ -355,6 +396,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             while self.claimed:
                 request = self.claimed.popleft()
                 request.meta.pop(TAKEN, None)
+                request.meta.pop(LEDGER, None)
                 # as JSON the queue takes (a retry carries its first attempt's wire capture)
                 self.queue.push(self.queue._decode_request(self._entry(request)))
             # The source's pages received by every worker so far (all of them, when the
@@ -405,7 +447,7 @@ class SeenThrough:
 
     async def process_spider_output(self, response: Any, result: Any) -> Any:
         request = getattr(response, "request", None)
-        if request is None or not request.meta.get(TAKEN):
+        if request is None or not request.meta.get(LEDGER):
             async for out in result:
                 yield out
             return
