@@ -102,6 +102,10 @@ class FrontierWatch:
         self._check()
 
     def _check(self) -> None:
+        # Every time, not only when the fallback is looked at: a request holds its
+        # response's wire capture (the body as received), and a busy source, or one with
+        # no fallback, would otherwise keep every page it fetched until its end.
+        forget_done(self.crawler.engine, self.read)
         spider = self.crawler.spider
         if self.reading or self.unscheduled or not getattr(spider, "fallback", None):
             return
@@ -131,10 +135,18 @@ def exhausted(engine: Any, read: set[Request]) -> bool:
         return False
     if engine.downloader.active or scraper_slot.queue:
         return False
-    inprogress = getattr(slot, "inprogress", None)
+    inprogress = forget_done(engine, read)
     if inprogress is None:
         return False
-    read.intersection_update(inprogress)
     if len(read) < len(inprogress):
         return False  # on its way to its callback
     return not slot.scheduler.has_pending_requests()
+
+
+def forget_done(engine: Any, read: set[Request]) -> set[Request] | None:
+    """Drop from ``read`` the requests the engine is done with; the engine's in-progress
+    requests (None when the engine is not as Scrapy 2.13–2.19 has it)."""
+    inprogress = getattr(getattr(engine, "_slot", None), "inprogress", None)
+    if inprogress is not None:
+        read.intersection_update(inprogress)
+    return inprogress
