@@ -119,8 +119,7 @@ class RedisFrontier:
             handlers = settings.getdict("DOWNLOAD_HANDLERS")
             if all(handlers.get(s) == WIRE for s in ("http", "https")):
                 polite = dict(handlers, http=POLITE, https=POLITE)
-                priority = max(settings.getpriority("DOWNLOAD_HANDLERS") or 0, 20)
-                settings.set("DOWNLOAD_HANDLERS", polite, priority)
+                _override(settings, "DOWNLOAD_HANDLERS", polite)
             else:
                 logger.warning("DOWNLOAD_HANDLERS is not nianbao's: politeness is per worker only")
 
@@ -139,9 +138,14 @@ class RedisFrontier:
         # its answer's links are queued and its items archived (crawler/shared_scheduler.py).
         middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
         middlewares[SEEN_THROUGH] = 5
-        priority = max(settings.getpriority("SPIDER_MIDDLEWARES") or 0, 20)
-        settings.set("SPIDER_MIDDLEWARES", middlewares, priority)
+        _override(settings, "SPIDER_MIDDLEWARES", middlewares)
         # Each worker sees only the pages it fetched, not the portal's whole link graph, so
         # "no page links to this report any more" cannot be judged by one of them.
-        priority = max(settings.getpriority("NIANBAO_LINKWATCH_ENABLED") or 0, 20)
-        settings.set("NIANBAO_LINKWATCH_ENABLED", False, priority)
+        _override(settings, "NIANBAO_LINKWATCH_ENABLED", False)
+
+
+def _override(settings: Any, name: str, value: Any) -> None:
+    """Set ``name`` over the project's settings (an add-on's own priority is below them),
+    at the priority it was given with if higher (a ``-s`` on the command line: the values
+    set here were made from it)."""
+    settings.set(name, value, max(settings.getpriority(name) or 0, 20))

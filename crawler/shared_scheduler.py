@@ -224,8 +224,7 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             try:
                 request = self.queue._decode_request(data)
             except (ValueError, TypeError, KeyError) as exc:
-                logger.error("shared frontier: refused a ledger entry that is not ours: %s", exc)
-                self.stats.inc_value("frontier/refused")
+                self._refused(exc, "a ledger entry")
                 continue
             request.meta.pop(TAKEN, None)
             request.meta.pop(LEDGER, None)
@@ -328,8 +327,8 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
         request.meta[LEDGER] = entry
         return request
 
-    def _refused(self, exc: Exception) -> None:
-        logger.error("shared frontier: refused a queued request that is not ours: %s", exc)
+    def _refused(self, exc: Exception, what: str = "a queued request") -> None:
+        logger.error("shared frontier: refused %s that is not ours: %s", what, exc)
         self.stats.inc_value("frontier/refused")
 
     def _tell_received(self) -> None:
