@@ -352,6 +352,12 @@ def test_the_page_a_killed_worker_was_fetching_is_fetched_by_its_peer(
         "NIANBAO_REDIS_WORKER_TIMEOUT=5",
         "-s",
         "NIANBAO_REDIS_IDLE_POLL=0.2",
+        # The victim dies holding the host's politeness leases (crawler/polite.py), which
+        # its peer waits out: 30 + 15 s by default, 45 of this test's 52 s on a busy machine.
+        "-s",
+        "DOWNLOAD_TIMEOUT=10",
+        "-s",
+        "NIANBAO_POLITE_LEASE_MARGIN=1",
     )
     askers: list[str] = []  # the User-Agent of each request for the held page
     arrived = portal.arrived
