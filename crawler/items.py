@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from nianbao.crawler.wire import Wire
-from nianbao.pipelines.document import Document
+from nianbao.pipelines.document import Document, Sealed
 
 
 @dataclass
@@ -24,7 +24,8 @@ class CaptureItem:
 
     ``body`` is the body as received (before content decoding) and ``wire`` the exchange
     as it crossed the network (:mod:`crawler.wire`); ``doc`` carries the decoded entity
-    through the cleaning stages.
+    through the cleaning stages, and comes out of a cleaning worker sealed for the writer
+    (:class:`~pipelines.document.Sealed`).
     """
 
     source: str
@@ -38,7 +39,7 @@ class CaptureItem:
     # What the crawl saw around a report candidate (the landing page's title and fields,
     # the link text): stored with the capture (captures.context) for reprocess.
     context: dict[str, Any] = field(default_factory=dict)
-    doc: Document | None = None
+    doc: Document | Sealed | None = None
     cached: bool = False
     wire: Wire | None = None
     cert_sha256: str | None = None

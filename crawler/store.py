@@ -31,6 +31,7 @@ from nianbao.crawler.source import source_of
 from nianbao.models import archive, jobs, pagecache, runs
 from nianbao.models.db import ArchiveError, resolve_url, safe_url
 from nianbao.models.writer import WriteFailed, Writer
+from nianbao.pipelines.document import Document, Sealed
 
 logger = logging.getLogger(__name__)
 
@@ -186,17 +187,19 @@ class StorePipeline:
 
     def _job_args(self, item: CaptureItem) -> tuple[Any, ...] | None:
         """What the writer needs for ``item`` (None: not a report, nothing to write)."""
-        doc = item.doc
+        doc: Document | Sealed | None = item.doc
         if item.kind not in ("not_modified", "gone", "blocked"):
             assert doc is not None
             if "report" not in doc.flags:
                 return None
-            if not (doc.norm_text or "").strip():  # evidence only: see record_report
+            readable = doc.readable if isinstance(doc, Sealed) else bool(doc.norm_text.strip())
+            if not readable:  # evidence only: see record_report
                 self.stats.inc_value("archive/unreadable")
             for refusal in ("bomb", "timeout"):  # parsers refused it (pipelines/sandbox.py)
                 if refusal in doc.flags:
                     self.stats.inc_value(f"parse/{refusal}")
-            doc = jobs.slim(doc)
+            if isinstance(doc, Document):  # cleaned in this thread (no cleaning workers)
+                doc = jobs.slim(doc)
         else:
             doc = None
         cap = self._capture_in(item)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from nianbao.models import archive, runs
 from nianbao.pipelines.derive import CLEANER_VERSION, version_fields
-from nianbao.pipelines.document import Document
+from nianbao.pipelines.document import Document, Sealed
 
 
 def start_run(
@@ -39,12 +39,13 @@ def store_capture(
     session: Session,
     kind: str,
     cap: archive.CaptureIn,
-    doc: Document | None,
+    doc: Document | Sealed | None,
     default_organ: str | None,
     landing_url: str | None,
 ) -> archive.Stored | None:
     """One crawled item: a 304, a 404/410, a blocked page, or a recognised report (None:
-    the document was not recognised as a report)."""
+    the document was not recognised as a report). ``doc``: slimmed (:func:`slim`), or
+    sealed by the cleaning worker that cleaned it."""
     if kind == "not_modified":
         return archive.record_not_modified(session, cap)
     if kind == "gone":
@@ -52,6 +53,8 @@ def store_capture(
     if kind == "blocked":
         return archive.record_other(session, cap, "blocked", "anti-bot gateway")
     assert doc is not None
+    if isinstance(doc, Sealed):  # pickled in the cleaning worker, passed on by the crawl
+        doc = doc.open()
     if "report" not in doc.flags:
         return None
     fields = version_fields(doc, default_organ)

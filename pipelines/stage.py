@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from nianbao.pipelines import background
-from nianbao.pipelines.document import Document
+from nianbao.pipelines.document import Document, Sealed
 from nianbao.pipelines.workers import Pool
 
 _pool: Pool | None = None
@@ -54,7 +54,7 @@ def start(size: int) -> None:
     pool(size)
 
 
-def _finish(doc: Document) -> tuple[Document, dict[str, float]]:
+def _finish(doc: Document) -> tuple[Sealed, dict[str, float]]:
     """In a worker: every remaining stage. Not a report's near-duplicate signature: a busy
     writer queues it unsigned (signing was a tenth of a saturated crawl's CPU, and its
     shingle keys doubled what came back), an idle one signs it (``models.neardup``)."""
@@ -62,17 +62,18 @@ def _finish(doc: Document) -> tuple[Document, dict[str, float]]:
 
     doc, spent = finish(doc)
     # Nothing after the cleaning reads the markup, the page's lines or the entity (the
-    # store keeps the wire body of the item): not sent back, not unpickled on the reactor.
-    return replace(doc, body=b"", html=None, page_lines=[], blocks=[]), spent
+    # store keeps the wire body of the item): not sent back. The rest is sealed for the
+    # writer (Sealed): the crawl process passes it on without unpickling it.
+    return Sealed.seal(replace(doc, body=b"", html=None, page_lines=[], blocks=[])), spent
 
 
-def _record(stats: Any, before: Document, after: Document, removed: int, flags: set) -> None:
-    new = after.removed[removed:]
-    if new:
-        stats.inc_value("clean/removed_blocks", len(new))
-    for removal in new:
-        stats.inc_value(f"clean/removed/{removal.rule}")
-    for flag in set(after.flags) - flags:
+def _record(stats: Any, rules: list[str], after_flags: list[str], flags: set) -> None:
+    """Count the removals (by ``rules``, the new ones) and the flags a cleaning added."""
+    if rules:
+        stats.inc_value("clean/removed_blocks", len(rules))
+    for rule in rules:
+        stats.inc_value(f"clean/removed/{rule}")
+    for flag in set(after_flags) - flags:
         stats.inc_value(f"clean/flag/{flag}")
 
 
@@ -99,20 +100,22 @@ class CleanPipeline:
 
         removed, flags = len(doc.removed), set(doc.flags)
         item.doc, spent = finish(doc)
-        self._account(doc, item.doc, removed, flags, spent)
+        rules = [r.rule for r in item.doc.removed[removed:]]
+        self._account(rules, item.doc.flags, flags, spent)
         return item
 
     async def _pooled(self, item: Any, doc: Document) -> Any:
         removed, flags = len(doc.removed), set(doc.flags)
-        item.doc, spent = await pool(self.workers).submit(_finish, doc)
-        self._account(doc, item.doc, removed, flags, spent)
+        sealed, spent = await pool(self.workers).submit(_finish, doc)
+        item.doc = sealed
+        self._account(sealed.removed_rules[removed:], sealed.flags, flags, spent)
         return item
 
     def _account(
-        self, before: Document, after: Document, removed: int, flags: set, spent: dict[str, float]
+        self, rules: list[str], after_flags: list[str], flags: set, spent: dict[str, float]
     ) -> None:
         if self.stats is None:
             return
-        _record(self.stats, before, after, removed, flags)
+        _record(self.stats, rules, after_flags, flags)
         for name, ms in spent.items():
             self.stats.inc_value(f"clean/cpu_ms/{name}", round(ms, 3))
