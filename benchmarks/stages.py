@@ -161,7 +161,7 @@ def store_time(
                             {"Content-Type": [ctype]},
                             body,
                         ),
-                        jobs.slim(doc),
+                        doc.slim(),
                         None,
                         None,
                     ),

@@ -42,7 +42,6 @@ def make_jobs(portals: int, reports: int) -> list[tuple[Any, Any]]:
     """(CaptureIn, slimmed Document) of every recognised report page, interleaved."""
     from benchmarks.smallportals import make_portal
     from nianbao.demo.portalgen import seed_reports
-    from nianbao.models import jobs
     from nianbao.models.archive import CaptureIn
     from nianbao.pipelines.decode import charset_of
     from nianbao.pipelines.derive import derive
@@ -64,7 +63,7 @@ def make_jobs(portals: int, reports: int) -> list[tuple[Any, Any]]:
                 f"county{i}", url, 200, datetime.now(UTC), {"Content-Type": [page.content_type]}
             )
             cap.body = page.body
-            out.append((cap, jobs.slim(doc)))
+            out.append((cap, doc.slim()))
         per_portal.append(out)
     interleaved = []
     for j in range(max(len(p) for p in per_portal)):

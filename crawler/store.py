@@ -192,14 +192,13 @@ class StorePipeline:
             assert doc is not None
             if "report" not in doc.flags:
                 return None
-            readable = doc.readable if isinstance(doc, Sealed) else bool(doc.norm_text.strip())
-            if not readable:  # evidence only: see record_report
+            if not doc.readable:  # evidence only: see record_report
                 self.stats.inc_value("archive/unreadable")
             for refusal in ("bomb", "timeout"):  # parsers refused it (pipelines/sandbox.py)
                 if refusal in doc.flags:
                     self.stats.inc_value(f"parse/{refusal}")
             if isinstance(doc, Document):  # cleaned in this thread (no cleaning workers)
-                doc = jobs.slim(doc)
+                doc = doc.slim()
         else:
             doc = None
         cap = self._capture_in(item)

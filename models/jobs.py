@@ -27,14 +27,6 @@ def start_run(
     return run.id, run.source_id
 
 
-def slim(doc: Document) -> Document:
-    """What the archive reads of a cleaned document: the markup, the page's lines and the
-    raw entity are left behind (they cost pickling to the writer and are not stored)."""
-    from dataclasses import replace
-
-    return replace(doc, body=b"", html=None, page_lines=[], blocks=[])
-
-
 def store_capture(
     session: Session,
     kind: str,
@@ -44,7 +36,7 @@ def store_capture(
     landing_url: str | None,
 ) -> archive.Stored | None:
     """One crawled item: a 304, a 404/410, a blocked page, or a recognised report (None:
-    the document was not recognised as a report). ``doc``: slimmed (:func:`slim`), or
+    the document was not recognised as a report). ``doc``: slimmed (:meth:`Document.slim`), or
     sealed by the cleaning worker that cleaned it."""
     if kind == "not_modified":
         return archive.record_not_modified(session, cap)

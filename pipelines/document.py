@@ -8,7 +8,7 @@ in ``removed`` so an auditor can see why a sentence is not in the archived text.
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -65,6 +65,17 @@ class Document:
         if name not in self.flags:
             self.flags.append(name)
 
+    @property
+    def readable(self) -> bool:
+        """The normal form has text: a version, not evidence only (see record_report)."""
+        return bool((self.norm_text or "").strip())
+
+    def slim(self) -> Document:
+        """What the archive reads of a cleaned document: the markup, the page's lines and
+        the raw entity are left behind (they cost pickling to the writer and are not
+        stored)."""
+        return replace(self, body=b"", html=None, page_lines=[], blocks=[])
+
     def summary(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -98,7 +109,7 @@ class Sealed:
     def seal(cls, doc: Document) -> Sealed:
         return cls(
             flags=list(doc.flags),
-            readable=bool((doc.norm_text or "").strip()),
+            readable=doc.readable,
             removed_rules=[r.rule for r in doc.removed],
             pickled=pickle.dumps(doc, pickle.HIGHEST_PROTOCOL),
         )

@@ -18,7 +18,6 @@ five passed the item on, through Scrapy's pipeline machinery, for nothing.)
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from typing import Any
 
 from nianbao.pipelines import background
@@ -64,7 +63,7 @@ def _finish(doc: Document) -> tuple[Sealed, dict[str, float]]:
     # Nothing after the cleaning reads the markup, the page's lines or the entity (the
     # store keeps the wire body of the item): not sent back. The rest is sealed for the
     # writer (Sealed): the crawl process passes it on without unpickling it.
-    return Sealed.seal(replace(doc, body=b"", html=None, page_lines=[], blocks=[])), spent
+    return Sealed.seal(doc.slim()), spent
 
 
 def _record(stats: Any, rules: list[str], after_flags: list[str], flags: set) -> None:

@@ -300,7 +300,7 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
         page_url = f"http://a.gov.cn/{i}.html"
         doc = derive(raw, page_url)
         cap = CaptureIn("a", page_url, 200, datetime(2024, 3, 1, tzinfo=UTC), body=raw)
-        return (i, jobs.store_capture, ("page", cap, jobs.slim(doc), organ, None), {})
+        return (i, jobs.store_capture, ("page", cap, doc.slim(), organ, None), {})
 
     def state() -> tuple[int, int]:
         with Session() as session:
