@@ -211,48 +211,57 @@ def report_key(organ: str | None, year: int | None, url: str) -> str:
     return f"url|{url}"
 
 
-def _find_report(
-    session: Session, source_id: int, key: str, url: str, sha256: str
-) -> Report | None:
-    """The report of this source a capture belongs to.
+def _find_report(session: Session, source_id: int, key: str, url: str, sha256: str) -> int | None:
+    """The id of the report of this source a capture belongs to.
 
     By identity (organ + year) first. The URL only decides when one side's organ or year
     is unknown: a CMS that reuses an address for next year's report must not turn the 2019
     report into a version of the 2018 one. A capture with no organ/year at a new address
     belongs to the report of this source that already had exactly this text (it moved).
+
+    Ids, read with Core statements: the caller locks the one found (loading it then), and
+    on a first crawl there is none (the ORM's select of a report cost twice the look-up).
     """
-    report = session.scalar(_BY_KEY, {"source": source_id, "key": key})
-    if report is not None:
-        return report
+    found = session.scalar(_ID_BY_KEY, {"source": source_id, "key": key})
+    if found is not None:
+        return int(found)
     url_keyed = key.startswith("url|")
     # only a URL-keyed report at this address is ours, unless we do not know who and when
-    at_url = _AT_URL if url_keyed else _URL_KEYED_AT_URL
-    candidate = session.scalar(at_url, {"source": source_id, "url": url})
-    if candidate is not None:
-        return candidate
-    if url_keyed:
-        return session.scalar(_BY_TEXT, {"source": source_id, "sha256": sha256})
-    return None
+    at_url = _ID_AT_URL if url_keyed else _ID_URL_KEYED_AT_URL
+    found = session.scalar(at_url, {"source": source_id, "url": url})
+    if found is None and url_keyed:
+        found = session.scalar(_ID_BY_TEXT, {"source": source_id, "sha256": sha256})
+    return None if found is None else int(found)
 
 
 # The look-ups of every write, built once (values bound at execution): building a
 # statement and its cache key cost more CPU than SQLite's work on it.
-_BY_KEY = select(Report).where(
-    Report.source_id == bindparam("source"), Report.key == bindparam("key")
+_REPORTS_T, _URLS_T, _VERSIONS_T = Report.__table__, ReportUrl.__table__, Version.__table__
+_ID_BY_KEY = select(_REPORTS_T.c.id).where(
+    _REPORTS_T.c.source_id == bindparam("source"), _REPORTS_T.c.key == bindparam("key")
+)
+_ID_AT_URL = (
+    select(_REPORTS_T.c.id)
+    .join(_URLS_T, _URLS_T.c.report_id == _REPORTS_T.c.id)
+    .where(_REPORTS_T.c.source_id == bindparam("source"), _URLS_T.c.url == bindparam("url"))
+    .order_by(_URLS_T.c.last_seen.desc())
+    .limit(1)
+)
+_ID_URL_KEYED_AT_URL = _ID_AT_URL.where(func.substr(_REPORTS_T.c.key, 1, 4) == "url|")
+_ID_BY_TEXT = (
+    select(_REPORTS_T.c.id)
+    .join(_VERSIONS_T, _VERSIONS_T.c.report_id == _REPORTS_T.c.id)
+    .where(
+        _REPORTS_T.c.source_id == bindparam("source"), _VERSIONS_T.c.sha256 == bindparam("sha256")
+    )
+    .order_by(_REPORTS_T.c.last_seen.desc())
+    .limit(1)
 )
 _AT_URL = (
     select(Report)
     .join(ReportUrl)
     .where(Report.source_id == bindparam("source"), ReportUrl.url == bindparam("url"))
     .order_by(ReportUrl.last_seen.desc())
-    .limit(1)
-)
-_URL_KEYED_AT_URL = _AT_URL.where(func.substr(Report.key, 1, 4) == "url|")
-_BY_TEXT = (
-    select(Report)
-    .join(Version, Version.report_id == Report.id)
-    .where(Report.source_id == bindparam("source"), Version.sha256 == bindparam("sha256"))
-    .order_by(Report.last_seen.desc())
     .limit(1)
 )
 _LATEST = (
@@ -298,13 +307,13 @@ def record_report(
     body_sha = put_blob(session, cap.body or b"")
     when = cap.fetched_at
     key = report_key(organ, year, cap.url)
-    report = _find_report(session, sid, key, cap.url, derived.sha256)
-    if empty and report is not None:
-        current = latest_version(session, report.id)
+    found = _find_report(session, sid, key, cap.url, derived.sha256)
+    if empty and found is not None:
+        current = latest_version(session, found)
         if current is not None and (current.norm_text or "").strip():
             return _unreadable(session, cap, derived)  # a failed parse is not an edit
     new_report = new_identity = False
-    if report is None:  # insert-or-get; either way the report row is locked for us
+    if found is None:  # insert-or-get; either way the report row is locked for us
         report, new_report = upsert.ensure_report(
             session,
             sid,
@@ -320,7 +329,7 @@ def record_report(
             absent=True,  # _find_report has just looked for the key
         )
     else:
-        report = upsert.lock_report(session, report)
+        report = upsert.lock_report(session, found)
         if report.key.startswith("url|") and not key.startswith("url|"):
             report.key, report.organ, report.year = key, organ, year  # now we know who and when
             new_identity = True
@@ -365,7 +374,9 @@ def record_report(
     capture_id = _insert_capture(
         session, cap, sid, "report", body_sha, report.id, version.id, cap.note
     )
-    if new_report or new_identity:
+    if new_report:  # as its INSERT returned it (the logged columns are not changed here)
+        log.append_loaded(session, "report", [report])
+    elif new_identity:
         log.append(session, "report", [report.id])
     if new_version:
         log.append(session, "version", [version.id])
@@ -447,7 +458,7 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
     sid = source_id(session, cap.source)
     report = _report_at(session, sid, cap.url)
     if report is not None:  # as in record_report: concurrent sightings must not lose one
-        report = upsert.lock_report(session, report)
+        report = upsert.lock_report(session, report.id)
     version = latest_version(session, report.id) if report else None
     if report is not None and version is not None:
         report.last_seen = max(report.last_seen, cap.fetched_at)

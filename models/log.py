@@ -248,6 +248,19 @@ def append(conn: Any, kind: str, ids: Iterable[int]) -> list[int]:
     return _insert_leaves(conn, leaves) if leaves else []
 
 
+def append_loaded(session: Session, kind: str, rows: Iterable[Any]) -> list[int]:
+    """:func:`append` for ORM objects whose columns were just read back as stored (by the
+    ``RETURNING`` of the INSERT that created them, with nothing changed since): their leaves
+    from those values, without reading the rows again."""
+    names = [c.name for c in columns(kind, session)]
+    leaves = [(kind, row.id, leaf_of(kind, {n: getattr(row, n) for n in names})) for row in rows]
+    pending = session.info.get(_DEFERRED)
+    if pending is not None:
+        pending.extend(leaves)
+        return []
+    return _insert_leaves(session, leaves) if leaves else []
+
+
 def latest_leaf(conn: Any, kind: str, row_id: int) -> str | None:
     return conn.execute(
         select(LogLeaf.leaf_hash)
