@@ -45,7 +45,7 @@ def store(session: Session, version: Version, *, fresh: bool = False, defer: boo
     ``fresh``: the version was inserted in this transaction (it has no cells yet).
     ``defer`` (with ``fresh``): queue it for :func:`store_pending` instead."""
     if fresh and defer:
-        session.execute(insert(FiguresPending.__table__), [{"version_id": version.id}])
+        pending_queue.put(session, FiguresPending, version.id)
         return False
     if not fresh:  # stored now, whatever was queued
         session.execute(delete(FiguresPending).where(FiguresPending.version_id == version.id))

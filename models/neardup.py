@@ -188,7 +188,7 @@ def link_version(session: Session, version: Version, *, fresh: bool = False) -> 
     ones the nearest by their MinHash estimate. Every stored link's numbers are exact.
     """
     if fresh and (session.info.get(DEFER) or session.scalar(_UNSIGNED_WAITING) is not None):
-        session.execute(insert(VersionLinkPending.__table__), [{"version_id": version.id}])
+        pending_queue.put(session, VersionLinkPending, version.id)
         return 0
     if not fresh:
         session.execute(delete(VersionBand).where(VersionBand.version_id == version.id))

@@ -425,6 +425,7 @@ def _write(
     if defer is None:
         defer = len(batch) > 1
     from nianbao.models import log, neardup
+    from nianbao.models import pending as pending_queue
 
     outcomes: list[tuple[int, bool, Any]] = []
     rest: list[Any] = []
@@ -432,6 +433,7 @@ def _write(
         with Session.begin() as session:
             session.info[neardup.DEFER] = defer
             pending = log.defer(session)
+            queued = pending_queue.collect(session)
             started = time.monotonic()
             for i, (jid, fn, args, kwargs) in enumerate(batch):
                 if i and time.monotonic() - started > MAX_BATCH_SECONDS:
@@ -444,15 +446,17 @@ def _write(
                         raise _JobRaised from exc
                     outcomes.append((jid, True, result))
                     continue
-                mark = len(pending)
+                mark, queued_mark = len(pending), len(queued)
                 try:
                     with session.begin_nested():
                         result = fn(session, *args, **kwargs)
                 except Exception as exc:  # noqa: BLE001 - the job's own failure, for its caller
                     del pending[mark:]
+                    del queued[queued_mark:]
                     outcomes.append((jid, False, _describe(exc)))
                 else:
                     outcomes.append((jid, True, result))
+            pending_queue.write(session)
             log.write_deferred(session)
     except _JobRaised:
         return _write(Session, batch, defer, careful=True)

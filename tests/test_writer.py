@@ -343,6 +343,71 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
     engine.dispose()
 
 
+def store_then_fail(session, *args) -> None:
+    from nianbao.models import jobs
+
+    jobs.store_capture(session, *args)
+    raise ValueError("fails after storing")
+
+
+def test_a_batch_queues_its_versions_in_one_statement_a_queue_and_drops_a_failed_jobs(
+    tmp_path, seeds, monkeypatch
+) -> None:
+    """A busy writer's new versions are queued for comparison and for their table cells at
+    the batch's end, one INSERT a queue; a job rolled back in its savepoint leaves nothing
+    queued (its version is gone: a queued id would break the batch's commit)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event
+
+    from nianbao.models import jobs, writer
+    from nianbao.models.archive import CaptureIn
+    from nianbao.models.db import open_archive
+    from nianbao.models.tables import FiguresPending, Version, VersionLinkPending
+    from nianbao.pipelines.derive import derive
+
+    monkeypatch.setattr(writer, "MAX_BATCH_SECONDS", 3600.0)  # whole batches, however slow
+    url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    engine = open_archive(url)
+    Session = sessionmaker_for(engine)
+    title, lines = seeds["002"]
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def job(i: int, fn=jobs.store_capture) -> tuple:
+        organ = f"{i}号局"
+        page = f"<html><head><title>{organ}{title}</title></head><body>" + "".join(
+            f"<p>{line}</p>" for line in [f"本报告由{organ}编制。", *lines]
+        )
+        raw = (page + "</body></html>").encode()
+        page_url = f"http://a.gov.cn/{i}.html"
+        cap = CaptureIn("a", page_url, 200, datetime(2024, 3, 1, tzinfo=UTC), body=raw)
+        return (i, fn, ("page", cap, derive(raw, page_url).slim(), organ, None), {})
+
+    def queued() -> tuple[list[int], list[int], list[int]]:
+        with Session() as session:
+            return (
+                sorted(session.scalars(select(Version.id))),
+                sorted(session.scalars(select(VersionLinkPending.version_id))),
+                sorted(session.scalars(select(FiguresPending.version_id))),
+            )
+
+    outcomes, rest = writer._write(Session, [job(0), job(1), job(2)])
+    assert rest == [] and all(ok for _, ok, _ in outcomes), outcomes
+    versions, links, cells = queued()
+    assert len(versions) == 3 and links == versions and cells == versions
+    inserts = [s for s in statements if s.upper().startswith("INSERT INTO")]
+    assert len([s for s in inserts if "version_links_pending" in s]) == 1
+    assert len([s for s in inserts if "figures_pending" in s]) == 1
+
+    outcomes, rest = writer._write(Session, [job(3), job(4, store_then_fail), job(5)])
+    assert [(jid, ok) for jid, ok, _ in outcomes] == [(3, True), (4, False), (5, True)]
+    assert "fails after storing" in str(outcomes[1][2])
+    versions, links, cells = queued()
+    assert len(versions) == 5 and links == versions and cells == versions
+    engine.dispose()
+
+
 _FORK_PROBE = """
 import gc, json, multiprocessing, sys
 from nianbao import crawl
