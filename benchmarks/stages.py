@@ -87,7 +87,7 @@ def outputs(captures: list[Capture]) -> dict[str, dict[str, Any]]:
             recognize.looks_like_candidate(t, page_text)
             for t in (doc.title, doc.metadata.get("title"))
         ]
-        if "report" in doc.flags and (doc.norm_text or "").strip():
+        if "report" in doc.flags and doc.readable:
             signed = neardup.sign(doc.norm_text, doc.sha256)
             fields["signed"] = (
                 signed.sha256,
@@ -201,7 +201,7 @@ def corpus_times(captures: list[Capture], passes: int = 3) -> dict[str, dict[str
             counts[g] = counts.get(g, 0) + (1 if not runs else 0)
             doc, ms = finish(document_for(body, url, ctype, None, charset))
             t = time.process_time()
-            if "report" in doc.flags and (doc.norm_text or "").strip():
+            if "report" in doc.flags and doc.readable:
                 neardup.sign(doc.norm_text, doc.sha256)
             ms["neardup"] = (time.process_time() - t) * 1000
             text = " ".join(doc.page_lines)

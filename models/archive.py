@@ -30,6 +30,7 @@ from nianbao.models import figures, log, upsert
 from nianbao.models.tables import Blob, Capture, Report, ReportUrl, Source, Version
 from nianbao.models.types import utcnow
 from nianbao.pipelines import entity as entity_mod
+from nianbao.pipelines.document import Document
 from nianbao.pipelines.normalize import normal_form
 
 COMPRESS_MIN = 256  # tiny bodies are not worth zlib's header
@@ -283,7 +284,7 @@ def latest_version(session: Session, report_id: int) -> Version | None:
 def record_report(
     session: Session,
     cap: CaptureIn,
-    derived: Any,
+    derived: Document,
     *,
     organ: str | None,
     year: int | None,
@@ -300,7 +301,7 @@ def record_report(
     has no readable text yet; otherwise it is kept as evidence of kind ``unreadable``, filed
     under the report at its URL if there is one, with a note saying why.
     """
-    empty = not (derived.norm_text or "").strip()
+    empty = not derived.readable
     if empty and not (organ and year):
         return _unreadable(session, cap, derived)
     sid = source_id(session, cap.source)
@@ -456,9 +457,9 @@ def _report_at(session: Session, source_id: int, url: str) -> Report | None:
 def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
     """A 304: the report at this URL was seen again, unchanged."""
     sid = source_id(session, cap.source)
-    report = _report_at(session, sid, cap.url)
-    if report is not None:  # as in record_report: concurrent sightings must not lose one
-        report = upsert.lock_report(session, report.id)
+    found = session.scalar(_ID_AT_URL, {"source": sid, "url": cap.url})
+    # locked, as in record_report: concurrent sightings must not lose one
+    report = upsert.lock_report(session, found) if found is not None else None
     version = latest_version(session, report.id) if report else None
     if report is not None and version is not None:
         report.last_seen = max(report.last_seen, cap.fetched_at)
@@ -501,10 +502,8 @@ def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None =
     an auditor that the page was tried and blocked — never that it was withdrawn.
     """
     sid = source_id(session, cap.source)
-    report = _report_at(session, sid, cap.url)
+    report_id = session.scalar(_ID_AT_URL, {"source": sid, "url": cap.url})
     body_sha = put_blob(session, cap.body) if cap.body else None
-    capture_id = _insert_capture(
-        session, cap, sid, kind, body_sha, report.id if report else None, None, note
-    )
+    capture_id = _insert_capture(session, cap, sid, kind, body_sha, report_id, None, note)
     log.append(session, "capture", [capture_id])
-    return Stored(capture_id, report.id if report else None)
+    return Stored(capture_id, report_id)

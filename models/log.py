@@ -241,11 +241,7 @@ def append(conn: Any, kind: str, ids: Iterable[int]) -> list[int]:
     if hasattr(conn, "flush"):
         conn.flush()
     rows = load_rows(conn, kind, wanted)
-    leaves = [(kind, rid, leaf_of(kind, rows[rid])) for rid in wanted if rid in rows]
-    if pending is not None:
-        pending.extend(leaves)
-        return []
-    return _insert_leaves(conn, leaves) if leaves else []
+    return _add(conn, [(kind, rid, leaf_of(kind, rows[rid])) for rid in wanted if rid in rows])
 
 
 def append_loaded(session: Session, kind: str, rows: Iterable[Any]) -> list[int]:
@@ -253,12 +249,19 @@ def append_loaded(session: Session, kind: str, rows: Iterable[Any]) -> list[int]
     ``RETURNING`` of the INSERT that created them, with nothing changed since): their leaves
     from those values, without reading the rows again."""
     names = [c.name for c in columns(kind, session)]
-    leaves = [(kind, row.id, leaf_of(kind, {n: getattr(row, n) for n in names})) for row in rows]
-    pending = session.info.get(_DEFERRED)
+    return _add(
+        session,
+        [(kind, row.id, leaf_of(kind, {n: getattr(row, n) for n in names})) for row in rows],
+    )
+
+
+def _add(conn: Any, leaves: list[tuple[str, int, str]]) -> list[int]:
+    """Computed leaves: queued when the session defers (:func:`defer`), else inserted."""
+    pending = conn.info.get(_DEFERRED) if isinstance(conn, Session) else None
     if pending is not None:
         pending.extend(leaves)
         return []
-    return _insert_leaves(session, leaves) if leaves else []
+    return _insert_leaves(conn, leaves) if leaves else []
 
 
 def latest_leaf(conn: Any, kind: str, row_id: int) -> str | None:
