@@ -33,7 +33,14 @@ from lxml import etree
 from nianbao.pipelines import htmltree
 from nianbao.pipelines.chrome import classify
 from nianbao.pipelines.htmltree import Element
-from nianbao.pipelines.labels import GENERIC_LABELS, field_of, label_key, label_regex, labels
+from nianbao.pipelines.labels import (
+    GENERIC_LABELS,
+    field_of,
+    first_chars,
+    label_key,
+    label_regex,
+    labels,
+)
 
 # Known CMS content containers, most specific first (see DOMAIN.md).
 CONTAINERS = [
@@ -89,6 +96,7 @@ _REFINE_INTO = frozenset({"div", "td", "article", "section", "main", "table", "t
 # The disclosure table's labels: the one vocabulary of pipelines.labels, without the
 # labels too generic to mark a table cell (时间).
 _LABEL = re.compile(r"^(" + label_regex(labels(generic=False)) + r")(?:\s*[:：]\s*(.*)|$)")
+_LABEL_FIRST = first_chars(labels(generic=False))
 
 
 def meta_key(label: str) -> str | None:
@@ -432,27 +440,34 @@ _WALK = ("start", "end", "comment", "pi")  # a comment or PI is one event: its t
 
 
 def _texts(soup: Element) -> list[tuple[str, Element]]:
-    """Every text node, whitespace-collapsed, with the element it is the text of (its
-    parent in the tree: for a tail, the element's parent), in document order. lxml walks
-    the tree in C (``iterwalk``: an element's text at its start, its tail at its end); a
-    recursive walk reading ``.text``/``.tail`` and carrying each node's table cell down
-    was 18 % of extraction on a county's report pages (2026-12-01), for the one or two
-    texts that are a label without its value, whose cells :func:`_cell_of` finds then.
-    XPath's ``.//text()`` gave the same list, each string an object holding its parent:
-    1.2 % more instructions for a county report page's whole cleaning (2026-12-02)."""
+    """Every text node that is not only whitespace, as it stands, with the element it is
+    the text of (its parent in the tree: for a tail, the element's parent), in document
+    order. lxml walks the tree in C (``iterwalk``: an element's text at its start, its
+    tail at its end); a recursive walk reading ``.text``/``.tail`` and carrying each
+    node's table cell down was 18 % of extraction on a county's report pages
+    (2026-12-01), for the one or two texts that are a label without its value, whose
+    cells :func:`_cell_of` finds then. XPath's ``.//text()`` gave the same list, each
+    string an object holding its parent: 1.2 % more instructions for a county report
+    page's whole cleaning (2026-12-02). The whitespace is collapsed by the reader, for the
+    few texts it reads (:func:`_collapsed`)."""
     out: list[tuple[str, Element]] = []
     for event, el in etree.iterwalk(soup, events=_WALK):
         if event == "start":
             text = el.text
             if text and not text.isspace() and el.tag not in _NOT_TEXT_PARENTS:
-                out.append((" ".join(text.split()), el))
+                out.append((text, el))
         elif el is not soup:  # an element's end, or a comment: the text after it
             tail = el.tail
             if tail and not tail.isspace():
                 parent = el.getparent()
                 if parent.tag not in _NOT_TEXT_PARENTS:
-                    out.append((" ".join(tail.split()), parent))
+                    out.append((tail, parent))
     return out
+
+
+def _collapsed(text: str) -> str:
+    """A text node as the labelled-field reader reads it: whitespace runs as one space."""
+    return " ".join(text.split())
 
 
 def _cell_of(el: Element, soup: Element) -> Element | None:
@@ -478,7 +493,12 @@ def disclosure_metadata(soup: Element) -> dict[str, str]:
     """
     meta: dict[str, str] = {}
     texts = _texts(soup)
-    for i, (t, parent) in enumerate(texts):
+    for i, (raw, parent) in enumerate(texts):
+        # A label is matched at the text's start: a text beginning with no label's first
+        # character is none (most of a page's texts: not collapsed, not matched).
+        if (raw[0] if not raw[0].isspace() else raw.lstrip()[0]) not in _LABEL_FIRST:
+            continue
+        t = _collapsed(raw)
         if len(t) > 120:
             continue
         m = _LABEL.match(t.replace("　", "").replace(" ", "") if len(t) < 12 else t)
@@ -492,7 +512,7 @@ def disclosure_metadata(soup: Element) -> dict[str, str]:
         # "发布时间：2019-01-15 来源：XX" — cut at the next label on the same line.
         rest = re.split(r"\s+(?=\S{2,6}[:：])", rest)[0].strip() if rest else rest
         if not rest and i + 1 < len(texts):
-            following, its_parent = texts[i + 1]
+            following, its_parent = _collapsed(texts[i + 1][0]), texts[i + 1][1]
             its_cell = _cell_of(its_parent, soup)
             if its_cell is not None and its_cell is _next_cell(_cell_of(parent, soup)):
                 rest = following if not _LABEL.match(following) else ""

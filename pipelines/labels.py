@@ -113,6 +113,17 @@ def field_of(label: str) -> str | None:
     return _FIELD_OF.get(label_key(label))
 
 
+def first_chars(labels: Iterable[str]) -> frozenset[str]:
+    """Every character a :func:`label_regex` match of ``labels`` can begin with: the first
+    character of each label, in either script. A reader that tests many texts (every
+    string of a page) skips the ones that begin otherwise before building or matching
+    anything."""
+    firsts = {label[0] for label in labels}
+    if " " in firsts:  # _char_pattern(" ") matches nothing at all: no first character
+        raise ValueError("a label begins with a space")
+    return frozenset(c for first in firsts for c in first + TRADITIONAL.get(first, ""))
+
+
 def labels(*, generic: bool = True) -> list[str]:
     """Every label of the vocabulary (without the generic ones when ``generic`` is False)."""
     return [lab for labs in FIELDS.values() for lab in labs if generic or lab not in GENERIC_LABELS]

@@ -217,3 +217,32 @@ def test_one_vocabulary_for_every_reader():
     assert doc.metadata.get("category") == "政务公开"
     assert not {"topic", "stated"} & set(doc.metadata)
     assert doc.metadata["published"] == "2020-01-02"
+
+
+def test_the_label_first_characters_cover_every_form_of_every_label():
+    """The disclosure-table reader skips a text whose first character begins no label
+    (``labels.first_chars``): every label, in either script, spaced and with converter
+    pinyin, must begin with one of them, or its table would go unread."""
+    import re
+
+    from nianbao.pipelines import content
+    from nianbao.pipelines.labels import TRADITIONAL, first_chars, label_regex, labels
+
+    pattern = re.compile(label_regex(labels()))
+    firsts = first_chars(labels())
+    for label in labels():
+        traditional = "".join(TRADITIONAL.get(c, c) for c in label)
+        for form in (label, traditional, "(fa)".join(traditional), label.replace("", " ").strip()):
+            if pattern.fullmatch(form):
+                assert form[0] in firsts, form
+    assert "發" in firsts and "索" in firsts
+    with pytest.raises(ValueError):
+        first_chars([" 索引号"])
+    # spaced, traditional, after an indented line break: still read
+    page = (
+        "<table><tr><td>\n\u3000索 引 號：</td><td>000014349/2020-00123</td>"
+        "<td>\n\u3000發(fā)布機構</td><td>城關鎮人民政府</td></tr></table>"
+    )
+    meta = content.disclosure_metadata(content.htmltree.parse(page))
+    assert meta["index_no"] == "000014349/2020-00123"
+    assert meta["publisher"] == "城關鎮人民政府"
