@@ -31,6 +31,7 @@ import os
 import socket
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import ResponseError
@@ -425,6 +426,15 @@ class SharedScheduler(Scheduler):  # type: ignore[misc,valid-type]
             )
 
 
+@dataclass
+class _Output:
+    """One ledgered response's callback output, as :class:`SeenThrough` follows it."""
+
+    response: Any  # held, so that its id names no other response until it is settled
+    in_pipelines: int = 0  # items of the output not yet through the pipelines
+    read: bool = False  # the output read to the end (its links queued)
+
+
 class SeenThrough:
     """Spider middleware (outermost, with the shared frontier): a request leaves its
     worker's ledger once the callback's output for its answer is read to the end (the
@@ -434,9 +444,7 @@ class SeenThrough:
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
-        # id(response) → [items of its output not yet through the pipelines, output read,
-        # the response (held, so that its id names no other until it is settled)]
-        self.open: dict[int, list[Any]] = {}
+        self.open: dict[int, _Output] = {}  # by id(response)
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(self._item_done, signal=signal)
 
@@ -450,23 +458,23 @@ class SeenThrough:
             async for out in result:
                 yield out
             return
-        state = self.open.setdefault(id(response), [0, False, response])
+        output = self.open.setdefault(id(response), _Output(response))
         try:
             async for out in result:
                 if not isinstance(out, Request):
-                    state[0] += 1
+                    output.in_pipelines += 1
                 yield out
         finally:
-            state[1] = True
-            self._settle(id(response), state)
+            output.read = True
+            self._settle(id(response), output)
 
     def _item_done(self, item: Any = None, response: Any = None, **_: Any) -> None:
-        state = self.open.get(id(response))
-        if state is not None:
-            state[0] -= 1
-            self._settle(id(response), state)
+        output = self.open.get(id(response))
+        if output is not None:
+            output.in_pipelines -= 1
+            self._settle(id(response), output)
 
-    def _settle(self, key: int, state: list[Any]) -> None:
-        if state[1] and state[0] <= 0:
+    def _settle(self, key: int, output: _Output) -> None:
+        if output.read and output.in_pipelines <= 0:
             del self.open[key]
-            self.crawler.signals.send_catch_log(SEEN_THROUGH, request=state[2].request)
+            self.crawler.signals.send_catch_log(SEEN_THROUGH, request=output.response.request)
