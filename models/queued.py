@@ -4,8 +4,9 @@ Three queues, in the order they are worked off: versions whose table cells wait
 (migration 0016, :mod:`models.figures`), versions whose comparison with their look-alikes
 waits (migration 0014, :mod:`models.neardup`) and versions waiting for the search index
 (migrations 0013 and 0015, :mod:`models.search`). The crawl's idle writer takes
-small batches of each (``models.writer``); ``nianbao index`` and the benchmark that times
-it work both off to the end with :func:`work_off`, so they cannot differ in what they do.
+small batches (``idle_batch``) of the first that is not empty (``models.writer``);
+``nianbao index`` and the benchmark that times it work them off to the end with
+:func:`work_off`, so they cannot differ in what they do, or in which order.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ class Queue:
     verb: str  # what was done to each version
     pending: Callable[[Session], int]
     work: Callable[[Session, int], int]  # up to n versions off the queue; how many
-    batch: int  # versions a transaction
+    batch: int  # versions a transaction, worked off to the end (`nianbao index`)
+    # Versions a transaction for the crawl's idle writer, between two jobs: small, so that a
+    # job arriving waits a fraction of a second (≈ 0.1 s).
+    idle_batch: int
     meanwhile: str  # after "N versions queued": what happens to them, and until then
 
 
@@ -36,6 +40,7 @@ QUEUES = (
         figures.pending,
         figures.store_pending,
         256,
+        16,
         "for their table cells (parsed when a core is spare; the figures commands parse them "
         "meanwhile; `nianbao index` stores them now)",
     ),
@@ -45,6 +50,7 @@ QUEUES = (
         neardup.pending,
         neardup.link_pending,
         64,
+        8,
         "for comparison (done when a core is spare; `similar` and the web pages compute them "
         "meanwhile; `nianbao index` stores them now)",
     ),
@@ -54,6 +60,7 @@ QUEUES = (
         search.pending,
         search.index_pending,
         256,
+        16,
         "(indexed when a core is spare; search finds them meanwhile by scanning; "
         "`nianbao index` indexes them now)",
     ),

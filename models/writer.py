@@ -72,9 +72,6 @@ from nianbao.pipelines.channel import Channel, settle
 MAX_BATCH = 64  # jobs per transaction
 MAX_BATCH_SECONDS = 0.5  # once a batch has worked this long, it commits
 IDLE_LOOK = 0.5  # seconds without a job before the writer looks for spare work
-INDEX_BATCH = 16  # versions indexed for search a transaction, when idle (≈ 0.1 s)
-FIGURES_BATCH = 16  # queued versions whose table cells are parsed a transaction, when idle
-LINK_BATCH = 8  # queued versions compared with their look-alikes a transaction, when idle
 INDEX_QUIET = 10.0  # seconds before empty queues (links, search) are looked at again
 
 _STOP = None
@@ -367,13 +364,13 @@ def _serve(url: str, conn: Any, crawl_end: int | None) -> None:
 
 
 class _IdleIndexer:
-    """While the writer has no job and the machine a core to spare, the queued table cells
-    are parsed, :data:`FIGURES_BATCH` versions a transaction (migration 0016), then the
-    queued near-duplicate comparisons worked off, :data:`LINK_BATCH` versions a transaction
-    (migration 0014), then the search index's queue, :data:`INDEX_BATCH` versions a transaction (migration
-    0013: indexing each version as it was written cost the writer a third of its CPU).
-    Queues found empty are looked at again only :data:`INDEX_QUIET` seconds later: each look
-    is a write transaction, and other processes may share the archive."""
+    """While the writer has no job and the machine a core to spare, what the crawl put off
+    is worked off, one small transaction at a time, in the order and batch sizes of
+    :data:`models.queued.QUEUES` (the table cells, then the near-duplicate comparisons,
+    then the search index: indexing each version as it was written cost the writer a
+    third of its CPU, migration 0013). Queues found empty are looked at again only
+    :data:`INDEX_QUIET` seconds later: each look is a write transaction, and other
+    processes may share the archive."""
 
     def __init__(self, Session: Any) -> None:
         self.Session = Session
@@ -381,7 +378,7 @@ class _IdleIndexer:
         self.quiet_until = 0.0
 
     def next_job(self, requests: Any) -> Any:
-        from nianbao.models import figures, neardup, search
+        from nianbao.models import queued
 
         while True:
             try:
@@ -391,13 +388,13 @@ class _IdleIndexer:
             if time.monotonic() < self.quiet_until:
                 continue
             while self.spare():
+                done = 0
                 try:
                     with self.Session.begin() as session:
-                        done = figures.store_pending(session, FIGURES_BATCH)
-                        if not done:
-                            done = neardup.link_pending(session, LINK_BATCH)
-                        if not done:
-                            done = search.index_pending(session, INDEX_BATCH)
+                        for work in queued.QUEUES:
+                            done = work.work(session, work.idle_batch)
+                            if done:
+                                break
                 except Exception:  # noqa: BLE001 - locked or busy: the queue waits, nothing lost
                     done = 0
                 if not done:

@@ -182,7 +182,7 @@ def test_the_idle_writer_indexes_the_search_queue_only_with_a_core_to_spare(
     tmp_path, seeds, monkeypatch
 ) -> None:
     """Migration 0013: versions wait for the search index; the writer works the queue off
-    between jobs, in transactions of INDEX_BATCH, and only while the machine has a core to
+    between jobs, in transactions of its idle batch, and only while the machine has a core to
     spare (a busy machine keeps the crawl's CPU for the crawl)."""
     import queue
 
@@ -227,7 +227,11 @@ def test_the_idle_writer_indexes_the_search_queue_only_with_a_core_to_spare(
 
     idle.spare = spare
     assert idle.next_job(jobs) == "the next job"
-    assert seen == [20, 20 - writer.INDEX_BATCH, 0]
+    from nianbao.models.queued import QUEUES
+
+    batch = next(q for q in QUEUES if q.work is search.index_pending).idle_batch
+    assert 0 < batch < 20
+    assert seen == [20, 20 - batch, 0]
     with Session() as session:
         # one organ and year: one report, twenty versions
         assert [h["version"] for h in search.search(session, "第7号报告")] == [8]
@@ -272,19 +276,27 @@ def test_a_writer_behind_the_crawl_queues_comparisons_and_works_them_off_when_id
     its new versions are queued unsigned; a lone job is signed and compared at once, unless
     unsigned versions wait (it could not find them): then it waits behind them. The idle
     writer (a core to spare) signs and compares the queued ones, oldest first, before it
-    indexes for search, LINK_BATCH a transaction, and stores the links a lone job would
+    indexes for search, its idle batch a transaction, and stores the links a lone job would
     have."""
+    import dataclasses
     import queue
     from datetime import UTC, datetime
 
-    from nianbao.models import jobs, neardup, search, writer
+    from nianbao.models import jobs, neardup, queued, search, writer
     from nianbao.models.archive import CaptureIn
     from nianbao.models.db import open_archive
     from nianbao.models.tables import VersionBand, VersionLink, VersionSignature
     from nianbao.pipelines.derive import derive
 
     monkeypatch.setattr(writer, "IDLE_LOOK", 0.01)
-    monkeypatch.setattr(writer, "LINK_BATCH", 2)
+    monkeypatch.setattr(
+        queued,
+        "QUEUES",
+        tuple(
+            dataclasses.replace(q, idle_batch=2) if q.work is neardup.link_pending else q
+            for q in queued.QUEUES
+        ),
+    )
     monkeypatch.setattr(writer, "MAX_BATCH_SECONDS", 3600.0)  # whole batches, however slow
     url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
     engine = open_archive(url)
