@@ -119,7 +119,7 @@ def first_chars(labels: Iterable[str]) -> frozenset[str]:
     string of a page) skips the ones that begin otherwise before building or matching
     anything."""
     firsts = {label[0] for label in labels}
-    if " " in firsts:  # _char_pattern(" ") matches nothing at all: no first character
+    if " " in firsts:  # _char_pattern(" ") is \s*: the match would begin with what follows
         raise ValueError("a label begins with a space")
     return frozenset(c for first in firsts for c in first + TRADITIONAL.get(first, ""))
 
