@@ -19,8 +19,15 @@ alone and its caller gets a :class:`WriteFailed`: the batch is written again fro
 with each job in its own savepoint (a savepoint for every job, when none fails, cost 12–17 %
 of the writer's CPU a report on SQLite and ≈ 10 % on PostgreSQL; jobs rarely fail). A job's
 future is resolved only **after the commit**: a caller that saw its result knows the rows
-are durable. No job waits for others to arrive (the batch is whatever queued up while the
-previous one was written), so a lone item is written as soon as before.
+are durable. On a machine with a core to spare no job waits for others to arrive (the
+batch is whatever queued up while the previous one was written), so a lone item is written
+as soon as before. On a busy one, a batch of fewer than :data:`LINGER_JOBS` waits up to
+:data:`LINGER_SECONDS` for more (group commit's linger): a writer that keeps up with the
+crawl otherwise commits every job or two, and each transaction's own work (``BEGIN``, the
+log's leaves and its size, ``COMMIT``) cost as much as the jobs in it. A 30 × 40 crawl
+wrote 745 batches for 1,200 reports without it and 117 with it: the writer's CPU went from
+3.4 to 2.1 s and the crawl from 10.4 to 8.5 s (2026-12-02). The crawl's items do not wait
+for each other's writes, so the linger costs a page nothing but 50 ms of latency.
 
 What a crash can lose: the jobs of the batch being written and those queued behind it,
 none of which had been answered (a SIGKILL'd crawl takes its writer with it: the items in
@@ -72,6 +79,10 @@ from nianbao.pipelines.channel import Channel, settle
 MAX_BATCH = 64  # jobs per transaction
 MAX_BATCH_SECONDS = 0.5  # once a batch has worked this long, it commits
 IDLE_LOOK = 0.5  # seconds without a job before the writer looks for spare work
+# On a machine with no core to spare, a batch smaller than LINGER_JOBS waits up to
+# LINGER_SECONDS for more jobs (see the module's docstring: group commit's linger).
+LINGER_JOBS = 16
+LINGER_SECONDS = 0.05
 INDEX_QUIET = 10.0  # seconds before empty queues (links, search) are looked at again
 
 _STOP = None
@@ -355,12 +366,32 @@ def _serve(url: str, conn: Any, crawl_end: int | None) -> None:
                 stopping = True
             else:
                 batch.append(job)
+        if len(batch) < LINGER_JOBS and not stopping and not idle.spare():
+            stopping = _linger(pipe, batch)
         # behind the crawl, or no core to spare: the comparisons wait (module docstring)
         outcomes, rest = _write(Session, batch, defer=len(batch) > 1 or not idle.spare())
         pipe.put(outcomes)
     engine.dispose()
     pipe.put(_DONE)
     conn.close()
+
+
+def _linger(pipe: _Inbox, batch: list[Any]) -> bool:
+    """Add to ``batch`` the jobs that arrive within :data:`LINGER_SECONDS`, up to
+    :data:`LINGER_JOBS`; whether the crawl said stop meanwhile."""
+    deadline = time.monotonic() + LINGER_SECONDS
+    while len(batch) < LINGER_JOBS:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        try:
+            job = pipe.get(timeout=left)
+        except queue.Empty:
+            return False
+        if job is _STOP:
+            return True
+        batch.append(job)
+    return False
 
 
 class _IdleIndexer:

@@ -498,3 +498,45 @@ def test_a_batch_commits_once_it_has_worked_long_enough_and_leaves_the_rest(
     assert [(jid, ok) for jid, ok, _ in outcomes] == [(1, True), (2, True)] and rest == []
     engine.dispose()
     assert _names(url) == {"a", "b", "c"}
+
+
+def test_a_busy_writer_lingers_for_more_jobs_but_not_past_its_window(monkeypatch) -> None:
+    """Group commit's linger: jobs arriving within LINGER_SECONDS join the batch, up to
+    LINGER_JOBS (then it is written at once); a window with no job ends on time; the
+    crawl's stop ends it too."""
+    import multiprocessing
+    import pickle
+    import time
+
+    from nianbao.models import writer
+
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    inbox = writer._Inbox(theirs)
+
+    def send_later(*messages: object) -> None:
+        for message in messages:
+            time.sleep(0.01)
+            ours.send_bytes(pickle.dumps(message))
+
+    monkeypatch.setattr(writer, "LINGER_JOBS", 3)
+    monkeypatch.setattr(writer, "LINGER_SECONDS", 30.0)
+    batch: list[object] = ["first"]
+    feeder = threading.Thread(target=send_later, args=("second", "third", "fourth"))
+    started = time.monotonic()
+    feeder.start()
+    assert writer._linger(inbox, batch) is False
+    assert batch == ["first", "second", "third"]  # full: written without the window's wait
+    assert time.monotonic() - started < 10
+    feeder.join()
+    assert inbox.get(timeout=5) == "fourth"  # left for the next batch
+
+    monkeypatch.setattr(writer, "LINGER_SECONDS", 0.05)
+    started = time.monotonic()
+    assert writer._linger(inbox, batch := ["alone"]) is False
+    assert batch == ["alone"] and 0.05 <= time.monotonic() - started < 5
+
+    monkeypatch.setattr(writer, "LINGER_SECONDS", 30.0)
+    send_later(None)  # the crawl's stop (writer._STOP)
+    assert writer._linger(inbox, batch := ["last"]) is True and batch == ["last"]
+    ours.close()
+    theirs.close()
