@@ -127,3 +127,41 @@ def test_a_content_farm_copy_is_recognised_and_flagged(seeds):
     page = f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1><div class='content'>{paras}</div></body></html>"
     doc = derive(page.encode(), "http://fanwen.example.com/nianbao.html")
     assert "report" in doc.flags and "farm_copy" in doc.flags
+
+
+def test_the_spiders_page_text_head_is_a_prefix_of_the_whole_on_every_kind_of_page() -> None:
+    """The spider reads a page's text for the pre-filter only as far as HEAD_CHARS
+    (crawler/spiders/portal.py ``body_head``), outside scripts and styles by a parent test:
+    on real pages, the generated portal's, hostile copies (truncated, cut in the middle, NUL
+    bytes) and the edge cases, what it returns is the text of every node with no script or
+    style ancestor, or a prefix of it at least as long as asked; so the pre-filter's verdict
+    is the one the whole text gives."""
+    from lxml import etree
+    from scrapy.http import HtmlResponse
+
+    from nianbao.crawler.spiders.portal import body_head
+    from nianbao.pipelines.decode import charset_of, decode
+    from nianbao.pipelines.recognize import HEAD_CHARS, head_looks_like_candidate
+    from tests.test_extract_same import pages
+
+    every_text = etree.XPath(
+        "//body//text()[not(ancestor::script)][not(ancestor::style)]", smart_strings=False
+    )
+    checked = cut = 0
+    for page in pages(realpages=False):
+        found = decode(page["body"], page["cs"] or charset_of(page["ct"])).encoding
+        try:
+            response = HtmlResponse("http://a.gov.cn/p.html", body=page["body"], encoding=found)
+            root = response.selector.root
+        except (LookupError, ValueError):
+            continue  # a body Scrapy itself cannot read: the spider never gets this far
+        whole = " ".join(t.strip() for t in every_text(root) if t.strip())
+        for limit in (0, 1, 40, HEAD_CHARS, 10**9):
+            head = body_head(root, limit)
+            assert whole.startswith(head), (page["name"], limit)
+            assert head == whole or len(head) >= limit, (page["name"], limit)
+        head = body_head(root)
+        cut += head != whole
+        assert head_looks_like_candidate(head) == head_looks_like_candidate(whole), page["name"]
+        checked += 1
+    assert checked >= 100 and cut >= 10  # long pages were cut short, and still agree

@@ -46,15 +46,38 @@ from nianbao.models.runs import RECEIVED
 from nianbao.pipelines.decode import charset_of, decode, scrapy_codec
 from nianbao.pipelines.derive import document_for
 from nianbao.pipelines.metadata import page_fields
-from nianbao.pipelines.recognize import looks_like_candidate
+from nianbao.pipelines.recognize import (
+    HEAD_CHARS,
+    head_looks_like_candidate,
+    title_names_genre,
+)
 
 _ATTACHMENT_TEXT = re.compile(r"\.(pdf|docx?|wps)\s*$", re.I)
 # Asked of the page's lxml tree directly, as plain strings: through parsel, every text node
 # became a Selector (a few hundred a page), the costliest part of parsing a page.
 _TITLE_TEXT = etree.XPath("descendant-or-self::title/text()", smart_strings=False)
+# Script and style content is raw text in the HTML parser's tree (never elements): its
+# text nodes are their element's children, so the parent test is enough. The ancestor
+# test it replaces took a quarter more of the reactor's time on real pages (245 → 192 µs
+# a page over 400 of them, the same text nodes on every one, 2026-12-02).
 _BODY_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::script)][not(ancestor::style)]", smart_strings=False
+    "//body//text()[not(parent::script or parent::style)]", smart_strings=False
 )
+
+
+def body_head(root: Any, limit: int = HEAD_CHARS) -> str:
+    """The page's text as the pre-filter reads it (its text nodes outside scripts and
+    styles, each stripped, the empty ones dropped, joined by spaces), only as far as
+    ``limit`` characters: the whole, or a prefix of it at least ``limit`` long."""
+    parts: list[str] = []
+    size = 0
+    for text in _BODY_TEXT(root):
+        if text := text.strip():
+            parts.append(text)
+            size += len(text) + 1
+            if size > limit:
+                break
+    return " ".join(parts)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -473,7 +496,8 @@ class PortalSpider(scrapy.Spider):
             return
         root = response.selector.root  # type: ignore[attr-defined]
         title = " ".join(_TITLE_TEXT(root)).strip()
-        body_text = " ".join(t.strip() for t in _BODY_TEXT(root) if t.strip())
+        # the pre-filter's verdict, reading the page's text only when the title says no
+        candidate = title_names_genre(title) or head_looks_like_candidate(body_head(root))
         page_links = linkmod.links(response.selector, response.url, response.text)  # type: ignore[attr-defined]
         if response.status == 200:  # the same extraction tells linkwatch what is linked
             self.crawler.signals.send_catch_log(
@@ -490,9 +514,9 @@ class PortalSpider(scrapy.Spider):
             # A page the archive holds as a non-report page answered 304: the same bytes
             # recognition turned down last time. Its 304 is the capture; links as usual.
             yield from self._evidence(response)
-            if looks_like_candidate(title, body_text):
+            if candidate:
                 yield from self._attachments(response, title, page_links)
-        elif looks_like_candidate(title, body_text) or meta.get("known_report"):
+        elif candidate or meta.get("known_report"):
             if not confirmed:
                 self.crawler.stats.inc_value("portal/candidates")
                 item = self._page_item(response)
