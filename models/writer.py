@@ -21,8 +21,9 @@ of the writer's CPU a report on SQLite and ≈ 10 % on PostgreSQL; jobs rarely f
 future is resolved only **after the commit**: a caller that saw its result knows the rows
 are durable. On a machine with a core to spare no job waits for others to arrive (the
 batch is whatever queued up while the previous one was written), so a lone item is written
-as soon as before. On a busy one, a batch of fewer than :data:`LINGER_JOBS` waits up to
-:data:`LINGER_SECONDS` for more (group commit's linger): a writer that keeps up with the
+as soon as before. On a busy one, while jobs come in a stream, a batch of fewer than
+:data:`LINGER_JOBS` waits up to :data:`LINGER_SECONDS` for more (group commit's linger,
+:class:`_Linger`): a writer that keeps up with the
 crawl otherwise commits every job or two, and each transaction's own work (``BEGIN``, the
 log's leaves and its size, ``COMMIT``) cost as much as the jobs in it. A 30 × 40 crawl
 wrote 745 batches for 1,200 reports without it and 117 with it; in five alternating pairs
@@ -347,6 +348,7 @@ def _serve(url: str, conn: Any, crawl_end: int | None) -> None:
     engine = make_engine(url)
     Session = sessionmaker_for(engine)
     idle = _IdleIndexer(Session)
+    linger = _Linger()
     rest: list[Any] = []
     stopping = False
     while True:
@@ -367,14 +369,32 @@ def _serve(url: str, conn: Any, crawl_end: int | None) -> None:
                 stopping = True
             else:
                 batch.append(job)
-        if len(batch) < LINGER_JOBS and not stopping and not idle.spare():
-            stopping = _linger(pipe, batch)
+        if not stopping:
+            stopping = linger(pipe, batch, idle.spare)
         # behind the crawl, or no core to spare: the comparisons wait (module docstring)
         outcomes, rest = _write(Session, batch, defer=len(batch) > 1 or not idle.spare())
         pipe.put(outcomes)
     engine.dispose()
     pipe.put(_DONE)
     conn.close()
+
+
+class _Linger:
+    """When a batch waits for more jobs (:func:`_linger`): only on a busy machine, and only
+    while jobs come in a stream (the batch before had more than one). A caller that waits
+    for each answer before it sends the next job (a crawl's run row, opened and finished;
+    a one-page crawl) would gain nothing from waiting and lose the whole window."""
+
+    def __init__(self) -> None:
+        self.streaming = False
+
+    def __call__(self, pipe: _Inbox, batch: list[Any], spare: Callable[[], bool]) -> bool:
+        """Lingers if it should; whether the crawl said stop meanwhile."""
+        stopping = False
+        if (self.streaming or len(batch) > 1) and len(batch) < LINGER_JOBS and not spare():
+            stopping = _linger(pipe, batch)
+        self.streaming = len(batch) > 1
+        return stopping
 
 
 def _linger(pipe: _Inbox, batch: list[Any]) -> bool:

@@ -540,3 +540,34 @@ def test_a_busy_writer_lingers_for_more_jobs_but_not_past_its_window(monkeypatch
     assert writer._linger(inbox, batch := ["last"]) is True and batch == ["last"]
     ours.close()
     theirs.close()
+
+
+def test_the_writer_lingers_only_while_jobs_stream_in_on_a_busy_machine(monkeypatch) -> None:
+    """A caller that waits for each answer (a run row opened, then finished) sends one job
+    at a time: its batches never linger. Once a batch has more than one job, the next ones
+    linger (on a busy machine only) until one catches nothing."""
+    import multiprocessing
+    import time
+
+    from nianbao.models import writer
+
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    inbox = writer._Inbox(theirs)
+    linger = writer._Linger()
+    busy, spare = (lambda: False), (lambda: True)
+    monkeypatch.setattr(writer, "LINGER_SECONDS", 30.0)
+    started = time.monotonic()
+    assert linger(inbox, batch := ["alone"], busy) is False and batch == ["alone"]
+    assert linger(inbox, batch := ["alone again"], busy) is False
+    assert time.monotonic() - started < 10  # neither waited for the window
+    monkeypatch.setattr(writer, "LINGER_SECONDS", 0.3)
+    assert linger(inbox, batch := ["a", "b"], spare) is False  # a core to spare: no wait
+    started = time.monotonic()
+    assert linger(inbox, batch := ["c", "d"], busy) is False and batch == ["c", "d"]
+    assert linger(inbox, batch := ["e"], busy) is False  # streaming: this one waited too
+    assert time.monotonic() - started >= 0.6
+    started = time.monotonic()
+    assert linger(inbox, batch := ["f"], busy) is False  # the last caught nothing: no wait
+    assert time.monotonic() - started < 0.3
+    ours.close()
+    theirs.close()
