@@ -24,8 +24,13 @@ by this process. For every N, in one run and on the same pages:
   the bare and full crawls' rates as a share of its rate.
 
 Reported: report pages/s (N×M report pages over the crawl's wall time, start-up
-included), requests/s, the ratio full/bare, CPU-seconds of the crawl process per report
-page and per source, peak RSS of the crawl process. Politeness is off (no delay, no
+included), requests/s, CPU-seconds of the crawl process per report page and per source,
+peak RSS of the crawl process (each crawl's best of ``--runs``), and the ratio of each
+crawl's rate to bare's: each run's crawl against the bare crawl of the same run (they run
+minutes apart at most), the median and range over the runs. The machine this was built on
+drifted by a quarter in speed within minutes; the best of each crawl taken apart paired
+bare's luckiest moment with the full crawl's, and moved the ratio by ±0.1 from one
+invocation to the next. Politeness is off (no delay, no
 AutoThrottle) so the software is measured; each source may have ``--per-source``
 requests in flight (default 2, the default ``CONCURRENT_REQUESTS_PER_DOMAIN``).
 
@@ -44,6 +49,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -290,23 +296,45 @@ def pg_admin() -> str | None:
         return None
 
 
-def line(name: str, r: dict, n: int, m: int, bare: dict | None) -> str:
+def paired(runs: list[dict[str, dict]], name: str, of: Any = None) -> list[float]:
+    """``name``'s ratio to bare in every run that has both, each against the bare crawl of
+    its own run (``of``: the ratio of what, from the two results; default bare's wall time
+    over ``name``'s, i.e. the ratio of their rates)."""
+    of = of or (lambda r, bare: bare["wall"] / r["wall"])
+    return [of(run[name], run["bare"]) for run in runs if name in run and "bare" in run]
+
+
+def spread(ratios: list[float]) -> str:
+    """The median of the paired ratios, and their range when there are several."""
+    if not ratios:
+        return "?"
+    ordered = sorted(ratios)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    if len(ordered) == 1:
+        return f"{median:.2f}"
+    return f"{median:.2f} ({ordered[0]:.2f}–{ordered[-1]:.2f})"
+
+
+def line(name: str, r: dict, n: int, m: int, runs: list[dict[str, dict]] | None) -> str:
     reports = n * m
     rate = reports / r["wall"]
     reqs = r["downloader/request_count"] / r["wall"]
     ratio = ""
-    if bare is not None:
-        ratio = f"  ratio {rate / (reports / bare['wall']):.2f}"
+    if runs is not None:
+        ratio = f"  ratio {spread(paired(runs, name))}"
     index = ""
-    if bare is not None and r.get("queued"):
-        with_index = reports / (r["wall"] + r["index_wall"]) / (reports / bare["wall"])
+    if runs is not None and r.get("queued"):
+        with_index = statistics.median(
+            paired(runs, name, lambda x, bare: bare["wall"] / (x["wall"] + x["index_wall"]))
+        )
         index = (
             f"\n  {'':22s}then `nianbao index`: {r['queued']} versions left queued (links, search), "
             f"indexed in {r['index_wall']:.1f} s ({r['index_cpu'] / r['queued'] * 1000:.1f} CPU-ms "
             f"each); the ratio counting that: {with_index:.2f}"
         )
     return (
-        f"  {name:22s}{rate:7.1f} report pages/s {reqs:7.1f} req/s{ratio:13s} "
+        f"  {name:22s}{rate:7.1f} report pages/s {reqs:7.1f} req/s{ratio:26s} "
         f"{r['cpu'] / reports * 1000:6.1f} CPU-ms/report page "
         f"{r['cpu'] / n * 1000:7.0f} CPU-ms/source  RSS {r['maxrss_mb']:5.0f} MB  "
         f"({r['downloader/request_count']} req, {r['downloader/response_bytes'] / 1e6:.1f} MB, "
@@ -344,6 +372,7 @@ def measure(n: int, m: int, work: Path, per_source: int, pg: str | None, runs: i
     seeds = seed_reports(SEEDS)
     portals = [make_portal(i, m, seeds) for i in range(n)]
     results: dict[str, dict] = {}
+    runs_seen: list[dict[str, dict]] = []  # every run's results, for the paired ratios
     # One accepting thread for all portals: N serve_forever loops polling for shutdown took
     # 0.67 of a core at N = 1,000 with nothing asked, from the crawl being measured.
     with PortalServers(portals) as servers:
@@ -352,10 +381,12 @@ def measure(n: int, m: int, work: Path, per_source: int, pg: str | None, runs: i
         extra: list[str] = []
 
         def best(name: str, r: dict) -> None:
+            runs_seen[-1][name] = r
             if name not in results or r["wall"] < results[name]["wall"]:
                 results[name] = r
 
         for i in range(runs):
+            runs_seen.append({})
             best("plain scrapy", run_crawl("", urls_file, "plain", per_source, extra))
             best(
                 "bare",
@@ -382,24 +413,35 @@ def measure(n: int, m: int, work: Path, per_source: int, pg: str | None, runs: i
                         "recrawl postgresql",
                         run_crawl(pg_url, urls_file, "full", per_source, extra),
                     )
-        report(results, n, m, per_source)
+        report(results, runs_seen, n, m, per_source)
+    results["paired ratios"] = {
+        name: paired(runs_seen, name) for name in results if name not in ("bare", "plain scrapy")
+    }
     return results
 
 
-def report(results: dict, n: int, m: int, per_source: int) -> None:
+def report(results: dict, runs: list[dict[str, dict]], n: int, m: int, per_source: int) -> None:
+    """Rates, CPU and memory: each crawl's best run. Ratios to bare: each run's crawl
+    against the bare crawl of the same run (minutes apart at most), their median and range:
+    the machine's speed drifts by a quarter within minutes, and the best of each crawl
+    apart paired bare's luckiest moment with the full crawl's."""
     say(
         f"\nN = {n} portals × M = {m} reports ({n * m} report pages), {per_source} in flight per portal"
+        + (
+            f"; ratios: median (range) of {len(runs)} runs, each against its own run's bare crawl"
+            if len(runs) > 1
+            else ""
+        )
     )
-    bare = results["bare"]
     for name in ("bare", "full sqlite", "full postgresql", "recrawl sqlite", "recrawl postgresql"):
         if name in results:
-            say(line(name, results[name], n, m, None if name == "bare" else bare))
+            say(line(name, results[name], n, m, None if name == "bare" else runs))
     cli = results.get("nianbao crawl")
     if cli:
         reports = n * m
         say(
             f"  {'nianbao crawl (CLI)':22s}{reports / cli['wall']:7.1f} report pages/s  "
-            f"ratio {bare['wall'] / cli['wall']:.2f}  {cli['cpu'] / reports * 1000:6.1f} "
+            f"ratio {spread(paired(runs, 'nianbao crawl'))}  {cli['cpu'] / reports * 1000:6.1f} "
             f"CPU-ms/report page  ({cli['wall']:.1f} s from start to exit; {cli['done']})"
         )
     plain = results.get("plain scrapy")
@@ -407,17 +449,26 @@ def report(results: dict, n: int, m: int, per_source: int) -> None:
         say(line("plain scrapy", plain, n, m, None))
         for name in ("bare", "full sqlite", "full postgresql", "nianbao crawl"):
             if name in results:
-                say(
-                    f"  {name} ÷ plain Scrapy (CrawlSpider + LinkExtractor): "
-                    f"{plain['wall'] / results[name]['wall']:.2f}"
-                )
+                against = [
+                    run["plain scrapy"]["wall"] / run[name]["wall"]
+                    for run in runs
+                    if name in run and "plain scrapy" in run
+                ]
+                say(f"  {name} ÷ plain Scrapy (CrawlSpider + LinkExtractor): {spread(against)}")
     for name in ("recrawl sqlite", "recrawl postgresql"):
         if name in results:
             r = results[name]
+            reqs = paired(
+                runs,
+                name,
+                lambda x, bare: (
+                    (x["downloader/request_count"] / x["wall"])
+                    / (bare["downloader/request_count"] / bare["wall"])
+                ),
+            )
             say(
-                f"  {name}: {r['downloader/request_count'] / r['wall']:.1f} req/s vs bare "
-                f"{bare['downloader/request_count'] / bare['wall']:.1f} req/s: ratio "
-                f"{(r['downloader/request_count'] / r['wall']) / (bare['downloader/request_count'] / bare['wall']):.2f}; "
+                f"  {name}: {r['downloader/request_count'] / r['wall']:.1f} req/s (best run), "
+                f"ratio to bare's req/s {spread(reqs)}; "
                 f"bytes {r['downloader/response_bytes'] / max(1, results['full sqlite']['downloader/response_bytes']):.4f} of the first crawl's"
             )
 
@@ -429,7 +480,9 @@ def main() -> None:
     ap.add_argument("--portals", default="30,300,1000")
     ap.add_argument("--reports", type=int, default=40)
     ap.add_argument("--per-source", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=1, help="best of this many runs")
+    ap.add_argument(
+        "--runs", type=int, default=1, help="runs (rates: the best; ratios: paired by run)"
+    )
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
