@@ -258,13 +258,6 @@ _ID_BY_TEXT = (
     .order_by(_REPORTS_T.c.last_seen.desc())
     .limit(1)
 )
-_AT_URL = (
-    select(Report)
-    .join(ReportUrl)
-    .where(Report.source_id == bindparam("source"), ReportUrl.url == bindparam("url"))
-    .order_by(ReportUrl.last_seen.desc())
-    .limit(1)
-)
 _LATEST = (
     select(Version)
     .where(Version.report_id == bindparam("report"))
@@ -450,10 +443,6 @@ def _unreadable(session: Session, cap: CaptureIn, derived: Any) -> Stored:
     return record_other(session, cap, "unreadable", f"{note} ({errors[:300]})" if errors else note)
 
 
-def _report_at(session: Session, source_id: int, url: str) -> Report | None:
-    return session.scalar(_AT_URL, {"source": source_id, "url": url})
-
-
 def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
     """A 304: the report at this URL was seen again, unchanged."""
     sid = source_id(session, cap.source)
@@ -484,7 +473,10 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
 def record_gone(session: Session, cap: CaptureIn) -> Stored:
     """A 404/410 where a report used to be: mark it withdrawn, keep every version."""
     sid = source_id(session, cap.source)
-    report = _report_at(session, sid, cap.url)
+    found = session.scalar(_ID_AT_URL, {"source": sid, "url": cap.url})
+    # locked, as in record_report and record_not_modified: a sighting written at the same
+    # time by another writer (which undoes a withdrawal) and this one take turns
+    report = upsert.lock_report(session, found) if found is not None else None
     if report is not None and report.withdrawn_at is None and report.url == cap.url:
         report.withdrawn_at, report.withdrawn_reason = cap.fetched_at, "gone"
     body_sha = put_blob(session, cap.body) if cap.body else None

@@ -217,3 +217,51 @@ def test_raw_bodies_by_capture_and_what_has_none(session, seeds):
     archive.record_other(session, challenge, "blocked")
     session.commit()
     assert incremental.validators_for(session, "a") == {}
+
+
+@pytest.mark.backend("postgresql")
+def test_a_404_decides_on_the_report_as_another_writer_left_it(db_url, seeds):
+    """record_gone locks the report before it reads it, as record_report and
+    record_not_modified do. Another writer holding the report moves it to a new address
+    (its 404 at the old one is then no withdrawal); the 404 waits for that writer's commit
+    and reads the report as it left it. Read without the lock, the old address was seen,
+    and the withdrawal was written once the lock was free."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from nianbao.models.db import open_archive, sessionmaker_for
+
+    engine = open_archive(db_url)
+    Session = sessionmaker_for(engine)
+    title, lines = seeds["000"]
+    with Session() as session:
+        stored = _store(session, _page(title, lines), T0)
+        session.commit()
+    url = "http://a.gov.cn/r.html"
+    failures: list[BaseException] = []
+
+    def a_404() -> None:
+        try:
+            with Session() as session:
+                archive.record_gone(session, archive.CaptureIn("a", url, 404, T0 + timedelta(1)))
+                session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    with engine.connect() as other:
+        other.execute(
+            text("UPDATE reports SET url = :moved WHERE id = :id"),
+            {"moved": "http://a.gov.cn/moved.html", "id": stored.report_id},
+        )
+        waiting = threading.Thread(target=a_404)
+        waiting.start()
+        time.sleep(0.5)  # the 404's transaction is at the report's row lock by now
+        other.commit()
+    waiting.join(timeout=60)
+    assert not waiting.is_alive() and not failures, failures
+    with Session() as session:
+        [report] = queries.list_reports(session)
+        assert report["withdrawn_at"] is None  # it had moved: not withdrawn
+    engine.dispose()
