@@ -54,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -296,7 +297,9 @@ def pg_admin() -> str | None:
         return None
 
 
-def paired(runs: list[dict[str, dict]], name: str, of: Any = None) -> list[float]:
+def paired(
+    runs: list[dict[str, dict]], name: str, of: Callable[[dict, dict], float] | None = None
+) -> list[float]:
     """``name``'s ratio to bare in every run that has both, each against the bare crawl of
     its own run (``of``: the ratio of what, from the two results; default bare's wall time
     over ``name``'s, i.e. the ratio of their rates)."""
@@ -308,12 +311,10 @@ def spread(ratios: list[float]) -> str:
     """The median of the paired ratios, and their range when there are several."""
     if not ratios:
         return "?"
-    ordered = sorted(ratios)
-    mid = len(ordered) // 2
-    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    if len(ordered) == 1:
+    median = statistics.median(ratios)
+    if len(ratios) == 1:
         return f"{median:.2f}"
-    return f"{median:.2f} ({ordered[0]:.2f}–{ordered[-1]:.2f})"
+    return f"{median:.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
 
 
 def line(name: str, r: dict, n: int, m: int, runs: list[dict[str, dict]] | None) -> str:
