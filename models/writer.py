@@ -81,8 +81,8 @@ from nianbao.pipelines.channel import Channel, settle
 MAX_BATCH = 64  # jobs per transaction
 MAX_BATCH_SECONDS = 0.5  # once a batch has worked this long, it commits
 IDLE_LOOK = 0.5  # seconds without a job before the writer looks for spare work
-# On a machine with no core to spare, a batch smaller than LINGER_JOBS waits up to
-# LINGER_SECONDS for more jobs (see the module's docstring: group commit's linger).
+# On a machine with no core to spare, while jobs come in a stream, a batch smaller than
+# LINGER_JOBS waits up to LINGER_SECONDS for more (the module's docstring, _Linger).
 LINGER_JOBS = 16
 LINGER_SECONDS = 0.05
 INDEX_QUIET = 10.0  # seconds before empty queues (links, search) are looked at again
@@ -369,10 +369,11 @@ def _serve(url: str, conn: Any, crawl_end: int | None) -> None:
                 stopping = True
             else:
                 batch.append(job)
+        busy = not idle.spare()
         if not stopping:
-            stopping = linger(pipe, batch, idle.spare)
+            stopping = linger(pipe, batch, busy)
         # behind the crawl, or no core to spare: the comparisons wait (module docstring)
-        outcomes, rest = _write(Session, batch, defer=len(batch) > 1 or not idle.spare())
+        outcomes, rest = _write(Session, batch, defer=len(batch) > 1 or busy)
         pipe.put(outcomes)
     engine.dispose()
     pipe.put(_DONE)
@@ -388,10 +389,11 @@ class _Linger:
     def __init__(self) -> None:
         self.streaming = False
 
-    def __call__(self, pipe: _Inbox, batch: list[Any], spare: Callable[[], bool]) -> bool:
-        """Lingers if it should; whether the crawl said stop meanwhile."""
+    def __call__(self, pipe: _Inbox, batch: list[Any], busy: bool) -> bool:
+        """Lingers if it should (``busy``: the machine has no core to spare); whether the
+        crawl said stop meanwhile."""
         stopping = False
-        if (self.streaming or len(batch) > 1) and len(batch) < LINGER_JOBS and not spare():
+        if busy and (self.streaming or len(batch) > 1) and len(batch) < LINGER_JOBS:
             stopping = _linger(pipe, batch)
         self.streaming = len(batch) > 1
         return stopping

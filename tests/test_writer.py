@@ -554,7 +554,7 @@ def test_the_writer_lingers_only_while_jobs_stream_in_on_a_busy_machine(monkeypa
     ours, theirs = multiprocessing.Pipe(duplex=True)
     inbox = writer._Inbox(theirs)
     linger = writer._Linger()
-    busy, spare = (lambda: False), (lambda: True)
+    busy, spare = True, False  # the machine has no core to spare / has one
     monkeypatch.setattr(writer, "LINGER_SECONDS", 30.0)
     started = time.monotonic()
     assert linger(inbox, batch := ["alone"], busy) is False and batch == ["alone"]
