@@ -443,12 +443,19 @@ def _unreadable(session: Session, cap: CaptureIn, derived: Any) -> Stored:
     return record_other(session, cap, "unreadable", f"{note} ({errors[:300]})" if errors else note)
 
 
+def _locked_report_at(session: Session, source_id: int, url: str) -> Report | None:
+    """The report of this source last seen at ``url``, locked as :func:`record_report`
+    locks the one it writes: sightings of one report written at the same time by several
+    writers (a 304 that extends it, a 404 that withdraws it, a 200 that undoes that) take
+    turns, each reading what the one before left, and none is lost."""
+    found = session.scalar(_ID_AT_URL, {"source": source_id, "url": url})
+    return upsert.lock_report(session, found) if found is not None else None
+
+
 def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
     """A 304: the report at this URL was seen again, unchanged."""
     sid = source_id(session, cap.source)
-    found = session.scalar(_ID_AT_URL, {"source": sid, "url": cap.url})
-    # locked, as in record_report: concurrent sightings must not lose one
-    report = upsert.lock_report(session, found) if found is not None else None
+    report = _locked_report_at(session, sid, cap.url)
     version = latest_version(session, report.id) if report else None
     if report is not None and version is not None:
         report.last_seen = max(report.last_seen, cap.fetched_at)
@@ -473,10 +480,7 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
 def record_gone(session: Session, cap: CaptureIn) -> Stored:
     """A 404/410 where a report used to be: mark it withdrawn, keep every version."""
     sid = source_id(session, cap.source)
-    found = session.scalar(_ID_AT_URL, {"source": sid, "url": cap.url})
-    # locked, as in record_report and record_not_modified: a sighting written at the same
-    # time by another writer (which undoes a withdrawal) and this one take turns
-    report = upsert.lock_report(session, found) if found is not None else None
+    report = _locked_report_at(session, sid, cap.url)
     if report is not None and report.withdrawn_at is None and report.url == cap.url:
         report.withdrawn_at, report.withdrawn_reason = cap.fetched_at, "gone"
     body_sha = put_blob(session, cap.body) if cap.body else None
