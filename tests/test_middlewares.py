@@ -72,8 +72,10 @@ def test_a_trickling_page_is_given_up_after_the_total_download_time(db_url, serv
     # 1 s per attempt, 3 retries: 4 attempts (4 s) without a total limit; 2 s with one.
     limits = ["-s", "DOWNLOAD_TIMEOUT=1", "-s", "RETRY_TIMES=3", "-s", "NIANBAO_BACKOFF_BASE=0.1"]
     out = crawl(db_url, server.url("/"), *limits, "-s", "NIANBAO_MAX_DOWNLOAD_SECONDS=2")
-    attempts = [path for path, *_ in portal.log if path == "/slow.html"]
-    assert 1 <= len(attempts) <= 2, portal.log
+    # arrivals, not portal.log: a streamed page is logged only once the server notices the
+    # client has gone, which may be after the crawl process has exited
+    attempts = [path for _, path in portal.times if path == "/slow.html"]
+    assert 1 <= len(attempts) <= 2, portal.times
     [run] = cli_json(db_url, "runs")
     assert run["counts"]["skipped/timeout"] == 1, run["counts"]
     assert "fetch" not in run["summary"]["error_kinds"], run["summary"]
@@ -90,7 +92,8 @@ def test_without_a_total_limit_every_attempt_is_made(db_url, serve) -> None:
     server = serve(portal)
     limits = ["-s", "DOWNLOAD_TIMEOUT=0.5", "-s", "RETRY_TIMES=2", "-s", "NIANBAO_BACKOFF_BASE=0"]
     crawl(db_url, server.url("/"), *limits, "-s", "NIANBAO_MAX_DOWNLOAD_SECONDS=0")
-    assert [p for p, *_ in portal.log if p == "/slow.html"] == ["/slow.html"] * 3
+    # arrivals (see above): the last attempt's log line can come after the crawl has exited
+    assert [p for _, p in portal.times if p == "/slow.html"] == ["/slow.html"] * 3
 
 
 def test_time_spent_travels_with_the_retry_request() -> None:
