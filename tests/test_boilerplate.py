@@ -141,7 +141,9 @@ def test_the_clean_pipeline_counts_removals_and_flags_in_crawl_stats():
     item = type("Item", (), {})()
     item.doc = Document(url="u", body=b"", blocks=["分享到：微信", "一、总体情况", "阅读次数：3"])
     item.doc.done = [name for name, _ in STAGES if name != "boilerplate"]  # this stage alone
-    CleanPipeline(stats).process_item(item)
+    pipeline = CleanPipeline(stats)
+    pipeline.process_item(item)
+    pipeline.close_spider()  # the counts are added up, then written (every 64 pages, at close)
     assert stats.get_value("clean/removed_blocks") == 2
     assert stats.get_value("clean/removed/share") == 1
     assert stats.get_value("clean/removed/counter") == 1
