@@ -21,7 +21,6 @@ five passed the item on, through Scrapy's pipeline machinery, for nothing.)
 
 from __future__ import annotations
 
-import collections
 import threading
 from typing import Any
 
@@ -79,7 +78,7 @@ class CleanPipeline:
     def __init__(self, stats: Any = None, workers: int = 0) -> None:
         self.stats = stats
         self.workers = workers
-        self.counts: collections.Counter[str] = collections.Counter()  # not yet in stats
+        self.counts: dict[str, float] = {}  # not yet in the stats
         self.documents = 0  # documents counted since the last write to stats
 
     @classmethod
@@ -128,13 +127,16 @@ class CleanPipeline:
         the CPU-ms of each stage."""
         counts = self.counts
         if rules:
-            counts["clean/removed_blocks"] += len(rules)
+            counts["clean/removed_blocks"] = counts.get("clean/removed_blocks", 0) + len(rules)
             for rule in rules:
-                counts["clean/removed/" + rule] += 1
+                key = "clean/removed/" + rule
+                counts[key] = counts.get(key, 0) + 1
         for flag in set(after_flags) - flags:
-            counts["clean/flag/" + flag] += 1
+            key = "clean/flag/" + flag
+            counts[key] = counts.get(key, 0) + 1
         for name, ms in spent.items():
-            counts["clean/cpu_ms/" + name] += ms
+            key = "clean/cpu_ms/" + name
+            counts[key] = counts.get(key, 0.0) + ms
         self.documents += 1
         if self.documents >= STATS_EVERY:
             self.flush_stats()
