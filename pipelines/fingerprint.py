@@ -11,7 +11,7 @@ import hashlib
 
 from nianbao.pipelines import spin
 from nianbao.pipelines.document import Document
-from nianbao.pipelines.normalize import normal_form
+from nianbao.pipelines.normalize import compact, normal_form, simplified
 
 STAGE = "fingerprint"
 
@@ -26,8 +26,11 @@ def content_hash(text: str) -> str:
 
 
 def run(doc: Document) -> Document:
+    """The text, its normal form and hash; the spin check reads the same simplified text
+    (OpenCC once a page, not once for the check and again for the normal form)."""
     doc.text = "\n".join(doc.blocks)
-    spin.run(doc, doc.blocks)
-    doc.norm_text = normal_form(doc.text)
+    simple = simplified(doc.text)
+    spin.run(doc, doc.blocks, simple)
+    doc.norm_text = compact(simple)
     doc.sha256 = norm_hash(doc.norm_text)
     return doc

@@ -99,8 +99,20 @@ def _short_normal_form(text: str) -> str:
 
 
 def _normal_form(text: str) -> str:
+    return compact(simplified(text))
+
+
+def simplified(text: str) -> str:
+    """NFKC, then simplified script: :func:`normal_form` with its whitespace and cell
+    separators still in (the fingerprint reads it line by line for the spin check, then
+    compacts it, instead of converting the text twice). A long text is converted without
+    :func:`to_simplified`'s cache: a page's whole text is never asked for again."""
     text = nfkc(text)
-    text = to_simplified(text)
+    return to_simplified(text) if len(text) <= _SHORT else _t2s().convert(text)
+
+
+def compact(text: str) -> str:
+    """Without whitespace and table-cell separators: the last step of :func:`normal_form`."""
     # _SEPARATORS.sub("", text), three times faster: str.split and the pattern's \s
     # are the same Unicode whitespace (checked over every code point in the tests).
     return "".join(text.split()).replace("|", "")

@@ -12,8 +12,6 @@ not. One mark could be a typo; ``MIN_MARKS`` marks in the document are a spinner
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import re
 
 from nianbao.pipelines.document import Document
@@ -34,15 +32,21 @@ _FIRST = "当市县镇乡区省收完执咨诉立富扶赓匆树行"
 _MARKS = re.compile(f"(?=[{_FIRST}])(?:{_ALTERNATIVES})")
 
 
-def run(doc: Document, lines: list[str]) -> Document:
+def run(doc: Document, lines: list[str], simplified: str | None = None) -> Document:
     """One pass over the lines joined (no mark spans a line break): nearly every document
-    has no mark at all, and a spun one is not scanned again line by line."""
-    simplified = [to_simplified(line) for line in lines]
-    found = [m.start() for m in _MARKS.finditer("\n".join(simplified))]
+    has no mark at all, and a spun one is not scanned again line by line.
+
+    ``simplified``: the lines joined by line breaks, already in simplified script (the
+    fingerprint's :func:`~pipelines.normalize.simplified` of the text, NFKC too: it
+    changes no character a mark is made of), so that they are not converted again; used
+    when it has a line for every line."""
+    if simplified is None or simplified.count("\n") != len(lines) - 1:
+        simplified = "\n".join(to_simplified(line) for line in lines)
+    found = [m.start() for m in _MARKS.finditer(simplified)]
     if len(found) < MIN_MARKS:
         return doc
-    starts = list(itertools.accumulate((len(line) + 1 for line in simplified[:-1]), initial=0))
-    spun = sorted({bisect.bisect_right(starts, at) for at in found})  # 1-based line numbers
+    # 1-based line numbers: a mark is on the line after the line breaks before it
+    spun = sorted({simplified.count("\n", 0, at) + 1 for at in found})
     doc.flag("spun_text")
     doc.metadata["spun_lines"] = _ranges(spun)
     return doc

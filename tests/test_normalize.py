@@ -74,6 +74,26 @@ def test_spinning_is_flagged_with_lines_not_deleted():
     assert many.metadata["spun_lines"] == "2,4-5,7"  # traditional script too
 
 
+def test_the_spin_check_reads_the_fingerprints_simplified_text_as_it_reads_the_lines():
+    """The fingerprint hands the spin check its simplified text (converted once a page);
+    the lines found are those the check finds converting line by line, and a text whose
+    line breaks do not match the lines (a block with a line break of its own) is not used."""
+    from nianbao.pipelines import fingerprint
+    from nianbao.pipelines.normalize import simplified
+
+    lines = ["正常段落。", "當局信息公开", "", "縣當局", "匆匆进和扶植", "正常。", "行政复讲"]
+    by_line = spin.run(Document(url="u", body=b""), lines)
+    given = spin.run(Document(url="u", body=b""), lines, simplified("\n".join(lines)))
+    assert given.metadata["spun_lines"] == by_line.metadata["spun_lines"] == "2,4-5,7"
+    # one line break too many in what was given: converted line by line instead
+    odd = spin.run(Document(url="u", body=b""), lines, "\n" + simplified("\n".join(lines)))
+    assert odd.metadata["spun_lines"] == "2,4-5,7"
+    doc = fingerprint.run(Document(url="u", body=b"", blocks=lines))
+    assert doc.metadata["spun_lines"] == "2,4-5,7"
+    assert doc.norm_text == normal_form(doc.text)
+    assert doc.sha256 == fingerprint.content_hash(doc.text)
+
+
 def test_the_spin_lookahead_names_every_first_character_of_a_mark():
     """Each alternative of the mark pattern starts with a character of spin._FIRST (the
     look-ahead would otherwise hide its marks)."""
