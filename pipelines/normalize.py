@@ -56,7 +56,7 @@ def _t2s():  # type: ignore[no-untyped-def]
 @lru_cache(maxsize=4096)
 def to_simplified(text: str) -> str:
     """OpenCC t2s; cached because a block is converted by several stages (relevance
-    scores it, the spin check reads it again, recognition tests headings)."""
+    scores it, recognition tests headings, the normal form of a short string)."""
     return _t2s().convert(text)
 
 

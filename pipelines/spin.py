@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
+from nianbao.pipelines import normalize
 from nianbao.pipelines.document import Document
-from nianbao.pipelines.normalize import to_simplified
 
 MIN_MARKS = 3
 _ALTERNATIVES = (
@@ -36,12 +36,14 @@ def run(doc: Document, lines: list[str], simplified: str | None = None) -> Docum
     """One pass over the lines joined (no mark spans a line break): nearly every document
     has no mark at all, and a spun one is not scanned again line by line.
 
-    ``simplified``: the lines joined by line breaks, already in simplified script (the
-    fingerprint's :func:`~pipelines.normalize.simplified` of the text, NFKC too: it
-    changes no character a mark is made of), so that they are not converted again; used
-    when it has a line for every line."""
+    The lines are read as :func:`~pipelines.normalize.simplified` makes them, NFKC and
+    simplified script, as the normal form reads them: a Kangxi radical or compatibility
+    ideograph (⾏, 立 U+F9F7: PDF text has them) is the character a mark is made of.
+    ``simplified``: the lines joined by line breaks, already so (the fingerprint's
+    :func:`~pipelines.normalize.simplified` of the text), so that they are not converted
+    again; used when it has a line for every line, else each line is converted."""
     if simplified is None or simplified.count("\n") != len(lines) - 1:
-        simplified = "\n".join(to_simplified(line) for line in lines)
+        simplified = "\n".join(normalize.simplified(line) for line in lines)
     found = [m.start() for m in _MARKS.finditer(simplified)]
     if len(found) < MIN_MARKS:
         return doc

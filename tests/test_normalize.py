@@ -90,6 +90,12 @@ def test_the_spin_check_reads_the_fingerprints_simplified_text_as_it_reads_the_l
     assert odd.metadata["spun_lines"] == "2,4-5,7"
     doc = fingerprint.run(Document(url="u", body=b"", blocks=lines))
     assert doc.metadata["spun_lines"] == "2,4-5,7"
+    # both ways read NFKC as the normal form does: a Kangxi radical (⾏, U+2F8F, as PDF
+    # text has it) is 行 for the check whether the text was given or each line converted
+    radical = [*lines[:6], "\u2f8f政复讲"]
+    given_radical = spin.run(Document(url="u", body=b""), radical, simplified("\n".join(radical)))
+    each_radical = spin.run(Document(url="u", body=b""), radical)
+    assert given_radical.metadata["spun_lines"] == each_radical.metadata["spun_lines"] == "2,4-5,7"
     assert doc.norm_text == normal_form(doc.text)
     assert doc.sha256 == fingerprint.content_hash(doc.text)
 
