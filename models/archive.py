@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, event, func, insert, select
+from sqlalchemy import bindparam, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from nianbao.models import figures, log, upsert
+from nianbao.models.prepared import Prepared
 from nianbao.models.tables import Blob, Capture, Report, ReportUrl, Source, Version
 from nianbao.models.types import utcnow
 from nianbao.pipelines import entity as entity_mod
@@ -223,33 +224,34 @@ def _find_report(session: Session, source_id: int, key: str, url: str, sha256: s
     Ids, read with Core statements: the caller locks the one found (loading it then), and
     on a first crawl there is none (the ORM's select of a report cost twice the look-up).
     """
-    found = session.scalar(_ID_BY_KEY, {"source": source_id, "key": key})
+    found = _ID_BY_KEY.scalar(session, {"source": source_id, "key": key})
     if found is not None:
         return int(found)
     url_keyed = key.startswith("url|")
     # only a URL-keyed report at this address is ours, unless we do not know who and when
     at_url = _ID_AT_URL if url_keyed else _ID_URL_KEYED_AT_URL
-    found = session.scalar(at_url, {"source": source_id, "url": url})
+    found = at_url.scalar(session, {"source": source_id, "url": url})
     if found is None and url_keyed:
-        found = session.scalar(_ID_BY_TEXT, {"source": source_id, "sha256": sha256})
+        found = _ID_BY_TEXT.scalar(session, {"source": source_id, "sha256": sha256})
     return None if found is None else int(found)
 
 
-# The look-ups of every write, built once (values bound at execution): building a
-# statement and its cache key cost more CPU than SQLite's work on it.
+# The look-ups of every write, built once (values bound at execution) and run as
+# :mod:`models.prepared` statements: SQLAlchemy's execution of each cost more CPU than
+# SQLite's work on it.
 _REPORTS_T, _URLS_T, _VERSIONS_T = Report.__table__, ReportUrl.__table__, Version.__table__
-_ID_BY_KEY = select(_REPORTS_T.c.id).where(
+_BY_KEY = select(_REPORTS_T.c.id).where(
     _REPORTS_T.c.source_id == bindparam("source"), _REPORTS_T.c.key == bindparam("key")
 )
-_ID_AT_URL = (
+_AT_URL = (
     select(_REPORTS_T.c.id)
     .join(_URLS_T, _URLS_T.c.report_id == _REPORTS_T.c.id)
     .where(_REPORTS_T.c.source_id == bindparam("source"), _URLS_T.c.url == bindparam("url"))
     .order_by(_URLS_T.c.last_seen.desc())
     .limit(1)
 )
-_ID_URL_KEYED_AT_URL = _ID_AT_URL.where(func.substr(_REPORTS_T.c.key, 1, 4) == "url|")
-_ID_BY_TEXT = (
+_URL_KEYED_AT_URL = _AT_URL.where(func.substr(_REPORTS_T.c.key, 1, 4) == "url|")
+_BY_TEXT = (
     select(_REPORTS_T.c.id)
     .join(_VERSIONS_T, _VERSIONS_T.c.report_id == _REPORTS_T.c.id)
     .where(
@@ -258,6 +260,10 @@ _ID_BY_TEXT = (
     .order_by(_REPORTS_T.c.last_seen.desc())
     .limit(1)
 )
+_ID_BY_KEY = Prepared(lambda _: _BY_KEY, ["source", "key"])
+_ID_AT_URL = Prepared(lambda _: _AT_URL, ["source", "url"])
+_ID_URL_KEYED_AT_URL = Prepared(lambda _: _URL_KEYED_AT_URL, ["source", "url"])
+_ID_BY_TEXT = Prepared(lambda _: _BY_TEXT, ["source", "sha256"])
 _LATEST = (
     select(Version)
     .where(Version.report_id == bindparam("report"))
@@ -380,16 +386,26 @@ def record_report(
 
 # A new version and a capture are inserted, never changed by the job that writes them: an
 # INSERT of their table, not the unit of work's flush of a new object (which tracked,
-# sorted and post-processed one row for ≈ 0.4 CPU-ms apiece, a fifth of a write).
-_VERSIONS = insert(Version.__table__)
-_CAPTURES = insert(Capture.__table__)
+# sorted and post-processed one row for ≈ 0.4 CPU-ms apiece, a fifth of a write), run as
+# a :mod:`models.prepared` statement.
+_VERSION_KEYS = (
+    "report_id", "n", "sha256", "title", "organ", "year", "published", "text", "norm_text",
+    "url", "first_seen", "last_seen", "cleaner_version", "meta", "removed", "flags",
+)  # fmt: skip
+_CAPTURE_KEYS = (
+    "run_id", "source_id", "url", "fetched_at", "status", "headers", "body_sha256", "kind",
+    "report_id", "version_id", "landing_url", "note", "body_form", "protocol", "reason",
+    "request_head", "response_head", "remote_ip", "remote_port", "cert_sha256", "context",
+)  # fmt: skip
+_VERSIONS = Prepared(lambda _: insert(Version.__table__), _VERSION_KEYS, new_id=True)
+_CAPTURES = Prepared(lambda _: insert(Capture.__table__), _CAPTURE_KEYS, new_id=True)
 
 
 def _insert_version(session: Session, **values: Any) -> Version:
     """Insert a version row; the returned :class:`Version` carries its values and id but
     is not in the session (nothing the writing job does changes a version it created)."""
     version = Version(**values)
-    version.id = _new_id(session.execute(_VERSIONS, values))
+    version.id = _VERSIONS.run(session, values)
     return version
 
 
@@ -419,13 +435,7 @@ def _insert_capture(
         note=note,
         **cap.exchange(),
     )
-    return _new_id(session.execute(_CAPTURES, values))
-
-
-def _new_id(result: Any) -> int:
-    """The id an INSERT of one row gave it."""
-    assert isinstance(result, CursorResult) and result.inserted_primary_key is not None
-    return int(result.inserted_primary_key[0])
+    return int(_CAPTURES.run(session, values))
 
 
 def _update(row: Any, **values: Any) -> None:
@@ -448,7 +458,7 @@ def _locked_report_at(session: Session, source_id: int, url: str) -> Report | No
     locks the one it writes: sightings of one report written at the same time by several
     writers (a 304 that extends it, a 404 that withdraws it, a 200 that undoes that) take
     turns, each reading what the one before left, and none is lost."""
-    found = session.scalar(_ID_AT_URL, {"source": source_id, "url": url})
+    found = _ID_AT_URL.scalar(session, {"source": source_id, "url": url})
     return upsert.lock_report(session, found) if found is not None else None
 
 
@@ -498,7 +508,7 @@ def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None =
     an auditor that the page was tried and blocked — never that it was withdrawn.
     """
     sid = source_id(session, cap.source)
-    report_id = session.scalar(_ID_AT_URL, {"source": sid, "url": cap.url})
+    report_id = _ID_AT_URL.scalar(session, {"source": sid, "url": cap.url})
     body_sha = put_blob(session, cap.body) if cap.body else None
     capture_id = _insert_capture(session, cap, sid, kind, body_sha, report_id, None, note)
     log.append(session, "capture", [capture_id])

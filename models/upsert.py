@@ -15,28 +15,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, bindparam, func, select
+from sqlalchemy import CursorResult, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from nianbao.models.prepared import Prepared
 from nianbao.models.tables import Blob, Report, ReportUrl, Source
 
 
 def _insert(session: Session, table: Any) -> Any:
     """The dialect's ``insert()``, which has ``on_conflict_do_nothing/update``."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no idempotent insert for the {name!r} dialect")
-
-
-def _later(session: Session, a: Any, b: Any) -> ColumnElement[Any]:
-    """The later of two timestamps, in SQL (``greatest`` / SQLite's scalar ``max``)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.greatest(a, b)
-    return func.max(a, b)
+    return _insert_for(session.get_bind().dialect, table)
 
 
 # Statements built once per dialect and table, their values bound at execution: building
@@ -87,12 +77,37 @@ def has_blob(session: Session, sha256: str) -> bool:
 
 def ensure_blob(session: Session, sha256: str, size: int, compression: str, data: bytes) -> bool:
     """Store a raw body once per SHA-256; returns whether this call stored it."""
-    return insert_ignore(
-        session,
-        Blob.__table__,
-        {"sha256": sha256, "size": size, "compression": compression, "data": data},
-        ["sha256"],
+    values = {"sha256": sha256, "size": size, "compression": compression, "data": data}
+    return bool(_NEW_BLOB.run(session, values).rowcount)
+
+
+# Every report write runs these two: prepared (:mod:`models.prepared`), not executed by
+# the session, whose machinery cost more CPU than the database's work.
+_NEW_BLOB = Prepared(
+    lambda d: _insert_for(d, Blob.__table__).on_conflict_do_nothing(index_elements=["sha256"]),
+    ["sha256", "size", "compression", "data"],
+)
+
+
+def _insert_for(dialect: Dialect, table: Any) -> Any:
+    if dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no idempotent insert for the {dialect.name!r} dialect")
+
+
+def _touch(dialect: Dialect) -> Any:
+    table = ReportUrl.__table__
+    stmt = _insert_for(dialect, table)
+    later = func.greatest if dialect.name == "postgresql" else func.max
+    return stmt.on_conflict_do_update(
+        index_elements=["report_id", "url"],
+        set_={"last_seen": later(table.c.last_seen, stmt.excluded.last_seen)},
     )
+
+
+_TOUCH = Prepared(_touch, ["report_id", "url", "first_seen", "last_seen"])
 
 
 def ensure_report(
@@ -159,18 +174,7 @@ def lock_report(session: Session, report_id: int) -> Report:
 
 def touch_report_url(session: Session, report_id: int, url: str, when: datetime) -> None:
     """Record that ``report_id`` was seen at ``url`` at ``when`` (first/last seen kept)."""
-    key = ("touch", session.get_bind().dialect.name)
-    stmt = _STATEMENTS.get(key)
-    if stmt is None:
-        table = ReportUrl.__table__
-        stmt = _insert(session, table)
-        stmt = _STATEMENTS[key] = stmt.on_conflict_do_update(
-            index_elements=["report_id", "url"],
-            set_={"last_seen": _later(session, table.c.last_seen, stmt.excluded.last_seen)},
-        )
-    session.execute(
-        stmt, {"report_id": report_id, "url": url, "first_seen": when, "last_seen": when}
-    )
+    _TOUCH.run(session, {"report_id": report_id, "url": url, "first_seen": when, "last_seen": when})
 
 
 def upsert_rows(

@@ -1,0 +1,113 @@
+"""The writer's prepared statements (models/prepared.py) write what the session would have
+written, fail as the session fails, and stay inside the session's transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import bindparam, exc, insert, select, text
+
+from nianbao.models import archive
+from nianbao.models.prepared import Prepared
+from nianbao.models.tables import Capture, Report
+
+CAPTURES = Prepared(lambda _: insert(Capture.__table__), archive._CAPTURE_KEYS, new_id=True)
+
+
+def capture_values(source_id: int, **changes):
+    values = dict(
+        run_id=None,
+        source_id=source_id,
+        url="http://县.gov.cn/zwgk/ndbg/2024.html",
+        # not UTC: both ways must store the same instant the same way
+        fetched_at=datetime(2025, 1, 31, 8, 30, 1, 123456, tzinfo=timezone(timedelta(hours=8))),
+        status=200,
+        headers={"Content-Type": ["text/html; charset=gbk"], "Server": ["政务云"]},
+        body_sha256=None,
+        kind="report",
+        report_id=None,
+        version_id=None,
+        landing_url=None,
+        note="说明",
+        body_form="wire",
+        protocol="HTTP/1.1",
+        reason="OK",
+        request_head="GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        response_head="HTTP/1.1 200 OK\r\n\r\n",
+        remote_ip="127.0.0.1",
+        remote_port=8080,
+        cert_sha256=None,
+        context=None,
+    )
+    values.update(changes)
+    return values
+
+
+def raw_row(session, capture_id: int) -> dict:
+    """The row as the database holds it, read past SQLAlchemy's types."""
+    row = session.execute(text("SELECT * FROM captures WHERE id = :id"), {"id": capture_id})
+    out = dict(row.mappings().one())
+    del out["id"]
+    return out
+
+
+@pytest.mark.parametrize("context", [None, {"landing": "http://a/", "表单": {"q": "年报"}}])
+def test_a_row_is_stored_as_the_session_stores_it(session, context) -> None:
+    sid = archive.source_id(session, "county")
+    values = capture_values(sid, context=context)
+    prepared_id = CAPTURES.run(session, values)
+    result = session.execute(insert(Capture.__table__).returning(Capture.id), values)
+    session_id = result.scalar_one()
+    assert prepared_id != session_id
+    assert raw_row(session, prepared_id) == raw_row(session, session_id)
+    stored = session.get(Capture, prepared_id)
+    assert stored.fetched_at == values["fetched_at"] and stored.headers == values["headers"]
+
+
+def test_a_database_error_is_sqlalchemys(session) -> None:
+    archive.source_id(session, "county")
+    session.commit()
+    with pytest.raises(exc.IntegrityError, match="(?i)foreign key"):
+        CAPTURES.run(session, capture_values(987654))  # no such source
+    session.rollback()
+
+
+def test_a_savepoint_rolled_back_takes_the_row_with_it(session) -> None:
+    sid = archive.source_id(session, "county")
+    kept = CAPTURES.run(session, capture_values(sid))
+    nested = session.begin_nested()
+    gone = CAPTURES.run(session, capture_values(sid, url="http://a/gone"))
+    nested.rollback()
+    ids = set(session.scalars(select(Capture.id)))
+    assert kept in ids and gone not in ids
+
+
+def test_fixed_parameters_and_lookups(session) -> None:
+    sid = archive.source_id(session, "county")
+    when = datetime(2025, 3, 1, tzinfo=UTC)
+    report, _ = archive.upsert.ensure_report(
+        session, sid, "url|http://a/r", dict(url="http://a/r", first_seen=when, last_seen=when)
+    )
+    archive.upsert.touch_report_url(session, report.id, "http://a/r", when)
+    # the LIMIT and the "url|" literal are the statement's own parameters
+    assert archive._ID_AT_URL.scalar(session, {"source": sid, "url": "http://a/r"}) == report.id
+    found = archive._ID_URL_KEYED_AT_URL.scalar(session, {"source": sid, "url": "http://a/r"})
+    assert found == report.id
+    assert archive._ID_AT_URL.scalar(session, {"source": sid, "url": "http://a/other"}) is None
+
+
+def test_what_cannot_be_prepared_is_refused(session) -> None:
+    # headers and body_form have Python defaults: an INSERT without them would not apply them
+    partial = Prepared(lambda _: insert(Capture.__table__), ["source_id", "url"], new_id=True)
+    with pytest.raises(ValueError, match="Python defaults"):
+        partial.run(session, {"source_id": 1, "url": "http://a/"})
+    unbound = Prepared(lambda _: select(Report.id).where(Report.key == bindparam("key")))
+    with pytest.raises(ValueError, match="'key' is not among the keys"):
+        unbound.run(session, {})
+    expanding = Prepared(
+        lambda _: select(Report.id).where(Report.id.in_(bindparam("ids", expanding=True))),
+        ["ids"],
+    )
+    with pytest.raises(ValueError, match="not preparable"):
+        expanding.run(session, {"ids": [1]})
