@@ -124,7 +124,9 @@ def child(jobs_file: str, tree: str | None, batch: int, profile: bool) -> None:
             import pstats
 
             prof.disable()
-            pstats.Stats(prof, stream=sys.stderr).sort_stats(os.environ.get("WPROF_SORT", "tottime")).print_stats(os.environ.get("WPROF_FILTER", ""), 60)
+            pstats.Stats(prof, stream=sys.stderr).sort_stats(
+                os.environ.get("WPROF_SORT", "tottime")
+            ).print_stats(os.environ.get("WPROF_FILTER", ""), 60)
         # A writer behind the crawl queues the table cells (migration 0016), the signing
         # and the comparisons (0014): done here, in the time, as the idle writer or `nianbao
         # index` does them (nothing queued before those revisions).
@@ -211,6 +213,7 @@ def main() -> None:
                 f"  ratio working tree / baseline: write {new['write_ms'] / base['write_ms']:.2f},"
                 f" with the queued work {new['ms'] / base['ms']:.2f}"
             )
+
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONHASHSEED", "0")

@@ -341,8 +341,7 @@ def record_report(
     current = None if new_report else latest_version(session, report.id)
     new_version = current is None or current.sha256 != derived.sha256
     if new_version:
-        version = _insert_version(
-            session,
+        inserted = dict(
             report_id=report.id,
             n=(current.n + 1) if current else 1,
             sha256=derived.sha256,
@@ -360,6 +359,7 @@ def record_report(
             removed={"items": [r.as_dict() for r in derived.removed]},
             flags={"items": list(derived.flags)},
         )
+        version = _insert_version(session, inserted)
         # numpy and datasketch load only when a version is written, not for every reader
         from nianbao.models import neardup
 
@@ -371,7 +371,7 @@ def record_report(
         version = current
         _update(version, last_seen=max(version.last_seen, when))
         _update(report, url=cap.url)
-    capture_id = _insert_capture(
+    capture = _insert_capture(
         session, cap, sid, "report", body_sha, report.id, version.id, cap.note
     )
     if new_report:  # as its INSERT returned it (the logged columns are not changed here)
@@ -379,9 +379,9 @@ def record_report(
     elif new_identity:
         log.append(session, "report", [report.id])
     if new_version:
-        log.append(session, "version", [version.id])
-    log.append(session, "capture", [capture_id])
-    return Stored(capture_id, report.id, version.n, new_report, new_version)
+        log.append_inserted(session, "version", [{**inserted, "id": version.id}])
+    log.append_inserted(session, "capture", [capture])
+    return Stored(capture["id"], report.id, version.n, new_report, new_version)
 
 
 # A new version and a capture are inserted, never changed by the job that writes them: an
@@ -401,7 +401,7 @@ _VERSIONS = Prepared(lambda _: insert(Version.__table__), _VERSION_KEYS, new_id=
 _CAPTURES = Prepared(lambda _: insert(Capture.__table__), _CAPTURE_KEYS, new_id=True)
 
 
-def _insert_version(session: Session, **values: Any) -> Version:
+def _insert_version(session: Session, values: dict[str, Any]) -> Version:
     """Insert a version row; the returned :class:`Version` carries its values and id but
     is not in the session (nothing the writing job does changes a version it created)."""
     version = Version(**values)
@@ -418,8 +418,9 @@ def _insert_capture(
     report_id: int | None,
     version_id: int | None,
     note: str | None,
-) -> int:
-    """Insert the capture row of ``cap`` (the exchange as observed, filed as ``kind``); its id."""
+) -> dict[str, Any]:
+    """Insert the capture row of ``cap`` (the exchange as observed, filed as ``kind``): the
+    values inserted, with the new row's ``id`` (what its log leaf is computed from)."""
     values = dict(
         run_id=cap.run_id,
         source_id=source,
@@ -435,7 +436,8 @@ def _insert_capture(
         note=note,
         **cap.exchange(),
     )
-    return int(_CAPTURES.run(session, values))
+    values["id"] = _CAPTURES.run(session, values)
+    return values
 
 
 def _update(row: Any, **values: Any) -> None:
@@ -473,7 +475,7 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
             report.withdrawn_at, report.withdrawn_reason = None, None
         version.last_seen = max(version.last_seen, cap.fetched_at)
         _touch_url(session, report, cap.url, cap.fetched_at)
-    capture_id = _insert_capture(
+    capture = _insert_capture(
         session,
         cap,
         sid,
@@ -483,8 +485,8 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
         version.id if version else None,
         cap.note,
     )
-    log.append(session, "capture", [capture_id])
-    return Stored(capture_id, report.id if report else None, version.n if version else None)
+    log.append_inserted(session, "capture", [capture])
+    return Stored(capture["id"], report.id if report else None, version.n if version else None)
 
 
 def record_gone(session: Session, cap: CaptureIn) -> Stored:
@@ -494,11 +496,11 @@ def record_gone(session: Session, cap: CaptureIn) -> Stored:
     if report is not None and report.withdrawn_at is None and report.url == cap.url:
         report.withdrawn_at, report.withdrawn_reason = cap.fetched_at, "gone"
     body_sha = put_blob(session, cap.body) if cap.body else None
-    capture_id = _insert_capture(
+    capture = _insert_capture(
         session, cap, sid, "gone", body_sha, report.id if report else None, None, cap.note
     )
-    log.append(session, "capture", [capture_id])
-    return Stored(capture_id, report.id if report else None)
+    log.append_inserted(session, "capture", [capture])
+    return Stored(capture["id"], report.id if report else None)
 
 
 def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None = None) -> Stored:
@@ -510,6 +512,6 @@ def record_other(session: Session, cap: CaptureIn, kind: str, note: str | None =
     sid = source_id(session, cap.source)
     report_id = _ID_AT_URL.scalar(session, {"source": sid, "url": cap.url})
     body_sha = put_blob(session, cap.body) if cap.body else None
-    capture_id = _insert_capture(session, cap, sid, kind, body_sha, report_id, None, note)
-    log.append(session, "capture", [capture_id])
-    return Stored(capture_id, report_id)
+    capture = _insert_capture(session, cap, sid, kind, body_sha, report_id, None, note)
+    log.append_inserted(session, "capture", [capture])
+    return Stored(capture["id"], report_id)

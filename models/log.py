@@ -255,6 +255,19 @@ def append_loaded(session: Session, kind: str, rows: Iterable[Any]) -> list[int]
     )
 
 
+def append_inserted(session: Session, kind: str, rows: Iterable[Mapping[str, Any]]) -> list[int]:
+    """:func:`append` for rows this transaction has just inserted, from the values it
+    inserted (each with its new ``id``), without reading them back.
+
+    Those values are the row as stored: every logged column's type stores what it is given
+    and reads back the same value (texts and strings as they are, integers, datetimes in
+    UTC to the microsecond, JSON of strings, lists and dicts), and ``verify`` recomputes
+    each leaf from the row as read, so a value that ever came back otherwise would be
+    reported, never accepted. Reading a batch's versions and captures back for their leaves
+    (texts, JSON decoded) was a tenth of the archive writer's CPU (2026-12-02)."""
+    return _add(session, [(kind, int(row["id"]), leaf_of(kind, row)) for row in rows])
+
+
 def _add(conn: Any, leaves: list[tuple[str, int, str]]) -> list[int]:
     """Computed leaves: queued when the session defers (:func:`defer`), else inserted."""
     pending = conn.info.get(_DEFERRED) if isinstance(conn, Session) else None

@@ -53,9 +53,10 @@ links and cells meanwhile (:func:`models.neardup.unstored_links`,
 :func:`models.figures.load`).
 
 Leaves of the Merkle log (:mod:`models.log`) are inserted at the end of the batch (one
-``INSERT``, and on PostgreSQL the log's advisory lock held only for that moment); those of
-rows no job changes afterwards (captures, versions) are also computed then, one query a
-kind for the batch, from the same state as when each row was logged.
+``INSERT``, and on PostgreSQL the log's advisory lock held only for that moment). A report's
+version and capture have theirs computed from the values inserted
+(:func:`models.log.append_inserted`); rows logged by id that no job changes afterwards (a
+page cache's captures) are read at the end, one query a kind for the batch.
 """
 
 from __future__ import annotations

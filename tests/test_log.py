@@ -8,7 +8,7 @@ import json
 import sqlite3
 import stat
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from nianbao.models.db import open_archive, open_reader, resolve_url, sessionmak
 from nianbao.models.tables import Capture
 from nianbao.models.verify import verify
 from nianbao.pipelines.derive import derive
+from nianbao.pipelines.document import Removal
 from tests.conftest import NIANBAO, cli
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
@@ -407,9 +408,8 @@ def _learns_then_fails(session, url: str, title: str, lines: list[str]) -> None:
 
 
 def test_a_writer_batch_logs_each_row_as_it_was_when_logged(db_url, seeds, monkeypatch):
-    """A writer's batch computes capture and version leaves at its end, in one query a
-    kind: they are the leaves of the rows as written, in the order logged, and a job rolled
-    back leaves none. A report that learns its organ and year later in the same batch keeps
+    """A writer's batch inserts its leaves at its end: they are the leaves of the rows as
+    written (read back here), in the order logged, and a job rolled back leaves none. A report that learns its organ and year later in the same batch keeps
     the leaf of its URL-keyed state first."""
     from nianbao.models import writer
 
@@ -447,3 +447,42 @@ def test_a_writer_batch_logs_each_row_as_it_was_when_logged(db_url, seeds, monke
     engine.dispose()
     result = check(db_url)
     assert result.ok and result.log_size == 8
+
+
+def test_leaves_of_inserted_rows_match_the_rows_read_back(db_url, seeds):
+    """A version's and a capture's leaf is computed from the values inserted, not read back
+    (log.append_inserted): with values that a database could plausibly change on the way
+    in (a zone other than UTC and microseconds, JSON with Chinese text, nested lists and
+    an empty string, line ends and a surrogate-pair character in the text), every leaf is
+    still the leaf of its row as read, on each backend, and ``verify`` finds it intact."""
+    from nianbao.models.tables import Version
+
+    title, lines = seeds["001"]
+    lines = [*lines, "表情 🙂 结尾\r\n行尾空格   "]
+    when = datetime(2024, 3, 1, 16, 0, 0, 123457, tzinfo=timezone(timedelta(hours=8)))
+    body = _page(title, lines)
+    doc = derive(body, "http://a.gov.cn/x.html")
+    doc.removed.append(Removal("relevance", "relevance:model", "无关 段落", why="p=0.91"))
+    cap = archive.CaptureIn(
+        "a", "http://a.gov.cn/x.html", 200, when, body=body,
+        headers={"Content-Type": ["text/html"], "Set-Cookie": ["a=1", "b=2"], "X-站点": ["政务"]},
+        request_head=b"GET /x.html HTTP/1.1\r\n\r\n", response_head=b"HTTP/1.1 200 \xe6\r\n\r\n",
+        context={"landing": "http://a.gov.cn/", "form": {"q": ["年报", ""]}, "depth": 2},
+    )  # fmt: skip
+    engine = open_archive(db_url)
+    with sessionmaker_for(engine).begin() as s:
+        pending = log.defer(s)  # as the writer does
+        stored = archive.record_report(
+            s, cap, doc, organ="方正县", year=2018, published="2019-01-20", cleaner_version="t",
+            meta={"index_no": "000-2019-1", "errors": [], "nested": {"a": ["甲", None, True]}},
+        )  # fmt: skip
+        assert [kind for kind, _, _ in pending] == ["report", "version", "capture"]
+        assert all(leaf is not None for _, _, leaf in pending)  # none read back
+        log.write_deferred(s)
+    with sessionmaker_for(engine)() as s:
+        version_id = s.get(Capture, stored.capture_id).version_id
+        assert "🙂" in s.get(Version, version_id).text
+        for kind, rid in (("version", version_id), ("capture", stored.capture_id)):
+            assert log.matches(s, kind, rid), kind
+    engine.dispose()
+    assert check(db_url).ok
