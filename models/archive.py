@@ -272,10 +272,6 @@ _LATEST = (
 )
 
 
-def _touch_url(session: Session, report: Report, url: str, when: datetime) -> None:
-    upsert.touch_report_url(session, report.id, url, when)
-
-
 def latest_version(session: Session, report_id: int) -> Version | None:
     return session.scalar(_LATEST, {"report": report_id})
 
@@ -312,37 +308,49 @@ def record_report(
         current = latest_version(session, found)
         if current is not None and (current.norm_text or "").strip():
             return _unreadable(session, cap, derived)  # a failed parse is not an edit
-    new_report = new_identity = False
-    if found is None:  # insert-or-get; either way the report row is locked for us
-        report, new_report = upsert.ensure_report(
-            session,
-            sid,
-            key,
-            dict(
-                organ=organ,
-                year=year,
-                title=derived.title,
-                url=cap.url,
-                first_seen=when,
-                last_seen=when,
-            ),
-            absent=True,  # _find_report has just looked for the key
+    new_identity = False
+    report: Report | None = None  # a report that was there, locked: what this job changes
+    new_report: dict[str, Any] | None = None  # or the row this job inserted, as inserted
+    if found is None:  # insert-or-get; either way the report row is ours until the commit
+        values = dict(
+            source_id=sid,
+            key=key,
+            organ=organ,
+            year=year,
+            title=derived.title,
+            url=cap.url,
+            first_seen=when,
+            last_seen=when,
+            withdrawn_at=None,
+            withdrawn_reason=None,
+            linked_from=None,
         )
+        new_id = upsert.insert_report(session, values)
+        if new_id is not None:
+            new_report = {**values, "id": new_id}
+        else:  # another writer's row won the race
+            report = upsert.report_by_key(session, sid, key)
+            assert report is not None
     else:
         report = upsert.lock_report(session, found)
         if report.key.startswith("url|") and not key.startswith("url|"):
             report.key, report.organ, report.year = key, organ, year  # now we know who and when
             new_identity = True
-    _update(report, last_seen=max(report.last_seen, when))
-    if report.withdrawn_reason != "unlinked":  # answering again undoes a 404/410, not an unlink
-        _update(report, withdrawn_at=None, withdrawn_reason=None)
-    _touch_url(session, report, cap.url, when)
+    if report is not None:
+        _update(report, last_seen=max(report.last_seen, when))
+        if report.withdrawn_reason != "unlinked":  # answering again undoes a 404/410, not an unlink
+            _update(report, withdrawn_at=None, withdrawn_reason=None)
+        report_id = report.id
+    else:
+        assert new_report is not None
+        report_id = new_report["id"]
+    upsert.touch_report_url(session, report_id, cap.url, when)
     # A report this transaction has just inserted has no versions yet.
-    current = None if new_report else latest_version(session, report.id)
+    current = None if new_report is not None else latest_version(session, report_id)
     new_version = current is None or current.sha256 != derived.sha256
     if new_version:
         inserted = dict(
-            report_id=report.id,
+            report_id=report_id,
             n=(current.n + 1) if current else 1,
             sha256=derived.sha256,
             title=derived.title,
@@ -365,23 +373,24 @@ def record_report(
 
         neardup.link_version(session, version, fresh=True)
         figures.store(session, version, fresh=True, defer=bool(session.info.get(neardup.DEFER)))
-        _update(report, title=derived.title, url=cap.url)
+        if report is not None:  # a new report has this title and URL already
+            _update(report, title=derived.title, url=cap.url)
     else:
-        assert current is not None
+        assert current is not None and report is not None
         version = current
         _update(version, last_seen=max(version.last_seen, when))
         _update(report, url=cap.url)
     capture = _insert_capture(
-        session, cap, sid, "report", body_sha, report.id, version.id, cap.note
+        session, cap, sid, "report", body_sha, report_id, version.id, cap.note
     )
-    if new_report:  # as its INSERT returned it (the logged columns are not changed here)
-        log.append_loaded(session, "report", [report])
+    if new_report is not None:
+        log.append_inserted(session, "report", [new_report])
     elif new_identity:
-        log.append(session, "report", [report.id])
+        log.append(session, "report", [report_id])
     if new_version:
         log.append_inserted(session, "version", [{**inserted, "id": version.id}])
     log.append_inserted(session, "capture", [capture])
-    return Stored(capture["id"], report.id, version.n, new_report, new_version)
+    return Stored(capture["id"], report_id, version.n, new_report is not None, new_version)
 
 
 # A new version and a capture are inserted, never changed by the job that writes them: an
@@ -474,7 +483,7 @@ def record_not_modified(session: Session, cap: CaptureIn) -> Stored:
         if report.withdrawn_reason == "gone":
             report.withdrawn_at, report.withdrawn_reason = None, None
         version.last_seen = max(version.last_seen, cap.fetched_at)
-        _touch_url(session, report, cap.url, cap.fetched_at)
+        upsert.touch_report_url(session, report.id, cap.url, cap.fetched_at)
     capture = _insert_capture(
         session,
         cap,

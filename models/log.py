@@ -244,17 +244,6 @@ def append(conn: Any, kind: str, ids: Iterable[int]) -> list[int]:
     return _add(conn, [(kind, rid, leaf_of(kind, rows[rid])) for rid in wanted if rid in rows])
 
 
-def append_loaded(session: Session, kind: str, rows: Iterable[Any]) -> list[int]:
-    """:func:`append` for ORM objects whose columns were just read back as stored (by the
-    ``RETURNING`` of the INSERT that created them, with nothing changed since): their leaves
-    from those values, without reading the rows again."""
-    names = [c.name for c in columns(kind, session)]
-    return _add(
-        session,
-        [(kind, row.id, leaf_of(kind, {n: getattr(row, n) for n in names})) for row in rows],
-    )
-
-
 def append_inserted(session: Session, kind: str, rows: Iterable[Mapping[str, Any]]) -> list[int]:
     """:func:`append` for rows this transaction has just inserted, from the values it
     inserted (each with its new ``id``), without reading them back.

@@ -32,9 +32,11 @@ class Prepared:
     """One statement, built by ``build(dialect)`` and compiled once for each dialect.
 
     ``keys``: the values every execution gives, by name (an INSERT's column keys, a
-    SELECT's ``bindparam`` names); any other bound parameter must have a fixed value. ``new_id``: the statement inserts one row and :meth:`run` returns its
-    primary key (``lastrowid`` on SQLite, ``RETURNING`` elsewhere); otherwise :meth:`run`
-    returns the cursor, for its row count or rows.
+    SELECT's ``bindparam`` names); any other bound parameter must have a fixed value.
+    ``new_id``: the statement inserts one row and :meth:`run` returns its primary key
+    (``lastrowid`` on SQLite, ``RETURNING`` elsewhere), or None when it inserted nothing
+    (``ON CONFLICT DO NOTHING``); otherwise :meth:`run` returns the cursor, for its row
+    count or rows.
     """
 
     def __init__(
@@ -56,7 +58,7 @@ class Prepared:
         return compiled
 
     def run(self, session: Session, values: Mapping[str, Any]) -> Any:
-        """Execute with ``values`` in the session's transaction: the new row's id
+        """Execute with ``values`` in the session's transaction: the new row's id or None
         (``new_id``), else the DBAPI cursor."""
         conn = session.connection()
         compiled = self._for(conn.dialect)
@@ -70,9 +72,13 @@ class Prepared:
             ) from e
         if not self.new_id:
             return cursor
-        new = cursor.fetchone()[0] if compiled.returning else cursor.lastrowid
+        if compiled.returning:
+            row = cursor.fetchone()
+            new = None if row is None else row[0]
+        else:
+            new = cursor.lastrowid if cursor.rowcount else None
         cursor.close()
-        return int(new)
+        return None if new is None else int(new)
 
     def scalar(self, session: Session, values: Mapping[str, Any]) -> Any:
         """The first column of the first row a SELECT returns, or None."""

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import CursorResult, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from nianbao.models.prepared import Prepared
 from nianbao.models.tables import Blob, Report, ReportUrl, Source
@@ -110,46 +110,37 @@ def _touch(dialect: Dialect) -> Any:
 _TOUCH = Prepared(_touch, ["report_id", "url", "first_seen", "last_seen"])
 
 
-def ensure_report(
-    session: Session, source_id: int, key: str, values: dict[str, Any], *, absent: bool = False
-) -> tuple[Report, bool]:
-    """The report ``(source_id, key)``, locked for this transaction; and whether we created it.
-
-    The row lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
-    already admits one writer at a time) serialises writers of the same report, so the
-    second of two concurrent captures sees the version the first one wrote and extends it
-    instead of adding a duplicate. ``absent``: the caller has just looked for the row in
-    this transaction and found none, so it is not looked for again before the insert (which
-    another writer's row still wins, as ever).
-    """
-    params = {"source": source_id, "key": key}
-    if not absent:
-        report = session.scalars(_REPORT, params).one_or_none()
-        if report is not None:
-            return report, False
-    # The new row comes back from the INSERT itself (RETURNING, every column as stored) and
-    # joins the session as if loaded: no second look-up, which was a tenth of a first
-    # crawl's report write. (An ORM-enabled INSERT … RETURNING the entity costs more than
-    # the look-up it saves.) Another writer's row wins the conflict, and is then read.
-    stored = session.execute(
-        _new_report(session), {"source_id": source_id, "key": key, **values}
-    ).one_or_none()
-    if stored is None:
-        return session.scalars(_REPORT, params).one(), False
-    report = Report(**stored._asdict())
-    make_transient_to_detached(report)
-    session.add(report)
-    return report, True
+REPORT_COLUMNS = (
+    "source_id", "key", "organ", "year", "title", "url", "first_seen", "last_seen",
+    "withdrawn_at", "withdrawn_reason", "linked_from",
+)  # fmt: skip
+_NEW_REPORT = Prepared(
+    lambda d: _insert_for(d, Report.__table__).on_conflict_do_nothing(
+        index_elements=["source_id", "key"]
+    ),
+    REPORT_COLUMNS,
+    new_id=True,
+)
 
 
-def _new_report(session: Session) -> Any:
-    key = ("new report", session.get_bind().dialect.name)
-    stmt = _STATEMENTS.get(key)
-    if stmt is None:
-        table = Report.__table__
-        stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["source_id", "key"])
-        stmt = _STATEMENTS[key] = stmt.returning(*table.c)
-    return stmt
+def insert_report(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert the report ``values`` describe (every column of :data:`REPORT_COLUMNS`)
+    unless another writer has inserted ``(source_id, key)`` first: the new row's id, or
+    None (then :func:`report_by_key` reads and locks the winner's).
+
+    A row this transaction inserts is its own until the commit (PostgreSQL locks it; on
+    SQLite ``BEGIN IMMEDIATE`` admits one writer at a time), as :func:`report_by_key` and
+    :func:`lock_report` lock a row found: writers of one report take turns, so the second
+    of two concurrent captures sees the version the first one wrote and extends it instead
+    of adding a duplicate. Nothing is read back and no ORM object is made: the caller has
+    the values (building and tracking a :class:`Report` for a row the job never changes
+    was a tenth of a first crawl's report write, 2026-12-02)."""
+    return _NEW_REPORT.run(session, values)
+
+
+def report_by_key(session: Session, source_id: int, key: str) -> Report | None:
+    """The report ``(source_id, key)``, locked for this transaction, if there is one."""
+    return session.scalars(_REPORT, {"source": source_id, "key": key}).one_or_none()
 
 
 _REPORT = (
@@ -167,7 +158,7 @@ _LOCK_REPORT = (
 
 
 def lock_report(session: Session, report_id: int) -> Report:
-    """The report ``report_id``, with the row lock :func:`ensure_report` takes, for a
+    """The report ``report_id``, with the row lock :func:`insert_report` takes, for a
     report found another way."""
     return session.scalars(_LOCK_REPORT, {"id": report_id}).one()
 

@@ -50,6 +50,22 @@ def test_same_text_extends_last_seen_changed_text_adds_version(session, seeds):
     assert session.scalar(select(func.count()).select_from(Capture)) == 3
 
 
+def test_a_report_another_writer_inserted_first_is_extended(session, seeds, monkeypatch):
+    """Between this writer's look-up (nothing) and its INSERT, another writer inserted the
+    same report and committed: the INSERT does nothing, and the capture is written as a
+    sighting of that report (its version 2), not a second report nor an error."""
+    title, lines = seeds["002"]
+    first = _store(session, _page(title, lines), T0)
+    monkeypatch.setattr(archive, "_find_report", lambda *a: None)  # the look-up came first
+    changed = [lines[0] + "补充说明。", *lines[1:]]
+    second = _store(session, _page(title, changed), T0 + timedelta(days=1))
+    assert not second.new_report and second.report_id == first.report_id
+    assert second.new_version and second.version_n == 2
+    report = session.get(archive.Report, first.report_id)
+    assert report.last_seen == T0 + timedelta(days=1)
+    assert session.scalar(select(func.count()).select_from(archive.Report)) == 1
+
+
 def test_raw_bodies_are_stored_once_and_compressed(session, seeds):
     title, lines = seeds["000"]
     body = _page(title, lines)

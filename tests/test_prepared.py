@@ -86,15 +86,22 @@ def test_a_savepoint_rolled_back_takes_the_row_with_it(session) -> None:
 def test_fixed_parameters_and_lookups(session) -> None:
     sid = archive.source_id(session, "county")
     when = datetime(2025, 3, 1, tzinfo=UTC)
-    report, _ = archive.upsert.ensure_report(
-        session, sid, "url|http://a/r", dict(url="http://a/r", first_seen=when, last_seen=when)
-    )
-    archive.upsert.touch_report_url(session, report.id, "http://a/r", when)
+    values = dict.fromkeys(archive.upsert.REPORT_COLUMNS)
+    values.update(source_id=sid, key="url|http://a/r", url="http://a/r")
+    values.update(first_seen=when, last_seen=when)
+    report_id = archive.upsert.insert_report(session, values)
+    assert report_id is not None
+    assert archive.upsert.insert_report(session, values) is None  # ON CONFLICT DO NOTHING
+    archive.upsert.touch_report_url(session, report_id, "http://a/r", when)
     # the LIMIT and the "url|" literal are the statement's own parameters
-    assert archive._ID_AT_URL.scalar(session, {"source": sid, "url": "http://a/r"}) == report.id
+    assert archive._ID_AT_URL.scalar(session, {"source": sid, "url": "http://a/r"}) == report_id
     found = archive._ID_URL_KEYED_AT_URL.scalar(session, {"source": sid, "url": "http://a/r"})
-    assert found == report.id
+    assert found == report_id
     assert archive._ID_AT_URL.scalar(session, {"source": sid, "url": "http://a/other"}) is None
+
+
+def test_a_new_report_is_given_every_column(session) -> None:
+    assert {*archive.upsert.REPORT_COLUMNS, "id"} == set(Report.__table__.c.keys())
 
 
 def test_what_cannot_be_prepared_is_refused(session) -> None:
