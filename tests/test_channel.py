@@ -1,0 +1,63 @@
+"""The crawl's end of a helper's pipe (pipelines/channel.py): whatever the socket takes at a
+time, every message arrives whole, once, in order, and nothing is read before it is whole."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import pickle
+import random
+import threading
+
+from nianbao.pipelines.channel import Channel
+
+
+def test_big_messages_to_a_slow_reader_arrive_whole_and_in_order() -> None:
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    rng = random.Random(7)
+    # each bigger than the socket's buffer, so most writes are partial and some wait
+    messages = [(i, os.urandom(rng.randrange(100_000, 400_000))) for i in range(40)]
+    got: list = []
+
+    def reader() -> None:
+        for _ in messages:
+            got.append(pickle.loads(theirs.recv_bytes()))
+            if len(got) % 7 == 0:
+                threading.Event().wait(0.01)  # a helper busy with other work
+        theirs.send_bytes(pickle.dumps("done"))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    loop = asyncio.new_event_loop()
+    channel = Channel(ours)
+    done = loop.create_future()
+    channel.attach(loop, done.set_result, lambda: None)
+    failures: list = []
+    for message in messages:
+        channel.send(message, failures.append)
+    assert loop.run_until_complete(asyncio.wait_for(done, 30)) == "done"
+    thread.join()
+    channel.close()
+    loop.close()
+    theirs.close()
+    assert not failures and got == messages
+
+
+def test_what_is_received_in_pieces_is_read_whole() -> None:
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    channel = Channel(ours)
+    messages = [{"n": i, "text": "政府信息公开" * (i * 5000)} for i in range(4)]
+    framed = b""
+    for message in messages:
+        body = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+        framed += len(body).to_bytes(4, "big") + body
+    rng = random.Random(3)
+    out, at = [], 0
+    while at < len(framed):  # pieces that split lengths and bodies anywhere
+        size = rng.choice([1, 3, 4, 5, 100, 70_000])
+        out.extend(channel.received(framed[at : at + size]))
+        at += size
+    assert out == messages and not channel.inbuf
+    channel.close()
+    theirs.close()
