@@ -86,6 +86,11 @@ IDLE_LOOK = 0.5  # seconds without a job before the writer looks for spare work
 # LINGER_JOBS waits up to LINGER_SECONDS for more (the module's docstring, _Linger).
 LINGER_JOBS = 16
 LINGER_SECONDS = 0.05
+# A job waits up to SEND_WITHIN seconds to be sent with the ones after it: one write (and
+# one wake-up of the writer) for several. On 30 × 40 the writer's CPU went from 1.23-1.29
+# to 1.12-1.16 s in alternating crawls (larger batches), 2026-12-02; the wall time did not
+# move measurably. A lone job waits that long more for its answer.
+SEND_WITHIN = 0.02
 INDEX_QUIET = 10.0  # seconds before empty queues (links, search) are looked at again
 
 _STOP = None
@@ -253,7 +258,7 @@ class Writer:
             return
         with self.pending_lock:
             self.waiting[job[0]] = future
-        self.channel.send(job, functools.partial(self._unsent, job[0]))
+        self.channel.send(job, functools.partial(self._unsent, job[0]), within=SEND_WITHIN)
 
     def _unsent(self, jid: int, exc: Exception) -> None:
         """The job did not pickle: its own failure."""

@@ -61,3 +61,20 @@ def test_what_is_received_in_pieces_is_read_whole() -> None:
     assert out == messages and not channel.inbuf
     channel.close()
     theirs.close()
+
+
+def test_a_message_sent_within_a_time_waits_for_the_ones_after_it() -> None:
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    loop = asyncio.new_event_loop()
+    channel = Channel(ours)
+    channel.attach(loop, lambda message: None, lambda: None)
+    channel.send("first", print, within=0.05)
+    channel.send("second", print, within=0.05)
+    assert not theirs.poll(0.02)  # nothing written yet: the loop has not run the timer
+    loop.run_until_complete(asyncio.sleep(0.1))
+    assert theirs.poll(1) and theirs.recv() == "first" and theirs.recv() == "second"
+    channel.send("third", print)  # no ``within``: written at once
+    assert theirs.poll(1) and theirs.recv() == "third"
+    channel.close()
+    loop.close()
+    theirs.close()
