@@ -49,12 +49,17 @@ class Prepared:
         self.build = build
         self.keys = list(keys)
         self.new_id = new_id
-        self._compiled: dict[str, _Compiled] = {}
+        # By dialect and driver: the SQL and the bind processors are made for them (and for
+        # the engine's JSON serializer, which models.db sets alike on every engine of a
+        # backend). Not by the dialect object: the processors hold it, so a weak map would
+        # keep every engine's alive, and tests make hundreds.
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
-        compiled = self._compiled.get(dialect.name)
+        key = (dialect.name, dialect.driver)
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[dialect.name] = _Compiled(self, dialect)
+            compiled = self._compiled[key] = _Compiled(self, dialect)
         return compiled
 
     def run(self, session: Session, values: Mapping[str, Any]) -> Any:
