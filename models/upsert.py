@@ -29,6 +29,15 @@ def _insert(session: Session, table: Any) -> Any:
     return _insert_for(session.get_bind().dialect, table)
 
 
+def _insert_for(dialect: Dialect, table: Any) -> Any:
+    """:func:`_insert` for a dialect (a prepared statement is built before any session)."""
+    if dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no idempotent insert for the {dialect.name!r} dialect")
+
+
 # Statements built once per dialect and table, their values bound at execution: building
 # an ``INSERT … ON CONFLICT`` and its cache key each time was most of a small write's cost.
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
@@ -87,14 +96,6 @@ _NEW_BLOB = Prepared(
     lambda d: _insert_for(d, Blob.__table__).on_conflict_do_nothing(index_elements=["sha256"]),
     ["sha256", "size", "compression", "data"],
 )
-
-
-def _insert_for(dialect: Dialect, table: Any) -> Any:
-    if dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no idempotent insert for the {dialect.name!r} dialect")
 
 
 def _touch(dialect: Dialect) -> Any:
