@@ -39,6 +39,13 @@ A saturated crawl leaves its new versions queued for the search index (migration
 runs what ``nianbao index`` runs, timed apart from the crawl; it is printed under the
 crawl's line with the ratio counting it, so nothing the crawl put off goes unmeasured.
 
+Where the time goes, for bare and the full crawl (their best runs): the crawl's phases
+(start-up until the first response, fetching until the last, and what is left after it:
+cleaning and writing what was fetched, closing the sources) and the core-seconds the
+machine left idle. Bare Scrapy is bound by one thread (the reactor), so a core idles
+beside it; a full crawl whose helpers keep both cores busy is bound by its total CPU
+instead, and only less CPU in all its processes makes it faster.
+
 ``--child`` is the crawl process itself (internal).
 """
 
@@ -96,6 +103,39 @@ def make_portal(i: int, m: int, seeds: dict[str, tuple[str, list[str]]]) -> Any:
 
 # --- the crawl process ----------------------------------------------------------------------
 
+
+class PhaseClock:
+    """A Scrapy extension in the benchmark's crawl process: when the first and the last
+    response of all its sources arrived (one clock for every crawler of the process)."""
+
+    first: float | None = None
+    last: float | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> PhaseClock:
+        from scrapy import signals
+
+        ext = cls()
+        crawler.signals.connect(ext.received, signal=signals.response_received)
+        return ext
+
+    def received(self, **_: Any) -> None:
+        now = time.perf_counter()
+        if PhaseClock.first is None:
+            PhaseClock.first = now
+        PhaseClock.last = now
+
+
+def idle_core_seconds() -> float | None:
+    """The machine's idle (and I/O wait) time so far, in core-seconds (Linux's /proc/stat)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()[1:]
+        return (int(fields[3]) + int(fields[4])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 FAST = {
     "DOWNLOAD_DELAY": "0",
     "AUTOTHROTTLE_ENABLED": "False",
@@ -119,6 +159,7 @@ def crawl_settings(per_source: int, extra: list[str]) -> dict[str, str]:
 def child(db: str, urls_file: str, mode: str, per_source: int, extra: list[str]) -> None:
     """One crawl of every portal in ``urls_file``; prints its numbers as JSON."""
     t0 = time.perf_counter()
+    idle0 = idle_core_seconds()
     if mode == "plain":
         results = _plain_crawl(urls_file, per_source)
         wall = time.perf_counter() - t0
@@ -134,19 +175,38 @@ def child(db: str, urls_file: str, mode: str, per_source: int, extra: list[str])
     sources = [
         SourceConfig(name=f"p{i:05d}", start_urls=[u], organ=None) for i, u in enumerate(urls)
     ]
+    from nianbao.crawler.settings import EXTENSIONS
+
     overrides = crawl_settings(per_source, extra)
+    overrides["EXTENSIONS"] = json.dumps(EXTENSIONS | {f"{__name__}.PhaseClock": 900})
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = "{}"
     results = crawl.run(sources, db, overrides)
-    wall = time.perf_counter() - t0
+    end = time.perf_counter()
+    idle1 = idle_core_seconds()
+    wall = end - t0
+    phases = {}
+    if PhaseClock.first is not None and PhaseClock.last is not None:
+        phases = {
+            "startup": PhaseClock.first - t0,
+            "fetching": PhaseClock.last - PhaseClock.first,
+            "after": end - PhaseClock.last,
+        }
+    if idle0 is not None and idle1 is not None:
+        phases["idle_core_s"] = idle1 - idle0
     cpu0 = time.process_time()
     queued, index_wall = _index_queue(db) if mode != "bare" else (0, 0.0)
     index_cpu = time.process_time() - cpu0
-    _say_child(wall, results, queued, index_wall, index_cpu)
+    _say_child(wall, results, queued, index_wall, index_cpu, phases)
 
 
 def _say_child(
-    wall: float, results: list[Any], queued: int, index_wall: float, index_cpu: float
+    wall: float,
+    results: list[Any],
+    queued: int,
+    index_wall: float,
+    index_cpu: float,
+    phases: dict[str, float] | None = None,
 ) -> None:
     """The crawl process's numbers, as one JSON line on stdout."""
     total: dict[str, int] = {}
@@ -173,6 +233,7 @@ def _say_child(
                 "queued": queued,
                 "index_wall": index_wall,
                 "index_cpu": index_cpu,
+                "phases": phases or {},
                 **total,
             }
         )
@@ -421,6 +482,28 @@ def measure(n: int, m: int, work: Path, per_source: int, pg: str | None, runs: i
     return results
 
 
+def say_phases(results: dict) -> None:
+    """Where each crawl's time went (its best run): its phases, and how much of the
+    machine's cores it left idle (a crawl bound by one thread leaves a core idle; one that
+    keeps every core busy is bound by its total CPU)."""
+    cores = os.cpu_count() or 1
+    for name in ("bare", "full sqlite", "full postgresql"):
+        phases = results.get(name, {}).get("phases")
+        if not phases or "startup" not in phases:
+            continue
+        wall = results[name]["wall"]
+        idle = ""
+        if "idle_core_s" in phases:
+            idle = (
+                f"; the machine's {cores} cores idle {phases['idle_core_s']:.1f} of "
+                f"{cores * wall:.1f} core-s ({phases['idle_core_s'] / (cores * wall):.0%})"
+            )
+        say(
+            f"  {name + ' phases':22s}start-up {phases['startup']:.2f} s, fetching "
+            f"{phases['fetching']:.2f} s, after the last response {phases['after']:.2f} s{idle}"
+        )
+
+
 def report(results: dict, runs: list[dict[str, dict]], n: int, m: int, per_source: int) -> None:
     """Rates, CPU and memory: each crawl's best run. Ratios to bare: each run's crawl
     against the bare crawl of the same run (minutes apart at most), their median and range:
@@ -437,6 +520,7 @@ def report(results: dict, runs: list[dict[str, dict]], n: int, m: int, per_sourc
     for name in ("bare", "full sqlite", "full postgresql", "recrawl sqlite", "recrawl postgresql"):
         if name in results:
             say(line(name, results[name], n, m, None if name == "bare" else runs))
+    say_phases(results)
     cli = results.get("nianbao crawl")
     if cli:
         reports = n * m
