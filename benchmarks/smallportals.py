@@ -499,7 +499,7 @@ def say_phases(results: dict) -> None:
                 f"{cores * wall:.1f} core-s ({phases['idle_core_s'] / (cores * wall):.0%})"
             )
         say(
-            f"  {name + ' phases':22s}start-up {phases['startup']:.2f} s, fetching "
+            f"  {name + ' phases':24s}start-up {phases['startup']:.2f} s, fetching "
             f"{phases['fetching']:.2f} s, after the last response {phases['after']:.2f} s{idle}"
         )
 
