@@ -16,7 +16,7 @@ looks for the content box by text density (a site footer is dense text, but all 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from nianbao.pipelines.labels import label_regex
 
@@ -143,24 +143,30 @@ _WIDGET_WORDS = re.compile(
 )
 _WIDGET_REST = re.compile(r"[\s【】\[\]()（）|｜:：/、,，·•>»-]+")
 # Labels in either script, with or without converter pinyin (pipelines.labels).
-_META_BLOCK = re.compile(
-    "^("
-    + label_regex(
-        "索引号 发布机构 生成日期 发文日期 主题分类 有效性 文号 发文字号 发文机关 成文日期 "
-        "公开方式 公开范围 公开时限".split()
-    )
-    + ")[:：|]"
+_META_LABELS = (
+    "索引号 发布机构 生成日期 发文日期 主题分类 有效性 文号 发文字号 发文机关 成文日期 "
+    "公开方式 公开范围 公开时限".split()
 )
+
+
+# The two patterns of all 13 labels are compiled at first use, not at import (17 ms each;
+# see pipelines.metadata._field).
+@cache
+def _meta_block() -> re.Pattern[str]:
+    """A block that starts with a disclosure label and its separator."""
+    return re.compile("^(" + label_regex(_META_LABELS) + ")[:：|]")
+
+
+@cache
+def _any_meta() -> re.Pattern[str]:
+    """Any disclosure label, anywhere."""
+    return re.compile(label_regex(_META_LABELS))
+
+
 # Labels a document's own text prints too (a 指南 says 公开方式：主动公开, a table row starts
 # 文号 | …): such a line alone is metadata only beside other metadata (see ``weak_meta``).
 _WEAK_META = re.compile(
     "^(" + label_regex("主题分类 有效性 文号 公开方式 公开范围 公开时限".split()) + ")[:：|]"
-)
-_ANY_META = re.compile(
-    label_regex(
-        "索引号 发布机构 生成日期 发文日期 主题分类 有效性 文号 发文字号 发文机关 成文日期 "
-        "公开方式 公开范围 公开时限".split()
-    )
 )
 _DATELINE = re.compile(
     "^(" + label_regex(["发布时间", "发布日期", "时间", "日期"]) + r")[：:]\s*\d{4}"
@@ -218,7 +224,7 @@ def _classify(block: str, top: bool) -> str | None:
     first five). Cached: a portal's template prints the same chrome lines on every page,
     and look-alike reports repeat their paragraphs."""
     head = _SPACE.sub("", block[:16]) + block[16:]
-    if _META_BLOCK.match(head):
+    if _meta_block().match(head):
         return "disclosure-meta"
     if _DATELINE.match(head) and len(block) < 80 and (top or _DATELINE_MORE.search(block)):
         return "dateline"
@@ -243,4 +249,4 @@ def _classify(block: str, top: bool) -> str | None:
 def weak_meta(block: str) -> bool:
     """A metadata line that may be the document's own: one weak label and no other."""
     head = _SPACE.sub("", block[:16]) + block[16:]
-    return bool(_WEAK_META.match(head)) and len(_ANY_META.findall(block)) < 2
+    return bool(_WEAK_META.match(head)) and len(_any_meta().findall(block)) < 2

@@ -97,6 +97,33 @@ def version_fields(doc: Document, default_organ: str | None = None) -> VersionFi
     )
 
 
+# A small report page with what the stages read: a disclosure table, labelled lines, a
+# dateline, a metadata line inside the text, a footer, and traditional script.
+_WARM_PAGE = """<html><head><title>某县某镇2023年政府信息公开工作年度报告</title></head><body>
+<div class="nav"><a href="/">首页</a> <a href="/zwgk/">政务公开</a></div>
+<table class="xxgk"><tr><td>索引号：</td><td>000000000/2024-00001</td><td>发布机构：</td>
+<td>某县某镇人民政府</td></tr><tr><td>生成日期：</td><td>2024-01-10</td><td>文号：</td>
+<td></td></tr></table>
+<div class="content"><h1>某县某镇2023年政府信息公开工作年度报告</h1>
+<p>发布时间：2024-01-10 来源：某县某镇</p>
+<p>本报告根据《中华人民共和国政府信息公开条例》编制。一、总体情况。二、主动公开政府信息情况。</p>
+<p>三、收到和处理政府信息公开申请情况。四、政府信息公开行政复议、行政诉讼情况。</p>
+<p>五、存在的主要问题及改进情况。六、其他需要报告的事项。本報告電子版可在本鎮網站下載。</p>
+<p>主题分类：综合政务</p><p>文号：无</p><p>某县某镇人民政府</p><p>2024年1月10日</p></div>
+<div class="footer">版权所有：某县人民政府 网站标识码：0000000000 备案号：京ICP备00000000号</div>
+</body></html>"""
+
+
+def warm() -> None:
+    """Clean :data:`_WARM_PAGE` once, and throw the result away. What the stages load or
+    compile at their first use (OpenCC's dictionaries, the long label patterns) is then
+    ready: a crawl's cleaning workers call this as they start, on their own core while the
+    crawl is still being set up, instead of on their first real page."""
+    derive(
+        _WARM_PAGE.encode("utf-8"), "http://warm.invalid/report.html", "text/html; charset=utf-8"
+    )
+
+
 def finish(doc: Document) -> tuple[Document, dict[str, float]]:
     """Every stage ``doc`` has not been through yet, in order, and the CPU-milliseconds each
     took: what a crawl's cleaning workers run (:mod:`pipelines.stage`), in another process."""

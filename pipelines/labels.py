@@ -7,7 +7,8 @@ of labelled fields (:mod:`pipelines.metadata` on the whole page, :mod:`pipelines
 on table cells) list their labels in simplified script once; :func:`label_regex` makes a
 pattern that also accepts the traditional forms and the pinyin, and :func:`label_key` turns
 what it matched back into the listed label. A character map instead of OpenCC, because the
-labels use a handful of characters and the regexes are built at import time.
+labels use a handful of characters and the short regexes are built at import time (the
+long alternations at first use: pipelines.metadata._field).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from nianbao.pipelines import htmltree, title
 from nianbao.pipelines.document import Document
@@ -29,11 +30,27 @@ from nianbao.pipelines.normalize import strip_pinyin
 
 # The labels and field names are the one vocabulary of pipelines.labels (FIELDS).
 _LABEL_ALT = label_regex(labels())
-# A label at a line start or after a separator, then a colon, then its value.
-_FIELD = re.compile(rf"(?:^|(?<=[\s|｜【\[（(]))({_LABEL_ALT})\s*[:：]\s*")
-_CUT = re.compile(
-    rf"\s{{2,}}|\s*[|｜】【\]]|\s+(?:{_LABEL_ALT})\s*[:：]|\s+(?:浏览|阅读|点击|访问)"
-)
+
+
+# The two patterns with the label alternation (7,000 characters: every label in both scripts,
+# with the converter's pinyin after each character) are compiled at first use, not at
+# import: 45 ms each, paid by every crawl's start-up and every command, most of which never
+# read a labelled line in that process (the crawl's cleaning workers compile them as they
+# start: pipelines.derive.warm).
+@cache
+def _field() -> re.Pattern[str]:
+    """A label at a line start or after a separator, then a colon, then its value."""
+    return re.compile(rf"(?:^|(?<=[\s|｜【\[（(]))({_LABEL_ALT})\s*[:：]\s*")
+
+
+@cache
+def _cut() -> re.Pattern[str]:
+    """Where a label's value ends."""
+    return re.compile(
+        rf"\s{{2,}}|\s*[|｜】【\]]|\s+(?:{_LABEL_ALT})\s*[:：]|\s+(?:浏览|阅读|点击|访问)"
+    )
+
+
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _CN_NUM = dict(zip("〇○零ＯО一二三四五六七八九", "00000123456789", strict=True))
 _CN_YEAR = re.compile(r"[二一][〇○零ＯО一二三四五六七八九]{3}(?=年)")
@@ -162,19 +179,20 @@ def _valid(field: str, value: str) -> bool:
 def labelled_fields(lines: list[str]) -> dict[str, str]:
     """索引号/发布机构/生成日期/文号 … from page lines; a value may sit on the label's next line."""
     found: dict[str, str] = {}
+    field_re, cut = _field(), _cut()
     for i, line in enumerate(lines):
         if ":" not in line and "：" not in line:
             continue  # no label without its colon: most lines, spared the label alternation
-        for m in _FIELD.finditer(line):
+        for m in field_re.finditer(line):
             field = field_of(m.group(1))
             if field is None:
                 continue
             if field in found:
                 continue
             rest = line[m.end() :].strip()
-            if not rest and i + 1 < len(lines) and not _FIELD.match(lines[i + 1]):
+            if not rest and i + 1 < len(lines) and not field_re.match(lines[i + 1]):
                 rest = lines[i + 1]
-            value = _CUT.split(rest, maxsplit=1)[0].strip(" ：:")
+            value = cut.split(rest, maxsplit=1)[0].strip(" ：:")
             # 城關鎮(zhèn): the converter that garbled the label garbles the value too.
             value = strip_pinyin(value, converter_seen=label_key(m.group(1)) != m.group(1))[0]
             if field in DATE_FIELDS:

@@ -62,7 +62,7 @@ def lines(docs):
 
 def reference_classify(block: str, index: int) -> str | None:
     head = chrome._SPACE.sub("", block[:16]) + block[16:]
-    if chrome._META_BLOCK.match(head):
+    if chrome._meta_block().match(head):
         return "disclosure-meta"
     if (
         chrome._DATELINE.match(head)
