@@ -94,14 +94,12 @@ _STYLED = etree.XPath(".//*[@hidden or @style]")
 _LIST_CANDIDATES = frozenset({"ul", "ol", "dl", "div", "table"})
 _REFINE_INTO = frozenset({"div", "td", "article", "section", "main", "table", "tr"})
 
-# The disclosure table's labels: the one vocabulary of pipelines.labels, without the
-# labels too generic to mark a table cell (时间).
-
-
 @cache
 def _label() -> re.Pattern[str]:
     """A disclosure label (索引号, 发布机构 …) at a text's start, and its value if the text
-    has one. Compiled at first use, not at import (45 ms; see pipelines.metadata._field)."""
+    has one: the one vocabulary of pipelines.labels, without the labels too generic to mark
+    a table cell (时间). Compiled at first use, not at import (45 ms; see
+    pipelines.metadata._field)."""
     return re.compile(r"^(" + label_regex(labels(generic=False)) + r")(?:\s*[:：]\s*(.*)|$)")
 
 
