@@ -94,6 +94,7 @@ _STYLED = etree.XPath(".//*[@hidden or @style]")
 _LIST_CANDIDATES = frozenset({"ul", "ol", "dl", "div", "table"})
 _REFINE_INTO = frozenset({"div", "td", "article", "section", "main", "table", "tr"})
 
+
 @cache
 def _label() -> re.Pattern[str]:
     """A disclosure label (索引号, 发布机构 …) at a text's start, and its value if the text
