@@ -77,7 +77,7 @@ from typing import Any
 
 from nianbao.models.db import open_archive
 from nianbao.pipelines import background
-from nianbao.pipelines.channel import Channel, settle
+from nianbao.pipelines.channel import Channel, pipe, settle
 
 MAX_BATCH = 64  # jobs per transaction
 MAX_BATCH_SECONDS = 0.5  # once a batch has worked this long, it commits
@@ -128,7 +128,7 @@ class Writer:
         open_archive(url).dispose()  # migrated here, once: errors are the caller's to say
         method = background.start_method()
         ctx = multiprocessing.get_context(method)
-        ours, theirs = ctx.Pipe(duplex=True)
+        ours, theirs = pipe(ctx)
         self.process = ctx.Process(
             target=_serve,
             # a forked writer holds a copy of the crawl's end: closed there, so that the

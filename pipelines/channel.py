@@ -22,12 +22,41 @@ import collections
 import os
 import pickle
 import selectors
+import socket
 import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
 _READ = 1 << 20  # bytes read at once
 _AHEAD_BYTES = 1 << 20  # pickled and not yet written: more waits as objects
+# Bytes a helper's socket holds in each direction (SO_SNDBUF; the kernel caps it at
+# net.core.wmem_max). See pipe().
+PIPE_BUFFER = 4 << 20
+
+
+def pipe(ctx: Any) -> tuple[Any, Any]:
+    """A duplex pipe for a helper (``ctx``: a :mod:`multiprocessing` context) whose
+    socket holds :data:`PIPE_BUFFER` bytes each way, not Linux's default 208 KB.
+
+    The crawl's loop reads a helper's socket once per turn, and a busy turn of a crawl of
+    300 sources (hundreds of responses parsed) is long: with the default buffer a
+    cleaning worker's answers (≈ 43 KB a report page) came through about five a turn,
+    and a worker that had cleaned its :data:`~pipelines.workers.AHEAD` pages waited with
+    its answers unread. At 300 × 40 the workers then idled while the crawl fetched (a
+    core ≈ 80 % idle for seconds at a time, the pool's backlog at 500–1,600 pages),
+    2026-12-03. Where ``wmem_max`` is lower, the kernel gives what it allows."""
+    ours, theirs = ctx.Pipe(duplex=True)
+    if PIPE_BUFFER > 0:
+        for end in (ours, theirs):
+            fd = os.dup(end.fileno())
+            try:
+                sock = socket.socket(fileno=fd)
+            except OSError:  # not a socket (another platform's pipe): its own size
+                os.close(fd)
+                continue
+            with sock:  # closes the duplicate only
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PIPE_BUFFER)
+    return ours, theirs
 
 
 class Channel:

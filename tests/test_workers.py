@@ -61,7 +61,7 @@ def test_a_worker_goes_on_cleaning_while_the_crawl_does_not_read_its_answers():
     """A busy reactor reads the workers' sockets only between its callbacks, and a socket
     holds a few cleaned pages: a worker that wrote its answers itself waited for the
     reactor instead of cleaning the next page. Here the loop is held for a second after
-    sixteen jobs of 1 MB answers went out; every job still ran within that second."""
+    AHEAD jobs of 1 MB answers went out; every job still ran within that second."""
     pool = workers.Pool(1)
 
     async def main():
@@ -71,7 +71,7 @@ def test_a_worker_goes_on_cleaning_while_the_crawl_does_not_read_its_answers():
             jobs.append(pool.submit(bytes, 1_000_000))  # far more than a socket holds
         # when the worker got to the last job, on the clock read below
         last = pool.submit(time.clock_gettime, time.CLOCK_MONOTONIC)
-        assert not pool.pending  # all sixteen are in the worker's hands
+        assert not pool.pending  # all AHEAD are in the worker's hands
         time.sleep(1.0)  # the reactor busy: nothing is read
         held_until = time.clock_gettime(time.CLOCK_MONOTONIC)
         assert await asyncio.gather(*jobs) == [bytes(1_000_000)] * (workers.AHEAD - 1)
