@@ -48,11 +48,9 @@ def pipe(ctx: Any) -> tuple[Any, Any]:
     ours, theirs = ctx.Pipe(duplex=True)
     if PIPE_BUFFER > 0:
         for end in (ours, theirs):
-            fd = os.dup(end.fileno())
             try:
-                sock = socket.socket(fileno=fd)
+                sock = socket.socket(fileno=os.dup(end.fileno()))
             except OSError:  # not a socket (another platform's pipe): its own size
-                os.close(fd)
                 continue
             with sock:  # closes the duplicate only
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PIPE_BUFFER)
