@@ -30,6 +30,14 @@ _ALTERNATIVES = (
 # the set against the alternatives.
 _FIRST = "当市县镇乡区省收完执咨诉立富扶赓匆树行"
 _MARKS = re.compile(f"(?=[{_FIRST}])(?:{_ALTERNATIVES})")
+# A substring every mark holds (环境 only with what comes before it: 营商环境 is common).
+# A text with none of them has no mark, and nearly every text has none: thirteen
+# substring searches, in C, took 0.08 ms on a county report where the scan took 0.18.
+# tests/test_normalize.py checks that every alternative holds one.
+_ANCHORS = (
+    "当局", "减免环境", "完成环境", "执行环境", "受理环境", "申诉环境", "立异", "富厚", "扶植",
+    "赓续", "匆匆进", "树立健全", "行政复讲",
+)  # fmt: skip
 
 
 def run(doc: Document, lines: list[str], simplified: str | None = None) -> Document:
@@ -44,6 +52,8 @@ def run(doc: Document, lines: list[str], simplified: str | None = None) -> Docum
     again; used when it has a line for every line, else each line is converted."""
     if simplified is None or simplified.count("\n") != len(lines) - 1:
         simplified = "\n".join(normalize.simplified(line) for line in lines)
+    if not any(anchor in simplified for anchor in _ANCHORS):
+        return doc
     found = [m.start() for m in _MARKS.finditer(simplified)]
     if len(found) < MIN_MARKS:
         return doc

@@ -156,6 +156,37 @@ def test_normal_form_is_the_plain_one(docs, lines):
         assert (c.split() == []) == bool(re.fullmatch(r"\s", c)), hex(cp)
 
 
+def test_a_text_opencc_would_not_change_is_not_converted_and_every_other_is(docs, lines):
+    """``simplified`` skips OpenCC only where OpenCC gives the text back unchanged."""
+    t2s = normalize._t2s().convert
+    # Below U+2E80 (where the lookup table starts) t2s changes no character.
+    low = [chr(cp) for cp in range(0x2E80) if chr(cp) not in "\n\r"]
+    assert t2s("\n".join(low)).split("\n") == low
+    # Each listed phrase is converted (by a character that does not change alone), and
+    # a changing character of each is marked in the table.
+    lut = normalize.t2s_table()
+    for phrase in normalize.T2S_PHRASE_ONLY:
+        assert t2s(phrase) != phrase, phrase
+        assert all(t2s(c) == c for c in phrase), phrase
+        assert any(lut[ord(c)] == normalize._IN_A_PHRASE for c in phrase), phrase
+    filler = "本机关年度报告全文如下" * 30  # long enough for the table's path
+    texts = [*lines, *(doc.text for doc in docs)]
+    texts += [filler + p + filler for p in normalize.T2S_PHRASE_ONLY]
+    texts += [filler + "瞭望" + filler, filler + "坏事" + filler, filler + "覆盖" + filler]
+    texts += [filler + "𠀀" + filler, filler + "ﬁ㎡" + filler]  # beyond the BMP; not NFKC-stable
+    cps = [cp for cp in range(0x2E80, 0x10000) if not 0xD800 <= cp < 0xE000]
+    texts += [filler + chr(cp) + filler for cp in cps[::7]]
+    skipped = 0
+    for text in texts:
+        folded_text, folded = normalize._nfkc_folded(text)
+        expected = t2s(folded_text)
+        assert normalize.simplified(text) == expected, text[:40]
+        if folded is not None and len(folded_text) > normalize._SHORT:
+            skipped += normalize._t2s_identity(folded_text, folded)
+            assert normalize._t2s_identity(folded_text, folded) == (expected == folded_text)
+    assert skipped > 1000  # the skip is taken, not only the conversion
+
+
 def test_shingle_keys_fast_path_is_the_general_formula(docs):
     texts = [doc.norm_text for doc in docs if doc.norm_text]
     texts += ["", "a", "ab", "abc", "abcd", "政府信息公开", "\ud800依申请公开\udc00", "本𠀀机关"]

@@ -162,3 +162,36 @@ def test_cleaning_cleaned_text_changes_nothing(paragraphs, traditional):
     assert twice.text == once.text
     assert twice.sha256 == once.sha256
     assert not [r for r in twice.removed if r.stage != "extract"]
+
+
+def _expansions(items) -> list[str]:
+    """Every string a regex without repeats matches (literals, sets, groups, branches)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    out = [""]
+    for op, av in items:
+        if op is c.LITERAL:
+            options = [chr(av)]
+        elif op is c.IN:
+            assert all(kind is c.LITERAL for kind, _ in av), av
+            options = [chr(code) for _, code in av]
+        elif op is c.SUBPATTERN:
+            options = _expansions(av[-1])
+        elif op is c.BRANCH:
+            options = [s for branch in av[1] for s in _expansions(branch)]
+        else:
+            raise AssertionError(f"unexpected {op} in the mark pattern")
+        out = [head + tail for head in out for tail in options]
+    return out
+
+
+def test_every_mark_holds_one_of_the_anchors_the_spin_check_looks_for_first():
+    from re import _parser  # type: ignore[attr-defined]
+
+    marks = _expansions(_parser.parse(spin._ALTERNATIVES))
+    assert len(marks) > 20 and "当局信息" in marks and "执行环境" in marks
+    for mark in marks:
+        assert any(anchor in mark for anchor in spin._ANCHORS), mark
+        filler = "本机关依法公开政府信息。营商环境持续优化。\n" * 3
+        doc = spin.run(Document(url="u", body=b""), [filler + mark * 3])
+        assert doc.flags == ["spun_text"], mark
