@@ -156,6 +156,29 @@ def test_normal_form_is_the_plain_one(docs, lines):
         assert (c.split() == []) == bool(re.fullmatch(r"\s", c)), hex(cp)
 
 
+def test_clean_line_fast_path_is_the_substitution(docs, lines):
+    """A printable text without two spaces in a row is only stripped: checked over real
+    blocks and with every code point inside, at either end and doubled."""
+    from nianbao.pipelines import extract
+
+    def reference(text: str) -> str:
+        return extract._WS.sub(" ", text).strip()
+
+    # The claim it rests on: a printable character that is whitespace, or that the
+    # substitution collapses, is the space itself.
+    for cp in range(0x110000):
+        c = chr(cp)
+        if c.isprintable() and c != " ":
+            assert not c.isspace() and not extract._WS.match(c), hex(cp)
+    texts = [*lines, *(doc.text for doc in docs), *(doc.html[:3000] for doc in docs if doc.html)]
+    for c in " \t\r\n\f\v\xa0\u3000\u2002\u200b\x1c\x85\u2028":
+        texts += [f"政府{c}信息", f"{c}公开 年报{c}", f"a{c}{c}b", f"x {c} y", f"{c}"]
+    for text in texts:
+        assert extract._clean_line(text) == reference(text), repr(text[:30])
+    # the fast path is the common one on real blocks
+    assert sum(line.isprintable() and "  " not in line for line in lines) > len(lines) // 2
+
+
 def test_a_text_opencc_would_not_change_is_not_converted_and_every_other_is(docs, lines):
     """``simplified`` skips OpenCC only where OpenCC gives the text back unchanged."""
     t2s = normalize._t2s().convert
