@@ -156,6 +156,31 @@ def test_normal_form_is_the_plain_one(docs, lines):
         assert (c.split() == []) == bool(re.fullmatch(r"\s", c)), hex(cp)
 
 
+def test_text_by_xpath_is_itertext():
+    """htmltree.text collects what itertext() yields: texts and tails, not comments or
+    processing instructions, in document order; over the real pages and odd markup."""
+    from nianbao.pipelines import htmltree
+
+    manifest = tomllib.loads((FIXTURES / "real" / "manifest.toml").read_text(encoding="utf-8"))
+    pages = [
+        (FIXTURES / "real" / "pages" / f"{e['name']}.html").read_text("utf-8", "replace")
+        for e in manifest["pages"]
+    ]
+    pages += [
+        "<p>a<!-- c -->b<?pi x?>c<b>d<i>e</i>f</b>g</p>tail<script>s()</script>t",
+        "<div>\u3000<ruby>汉<rt>han</rt></ruby>字<br/>\n<span></span>&amp;&nbsp;</div>",
+        "",
+        "text only",
+        "<table><tr><td>1<td>2</table>后",
+    ]
+    for html in pages:
+        soup = htmltree.parse(html)
+        for node in [soup, *soup.iter()]:
+            if htmltree.is_tag(node):
+                for sep in ("", "\n"):
+                    assert htmltree.text(node, sep) == sep.join(node.itertext())
+
+
 def test_clean_line_fast_path_is_the_substitution(docs, lines):
     """A printable text without two spaces in a row is only stripped: checked over real
     blocks and with every code point inside, at either end and doubled."""
