@@ -166,7 +166,8 @@ def _t2s_identity(text: str, folded: Any) -> bool:
     the BMP). OpenCC replaces the longest dictionary entry at each position; an entry that
     changes the text has a character that changes alone, or is a phrase of
     :data:`T2S_PHRASE_ONLY`: with neither in the text, every entry it matches is itself.
-    On a county report page the look is 0.03 ms, the conversion 0.25 (2026-12-03)."""
+    On a county report page's text (7,150 characters) the look takes 0.026 ms, the
+    conversion 0.16 (best of nine, 2026-12-03)."""
     marks = t2s_table()[folded]
     if not marks.any():
         return True
