@@ -124,14 +124,21 @@ def cjk_count(text: str) -> int:
     return 0 if text.isascii() else len(_NOT_CJK.sub("", text))
 
 
-def _cjk_at_least(el: Element, need: int) -> bool:
-    """``cjk_count(htmltree.text(el)) >= need``, reading no more of the text than it takes."""
+def cjk_count_upto(el: Element, limit: int) -> int:
+    """``cjk_count(htmltree.text(el))``, reading no more of the text than it takes to reach
+    ``limit``: the count so far once it does (a layout cell or a content container holds
+    the page's whole text, and only whether it passes a bound is asked)."""
     n = 0
     for piece in el.itertext():
         n += cjk_count(piece)
-        if n >= need:
-            return True
-    return need <= 0
+        if n >= limit:
+            return n
+    return n
+
+
+def _cjk_at_least(el: Element, need: int) -> bool:
+    """``cjk_count(htmltree.text(el)) >= need``, reading no more of the text than it takes."""
+    return cjk_count_upto(el, need) >= need
 
 
 def _link_cjk(el: Element) -> int:

@@ -12,14 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nianbao.pipelines import (
-    boilerplate,
-    extract,
-    fingerprint,
-    normalize,
-    recognize,
-    relevance,
-)
+from nianbao.pipelines import boilerplate, extract, fingerprint, normalize, recognize, relevance
 from nianbao.pipelines.decode import charset_of
 from nianbao.pipelines.document import Document
 from nianbao.pipelines.metadata import report_fields
@@ -123,10 +116,10 @@ _WARM_PAGE = """<html><head><title>某县某镇2023年政府信息公开工作�
 
 def warm() -> None:
     """Clean :data:`_WARM_PAGE` once, and throw the result away. What the stages load or
-    compile at their first use (OpenCC's dictionaries and what it changes, the long label
-    patterns) is then
-    ready: a crawl's cleaning workers call this as they start, on their own core while the
-    crawl is still being set up, instead of on their first real page."""
+    compile at their first use (OpenCC's dictionaries and the table of what it changes,
+    the long label patterns) is then ready: a crawl's cleaning workers call this as they
+    start, on their own core while the crawl is still being set up, instead of on their
+    first real page."""
     derive(
         _WARM_PAGE.encode("utf-8"), "http://warm.invalid/report.html", "text/html; charset=utf-8"
     )

@@ -223,13 +223,14 @@ def _nfkc_folded(text: str) -> tuple[str, Any]:
         return unicodedata.normalize("NFKC", text), None
     cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     bmp = cp < 0x10000
-    if bmp.all():
+    all_bmp = bool(bmp.all())
+    if all_bmp:
         folded = _nfkc_lut()[cp]
     else:
         folded = np.where(bmp, _nfkc_lut()[np.where(bmp, cp, 0)], cp)
     out = folded.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
     if unicodedata.is_normalized("NFKC", out):
-        return out, folded if bmp.all() else None
+        return out, folded if all_bmp else None
     return unicodedata.normalize("NFKC", text), None
 
 

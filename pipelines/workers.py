@@ -22,9 +22,10 @@ the pool's backlog at 500–1,600 pages and both workers holding sixteen, cleane
 unread. With sixty-four (and a socket that holds them, :func:`~pipelines.channel.pipe`)
 the idle stretches went, and in alternating pairs the full crawl's share of bare's
 rate went from 0.69 and 0.73 to 0.82 and 0.81; at 30 × 40 it did not move (2026-12-03).
-A slow page holds up the jobs behind it on its worker, not the others. A worker that dies (killed, out of memory, a crash in a C parser) fails only the
-jobs it held, with :class:`WorkerLost`, and is replaced, up to :data:`MAX_REPLACEMENTS`
-times a pool (the executor, once a worker died, failed every later job).
+A slow page holds up the jobs behind it on its worker, not the others. A worker that dies
+(killed, out of memory, a crash in a C parser) fails only the jobs it held, with
+:class:`WorkerLost`, and is replaced, up to :data:`MAX_REPLACEMENTS` times a pool (the
+executor, once a worker died, failed every later job).
 """
 
 from __future__ import annotations
