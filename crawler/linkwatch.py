@@ -122,7 +122,7 @@ class LinkWatch:
                 _reconcile, self.db_url, source, self.linked, self.fetched
             )
         try:
-            job = writer.submit(
+            job = writer.submit_now(
                 withdrawal.reconcile_links, source, self.linked, self.fetched, utcnow()
             )
             result: tuple[list[int], list[int]] = await asyncio.wrap_future(job)

@@ -78,7 +78,7 @@ class StorePipeline:
             config["organ_type"] = self.source.organ_type
 
         self.run_id, self.source_id = await asyncio.wrap_future(
-            self.writer.submit(
+            self.writer.submit_now(
                 jobs.start_run, self.source.name, self.source.organ, config, os.getpid()
             )
         )
@@ -113,14 +113,14 @@ class StorePipeline:
         if status == "failed":
             errors["failed"] = summary.reason
         await asyncio.wrap_future(
-            self.writer.submit(runs.finish_run, self.run_id, status, counts, errors)
+            self.writer.submit_now(runs.finish_run, self.run_id, status, counts, errors)
         )
 
     async def close_spider(self, spider: Any = None) -> None:
         """The last list-page batch, awaited: a blocking wait here held the reactor, so
         with many sources in one process every other source stopped while one closed."""
         if self.pages and self.writer is not None:
-            await self._flush_pages()
+            await self._flush_pages(closing=True)
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         """Finish the run row with the reason Scrapy closed the crawl for (awaited, as
@@ -208,12 +208,14 @@ class StorePipeline:
         batch, self.pages = self.pages, []
         return batch
 
-    async def _flush_pages(self) -> None:
+    async def _flush_pages(self, closing: bool = False) -> None:
         """Hand the queued list-page captures to the writer and await them (never block
-        the reactor: every source of the process shares it)."""
+        the reactor: every source of the process shares it). ``closing``: the source's
+        last batch, which its close waits for (:meth:`Writer.submit_now`)."""
         assert self.writer is not None
         batch = self._take_pages()
-        future = self.writer.submit(pagecache.save, self.source_id, batch)
+        submit = self.writer.submit_now if closing else self.writer.submit
+        future = submit(pagecache.save, self.source_id, batch)
         try:
             await asyncio.wrap_future(future)
         except WriteFailed:

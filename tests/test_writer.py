@@ -571,3 +571,64 @@ def test_the_writer_lingers_only_while_jobs_stream_in_on_a_busy_machine(monkeypa
     assert time.monotonic() - started < 0.3
     ours.close()
     theirs.close()
+
+
+def test_a_job_waited_for_is_sent_at_once_and_its_batch_does_not_linger(
+    tmp_path, monkeypatch
+) -> None:
+    """A source's close waits for three jobs one after another (its last list pages, its
+    links, its run row) and the crawl ends with the last source's: such a job
+    (``submit_now``) is not held back to travel with later ones, the linger ends when
+    it arrives, and a batch holding it is written without waiting for more. A job of the
+    stream (``submit``) still waits for its window."""
+    import multiprocessing
+    import pickle
+    import time
+
+    from nianbao.models import writer
+
+    url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    stream = Writer.acquire(url)
+
+    async def crawl() -> None:
+        assert await stream.submit(add_source, "first") == "first"  # the loop now serves it
+        monkeypatch.setattr(writer, "SEND_WITHIN", 0.3)
+        started = time.monotonic()
+        assert await stream.submit(add_source, "second") == "second"
+        assert time.monotonic() - started >= 0.3  # a stream's job waits for its window
+        monkeypatch.setattr(writer, "SEND_WITHIN", 30.0)
+        started = time.monotonic()
+        held = stream.submit(add_source, "item")
+        assert await asyncio.wait_for(stream.submit_now(add_source, "close"), 20) == "close"
+        assert await asyncio.wait_for(held, 20) == "item"  # sent along with it
+        assert time.monotonic() - started < 20
+
+    try:
+        asyncio.run(crawl())
+    finally:
+        stream.release()
+    assert _names(url) == {"first", "second", "item", "close"}
+
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    inbox = writer._Inbox(theirs)
+    monkeypatch.setattr(writer, "LINGER_SECONDS", 30.0)
+    item, closing = (1, add_source, ("a",), {}, False), (2, add_source, ("b",), {}, True)
+    for message in (item, closing, "after"):
+        ours.send_bytes(pickle.dumps(message))
+    started = time.monotonic()
+    assert writer._linger(inbox, batch := [(0, add_source, ("z",), {}, False)]) is False
+    assert batch[1:] == [item, closing] and time.monotonic() - started < 10
+    assert inbox.get(timeout=5) == "after"  # left for the next batch
+
+    linger, busy = writer._Linger(), True
+    linger.streaming = True  # jobs have been streaming in: a batch of items would wait
+    started = time.monotonic()
+    assert linger(inbox, batch := [closing], busy) is False and batch == [closing]
+    assert time.monotonic() - started < 10
+    monkeypatch.setattr(writer, "LINGER_SECONDS", 0.2)
+    linger.streaming = True
+    started = time.monotonic()
+    assert linger(inbox, batch := [item], busy) is False and batch == [item]
+    assert time.monotonic() - started >= 0.2
+    ours.close()
+    theirs.close()
