@@ -36,8 +36,8 @@ row opened or finished, its last list pages, its links reconciled) is sent at on
 within :data:`SEND_WITHIN`, and the batch it is in does not linger. A source's close is
 three such jobs one after the other, and the crawl ends with the last source's: with the
 stream's delays each took 60–120 ms, and the close of a source 0.15–0.25 s after its last
-report was stored (SQLite; PostgreSQL 0.2–0.4 s); sent at once, 5–40 ms (30 × 40,
-2026-12-03).
+report was stored (SQLite; PostgreSQL 0.2–0.4 s); sent at once, 8–55 ms a job and
+0.03–0.1 s a close (30 × 40, 2026-12-03).
 
 What a crash can lose: the jobs of the batch being written and those queued behind it,
 none of which had been answered (a SIGKILL'd crawl takes its writer with it: the items in
