@@ -223,16 +223,16 @@ def _find_report(session: Session, source_id: int, key: str, url: str, sha256: s
 
     Ids, read with Core statements: the caller locks the one found (loading it then), and
     on a first crawl there is none (the ORM's select of a report cost twice the look-up).
+    The look-ups, in that order, are one statement (the first that finds one, by
+    ``COALESCE`` of each as a subquery): a first crawl found nothing by either, and on
+    PostgreSQL each was a round trip of its own (0.10–0.25 ms a new report, 2026-12-03).
     """
-    found = _ID_BY_KEY.scalar(session, {"source": source_id, "key": key})
-    if found is not None:
-        return int(found)
-    url_keyed = key.startswith("url|")
-    # only a URL-keyed report at this address is ours, unless we do not know who and when
-    at_url = _ID_AT_URL if url_keyed else _ID_URL_KEYED_AT_URL
-    found = at_url.scalar(session, {"source": source_id, "url": url})
-    if found is None and url_keyed:
-        found = _ID_BY_TEXT.scalar(session, {"source": source_id, "sha256": sha256})
+    if key.startswith("url|"):
+        values = {"source": source_id, "key": key, "url": url, "sha256": sha256}
+        found = _ID_FOR_URL_KEY.scalar(session, values)
+    else:
+        # only a URL-keyed report at this address is ours, unless we do not know who and when
+        found = _ID_FOR_KEY.scalar(session, {"source": source_id, "key": key, "url": url})
     return None if found is None else int(found)
 
 
@@ -264,6 +264,19 @@ _ID_BY_KEY = Prepared(lambda _: _BY_KEY, ["source", "key"])
 _ID_AT_URL = Prepared(lambda _: _AT_URL, ["source", "url"])
 _ID_URL_KEYED_AT_URL = Prepared(lambda _: _URL_KEYED_AT_URL, ["source", "url"])
 _ID_BY_TEXT = Prepared(lambda _: _BY_TEXT, ["source", "sha256"])
+# _find_report's look-ups in its order, as one statement (a key is unique in its source)
+_ID_FOR_KEY = Prepared(
+    lambda _: select(func.coalesce(_BY_KEY.scalar_subquery(), _URL_KEYED_AT_URL.scalar_subquery())),
+    ["source", "key", "url"],
+)
+_ID_FOR_URL_KEY = Prepared(
+    lambda _: select(
+        func.coalesce(
+            _BY_KEY.scalar_subquery(), _AT_URL.scalar_subquery(), _BY_TEXT.scalar_subquery()
+        )
+    ),
+    ["source", "key", "url", "sha256"],
+)
 _LATEST = (
     select(Version)
     .where(Version.report_id == bindparam("report"))

@@ -100,6 +100,56 @@ def test_fixed_parameters_and_lookups(session) -> None:
     assert archive._ID_AT_URL.scalar(session, {"source": sid, "url": "http://a/other"}) is None
 
 
+def test_the_report_look_ups_in_one_statement_find_what_they_found_one_by_one(session) -> None:
+    """_find_report's one statement against its look-ups run one after the other, in
+    their order: by key; else a URL-keyed report at the address (or, for a capture whose
+    organ and year are unknown, any report at it, then the one with this text)."""
+    sid = archive.source_id(session, "county")
+    when = datetime(2025, 3, 1, tzinfo=UTC)
+
+    def report(key: str, url: str, sha256: str | None = None) -> int:
+        values = dict.fromkeys(archive.upsert.REPORT_COLUMNS)
+        values.update(source_id=sid, key=key, url=url, first_seen=when, last_seen=when)
+        rid = archive.upsert.insert_report(session, values)
+        archive.upsert.touch_report_url(session, rid, url, when)
+        if sha256:
+            session.execute(
+                text(
+                    "INSERT INTO versions (report_id, n, sha256, text, norm_text, url, "
+                    "first_seen, last_seen, cleaner_version, meta, removed, flags) VALUES "
+                    "(:r, 1, :h, 't', 't', :u, :w, :w, '6', '{}', '{}', '{}')"
+                ),
+                {"r": rid, "h": sha256, "u": url, "w": when},
+            )
+        return rid
+
+    keyed = report("某镇|2023", "http://a/2023.html")
+    url_keyed = report("url|http://a/old.html", "http://a/old.html", sha256="a" * 64)
+    reused = report("某镇|2022", "http://a/reused.html")  # a keyed report at an address
+
+    def one_by_one(key: str, url: str, sha256: str) -> int | None:
+        found = archive._ID_BY_KEY.scalar(session, {"source": sid, "key": key})
+        if found is None:
+            at_url = archive._ID_AT_URL if key.startswith("url|") else archive._ID_URL_KEYED_AT_URL
+            found = at_url.scalar(session, {"source": sid, "url": url})
+        if found is None and key.startswith("url|"):
+            found = archive._ID_BY_TEXT.scalar(session, {"source": sid, "sha256": sha256})
+        return found
+
+    cases = [
+        ("某镇|2023", "http://a/elsewhere.html", "b" * 64, keyed),  # by key
+        ("某镇|2024", "http://a/old.html", "b" * 64, url_keyed),  # a URL-keyed one there
+        ("某镇|2024", "http://a/reused.html", "b" * 64, None),  # a keyed one: not ours
+        ("url|http://a/reused.html", "http://a/reused.html", "b" * 64, reused),  # any at it
+        ("url|http://a/moved.html", "http://a/moved.html", "a" * 64, url_keyed),  # by text
+        ("url|http://a/new.html", "http://a/new.html", "c" * 64, None),
+        ("某镇|2021", "http://a/new.html", "c" * 64, None),
+    ]
+    for key, url, sha256, expected in cases:
+        assert one_by_one(key, url, sha256) == expected, key
+        assert archive._find_report(session, sid, key, url, sha256) == expected, key
+
+
 def test_a_new_report_is_given_every_column(session) -> None:
     assert {*archive.upsert.REPORT_COLUMNS, "id"} == set(Report.__table__.c.keys())
 
