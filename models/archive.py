@@ -260,10 +260,7 @@ _BY_TEXT = (
     .order_by(_REPORTS_T.c.last_seen.desc())
     .limit(1)
 )
-_ID_BY_KEY = Prepared(lambda _: _BY_KEY, ["source", "key"])
 _ID_AT_URL = Prepared(lambda _: _AT_URL, ["source", "url"])
-_ID_URL_KEYED_AT_URL = Prepared(lambda _: _URL_KEYED_AT_URL, ["source", "url"])
-_ID_BY_TEXT = Prepared(lambda _: _BY_TEXT, ["source", "sha256"])
 # _find_report's look-ups in its order, as one statement (a key is unique in its source)
 _ID_FOR_KEY = Prepared(
     lambda _: select(func.coalesce(_BY_KEY.scalar_subquery(), _URL_KEYED_AT_URL.scalar_subquery())),

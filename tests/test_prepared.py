@@ -95,7 +95,8 @@ def test_fixed_parameters_and_lookups(session) -> None:
     archive.upsert.touch_report_url(session, report_id, "http://a/r", when)
     # the LIMIT and the "url|" literal are the statement's own parameters
     assert archive._ID_AT_URL.scalar(session, {"source": sid, "url": "http://a/r"}) == report_id
-    found = archive._ID_URL_KEYED_AT_URL.scalar(session, {"source": sid, "url": "http://a/r"})
+    url_keyed_at_url = Prepared(lambda _: archive._URL_KEYED_AT_URL, ["source", "url"])
+    found = url_keyed_at_url.scalar(session, {"source": sid, "url": "http://a/r"})
     assert found == report_id
     assert archive._ID_AT_URL.scalar(session, {"source": sid, "url": "http://a/other"}) is None
 
@@ -127,13 +128,17 @@ def test_the_report_look_ups_in_one_statement_find_what_they_found_one_by_one(se
     url_keyed = report("url|http://a/old.html", "http://a/old.html", sha256="a" * 64)
     reused = report("某镇|2022", "http://a/reused.html")  # a keyed report at an address
 
+    by_key = Prepared(lambda _: archive._BY_KEY, ["source", "key"])
+    url_keyed_at_url = Prepared(lambda _: archive._URL_KEYED_AT_URL, ["source", "url"])
+    by_text = Prepared(lambda _: archive._BY_TEXT, ["source", "sha256"])
+
     def one_by_one(key: str, url: str, sha256: str) -> int | None:
-        found = archive._ID_BY_KEY.scalar(session, {"source": sid, "key": key})
+        found = by_key.scalar(session, {"source": sid, "key": key})
         if found is None:
-            at_url = archive._ID_AT_URL if key.startswith("url|") else archive._ID_URL_KEYED_AT_URL
+            at_url = archive._ID_AT_URL if key.startswith("url|") else url_keyed_at_url
             found = at_url.scalar(session, {"source": sid, "url": url})
         if found is None and key.startswith("url|"):
-            found = archive._ID_BY_TEXT.scalar(session, {"source": sid, "sha256": sha256})
+            found = by_text.scalar(session, {"source": sid, "sha256": sha256})
         return found
 
     cases = [
