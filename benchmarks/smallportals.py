@@ -41,8 +41,11 @@ crawl's line with the ratio counting it, so nothing the crawl put off goes unmea
 
 Where the time goes, for bare and the full crawl (their best runs): the crawl's phases
 (start-up until the first response, fetching until the last, and what is left after it:
-cleaning and writing what was fetched, closing the sources) and the core-seconds the
-machine left idle. Bare Scrapy is bound by one thread (the reactor), so a core idles
+cleaning and writing what was fetched, closing the sources), the core-seconds the
+machine left idle, and the CPU of the crawl process apart from its helpers'. The crawl
+process is the one serial stage: while fetching, a full crawl waits for it as bare
+Scrapy does, so what it spends beyond bare's lengthens the fetching; what the helpers
+have not finished by the last response is the time after it. Bare Scrapy is bound by one thread (the reactor), so a core idles
 beside it; a full crawl whose helpers keep both cores busy is bound by its total CPU
 instead, and only less CPU in all its processes makes it faster.
 
@@ -222,11 +225,13 @@ def _say_child(
         ):
             total[key] = total.get(key, 0) + int(r.stats.get(key, 0))
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    own = usage.ru_utime + usage.ru_stime
     print(
         json.dumps(
             {
                 "wall": wall,
-                "cpu": usage.ru_utime + usage.ru_stime,
+                "cpu": own,
+                "own_cpu": own - index_cpu,  # the crawl process alone, the index step apart
                 "maxrss_mb": usage.ru_maxrss / 1024,
                 "failed": sum(r.failed for r in results),
                 "errors": sum(r.errors for r in results),
@@ -339,6 +344,8 @@ def run_crawl(db: str, urls_file: Path, mode: str, per_source: int, extra: list[
     # less the search-index catch-up, reported on its own
     out["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out["cpu"] -= out.get("index_cpu", 0.0)
+    # what its helpers (cleaning workers, archive writer) used: every process, less its own
+    out["helpers_cpu"] = max(0.0, out["cpu"] - out.get("own_cpu", out["cpu"]))
     return out
 
 
@@ -502,6 +509,12 @@ def say_phases(results: dict) -> None:
             f"  {name + ' phases':24s}start-up {phases['startup']:.2f} s, fetching "
             f"{phases['fetching']:.2f} s, after the last response {phases['after']:.2f} s{idle}"
         )
+        if "own_cpu" in results[name]:
+            r = results[name]
+            say(
+                f"  {'':24s}CPU: the crawl process {r['own_cpu']:.2f} s, its helpers "
+                f"{r['helpers_cpu']:.2f} s"
+            )
 
 
 def report(results: dict, runs: list[dict[str, dict]], n: int, m: int, per_source: int) -> None:
