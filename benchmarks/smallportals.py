@@ -45,9 +45,12 @@ cleaning and writing what was fetched, closing the sources), the core-seconds th
 machine left idle, and the CPU of the crawl process apart from its helpers'. The crawl
 process is the one serial stage: while fetching, a full crawl waits for it as bare
 Scrapy does, so what it spends beyond bare's lengthens the fetching; what the helpers
-have not finished by the last response is the time after it. Bare Scrapy is bound by one thread (the reactor), so a core idles
-beside it; a full crawl whose helpers keep both cores busy is bound by its total CPU
-instead, and only less CPU in all its processes makes it faster.
+have not finished by the last response is the time after it. (The helpers' figure is
+every process of the crawl less the crawl process's own CPU when it printed its numbers,
+so it holds that process's exit too: bare's figure is its exit alone.) Bare Scrapy is
+bound by one thread (the reactor), so a core idles beside it; a full crawl whose helpers
+keep both cores busy is bound by its total CPU instead, and only less CPU in all its
+processes makes it faster.
 
 ``--child`` is the crawl process itself (internal).
 """
@@ -345,6 +348,7 @@ def run_crawl(db: str, urls_file: Path, mode: str, per_source: int, extra: list[
     out["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out["cpu"] -= out.get("index_cpu", 0.0)
     # what its helpers (cleaning workers, archive writer) used: every process, less its own
+    # as it printed it (so its exit, freeing the crawl's objects, counts here too)
     out["helpers_cpu"] = max(0.0, out["cpu"] - out.get("own_cpu", out["cpu"]))
     return out
 
@@ -513,7 +517,7 @@ def say_phases(results: dict) -> None:
             r = results[name]
             say(
                 f"  {'':24s}CPU: the crawl process {r['own_cpu']:.2f} s, its helpers "
-                f"{r['helpers_cpu']:.2f} s"
+                f"(and its exit) {r['helpers_cpu']:.2f} s"
             )
 
 
