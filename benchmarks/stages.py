@@ -67,7 +67,7 @@ def corpus(counties: int = 3) -> list[Capture]:
 
 def outputs(captures: list[Capture]) -> dict[str, dict[str, Any]]:
     """Every output field of the cleaning chain for each capture, as a crawl's cleaning
-    worker leaves it (:func:`pipelines.stage._finish`: the stages, then a report's near-dup
+    worker leaves it (:func:`pipelines.stage.finish_sealed`: the stages, then a report's near-dup
     signature), and what the reactor's pre-filter says of the page: what a change that
     must not change behaviour compares before and after (``--save`` / ``--check``)."""
     from nianbao.pipelines import neardup, recognize

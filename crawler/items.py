@@ -40,6 +40,9 @@ class CaptureItem:
     # the link text): stored with the capture (captures.context) for reprocess.
     context: dict[str, Any] = field(default_factory=dict)
     doc: Document | Sealed | None = None
+    # CPU-ms of each cleaning stage, when ``doc`` was cleaned where the page was read (a
+    # cleaning worker, crawler/reading.py): the cleaning pipeline only counts them
+    cleaned: dict[str, float] | None = None
     cached: bool = False
     wire: Wire | None = None
     cert_sha256: str | None = None

@@ -91,7 +91,7 @@ class Document:
 class Sealed:
     """A document cleaned in a worker process, as the crawl process holds it on its way to
     the archive writer: what the crawl decides on, and the document itself pickled once,
-    in the worker (:func:`pipelines.stage._finish`).
+    in the worker (:func:`pipelines.stage.finish_sealed`).
 
     The crawl process only passes the document on. Unpickling every cleaned page from its
     worker and pickling it again for the writer (its text, its normal form, what was

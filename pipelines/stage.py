@@ -14,7 +14,9 @@ adding them up here (2026-12-02).
 Cleaning is pure CPU work, and Scrapy's reactor runs on one core. With
 ``NIANBAO_CLEAN_WORKERS`` > 0 the pipeline hands the document to a pool of that many
 processes (:mod:`pipelines.workers`; one pool per crawl process, shared by all its
-sources), which runs every stage; 0 runs them in the reactor thread. (Until 2026-12-01
+sources), which runs every stage; 0 runs them in the reactor thread. A crawl with a pool
+reads its pages there too (:mod:`crawler.reading`), and a report candidate is cleaned in the
+same job: its item arrives here cleaned, and this pipeline only counts. (Until 2026-12-01
 each stage was a pipeline of its own; with the pool the first ran them all and the other
 five passed the item on, through Scrapy's pipeline machinery, for nothing.)
 """
@@ -70,7 +72,7 @@ def start(size: int) -> None:
     pool(size)
 
 
-def _finish(doc: Document) -> tuple[Sealed, dict[str, float]]:
+def finish_sealed(doc: Document) -> tuple[Sealed, dict[str, float]]:
     """In a worker: every remaining stage. Not a report's near-duplicate signature: a busy
     writer queues it unsigned (signing was a tenth of a saturated crawl's CPU, and its
     shingle keys doubled what came back), an idle one signs it (``models.neardup``)."""
@@ -102,6 +104,10 @@ class CleanPipeline:
         doc = getattr(item, "doc", None)
         if doc is None:
             return item
+        spent = getattr(item, "cleaned", None)
+        if spent is not None and isinstance(doc, Sealed):  # cleaned where it was read
+            self._account(doc.removed_rules, doc.flags, set(), spent)
+            return item
         if self.workers > 0:
             return self._pooled(item, doc)
         from nianbao.pipelines.derive import finish
@@ -114,7 +120,7 @@ class CleanPipeline:
 
     async def _pooled(self, item: Any, doc: Document) -> Any:
         removed, flags = len(doc.removed), set(doc.flags)
-        sealed, spent = await pool(self.workers).submit(_finish, doc)
+        sealed, spent = await pool(self.workers).submit(finish_sealed, doc)
         item.doc = sealed
         self._account(sealed.removed_rules[removed:], sealed.flags, flags, spent)
         return item

@@ -131,7 +131,7 @@ def test_a_content_farm_copy_is_recognised_and_flagged(seeds):
 
 def test_the_spiders_page_text_head_is_a_prefix_of_the_whole_on_every_kind_of_page() -> None:
     """The spider reads a page's text for the pre-filter only as far as HEAD_CHARS
-    (crawler/spiders/portal.py ``body_head``), outside scripts and styles by a parent test:
+    (crawler/reading.py ``body_head``), outside scripts and styles by a parent test:
     on real pages, the generated portal's, hostile copies (truncated, cut in the middle, NUL
     bytes) and the edge cases, what it returns is the text of every node with no script or
     style ancestor, or a prefix of it at least as long as asked; so the pre-filter's verdict
@@ -139,7 +139,7 @@ def test_the_spiders_page_text_head_is_a_prefix_of_the_whole_on_every_kind_of_pa
     from lxml import etree
     from scrapy.http import HtmlResponse
 
-    from nianbao.crawler.spiders.portal import body_head
+    from nianbao.crawler.reading import body_head
     from nianbao.pipelines.decode import charset_of, decode
     from nianbao.pipelines.recognize import HEAD_CHARS, head_looks_like_candidate
     from tests.test_extract_same import pages

@@ -28,7 +28,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import scrapy
-from lxml import etree
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
@@ -39,45 +38,15 @@ from nianbao.crawler import links as linkmod
 from nianbao.crawler.classify import classify
 from nianbao.crawler.fallback import Fallback
 from nianbao.crawler.items import CaptureItem
+from nianbao.crawler.reading import ATTACHMENT_TEXT, PageReading, ReadJob, read, read_job
 from nianbao.crawler.traps import PagerGuard, TrapGuard
 from nianbao.crawler.urls import canonical, is_attachment, is_binary
 from nianbao.crawler.wire import Wire, header_pairs, rebuilt
 from nianbao.models.runs import RECEIVED
+from nianbao.pipelines import stage
 from nianbao.pipelines.decode import charset_of, decode, scrapy_codec
 from nianbao.pipelines.derive import document_for
-from nianbao.pipelines.metadata import page_fields
-from nianbao.pipelines.recognize import (
-    HEAD_CHARS,
-    head_looks_like_candidate,
-    title_names_genre,
-)
-
-_ATTACHMENT_TEXT = re.compile(r"\.(pdf|docx?|wps)\s*$", re.I)
-# Asked of the page's lxml tree directly, as plain strings: through parsel, every text node
-# became a Selector (a few hundred a page), the costliest part of parsing a page.
-_TITLE_TEXT = etree.XPath("descendant-or-self::title/text()", smart_strings=False)
-# Script and style content is raw text in the HTML parser's tree (never elements): its
-# text nodes are their element's children, so the parent test is enough. The ancestor
-# test it replaces took a quarter more of the reactor's time on real pages (245 → 192 µs
-# a page over 400 of them, the same text nodes on every one, 2026-12-02).
-_BODY_TEXT = etree.XPath(
-    "//body//text()[not(parent::script or parent::style)]", smart_strings=False
-)
-
-
-def body_head(root: Any, limit: int = HEAD_CHARS) -> str:
-    """The page's text as the pre-filter reads it (its text nodes outside scripts and
-    styles, each stripped, the empty ones dropped, joined by spaces), only as far as
-    ``limit`` characters: the whole, or a prefix of it at least ``limit`` long."""
-    parts: list[str] = []
-    size = 0
-    for text in _BODY_TEXT(root):
-        if text := text.strip():
-            parts.append(text)
-            size += len(text) + 1
-            if size > limit:
-                break
-    return " ".join(parts)
+from nianbao.pipelines.workers import WorkerLost
 
 
 def _as_list(value: Any) -> list[str]:
@@ -145,6 +114,7 @@ class PortalSpider(scrapy.Spider):
     use_sitemaps: bool
     resumed: bool  # continuing a JOBDIR queue after a graceful stop
     obey_robots: bool
+    pooled_reading: bool
     fallback: Fallback
     guard: TrapGuard
     pagers: PagerGuard
@@ -198,6 +168,8 @@ class PortalSpider(scrapy.Spider):
         spider.pagers = PagerGuard(s.getint("NIANBAO_TRAP_MAX_EMPTY_PAGES"))
         spider.fallback = Fallback(s.getint("NIANBAO_FALLBACK_BATCH"))
         spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
+        # pages are read in the cleaning pool when the crawl has one (crawler/reading.py)
+        spider.pooled_reading = s.getint("NIANBAO_CLEAN_WORKERS") > 0
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         if spider.use_sitemaps and spider.obey_robots:
             crawler.signals.connect(spider.robots_received, signal=signals.response_received)
@@ -432,47 +404,84 @@ class PortalSpider(scrapy.Spider):
             yield self._item(response, "listing", context=_sent_form(response) or None)
 
     def _page_item(
-        self, response: Response, context: dict[str, Any] | None = None, **extra: Any
+        self,
+        response: Response,
+        context: dict[str, Any] | None = None,
+        reading: PageReading | None = None,
+        **extra: Any,
     ) -> CaptureItem:
         """A report candidate: the capture, its context (kept with it, so ``reprocess``
-        derives exactly what the crawl did), and the Document the stages clean."""
-        context = {k: v for k, v in ((context or {}) | _sent_form(response)).items() if v}
+        derives exactly what the crawl did), and the Document the stages clean (already
+        cleaned, sealed, when the page was read in a cleaning worker)."""
+        context = self._context(response, context)
         item = self._item(response, "page", context=context, **extra)
+        if reading is not None and reading.doc is not None:
+            item.doc, item.cleaned = reading.doc, reading.spent
+            return item
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         item.doc = document_for(response.body, response.url, ctype, context)
+        if reading is not None:
+            item.doc.decoded_as = reading.encoding
         return item
 
-    def parse(self, response: Response, **_: Any) -> Iterator[Any]:
-        stats = self.crawler.stats
+    @staticmethod
+    def _context(response: Response, context: dict[str, Any] | None) -> dict[str, Any]:
+        return {k: v for k, v in ((context or {}) | _sent_form(response)).items() if v}
+
+    def parse(self, response: Response, **_: Any) -> Any:
+        """What a fetched page yields: its capture, and the requests for what it links.
+
+        Returns an iterator; with a cleaning pool running (:mod:`pipelines.stage`), a
+        coroutine for one, awaiting the page's reading in the pool (:mod:`crawler.reading`,
+        which says why). Scrapy takes either from a callback."""
         kind = classify(response)
+        stats = self.crawler.stats
         if kind == "not_modified":  # answer to a conditional request: seen again, unchanged
             stats.inc_value(RECEIVED)
-            yield self._not_modified(response)
-            return
+            return iter((self._not_modified(response),))
+        if kind == "page" and self.pooled_reading:
+            pool = stage.running_pool()
+            if pool is not None and pool.broken is None:
+                return self._parse_in_pool(response, pool)
+        return self._parse_here(response, kind)
+
+    def _received(self, response: Response, kind: str) -> tuple[list[CaptureItem], bool]:
+        """The capture a page yields before it is read, and whether to read it: the stored
+        copy a 304 confirmed, a 404 at a known report, a gateway's block page. A page
+        received whole (or confirmed by a 304) is counted: a source that received none
+        "failed"."""
+        stats = self.crawler.stats
+        out = []
         # The stored copy of a report a 304 confirmed: its capture, then its links as usual.
         confirmed = "cached" in response.flags and "nianbao_304" in response.meta
         if confirmed:
-            yield self._not_modified(response)
+            out.append(self._not_modified(response))
         if kind == "gone":
             # Not a page received: a source answering only 404 failed (models.runs).
             stats.inc_value(f"portal/skipped/http_{response.status}")
             if response.meta.get("known_report"):
-                yield self._item(response, "gone")
-            return
+                out.append(self._item(response, "gone"))
+            return out, False
         if kind == "blocked":
             stats.inc_value("portal/blocked")
             self.logger.warning(
                 "blocked by an anti-bot gateway at %s (HTTP %s)", response.url, response.status
             )
-            yield self._item(response, "blocked")
-            return
-        # Received whole (or confirmed by a 304): what makes a source's run not "failed".
+            out.append(self._item(response, "blocked"))
+            return out, False
         stats.inc_value(RECEIVED)
+        return out, True
+
+    def _parse_here(self, response: Response, kind: str) -> Iterator[Any]:
+        received, go_on = self._received(response, kind)
+        yield from received
+        if not go_on:
+            return
         meta = response.meta
         # A document: archived only as an attachment of a report page, a report-named link,
         # a sitemap entry or a known report; the pipelines decide what it is.
         if kind == "document":
-            if confirmed:
+            if "cached" in response.flags and "nianbao_304" in meta:
                 return
             if meta.get("known_report") or meta.get("landing_url") or is_attachment(response.url):
                 yield self._page_item(
@@ -489,53 +498,86 @@ class PortalSpider(scrapy.Spider):
         # decode()'s look at the bytes, once: for Scrapy's text and for the cleaning worker
         found = decode(response.body, charset_of(ctype)).encoding
         response = rebuilt(response, encoding=scrapy_codec(found))
-        if response.selector.type == "json":  # type: ignore[attr-defined]
+        reading = read(
+            response,  # type: ignore[arg-type]
+            found,
+            meta.get("cms"),
+            self._cms_url(response),
+            bool(meta.get("known_report")),
+        )
+        yield from self._act(response, reading)
+
+    async def _parse_in_pool(self, response: Response, pool: Any) -> list[Any]:
+        """:meth:`_parse_here` for a page read in the cleaning pool, a candidate cleaned there."""
+        received, _go_on = self._received(response, "page")
+        meta = response.meta
+        confirmed = "cached" in response.flags and "nianbao_304" in meta
+        job = ReadJob(
+            cls=type(response),  # type: ignore[arg-type]
+            url=response.url,
+            status=response.status,
+            body=response.body,
+            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
+            came_from=meta.get("cms"),
+            cms_url=self._cms_url(response),
+            known_report=bool(meta.get("known_report")),
+            clean=(
+                None if confirmed or "nianbao_page_304" in meta else self._context(response, None)
+            ),
+        )
+        try:
+            reading = await pool.submit(read_job, job)
+        except WorkerLost as exc:
+            # Its bytes are kept (as any page's); its links are not followed this time.
+            self.crawler.stats.inc_value("portal/read_lost")
+            self.logger.error("reading %s failed: %s", response.url, exc)
+            return [*received, *self._evidence(response)]
+        self.crawler.stats.inc_value("portal/read_in_pool")
+        return [*received, *self._act(response, reading)]
+
+    def _cms_url(self, response: Response) -> str:
+        """The address the CMS adapters are told: a start page as the user gave it (a
+        fragment can name a column, gkmlpt's …/index#<id>; canonical addresses drop
+        fragments)."""
+        given = response.meta.get("start_url")
+        return given if given and canonical(given) == canonical(response.url) else response.url
+
+    def _act(self, response: Response, reading: PageReading) -> Iterator[Any]:
+        """What a page yields once read: its capture or evidence, its attachments, the
+        lists a CMS reaches and the links worth following."""
+        meta = response.meta
+        if reading.json:
             # A CMS list API's answer (gkmlpt, Epoint): no HTML to read; the adapter reads it.
             yield from self._evidence(response)
-            yield from self._cms_lists(response)
+            yield from self._cms_lists(response, reading)
             return
-        root = response.selector.root  # type: ignore[attr-defined]
-        title = " ".join(_TITLE_TEXT(root)).strip()
-        # the pre-filter's verdict, reading the page's text only when the title says no
-        candidate = title_names_genre(title) or head_looks_like_candidate(body_head(root))
-        page_links = linkmod.links(response.selector, response.url, response.text)  # type: ignore[attr-defined]
-        if response.status == 200:  # the same extraction tells linkwatch what is linked
+        if reading.targets is not None:
             self.crawler.signals.send_catch_log(
-                linkmod.page_links,
-                page=canonical(response.url),
-                targets=linkmod.targets(
-                    response.selector,  # type: ignore[attr-defined]
-                    response.url,
-                    response.text,  # type: ignore[attr-defined]
-                    page_links,
-                ),
+                linkmod.page_links, page=canonical(response.url), targets=reading.targets
             )
+        confirmed = "cached" in response.flags and "nianbao_304" in meta
         if "nianbao_page_304" in meta:
             # A page the archive holds as a non-report page answered 304: the same bytes
             # recognition turned down last time. Its 304 is the capture; links as usual.
             yield from self._evidence(response)
-            if candidate:
-                yield from self._attachments(response, title, page_links)
-        elif candidate or meta.get("known_report"):
+            if reading.candidate:
+                yield from self._attachments(response, reading)
+        elif reading.candidate or meta.get("known_report"):
             if not confirmed:
                 self.crawler.stats.inc_value("portal/candidates")
-                item = self._page_item(response)
-                item.doc.decoded_as = found
-                yield item
-            yield from self._attachments(response, title, page_links)
+                yield self._page_item(response, reading=reading)
+            yield from self._attachments(response, reading)
         else:
             yield from self._evidence(response)
-        yield from self._cms_lists(response)
-        yield from self._follow(response, page_links)
+        yield from self._cms_lists(response, reading)
+        yield from self._follow(response, reading.links)
 
-    def _attachments(
-        self, response: Response, title: str, page_links: list[linkmod.Link]
-    ) -> Iterator[scrapy.Request]:
-        landing: dict[str, Any] = {"landing_url": response.url, "landing_title": title}
-        for link in page_links:
-            if is_attachment(link.url) or _ATTACHMENT_TEXT.search(link.text):
+    def _attachments(self, response: Response, reading: PageReading) -> Iterator[scrapy.Request]:
+        landing: dict[str, Any] = {"landing_url": response.url, "landing_title": reading.title}
+        for link in reading.links:
+            if is_attachment(link.url) or ATTACHMENT_TEXT.search(link.text):
                 if "landing_fields" not in landing:  # the page's 索引号, 发布机构, dates …
-                    landing["landing_fields"] = page_fields(response.text)
+                    landing["landing_fields"] = reading.landing_fields or {}
                 req = self._request(
                     link.url,
                     priority=25,
@@ -574,7 +616,7 @@ class PortalSpider(scrapy.Spider):
                 if named
                 else {}
             )
-            if is_attachment(url) or _ATTACHMENT_TEXT.search(link.text):
+            if is_attachment(url) or ATTACHMENT_TEXT.search(link.text):
                 if named:  # a report column listing its PDFs/DOCXs directly
                     req = self._request(
                         url, priority=25, kind="attachment", level=parent_level + 1, meta=landing
@@ -612,40 +654,30 @@ class PortalSpider(scrapy.Spider):
             else:
                 self.fallback.push(req)
 
-    def _cms_lists(self, response: Response) -> Iterator[Any]:
+    def _cms_lists(self, response: Response, reading: PageReading) -> Iterator[Any]:
         """List pages a CMS reaches without plain links (crawler/cms/), as pagers of this
         page: as promising and as deep as the list itself."""
-        text = response.text  # type: ignore[attr-defined]
-        came_from = response.meta.get("cms")
-        # A start page is named as the user gave it: a fragment can name a column
-        # (gkmlpt's …/index#<id>), and canonical addresses drop fragments.
-        given = response.meta.get("start_url")
-        url = given if given and canonical(given) == canonical(response.url) else response.url
-        for adapter in cms.ADAPTERS:
-            state = came_from[1] if came_from and came_from[0] == adapter.name else None
-            if came_from and state is None:
-                continue  # an answer to another adapter's request
-            for page in adapter.next_lists(text, url, state):
-                priority = response.meta.get("link_priority", 0)
-                if page.item:  # an article the list names: followed as a link in the list
-                    yield from self._cms_item(response, page, adapter.name)
-                    continue
-                req = self._request(
-                    page.url,
-                    priority=priority,
-                    kind="list",
-                    cold=response.meta.get("cold", 0),
-                    level=response.meta.get("level", 0),
-                    formdata=page.formdata,
-                    meta={"cms": (adapter.name, page.state), **page.extra},
-                )
-                if req is not None:
-                    self.crawler.stats.inc_value(f"portal/cms/{adapter.name}")
-                if priority > 0:
-                    if req:
-                        yield req
-                else:
-                    self.fallback.push(req)
+        for name, page in reading.cms:
+            priority = response.meta.get("link_priority", 0)
+            if page.item:  # an article the list names: followed as a link in the list
+                yield from self._cms_item(response, page, name)
+                continue
+            req = self._request(
+                page.url,
+                priority=priority,
+                kind="list",
+                cold=response.meta.get("cold", 0),
+                level=response.meta.get("level", 0),
+                formdata=page.formdata,
+                meta={"cms": (name, page.state), **page.extra},
+            )
+            if req is not None:
+                self.crawler.stats.inc_value(f"portal/cms/{name}")
+            if priority > 0:
+                if req:
+                    yield req
+            else:
+                self.fallback.push(req)
 
     def _cms_item(self, response: Response, page: cms.ListPage, name: str) -> Iterator[Any]:
         """An item of a CMS list (``ListPage(item=True)``), scored as :meth:`_follow` scores
