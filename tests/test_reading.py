@@ -36,7 +36,7 @@ def _in_process(cls: type[TextResponse], url: str, body: bytes, ctype: str, know
 
 
 def test_a_real_page_read_in_a_worker_is_read_as_in_the_crawl_process():
-    """Real saved pages (their provenance: tests/fixtures/real/README), through a real
+    """Real saved pages (their provenance: tests/fixtures/real/manifest.toml), through a real
     worker process: everything the spider acts on is the same, and a candidate comes back
     cleaned."""
     pool = workers.Pool(1)
