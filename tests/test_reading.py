@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +181,60 @@ def test_a_crawl_reading_in_its_pool_archives_what_one_without_a_pool_does(
     got = archive(db_url)
     assert len(got) == 3
     assert got == archive(here)
+
+
+_CRASH = """
+import json, os, sys
+import nianbao.crawler.reading as reading
+from nianbao import crawl
+from nianbao.sources import SourceConfig
+
+url, db = sys.argv[1], sys.argv[2]
+parent, real = os.getpid(), reading.read
+
+
+def read(response, *args, **kwargs):
+    # in a cleaning worker only (forked from here: it has this module as patched)
+    if response.url.endswith("_1001.html") and os.getpid() != parent:
+        os._exit(3)  # as a crash in a C parser would end it
+    return real(response, *args, **kwargs)
+
+
+reading.read = read
+fast = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "LOG_LEVEL": "WARNING"}
+(result,) = crawl.run([SourceConfig("county", [url])], db, fast)
+keys = ("portal/read_lost", "portal/read_in_pool", "archive/new_reports")
+print(json.dumps({k: result.stats.get(k, 0) for k in keys} | {"status": result.status}))
+"""
+
+
+def test_a_worker_lost_while_reading_a_page_keeps_its_capture_and_the_crawl_goes_on(
+    tmp_path, county, serve
+):
+    """A worker that dies reading one page (a real process ending mid-job): that page's
+    bytes are archived as a capture, an error line names it, its links are not followed
+    this time; the worker is replaced and the other reports are archived."""
+    server = serve(county)
+    db = tmp_path / "lost.sqlite"
+    proc = subprocess.run(
+        [sys.executable, "-c", _CRASH, server.url("/"), f"sqlite:///{db}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    # The worker fails every job it held: the page that killed it, and whatever page was
+    # queued on it too (each said, each counted; their captures are kept the same way).
+    lost = re.findall(r"reading (\S+) failed: the cleaning worker", proc.stderr)
+    assert any(url.endswith("_1001.html") for url in lost), proc.stderr[-2000:]
+    assert stats["portal/read_lost"] == len(lost)
+    others = sum(bool(re.search(r"_100[23]\.html$", url)) for url in lost)
+    assert stats["archive/new_reports"] == 2 - others  # every other report is archived
+    assert stats["portal/read_in_pool"] >= 8
+    assert stats["status"] != "failed"
+    with sqlite3.connect(db) as conn:
+        kept = conn.execute(
+            "SELECT kind, status, body_sha256 FROM captures WHERE url LIKE '%\\_1001.html' ESCAPE '\\'"
+        ).fetchall()
+    assert len(kept) == 1 and kept[0][1] == 200 and kept[0][2], kept
