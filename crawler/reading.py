@@ -41,7 +41,7 @@ from nianbao.pipelines.recognize import (
     title_names_genre,
 )
 
-ATTACHMENT_TEXT = re.compile(r"\.(pdf|docx?|wps)\s*$", re.I)
+_ATTACHMENT_TEXT = re.compile(r"\.(pdf|docx?|wps)\s*$", re.I)
 # Asked of the page's lxml tree directly, as plain strings: through parsel, every text node
 # became a Selector (a few hundred a page), the costliest part of parsing a page.
 _TITLE_TEXT = etree.XPath("descendant-or-self::title/text()", smart_strings=False)
@@ -87,8 +87,9 @@ class PageReading:
     spent: dict[str, float] | None = None
 
 
-def links_an_attachment(links: list[linkmod.Link]) -> bool:
-    return any(is_attachment(link.url) or ATTACHMENT_TEXT.search(link.text) for link in links)
+def to_attachment(link: linkmod.Link) -> bool:
+    """A link to a PDF/DOC/DOCX/WPS, by its address or by its text (``…报告.pdf``)."""
+    return bool(is_attachment(link.url) or _ATTACHMENT_TEXT.search(link.text))
 
 
 def cms_pages(text: str, url: str, came_from: Any) -> list[tuple[str, ListPage]]:
@@ -120,7 +121,7 @@ def read(
     if response.status == 200:  # the same extraction tells linkwatch what is linked
         targets = linkmod.targets(response.selector, response.url, text, page_links)
     fields = None
-    if (candidate or known_report) and links_an_attachment(page_links):
+    if (candidate or known_report) and any(map(to_attachment, page_links)):
         fields = page_fields(text)  # the page's 索引号, 发布机构, dates …
     return PageReading(
         found,

@@ -38,7 +38,7 @@ from nianbao.crawler import links as linkmod
 from nianbao.crawler.classify import classify
 from nianbao.crawler.fallback import Fallback
 from nianbao.crawler.items import CaptureItem
-from nianbao.crawler.reading import ATTACHMENT_TEXT, PageReading, ReadJob, read, read_job
+from nianbao.crawler.reading import PageReading, ReadJob, read, read_job, to_attachment
 from nianbao.crawler.traps import PagerGuard, TrapGuard
 from nianbao.crawler.urls import canonical, is_attachment, is_binary
 from nianbao.crawler.wire import Wire, header_pairs, rebuilt
@@ -47,6 +47,15 @@ from nianbao.pipelines import stage
 from nianbao.pipelines.decode import charset_of, decode, scrapy_codec
 from nianbao.pipelines.derive import document_for
 from nianbao.pipelines.workers import WorkerLost
+
+
+def _confirmed(response: Response) -> bool:
+    """The stored copy of a page a 304 confirmed (crawler.conditional), not a download."""
+    return "cached" in response.flags and "nianbao_304" in response.meta
+
+
+def _content_type(response: Response) -> str:
+    return (response.headers.get(b"Content-Type") or b"").decode("latin-1")
 
 
 def _as_list(value: Any) -> list[str]:
@@ -418,8 +427,7 @@ class PortalSpider(scrapy.Spider):
         if reading is not None and reading.doc is not None:
             item.doc, item.cleaned = reading.doc, reading.spent
             return item
-        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        item.doc = document_for(response.body, response.url, ctype, context)
+        item.doc = document_for(response.body, response.url, _content_type(response), context)
         if reading is not None:
             item.doc.decoded_as = reading.encoding
         return item
@@ -453,8 +461,7 @@ class PortalSpider(scrapy.Spider):
         stats = self.crawler.stats
         out = []
         # The stored copy of a report a 304 confirmed: its capture, then its links as usual.
-        confirmed = "cached" in response.flags and "nianbao_304" in response.meta
-        if confirmed:
+        if _confirmed(response):
             out.append(self._not_modified(response))
         if kind == "gone":
             # Not a page received: a source answering only 404 failed (models.runs).
@@ -481,7 +488,7 @@ class PortalSpider(scrapy.Spider):
         # A document: archived only as an attachment of a report page, a report-named link,
         # a sitemap entry or a known report; the pipelines decide what it is.
         if kind == "document":
-            if "cached" in response.flags and "nianbao_304" in meta:
+            if _confirmed(response):
                 return
             if meta.get("known_report") or meta.get("landing_url") or is_attachment(response.url):
                 yield self._page_item(
@@ -494,7 +501,7 @@ class PortalSpider(scrapy.Spider):
                     landing_url=meta.get("landing_url"),
                 )
             return
-        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        ctype = _content_type(response)
         # decode()'s look at the bytes, once: for Scrapy's text and for the cleaning worker
         found = decode(response.body, charset_of(ctype)).encoding
         response = rebuilt(response, encoding=scrapy_codec(found))
@@ -511,18 +518,19 @@ class PortalSpider(scrapy.Spider):
         """:meth:`_parse_here` for a page read in the cleaning pool, a candidate cleaned there."""
         received, _go_on = self._received(response, "page")
         meta = response.meta
-        confirmed = "cached" in response.flags and "nianbao_304" in meta
         job = ReadJob(
             cls=type(response),  # type: ignore[arg-type]
             url=response.url,
             status=response.status,
             body=response.body,
-            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
+            content_type=_content_type(response),
             came_from=meta.get("cms"),
             cms_url=self._cms_url(response),
             known_report=bool(meta.get("known_report")),
             clean=(
-                None if confirmed or "nianbao_page_304" in meta else self._context(response, None)
+                None
+                if _confirmed(response) or "nianbao_page_304" in meta
+                else self._context(response, None)
             ),
         )
         try:
@@ -555,7 +563,6 @@ class PortalSpider(scrapy.Spider):
             self.crawler.signals.send_catch_log(
                 linkmod.page_links, page=canonical(response.url), targets=reading.targets
             )
-        confirmed = "cached" in response.flags and "nianbao_304" in meta
         if "nianbao_page_304" in meta:
             # A page the archive holds as a non-report page answered 304: the same bytes
             # recognition turned down last time. Its 304 is the capture; links as usual.
@@ -563,7 +570,7 @@ class PortalSpider(scrapy.Spider):
             if reading.candidate:
                 yield from self._attachments(response, reading)
         elif reading.candidate or meta.get("known_report"):
-            if not confirmed:
+            if not _confirmed(response):
                 self.crawler.stats.inc_value("portal/candidates")
                 yield self._page_item(response, reading=reading)
             yield from self._attachments(response, reading)
@@ -575,7 +582,7 @@ class PortalSpider(scrapy.Spider):
     def _attachments(self, response: Response, reading: PageReading) -> Iterator[scrapy.Request]:
         landing: dict[str, Any] = {"landing_url": response.url, "landing_title": reading.title}
         for link in reading.links:
-            if is_attachment(link.url) or ATTACHMENT_TEXT.search(link.text):
+            if to_attachment(link):
                 if "landing_fields" not in landing:  # the page's 索引号, 发布机构, dates …
                     landing["landing_fields"] = reading.landing_fields or {}
                 req = self._request(
@@ -616,7 +623,7 @@ class PortalSpider(scrapy.Spider):
                 if named
                 else {}
             )
-            if is_attachment(url) or ATTACHMENT_TEXT.search(link.text):
+            if to_attachment(link):
                 if named:  # a report column listing its PDFs/DOCXs directly
                     req = self._request(
                         url, priority=25, kind="attachment", level=parent_level + 1, meta=landing
@@ -648,11 +655,16 @@ class PortalSpider(scrapy.Spider):
             req = self._request(
                 url, priority=priority, text=link.text, cold=cold, level=level, meta=landing
             )
-            if priority > 0:
-                if req:
-                    yield req
-            else:
-                self.fallback.push(req)
+            yield from self._send_or_hold(req, priority)
+
+    def _send_or_hold(self, req: scrapy.Request | None, priority: int) -> Iterator[Any]:
+        """A promising request (priority > 0) now; any other to the fallback crawl, which
+        the spider releases once a source's promising requests are done."""
+        if priority > 0:
+            if req:
+                yield req
+        else:
+            self.fallback.push(req)
 
     def _cms_lists(self, response: Response, reading: PageReading) -> Iterator[Any]:
         """List pages a CMS reaches without plain links (crawler/cms/), as pagers of this
@@ -673,11 +685,7 @@ class PortalSpider(scrapy.Spider):
             )
             if req is not None:
                 self.crawler.stats.inc_value(f"portal/cms/{name}")
-            if priority > 0:
-                if req:
-                    yield req
-            else:
-                self.fallback.push(req)
+            yield from self._send_or_hold(req, priority)
 
     def _cms_item(self, response: Response, page: cms.ListPage, name: str) -> Iterator[Any]:
         """An item of a CMS list (``ListPage(item=True)``), scored as :meth:`_follow` scores
@@ -709,11 +717,7 @@ class PortalSpider(scrapy.Spider):
         )
         if req is not None:
             self.crawler.stats.inc_value(f"portal/cms/{name}/items")
-        if value > 0:
-            if req:
-                yield req
-        else:
-            self.fallback.push(req)
+        yield from self._send_or_hold(req, value)
 
     # --- failures -----------------------------------------------------------------------
 
