@@ -22,10 +22,17 @@ the pool's backlog at 500–1,600 pages and both workers holding sixteen, cleane
 unread. With sixty-four (and a socket that holds them, :func:`~pipelines.channel.pipe`)
 the idle stretches went, and in alternating pairs the full crawl's share of bare's
 rate went from 0.69 and 0.73 to 0.82 and 0.81; at 30 × 40 it did not move (2026-12-03).
-A slow page holds up the jobs behind it on its worker, not the others. A worker that dies
-(killed, out of memory, a crash in a C parser) fails only the jobs it held, with
-:class:`WorkerLost`, and is replaced, up to :data:`MAX_REPLACEMENTS` times a pool (the
-executor, once a worker died, failed every later job).
+A slow page holds up the jobs behind it on its worker, not the others.
+
+A worker that dies (killed, out of memory, a crash in a C parser) is replaced, up to
+:data:`MAX_REPLACEMENTS` times a pool (the executor, once a worker died, failed every later
+job). Of the jobs it held, one was running; the others had not started, or were done with
+their answers not yet written. Which one killed it cannot be told, so each is tried again
+**alone**, on a worker holding nothing else, before any new job is sent: the innocent
+ones are answered, and only a job that ends a worker while it runs alone (or that was the
+only one its worker held) fails, with :class:`WorkerLost`. Until 2026-12-03 every job the
+dead worker held failed: up to :data:`AHEAD` pages a crash, whose links the crawl then did
+not follow and whose reports it did not clean until the next night.
 """
 
 from __future__ import annotations
@@ -110,11 +117,17 @@ def _answer(conn: Any, answers: queue.SimpleQueue[bytes | None]) -> None:
             return
 
 
+# A job: its id, what to run on what, and the future that awaits it.
+_Job = tuple[int, Callable[[Any], Any], Any, asyncio.Future]
+
+
 class _Worker:
     def __init__(self, process: Any, conn: Any) -> None:
         self.process = process
         self.channel = Channel(conn)
-        self.jobs: dict[int, asyncio.Future | None] = {}
+        # the jobs in its hands, by id (None: their loop is gone, the answer is dropped)
+        self.jobs: dict[int, _Job | None] = {}
+        self.alone = False  # it runs one job held by a lost worker, and nothing else
 
 
 class Pool:
@@ -124,9 +137,10 @@ class Pool:
         self.size = max(1, workers)
         self.initializer = initializer
         self.workers: list[_Worker] = []
-        self.pending: collections.deque[tuple[int, Callable, Any, asyncio.Future]] = (
-            collections.deque()
-        )
+        self.pending: collections.deque[_Job] = collections.deque()
+        # jobs a lost worker held, each to be run alone before anything new (the docstring)
+        self.again: collections.deque[_Job] = collections.deque()
+        self.tried_again = 0  # jobs a lost worker held that were tried again alone
         self.ids = itertools.count()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.replaced = 0
@@ -176,17 +190,18 @@ class Pool:
                 w.jobs = dict.fromkeys(w.jobs)
                 self._watch(w, loop)
             self.pending.clear()
+            self.again.clear()
             self.waiters = []
             self.loop = loop
         return loop
 
     def backlog(self) -> int:
         """Jobs submitted and not yet in a worker's hands."""
-        return len(self.pending)
+        return len(self.pending) + len(self.again)
 
     async def below(self, n: int) -> None:
         """Return once the backlog is below ``n`` (at once if it is)."""
-        if len(self.pending) < n or self.broken is not None:
+        if self.backlog() < n or self.broken is not None:
             return
         loop = self._attach()
         future = loop.create_future()
@@ -200,7 +215,7 @@ class Pool:
         for n, future in self.waiters:
             if future.done():
                 continue
-            if len(self.pending) < n or self.broken is not None:
+            if self.backlog() < n or self.broken is not None:
                 future.set_result(None)
             else:
                 still.append((n, future))
@@ -222,40 +237,65 @@ class Pool:
         self._wake()
 
     def _send_ahead(self) -> None:
-        while self.pending and self.workers:
-            worker = min(self.workers, key=lambda w: len(w.jobs))
-            if len(worker.jobs) >= AHEAD:
+        # A lost worker's jobs first, each to a worker holding nothing, which gets nothing
+        # more until it answers; new jobs wait until all of them are in hand.
+        while self.again:
+            idle = next((w for w in self.workers if not w.jobs), None)
+            if idle is None:
                 return
-            jid, fn, arg, future = self.pending.popleft()
-            if future.cancelled():
-                continue
-            worker.jobs[jid] = future
-            worker.channel.send((jid, fn, arg), functools.partial(self._unsent, worker, jid))
+            job = self.again.popleft()
+            if not job[3].cancelled():
+                idle.alone = True
+                self._send(idle, job)
+        while self.pending and self.workers:
+            worker = min(self.workers, key=lambda w: AHEAD if w.alone else len(w.jobs))
+            if worker.alone or len(worker.jobs) >= AHEAD:
+                return
+            job = self.pending.popleft()
+            if not job[3].cancelled():
+                self._send(worker, job)
+
+    def _send(self, worker: _Worker, job: _Job) -> None:
+        jid, fn, arg, _future = job
+        worker.jobs[jid] = job
+        worker.channel.send((jid, fn, arg), functools.partial(self._unsent, worker, jid))
 
     def _unsent(self, worker: _Worker, jid: int, exc: Exception) -> None:
         """The job did not pickle: its own failure."""
-        future = worker.jobs.pop(jid, None)
-        if future is not None:
-            settle(future, False, exc)
+        job = worker.jobs.pop(jid, None)
+        if job is not None:
+            settle(job[3], False, exc)
+        worker.alone = worker.alone and bool(worker.jobs)
 
     def _answered(self, worker: _Worker, message: tuple[int, bool, Any]) -> None:
         jid, ok, value = message
-        future = worker.jobs.pop(jid, None)
-        if future is not None:
-            settle(future, ok, value)
+        job = worker.jobs.pop(jid, None)
+        if job is not None:
+            settle(job[3], ok, value)
+        worker.alone = worker.alone and bool(worker.jobs)
         self._dispatch()
 
     def _lost(self, worker: _Worker) -> None:
-        """A worker's socket closed: fail its jobs, start another in its place."""
+        """A worker's socket closed: its jobs tried again alone, or, if it ran one job
+        alone, that job failed; another worker started in its place."""
         worker.channel.close()
         worker.process.join(timeout=1.0)
         why = (
             f"the cleaning worker (pid {worker.process.pid}) ended, exit {worker.process.exitcode}"
         )
-        logger.error("%s, with %d page(s) in hand", why, len(worker.jobs))
-        for future in worker.jobs.values():
-            if future is not None:
-                settle(future, False, WorkerLost(why))
+        held = [job for job in worker.jobs.values() if job is not None]
+        if worker.alone or len(worker.jobs) <= 1:
+            # the one job it held ended it: that job fails (and no other)
+            logger.error("%s, with %d page(s) in hand", why, len(worker.jobs))
+            alone = f"{why}, running this page alone" if worker.alone else why
+            for job in held:
+                settle(job[3], False, WorkerLost(alone))
+        else:
+            logger.error(
+                "%s, with %d page(s) in hand: each is tried again alone", why, len(worker.jobs)
+            )
+            self.again.extend(held)
+            self.tried_again += len(held)
         worker.jobs.clear()
         self.workers.remove(worker)
         if self.replaced < MAX_REPLACEMENTS:
@@ -264,8 +304,9 @@ class Pool:
         elif not self.workers:
             self.broken = f"{why}; {MAX_REPLACEMENTS} workers were started again already"
             logger.error("no cleaning worker left: %s", self.broken)
-            while self.pending:
-                settle(self.pending.popleft()[3], False, WorkerLost(self.broken))
+            for waiting in (self.again, self.pending):
+                while waiting:
+                    settle(waiting.popleft()[3], False, WorkerLost(self.broken))
         self._dispatch()
 
     def close(self) -> None:

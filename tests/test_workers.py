@@ -123,6 +123,40 @@ def test_a_killed_worker_fails_the_jobs_it_held_and_is_replaced(pool, caplog):
     assert any("with 1 page(s) in hand" in r.getMessage() for r in caplog.records)
 
 
+def test_the_jobs_a_dead_worker_held_are_tried_again_alone_and_only_its_killer_fails(caplog):
+    """One worker holding a queue of jobs, the second of which ends its process (as a crash
+    in a C parser would). Which job did it cannot be told from outside, so each is tried
+    again alone on a new worker: the others are answered, the killer ends a second worker
+    running alone and fails, and the pool goes on."""
+    caplog.set_level(logging.ERROR, logger="nianbao.pipelines.workers")
+    p = workers.Pool(1)
+
+    async def main():
+        before = p.submit(time.sleep, 0.3)
+        killer = p.submit(os._exit, 3)
+        behind = [p.submit(len, "x" * n) for n in range(10)]
+        assert len(p.workers[0].jobs) == 12  # all in the first worker's hands
+        got = await asyncio.wait_for(
+            asyncio.gather(before, killer, *behind, return_exceptions=True), 60
+        )
+        return [*got, await asyncio.wait_for(p.submit(len, "later"), 10)]
+
+    try:
+        got = asyncio.run(main())
+    finally:
+        p.close()
+    assert got[0] is None
+    assert isinstance(got[1], workers.WorkerLost), got[1]
+    assert "exit 3, running this page alone" in str(got[1])
+    assert got[2:] == [*range(10), 5]
+    assert p.replaced == 2  # the first worker, and the one the killer ended alone
+    # every job it held but the sleep, which may have been answered before the crash
+    assert p.tried_again in (11, 12)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("page(s) in hand: each is tried again alone" in line for line in lines) == 1
+    assert sum(line.endswith("exit 3, with 1 page(s) in hand") for line in lines) == 1
+
+
 def test_a_new_event_loop_takes_the_pool_over(pool):
     async def job(text: str) -> int:
         return await asyncio.wait_for(pool.submit(len, text), 10)
