@@ -183,28 +183,34 @@ def test_a_crawl_reading_in_its_pool_archives_what_one_without_a_pool_does(
     assert got == archive(here)
 
 
+# A script, not ``-c``: a replacement worker started once the crawl has threads is spawned,
+# and a spawned worker imports the script (as ``__mp_main__``), so it is patched too.
 _CRASH = """
 import json, os, sys
 import nianbao.crawler.reading as reading
-from nianbao import crawl
-from nianbao.sources import SourceConfig
 
-url, db = sys.argv[1], sys.argv[2]
-parent, real = os.getpid(), reading.read
+real = reading.read
 
 
 def read(response, *args, **kwargs):
-    # in a cleaning worker only (forked from here: it has this module as patched)
-    if response.url.endswith("_1001.html") and os.getpid() != parent:
+    # in a cleaning worker only (forked or spawned from the crawl, which set the variable)
+    if response.url.endswith("_1001.html") and os.environ["CRASH_CRAWL"] != str(os.getpid()):
         os._exit(3)  # as a crash in a C parser would end it
     return real(response, *args, **kwargs)
 
 
 reading.read = read
-fast = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "LOG_LEVEL": "WARNING"}
-(result,) = crawl.run([SourceConfig("county", [url])], db, fast)
-keys = ("portal/read_lost", "portal/read_in_pool", "archive/new_reports")
-print(json.dumps({k: result.stats.get(k, 0) for k in keys} | {"status": result.status}))
+
+if __name__ == "__main__":
+    from nianbao import crawl
+    from nianbao.sources import SourceConfig
+
+    os.environ["CRASH_CRAWL"] = str(os.getpid())
+    url, db = sys.argv[1], sys.argv[2]
+    fast = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "LOG_LEVEL": "WARNING"}
+    (result,) = crawl.run([SourceConfig("county", [url])], db, fast)
+    keys = ("portal/read_lost", "portal/read_in_pool", "archive/new_reports")
+    print(json.dumps({k: result.stats.get(k, 0) for k in keys} | {"status": result.status}))
 """
 
 
@@ -217,8 +223,10 @@ def test_a_worker_lost_while_reading_a_page_keeps_its_capture_and_the_crawl_goes
     other reports are archived."""
     server = serve(county)
     db = tmp_path / "lost.sqlite"
+    script = tmp_path / "crash.py"
+    script.write_text(_CRASH)
     proc = subprocess.run(
-        [sys.executable, "-c", _CRASH, server.url("/"), f"sqlite:///{db}"],
+        [sys.executable, str(script), server.url("/"), f"sqlite:///{db}"],
         capture_output=True,
         text=True,
         timeout=300,
