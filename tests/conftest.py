@@ -1,7 +1,8 @@
 """Shared fixtures: seed reports, a fresh archive per test, local portals, the CLI.
 
-Crawls run the real ``nianbao`` CLI in a subprocess (Scrapy's reactor starts once per
-process) against a portal served from this test process on 127.0.0.1.
+Crawls run the real ``nianbao`` CLI in a process of their own (Scrapy's reactor starts once
+per process: a child forked from an interpreter that has the command imported,
+tests/zygote.py) against a portal served from this test process on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from nianbao.demo.portalgen import Report, county_portal, seed_reports
 from nianbao.demo.server import Portal, PortalServer
 from nianbao.models.db import open_archive, sessionmaker_for
+from tests import commands
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = FIXTURES / "seeds"
@@ -144,6 +146,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 # click's test runner: the same command object, arguments and exit code, without ~0.5 CPU-s of
 # interpreter start-up and imports per call (hundreds of calls: a large share of the suite).
 _SUBPROCESS_ONLY = {"crawl", "serve", "demo", "reprocess"}
+# Of those, the ones run in a child forked from an interpreter that imported the command
+# already (tests/zygote.py says why, and what is the same): not the demo, a user's first
+# command, nor serve, which tests start and stop themselves. NIANBAO_TEST_FRESH=1: none.
+_FORKED = set() if os.environ.get("NIANBAO_TEST_FRESH") else {"crawl", "reprocess"}
 
 
 def _in_process(command: list[str], env: dict[str, str] | None) -> subprocess.CompletedProcess[str]:
@@ -167,6 +173,8 @@ def cli(
     command = [*NIANBAO, *args, "--db", db]
     if args and args[0] not in _SUBPROCESS_ONLY and not (env or {}).get("PAGER"):
         proc = _in_process([*args, "--db", db], env)
+    elif args and args[0] in _FORKED:
+        proc = commands.run(command, [*args, "--db", db], full_env, timeout=300)
     else:
         proc = subprocess.run(command, capture_output=True, text=True, env=full_env, timeout=300)
     if check and proc.returncode != 0:
