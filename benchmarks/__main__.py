@@ -4,7 +4,7 @@ Every figure is a ratio against a baseline measured in the same run on the same 
 a slow or busy machine moves both sides:
 
 1. crawl throughput: bare Scrapy (the same spider, no item pipelines) vs a full
-   ``nianbao crawl`` into SQLite and into PostgreSQL (target: full ≥ 60 % of bare);
+   ``nianbao crawl`` into SQLite and into PostgreSQL (target: full ≥ 80 % of bare, issue 19);
 2. cleaning ms/page, nianbao vs trafilatura (``benchmarks.clean`` when present, else the
    small timing below);
 3. an unchanged recrawl's bytes and requests vs the first crawl's (target ≤ 10 % bytes);
@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "tests" / "fixtures" / "seeds"
 REALPAGES = REPO.parent / "shared" / "realpages"
 AUDIT_REPORTS = 100_000
+TARGET = 0.8  # the full crawl's share of bare's pages/s (issue 19; 0.6 before)
 
 
 def say(line: str = "") -> None:
@@ -216,11 +217,11 @@ def run(work: Path) -> None:
             if name in results:
                 r = results[name]
                 rate = _rate(r)
-                verdict = "ok" if rate / bare >= 0.6 else "BELOW TARGET"
+                verdict = "ok" if rate / bare >= TARGET else "BELOW TARGET"
                 cpu = r["cpu"] / r["responses"] * 1000
                 say(
                     f"  full crawl → {name:10s}{rate:7.1f} pages/s  ratio {rate / bare:.2f} "
-                    f"(target ≥ 0.60: {verdict}); {r['new_reports']} reports archived"
+                    f"(target ≥ {TARGET:.2f}: {verdict}); {r['new_reports']} reports archived"
                 )
                 say(
                     f"    {cpu:.2f} CPU-ms/page in the crawler: bare/full CPU ratio "
