@@ -336,6 +336,9 @@ def run(
     finally:
         if writer is not None:
             writer.release()
+    pool = stage.running_pool()
+    if pool is not None and (deaths := pool.account()):
+        logger.warning("%s", deaths)
     ordered = []
     for src in sources:
         name = src.name

@@ -141,6 +141,7 @@ class Pool:
         # jobs a lost worker held, each to be run alone before anything new (the docstring)
         self.again: collections.deque[_Job] = collections.deque()
         self.tried_again = 0  # jobs a lost worker held that were tried again alone
+        self.lost = 0  # jobs failed with WorkerLost
         self.ids = itertools.count()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.replaced = 0
@@ -290,6 +291,7 @@ class Pool:
             alone = f"{why}, running this page alone" if worker.alone else why
             for job in held:
                 settle(job[3], False, WorkerLost(alone))
+            self.lost += len(held)
         else:
             logger.error(
                 "%s, with %d page(s) in hand: each is tried again alone", why, len(worker.jobs)
@@ -307,7 +309,19 @@ class Pool:
             for waiting in (self.again, self.pending):
                 while waiting:
                     settle(waiting.popleft()[3], False, WorkerLost(self.broken))
+                    self.lost += 1
         self._dispatch()
+
+    def account(self) -> str | None:
+        """One line for the end of a crawl if a worker died in it (None if none did)."""
+        if not self.replaced and self.broken is None:
+            return None
+        return (
+            f"cleaning workers: {self.replaced} ended and were started again; "
+            f"{self.tried_again} page(s) they held were tried again alone, "
+            f"{self.lost} lost (each named in an error line)"
+            + ("; the pool gave up: " + self.broken if self.broken else "")
+        )
 
     def close(self) -> None:
         """Let the workers go (they end when their socket closes) and wait for them."""

@@ -238,6 +238,12 @@ def test_a_worker_lost_while_reading_a_page_keeps_its_capture_and_the_crawl_goes
     lost = re.findall(r"reading (\S+) failed: the cleaning worker", proc.stderr)
     assert len(lost) == 1 and lost[0].endswith("_1001.html"), proc.stderr[-2000:]
     assert stats["portal/read_lost"] == 1
+    # and the crawl's end says what the deaths cost
+    assert re.search(
+        r"cleaning workers: [12] ended and were started again; \d+ page\(s\)"
+        r" they held were tried again alone, 1 lost",
+        proc.stderr,
+    ), proc.stderr[-2000:]
     assert stats["archive/new_reports"] == 2  # every other report is archived
     assert stats["portal/read_in_pool"] >= 8
     assert stats["status"] != "failed"

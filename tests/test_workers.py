@@ -150,6 +150,11 @@ def test_the_jobs_a_dead_worker_held_are_tried_again_alone_and_only_its_killer_f
     assert "exit 3, running this page alone" in str(got[1])
     assert got[2:] == [*range(10), 5]
     assert p.replaced == 2  # the first worker, and the one the killer ended alone
+    assert p.lost == 1
+    assert p.account() == (
+        f"cleaning workers: 2 ended and were started again; {p.tried_again} page(s) they"
+        " held were tried again alone, 1 lost (each named in an error line)"
+    )
     # every job it held but the sleep, which may have been answered before the crash
     assert p.tried_again in (11, 12)
     lines = [r.getMessage() for r in caplog.records]
