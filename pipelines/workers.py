@@ -227,7 +227,7 @@ class Pool:
         loop = self._attach()
         future = loop.create_future()
         if self.broken is not None:
-            future.set_exception(WorkerLost(self.broken))
+            self._fail(future, self.broken)
             return future
         self.pending.append((next(self.ids), fn, arg, future))
         self._dispatch()
@@ -263,18 +263,24 @@ class Pool:
 
     def _unsent(self, worker: _Worker, jid: int, exc: Exception) -> None:
         """The job did not pickle: its own failure."""
-        job = worker.jobs.pop(jid, None)
-        if job is not None:
-            settle(job[3], False, exc)
-        worker.alone = worker.alone and bool(worker.jobs)
+        self._settle(worker, jid, False, exc)
 
     def _answered(self, worker: _Worker, message: tuple[int, bool, Any]) -> None:
-        jid, ok, value = message
+        self._settle(worker, *message)
+        self._dispatch()
+
+    def _settle(self, worker: _Worker, jid: int, ok: bool, value: Any) -> None:
+        """A job out of ``worker``'s hands, its future resolved; a worker that ran a job
+        alone is free for others once it holds none."""
         job = worker.jobs.pop(jid, None)
         if job is not None:
             settle(job[3], ok, value)
         worker.alone = worker.alone and bool(worker.jobs)
-        self._dispatch()
+
+    def _fail(self, future: asyncio.Future, why: str) -> None:
+        """A job lost with its worker (or to a pool that gave up): counted for :meth:`account`."""
+        settle(future, False, WorkerLost(why))
+        self.lost += 1
 
     def _lost(self, worker: _Worker) -> None:
         """A worker's socket closed: its jobs tried again alone, or, if it ran one job
@@ -290,8 +296,7 @@ class Pool:
             logger.error("%s, with %d page(s) in hand", why, len(worker.jobs))
             alone = f"{why}, running this page alone" if worker.alone else why
             for job in held:
-                settle(job[3], False, WorkerLost(alone))
-            self.lost += len(held)
+                self._fail(job[3], alone)
         else:
             logger.error(
                 "%s, with %d page(s) in hand: each is tried again alone", why, len(worker.jobs)
@@ -308,8 +313,7 @@ class Pool:
             logger.error("no cleaning worker left: %s", self.broken)
             for waiting in (self.again, self.pending):
                 while waiting:
-                    settle(waiting.popleft()[3], False, WorkerLost(self.broken))
-                    self.lost += 1
+                    self._fail(waiting.popleft()[3], self.broken)
         self._dispatch()
 
     def account(self) -> str | None:
