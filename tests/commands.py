@@ -9,7 +9,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import selectors
+import select
 import signal
 import subprocess
 import sys
@@ -33,20 +33,30 @@ class Zygote:
             cwd=_REPO,
         )
         assert self.proc.stdout is not None and self.proc.stdin is not None
-        self.requests, self.answers = self.proc.stdin, self.proc.stdout
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.answers, selectors.EVENT_READ)
-        if self._answer(120.0) != "ready":
+        self.requests = self.proc.stdin
+        # Its answers are read from the pipe's descriptor, into a buffer of our own: a
+        # buffered reader could take two lines at once (a quick command's pid and status)
+        # and leave select() waiting for the second, already read.
+        self.answers = self.proc.stdout.fileno()
+        self.unread = b""
+        if not self._answer(120.0).get("ready"):
             raise RuntimeError("the command zygote did not start")
 
-    def _answer(self, timeout: float) -> Any:
+    def _answer(self, timeout: float) -> dict[str, Any]:
         """The zygote's next line, or TimeoutError after ``timeout`` seconds."""
-        if not self.selector.select(timeout):
-            raise TimeoutError
-        line = self.answers.readline()
-        if not line:
-            raise RuntimeError(f"the command zygote ended (exit {self.proc.wait()})")
-        return line.strip() if line.strip() == "ready" else json.loads(line)
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.unread:
+            ready, _, _ = select.select(
+                [self.answers], [], [], max(0.0, deadline - time.monotonic())
+            )
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self.answers, 65536)
+            if not chunk:
+                raise RuntimeError(f"the command zygote ended (exit {self.proc.wait()})")
+            self.unread += chunk
+        line, _, self.unread = self.unread.partition(b"\n")
+        return json.loads(line)
 
     def run(
         self, command: list[str], argv: list[str], env: dict[str, str], timeout: float

@@ -19,7 +19,8 @@ itself, of signals and of the installed wheel start real processes of their own,
 
 Protocol, one JSON object a line: the test writes ``{"argv", "env", "cwd", "out", "err"}``
 (``out``/``err``: files for the child's stdout and stderr) on this process's stdin; this
-process answers ``{"pid": N}`` once the child runs, then ``{"status": S}`` when it ended
+process says ``{"ready": true}`` once its imports are done, and answers each request with
+``{"pid": N}`` once the child runs, then ``{"status": S}`` when it ended
 (S as :attr:`subprocess.Popen.returncode` gives it: negative for a signal). It exits when
 its stdin closes.
 """
@@ -50,7 +51,9 @@ def _child(request: dict[str, Any]) -> NoReturn:
         os.environ.clear()
         os.environ.update(request["env"])
         time.tzset()
-        sys.argv = ["nianbao", *request["argv"]]
+        # As `python -m nianbao` sets them: click names the program from both.
+        sys.argv = [request["main"], *request["argv"]]
+        sys.modules["__main__"].__package__ = "nianbao"
         from nianbao import startup
 
         try:
@@ -72,6 +75,8 @@ def _child(request: dict[str, Any]) -> NoReturn:
 
 
 def serve() -> None:
+    import importlib.util
+
     from nianbao.startup import uncollected_imports
 
     with uncollected_imports():  # what `nianbao crawl` imports, as it imports it
@@ -86,9 +91,11 @@ def serve() -> None:
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
-    control.write("ready\n")
+    control.write(json.dumps({"ready": True}) + "\n")
+    spec = importlib.util.find_spec("nianbao.__main__")
+    main = spec.origin if spec is not None and spec.origin else "nianbao"
     for line in requests:
-        request = json.loads(line)
+        request = json.loads(line) | {"main": main}
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
