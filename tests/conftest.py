@@ -152,13 +152,18 @@ _SUBPROCESS_ONLY = {"crawl", "serve", "demo", "reprocess"}
 _FORKED = set() if os.environ.get("NIANBAO_TEST_FRESH") else {"crawl", "reprocess"}
 
 
-def _in_process(command: list[str], env: dict[str, str] | None) -> subprocess.CompletedProcess[str]:
+def _invoke(command: list[str], env: dict[str, str] | None = None) -> Any:
+    """``nianbao COMMAND`` through click's test runner, in this process; its Result."""
     from click.testing import CliRunner
 
     from nianbao.cli import main
 
     runner_env: dict[str, str | None] = {"NIANBAO_DB": None, **(env or {})}
-    result = CliRunner(env=runner_env).invoke(main, command, catch_exceptions=False)
+    return CliRunner(env=runner_env).invoke(main, command, catch_exceptions=False)
+
+
+def _in_process(command: list[str], env: dict[str, str] | None) -> subprocess.CompletedProcess[str]:
+    result = _invoke(command, env)
     return subprocess.CompletedProcess(
         [*NIANBAO, *command], result.exit_code, result.stdout, result.stderr
     )
@@ -186,6 +191,15 @@ def cli(
 
 def cli_json(db: str, *args: str) -> Any:
     return json.loads(cli(db, *args, "--json").stdout)
+
+
+def cli_bytes(db: str, *args: str) -> bytes:
+    """A read command's stdout as bytes (``nianbao raw``), run in this process as :func:`cli`
+    runs read commands: a new interpreter a call cost more than the rest of a test that
+    reads every capture. tests/test_wire.py runs ``raw`` as a user does, through a pipe."""
+    result = _invoke([*args, "--db", db])
+    assert result.exit_code == 0, f"{args} exited {result.exit_code}: {result.stderr}"
+    return result.stdout_bytes
 
 
 def crawl(db: str, url: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:

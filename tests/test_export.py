@@ -18,7 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from nianbao.models.db import open_archive, open_reader, sessionmaker_for
 from nianbao.models.tables import Capture
-from tests.conftest import NIANBAO, cli, cli_json, crawl
+from tests.conftest import cli, cli_bytes, cli_json, crawl
 
 REPORTS = 3
 
@@ -129,12 +129,6 @@ def replay_through_cdxj(db_url: str, warc: Path, stored: dict[int, Capture]) -> 
         assert served == cli_bytes(db_url, "raw", str(capture.id), "--decoded")
     revisits = [e for e in entries if e["mime"] == "warc/revisit"]
     assert len(revisits) == sum(c.status == 304 for c in stored.values())
-
-
-def cli_bytes(db_url: str, *args: str) -> bytes:
-    return subprocess.run(
-        [*NIANBAO, *args, "--db", db_url], capture_output=True, check=True, timeout=120
-    ).stdout
 
 
 def test_warc_export_filters_and_refuses_to_overwrite(archived, tmp_path):

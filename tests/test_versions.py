@@ -7,14 +7,13 @@ each we check the exact number of reports and versions, and what an auditor retr
 from __future__ import annotations
 
 import re
-import subprocess
 from datetime import UTC, datetime
 
 from nianbao.demo.portalgen import Report, list_page, split_seed, trs_page
 from nianbao.demo.server import Page, Portal
 from nianbao.models import queries
 from nianbao.models.db import open_archive, sessionmaker_for
-from tests.conftest import NIANBAO, SEEDS, cli, cli_json, crawl
+from tests.conftest import SEEDS, cli, cli_bytes, cli_json, crawl
 
 ORGAN = "方正县"
 P1001 = "/zwgk/ndbg/201501/t20150120_1001.html"
@@ -64,18 +63,6 @@ def tally(db: str) -> tuple[int, int]:
 
 def by_url_tail(db: str) -> dict[str, dict]:
     return {r["url"].rsplit("/", 1)[1]: r for r in reports_of(db).values()}
-
-
-def raw(db: str, capture_id: int) -> bytes:
-    """``nianbao raw --decoded`` read as bytes, as an auditor redirecting it to a file would
-    (the portal gzips; the entity is what the page said)."""
-    proc = subprocess.run(
-        [*NIANBAO, "raw", str(capture_id), "--decoded", "--db", db],
-        capture_output=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def now() -> str:
@@ -167,8 +154,8 @@ def test_a_portal_through_every_kind_of_change(db_url, county, seeds, serve):
     assert [(c["status"], c["version"]) for c in caps] == [(200, 1), (304, 1), (304, 1), (200, 1)]
     assert caps[0]["body_sha256"] != caps[3]["body_sha256"]
     # `raw` gives back the exact bytes received: the GBK Hanweb original, then the restyle.
-    assert raw(db_url, caps[0]["id"]) == original_1002
-    assert raw(db_url, caps[3]["id"]) == restyled.encode()
+    assert cli_bytes(db_url, "raw", str(caps[0]["id"]), "--decoded") == original_1002
+    assert cli_bytes(db_url, "raw", str(caps[3]["id"]), "--decoded") == restyled.encode()
 
     # 4. Report 1001 moved to a new address: same report, same versions, URL history.
     county.remove(P1001)
