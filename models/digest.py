@@ -19,6 +19,10 @@ from nianbao.models.tables import Capture, CrawlRun, Report, Source, Version
 
 CONTEXT = 12  # characters of unchanged text shown before a change
 MAX_CHANGES = 10  # changes listed per version (the rest are counted)
+# Items of each kind listed in the text (a terminal, cron's mail, a notification); the rest
+# are counted. A first crawl of thousands of portals made one line per new report, and the
+# withdrawals and failed sources came after all of them. The JSON digest lists everything.
+TEXT_ITEMS = 100
 
 
 def char_changes(old: str, new: str) -> dict[str, Any]:
@@ -216,12 +220,14 @@ def is_empty(digest: dict[str, Any]) -> bool:
     return not any(digest[k] for k in ("new_reports", "new_versions", "withdrawn", "sources"))
 
 
-def as_text(digest: dict[str, Any]) -> str:
-    """The digest as lines for a terminal, a log or a notification body."""
+def as_text(digest: dict[str, Any], items: int | None = TEXT_ITEMS) -> str:
+    """The digest as lines for a terminal, a log or a notification body: at most ``items``
+    of each kind (None: all), the rest of a kind counted on one line after it."""
     lines: list[str] = []
-    for r in digest["new_reports"]:
+    for r in _first(digest["new_reports"], items):
         lines.append(f"new report {r['report_id']} ({r['source']}): {r['title'] or r['url']}")
-    for v in digest["new_versions"]:
+    lines += _more(digest["new_reports"], items, "new reports")
+    for v in _first(digest["new_versions"], items):
         lines.append(
             f"report {v['report_id']} ({v['source']}) changed, version {v['version']}: "
             f"{v['title'] or v['url']} (+{v['chars_added']}/−{v['chars_removed']} characters)"
@@ -229,14 +235,30 @@ def as_text(digest: dict[str, Any]) -> str:
         lines += [f"    {describe(c)}" for c in v["changes"]]
         if v["more_changes"]:
             lines.append(f"    … and {v['more_changes']} more changes")
-    for w in digest["withdrawn"]:
+    lines += _more(digest["new_versions"], items, "changed reports")
+    for w in _first(digest["withdrawn"], items):
         lines.append(
             f"report {w['report_id']} ({w['source']}) withdrawn {w['withdrawn_at']} "
             f"({w['reason']}): {w['title'] or w['url']}"
         )
-    for s in digest["sources"]:
+    lines += _more(digest["withdrawn"], items, "withdrawn reports")
+    for s in _first(digest["sources"], items):
         trouble = [s["status"] + (f" ({s['reason']})" if s["reason"] else "")]
         trouble += [f"{s['blocked']} anti-bot answers"] if s["blocked"] else []
         trouble += [f"{s['errors']} errors"] if s["errors"] else []
         lines.append(f"source {s['source']}: " + ", ".join(trouble))
+    lines += _more(digest["sources"], items, "sources in trouble")
     return "\n".join(lines)
+
+
+def _first(kind: list[Any], items: int | None) -> list[Any]:
+    return kind if items is None else kind[:items]
+
+
+def _more(kind: list[Any], items: int | None, what: str) -> list[str]:
+    """The line that counts what :func:`as_text` left out of one kind (none: no line)."""
+    if items is None or len(kind) <= items:
+        return []
+    return [
+        f"… and {len(kind) - items} more {what} (the JSON digest, `crawl --digest FILE`, has all)"
+    ]

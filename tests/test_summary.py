@@ -11,7 +11,9 @@ import re
 
 import pytest
 
-from nianbao.demo.server import Page
+from nianbao.cli import EXIT_SOURCE_FAILED, SOURCE_LINES
+from nianbao.demo.server import Page, Portal
+from nianbao.models.digest import TEXT_ITEMS, as_text
 from tests.conftest import FAST, cli, cli_json
 
 NUMBERS = re.compile(
@@ -85,3 +87,61 @@ def test_runs_of_a_source_never_crawled_is_an_error(db_url):
     cli(db_url, "crawl", "--url", "http://127.0.0.1:1/", *FAST, "-s", "RETRY_TIMES=0", check=False)
     proc = cli(db_url, "runs", "--source", "nope", check=False)
     assert proc.returncode == 1 and proc.stderr.strip() == "Error: no such source: 'nope'"
+
+
+def test_a_crawl_of_many_sources_lists_only_those_that_need_a_look(db_url, serve, tmp_path):
+    """Past ``SOURCE_LINES`` sources, the ok ones are counted, not listed: a night of 50,000
+    portals printed 50,000 lines. The one that failed keeps its line, and the exit status."""
+    ok = SOURCE_LINES + 1
+    portal = Portal()
+    for i in range(ok):  # one start page a source
+        portal.set(f"/p{i}.html", Page("<html><body><p>政务公开</p></body></html>".encode()))
+    server = serve(portal)
+    entries = [
+        f'[[sources]]\nname = "s{i:02d}"\nstart_urls = ["{server.url(f"/p{i}.html")}"]'
+        for i in range(ok)
+    ]
+    entries.append('[[sources]]\nname = "dead"\nstart_urls = ["http://127.0.0.1:1/"]')
+    sources = tmp_path / "sources.toml"
+    sources.write_text("\n\n".join(entries) + "\n", encoding="utf-8")
+    settings = [*FAST, "-s", "RETRY_TIMES=0"]
+    out = cli(db_url, "crawl", "--sources", str(sources), *settings, check=False)
+    assert out.returncode == EXIT_SOURCE_FAILED, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert [x.split(":")[0] for x in lines if ": failed" in x and x[0] != " "] == ["dead"]
+    assert not [x for x in lines if ": ok;" in x], out.stdout
+    assert f"{ok} other source(s) ok or idle without errors, not listed one by one" in out.stdout
+    assert f"done: {ok + 1} source(s), 1 failed, 0 new versions" in out.stdout
+    # each one's line is where the message says
+    [run] = cli_json(db_url, "runs", "--source", "s07")
+    assert run["status"] == "ok"
+
+
+def test_the_change_digest_counts_what_it_does_not_list():
+    """A first crawl of thousands of portals: the text (the terminal, cron's mail, a
+    notification) lists ``TEXT_ITEMS`` of each kind and counts the rest; the withdrawals
+    and the sources in trouble still show after them. ``as_text(…, None)``: everything."""
+    new = [
+        {"report_id": i, "source": "s", "title": f"报告{i}", "url": f"http://a/{i}"}
+        for i in range(TEXT_ITEMS + 7)
+    ]
+    withdrawn = [
+        {
+            "report_id": 1,
+            "source": "s",
+            "withdrawn_at": "2026-01-01",
+            "reason": "gone (404)",
+            "title": "报告1",
+            "url": "http://a/1",
+        }
+    ]
+    trouble = [{"source": "t", "status": "failed", "reason": "", "blocked": 0, "errors": 2}]
+    digest = {"new_reports": new, "new_versions": [], "withdrawn": withdrawn, "sources": trouble}
+    lines = as_text(digest).splitlines()
+    assert sum(x.startswith("new report ") for x in lines) == TEXT_ITEMS
+    assert lines[TEXT_ITEMS].startswith("… and 7 more new reports (the JSON digest")
+    assert lines[TEXT_ITEMS + 1 :] == [
+        "report 1 (s) withdrawn 2026-01-01 (gone (404)): 报告1",
+        "source t: failed, 2 errors",
+    ]
+    assert sum(x.startswith("new report ") for x in as_text(digest, None).splitlines()) == len(new)
