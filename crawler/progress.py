@@ -2,12 +2,14 @@
 
 Every ``NIANBAO_PROGRESS_INTERVAL`` seconds (and once at the end) it prints to stderr:
 ``[source] 120 pages, 6 candidates, 3 new versions, 0 errors``. Set the interval to 0
-to switch it off (``scrapy crawl`` users have LogStats instead).
+to switch it off (``scrapy crawl`` users have LogStats instead). A crawl of many sources
+(``nianbao.crawl.SOURCE_LINES``) prints :func:`crawl_line` for them all instead.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from scrapy import signals
@@ -15,7 +17,7 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from nianbao.crawler.source import source_of
-from nianbao.models.runs import summarize
+from nianbao.models.runs import Summary, summarize
 
 
 class Progress:
@@ -49,3 +51,15 @@ class Progress:
         if self.loop and self.loop.running:
             self.loop.stop()
         print(self.line(), file=sys.stderr, flush=True)
+
+
+def crawl_line(total: int, done: Sequence[Summary], running: Sequence[Summary]) -> str:
+    """The one progress line of a crawl of many sources: at 250 sources at once, a line a
+    source every 10 seconds was 25 lines a second on the stderr cron mails."""
+    every = [*done, *running]
+    failed = sum(s.status == "failed" for s in done)
+    return (
+        f"[{len(done)} of {total} sources done, {failed} failed, {len(running)} running] "
+        f"{sum(s.pages for s in every)} pages, {sum(s.candidates for s in every)} candidates, "
+        f"{sum(s.new_versions for s in every)} new versions, {sum(s.errors for s in every)} errors"
+    )

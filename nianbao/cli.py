@@ -102,14 +102,12 @@ def _summary_line(s: Summary) -> str:
     )
 
 
-# A crawl of more sources than this prints a line only for each source that needs a look
-# (neither ok nor idle, or with errors) and counts the rest: a night of 50,000 portals
-# printed 50,000 lines, mailed by cron to someone who reads the few that matter.
-SOURCE_LINES = 50
-
-
 def _source_lines(results: Sequence[Any]) -> list[str]:
-    """The crawl's per-source lines (:data:`SOURCE_LINES`)."""
+    """The crawl's summary lines, one a source; of a crawl of many sources
+    (:data:`nianbao.crawl.SOURCE_LINES`), only those that need a look (neither ok nor idle,
+    or with errors) and a count of the rest."""
+    from nianbao.crawl import SOURCE_LINES
+
     if len(results) <= SOURCE_LINES:
         return [f"{r.name}: " + _summary_line(r) for r in results]
     loud = [r for r in results if r.status not in ("ok", "idle") or r.errors]

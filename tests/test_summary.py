@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from nianbao.cli import EXIT_SOURCE_FAILED, SOURCE_LINES
+from nianbao.cli import EXIT_SOURCE_FAILED
+from nianbao.crawl import SOURCE_LINES
 from nianbao.demo.server import Page, Portal
 from nianbao.models.digest import TEXT_ITEMS, as_text
 from tests.conftest import FAST, cli, cli_json
@@ -91,7 +92,8 @@ def test_runs_of_a_source_never_crawled_is_an_error(db_url):
 
 def test_a_crawl_of_many_sources_lists_only_those_that_need_a_look(db_url, serve, tmp_path):
     """Past ``SOURCE_LINES`` sources, the ok ones are counted, not listed: a night of 50,000
-    portals printed 50,000 lines. The one that failed keeps its line, and the exit status."""
+    portals printed 50,000 lines. The one that failed keeps its line, and the exit status.
+    The progress is one line for the crawl, not one a source."""
     ok = SOURCE_LINES + 1
     portal = Portal()
     for i in range(ok):  # one start page a source
@@ -104,7 +106,7 @@ def test_a_crawl_of_many_sources_lists_only_those_that_need_a_look(db_url, serve
     entries.append('[[sources]]\nname = "dead"\nstart_urls = ["http://127.0.0.1:1/"]')
     sources = tmp_path / "sources.toml"
     sources.write_text("\n\n".join(entries) + "\n", encoding="utf-8")
-    settings = [*FAST, "-s", "RETRY_TIMES=0"]
+    settings = [*FAST, "-s", "RETRY_TIMES=0", "-s", "NIANBAO_PROGRESS_INTERVAL=0.2"]
     out = cli(db_url, "crawl", "--sources", str(sources), *settings, check=False)
     assert out.returncode == EXIT_SOURCE_FAILED, out.stdout + out.stderr
     lines = out.stdout.splitlines()
@@ -112,6 +114,14 @@ def test_a_crawl_of_many_sources_lists_only_those_that_need_a_look(db_url, serve
     assert not [x for x in lines if ": ok;" in x], out.stdout
     assert f"{ok} other source(s) ok or idle without errors, not listed one by one" in out.stdout
     assert f"done: {ok + 1} source(s), 1 failed, 0 new versions" in out.stdout
+    # every 0.2 s while it ran (as many as there were), then once at the end
+    progress = [x for x in out.stderr.splitlines() if x.startswith("[")]
+    each = re.compile(rf"\[\d+ of {ok + 1} sources done, [01] failed, \d+ running\] \d+ pages, .*")
+    assert all(each.fullmatch(x) for x in progress), out.stderr
+    assert progress[-1] == (
+        f"[{ok + 1} of {ok + 1} sources done, 1 failed, 0 running] {ok} pages, 0 candidates, "
+        "0 new versions, 1 errors"
+    ), out.stderr
     # each one's line is where the message says
     [run] = cli_json(db_url, "runs", "--source", "s07")
     assert run["status"] == "ok"
