@@ -192,13 +192,18 @@ def capture_body(session: Session, capture_id: int, decoded: bool = False) -> Ca
     return CaptureBody(stored, capture.body_form, capture)
 
 
-def list_runs(session: Session, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """Crawl runs, newest first: what an operator checks each morning."""
+def list_runs(
+    session: Session, source: str | None = None, limit: int = 50, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Crawl runs, newest first: what an operator checks each morning. ``status``: only the
+    runs that ended so (``failed``: the few of a night of thousands that need a look)."""
     query = select(CrawlRun, Source.name).join(Source, Source.id == CrawlRun.source_id)
     if source:
         if session.scalar(select(Source.id).where(Source.name == source)) is None:
             raise NotFound(f"no such source: {source!r}")
         query = query.where(Source.name == source)
+    if status:
+        query = query.where(CrawlRun.status == status)
     rows = session.execute(query.order_by(CrawlRun.id.desc()).limit(limit)).all()
     return [
         {

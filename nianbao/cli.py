@@ -605,13 +605,16 @@ def search(db: str | None, as_json: bool, text: str, limit: int) -> None:
 @db_option
 @json_option
 @click.option("--source", help="Only this source.")
+@click.option(
+    "--status", help="Only runs that ended so: failed, ok, idle, crashed, running, shutdown …"
+)
 @click.option("--limit", default=50, show_default=True, help="At most this many runs.")
-def runs(db: str | None, as_json: bool, source: str | None, limit: int) -> None:
+def runs(db: str | None, as_json: bool, source: str | None, status: str | None, limit: int) -> None:
     """Crawl runs, newest first: when, which source, how it ended, what it found."""
     from nianbao.models.digest import brief, run_changes
 
     with _session(db) as session:
-        rows = queries.list_runs(session, source, limit)
+        rows = queries.list_runs(session, source, limit, status)
         for r in rows:  # what each run changed, by report
             r["changes"] = brief(run_changes(session, [r["id"]], detail=False))
     if as_json:

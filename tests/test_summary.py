@@ -122,9 +122,11 @@ def test_a_crawl_of_many_sources_lists_only_those_that_need_a_look(db_url, serve
         f"[{ok + 1} of {ok + 1} sources done, 1 failed, 0 running] {ok} pages, 0 candidates, "
         "0 new versions, 1 errors"
     ), out.stderr
-    # each one's line is where the message says
+    # each one's line is where the message says; the failed ones, by their status
     [run] = cli_json(db_url, "runs", "--source", "s07")
     assert run["status"] == "ok"
+    assert [r["source"] for r in cli_json(db_url, "runs", "--status", "failed")] == ["dead"]
+    assert len(cli_json(db_url, "runs", "--status", "ok", "--limit", "100")) == ok
 
 
 def test_the_change_digest_counts_what_it_does_not_list():
