@@ -37,10 +37,8 @@ class Progress:
         return ext
 
     def line(self) -> str:
-        s = summarize(self.crawler.stats.get_stats())
-        return (
-            f"[{source_of(self.crawler).name}] {s.pages} pages, {s.candidates} candidates, "
-            f"{s.new_versions} new versions, {s.errors} errors"
+        return f"[{source_of(self.crawler).name}] " + _counts(
+            [summarize(self.crawler.stats.get_stats())]
         )
 
     def spider_opened(self, spider: Any) -> None:
@@ -56,10 +54,17 @@ class Progress:
 def crawl_line(total: int, done: Sequence[Summary], running: Sequence[Summary]) -> str:
     """The one progress line of a crawl of many sources: at 250 sources at once, a line a
     source every 10 seconds was 25 lines a second on the stderr cron mails."""
-    every = [*done, *running]
     failed = sum(s.status == "failed" for s in done)
+    return f"[{len(done)} of {total} sources done, {failed} failed, {len(running)} running] " + (
+        _counts([*done, *running])
+    )
+
+
+def _counts(summaries: Sequence[Summary]) -> str:
+    """The numbers of a progress line, summed over ``summaries`` (one source's, or all)."""
     return (
-        f"[{len(done)} of {total} sources done, {failed} failed, {len(running)} running] "
-        f"{sum(s.pages for s in every)} pages, {sum(s.candidates for s in every)} candidates, "
-        f"{sum(s.new_versions for s in every)} new versions, {sum(s.errors for s in every)} errors"
+        f"{sum(s.pages for s in summaries)} pages, "
+        f"{sum(s.candidates for s in summaries)} candidates, "
+        f"{sum(s.new_versions for s in summaries)} new versions, "
+        f"{sum(s.errors for s in summaries)} errors"
     )
